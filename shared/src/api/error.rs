@@ -1,0 +1,84 @@
+//! Twilio-shaped errors: `{"code","message","more_info","status"}` plus
+//! `"success": false`, with `Retry-After` on the retryable ones.
+
+use crate::clock::Seconds;
+use crate::service::VerifyError;
+use serde_json::json;
+
+pub mod code {
+    pub const AUTHENTICATE: u32 = 20003;
+    pub const METHOD_NOT_ALLOWED: u32 = 20004;
+    pub const NOT_FOUND: u32 = 20404;
+    pub const SERVICE_UNAVAILABLE: u32 = 20503;
+    pub const INVALID_PARAMETER: u32 = 60200;
+    pub const MAX_CHECK_ATTEMPTS: u32 = 60202;
+    pub const MAX_SEND_ATTEMPTS: u32 = 60203;
+    pub const TOO_MANY_CONCURRENT: u32 = 60212;
+    pub const CHANNEL_DISABLED: u32 = 60223;
+    pub const DELIVERY_BLOCKED: u32 = 60605;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: u16,
+    pub code: u32,
+    pub message: String,
+    pub retry_after: Option<Seconds>,
+}
+
+impl ApiError {
+    pub fn new(status: u16, code: u32, message: impl Into<String>) -> Self {
+        ApiError { status, code, message: message.into(), retry_after: None }
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Self {
+        ApiError::new(400, code::INVALID_PARAMETER, message)
+    }
+
+    pub fn retry_after(mut self, secs: Seconds) -> Self {
+        self.retry_after = Some(secs.max(1));
+        self
+    }
+
+    pub fn body(&self) -> serde_json::Value {
+        json!({
+            "code": self.code,
+            "message": self.message,
+            "more_info": format!("https://www.twilio.com/docs/errors/{}", self.code),
+            "status": self.status,
+            "success": false,
+        })
+    }
+
+    /// Maps a domain refusal; `resource` names what was not found, as Twilio
+    /// does ("The requested resource /Services/VA…/VerificationCheck …").
+    pub fn from_verify(e: &VerifyError, resource: &str) -> ApiError {
+        match e {
+            VerifyError::NotFound => {
+                ApiError::new(404, code::NOT_FOUND, format!("The requested resource {resource} was not found"))
+            }
+            VerifyError::AttemptsExhausted { retry_after } => {
+                ApiError::new(429, code::MAX_CHECK_ATTEMPTS, "Max check attempts reached").retry_after(*retry_after)
+            }
+            VerifyError::SendsExhausted { retry_after } => {
+                ApiError::new(429, code::MAX_SEND_ATTEMPTS, "Max send attempts reached").retry_after(*retry_after)
+            }
+            VerifyError::Busy => {
+                ApiError::new(429, code::TOO_MANY_CONCURRENT, "Too many concurrent requests for phone number")
+                    .retry_after(1)
+            }
+            // The cause is logged by the caller; the client learns only that
+            // it may retry, and that nothing was lost.
+            VerifyError::StoreUnavailable(_) => {
+                ApiError::new(503, code::SERVICE_UNAVAILABLE, "Verification store unavailable; please retry")
+                    .retry_after(1)
+            }
+            VerifyError::SendFailed(_) => ApiError::new(
+                503,
+                code::SERVICE_UNAVAILABLE,
+                "The SMS could not be sent and no code was issued; please retry",
+            )
+            .retry_after(2),
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! The HTTP contract: parsing requests (form or JSON, Twilio-style or
+//! lower-case names), Twilio-shaped resources and errors, and the handlers.
+//! Framework-free: handlers take and return plain `http` types, so Lambda and
+//! verify-local call the same code.
+
+pub mod error;
+pub mod handlers;
+pub mod params;
+pub mod resource;
+
+pub use error::ApiError;
+pub use handlers::Api;

@@ -1,0 +1,146 @@
+//! Phone numbers: every input is normalised to E.164 before anything else,
+//! and every limit is keyed on that form, so "+1 (415) 555-0123" and
+//! "+14155550123" share one verification and one set of counters.
+
+use phonenumber::{Mode, Type, metadata::DATABASE};
+use std::fmt;
+
+/// Longest raw input worth parsing; E.164 itself is at most 16 characters,
+/// the rest is room for spaces, dashes and brackets.
+const MAX_INPUT_CHARS: usize = 40;
+
+/// A valid number in E.164 form, with its ISO country when known.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PhoneNumber {
+    e164: String,
+    country: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PhoneError {
+    /// Not a phone number we can send to: malformed, no `+country`, invalid.
+    Invalid,
+    /// A valid number of a type that only costs money (premium rate, shared
+    /// cost): refused to stop toll fraud.
+    BlockedType,
+}
+
+impl PhoneNumber {
+    pub fn parse(input: &str) -> Result<PhoneNumber, PhoneError> {
+        let input = input.trim();
+        if input.is_empty() || input.chars().count() > MAX_INPUT_CHARS || input.chars().any(char::is_control) {
+            return Err(PhoneError::Invalid);
+        }
+        // ASCII digits (full-width and Arabic-Indic ones folded to them) and
+        // the usual separators only. libphonenumber would also read letters
+        // as keypad digits ("CALL NOW"), which no caller of this API means.
+        let folded: Option<String> = input.chars().map(fold_char).collect();
+        let folded = folded.ok_or(PhoneError::Invalid)?;
+        // Without a leading `+` the country is a guess; Twilio refuses such
+        // numbers too, and guessing would let one number hide behind two keys.
+        if !folded.starts_with('+') {
+            return Err(PhoneError::Invalid);
+        }
+        let parsed = phonenumber::parse(None, &folded).map_err(|_| PhoneError::Invalid)?;
+        if parsed.extension().is_some() || !parsed.is_valid() {
+            return Err(PhoneError::Invalid);
+        }
+        if matches!(parsed.number_type(&DATABASE), Type::PremiumRate | Type::SharedCost) {
+            return Err(PhoneError::BlockedType);
+        }
+        Ok(PhoneNumber {
+            e164: parsed.format().mode(Mode::E164).to_string(),
+            country: parsed.country().id().map(|id| id.as_ref().to_owned()),
+        })
+    }
+
+    /// Rebuilds a number read back from the store, already in E.164 form.
+    pub fn from_stored(e164: String, country: Option<String>) -> PhoneNumber {
+        PhoneNumber { e164, country }
+    }
+
+    pub fn e164(&self) -> &str {
+        &self.e164
+    }
+
+    /// ISO 3166 alpha-2 code, e.g. "US", when the number's region is known.
+    pub fn country(&self) -> Option<&str> {
+        self.country.as_deref()
+    }
+
+    /// The number with its last four digits hidden, for logs and events.
+    pub fn masked(&self) -> String {
+        let keep = self.e164.len().saturating_sub(4);
+        format!("{}****", &self.e164[..keep])
+    }
+}
+
+/// Maps an accepted character to its ASCII form; `None` rejects the input.
+fn fold_char(c: char) -> Option<char> {
+    let digit = |zero: char| char::from_digit(c as u32 - zero as u32, 10);
+    match c {
+        '0'..='9' | '+' | ' ' | '-' | '.' | '(' | ')' => Some(c),
+        '\u{FF10}'..='\u{FF19}' => digit('\u{FF10}'), // full-width
+        '\u{0660}'..='\u{0669}' => digit('\u{0660}'), // Arabic-Indic
+        '\u{06F0}'..='\u{06F9}' => digit('\u{06F0}'), // Extended Arabic-Indic
+        '\u{FF0B}' => Some('+'),
+        _ => None,
+    }
+}
+
+impl fmt::Display for PhoneNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.e164)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spellings_of_one_number_share_one_key() {
+        for input in ["+14155550123", "+1 (415) 555-0123", "+1-415-555-0123", " +1 415 555 0123 ", "+1.415.555.0123"] {
+            let n = PhoneNumber::parse(input).unwrap_or_else(|e| panic!("{input:?}: {e:?}"));
+            assert_eq!(n.e164(), "+14155550123", "{input:?}");
+            assert_eq!(n.country(), Some("US"));
+        }
+    }
+
+    #[test]
+    fn other_countries_normalise_too() {
+        let n = PhoneNumber::parse("+44 20 7946 0958").unwrap();
+        assert_eq!(n.e164(), "+442079460958");
+        assert_eq!(n.country(), Some("GB"));
+        assert_eq!(PhoneNumber::parse("+49 151 23456789").unwrap().country(), Some("DE"));
+    }
+
+    #[test]
+    fn digits_of_other_scripts_fold_to_the_same_key() {
+        for input in ["+１４１５５５５０１２３", "+١٤١٥٥٥٥٠١٢٣", "＋1 415 555 0123"] {
+            assert_eq!(PhoneNumber::parse(input).map(|n| n.e164().to_owned()), Ok("+14155550123".to_owned()), "{input:?}");
+        }
+    }
+
+    #[test]
+    fn garbage_is_rejected() {
+        let long = "+1".to_owned() + &"5".repeat(10_000);
+        for input in [
+            "", "4155550123", "+", "+0123456789", "+1415555012345678", "hello", "+1 415 CALL NOW",
+            "+1415555\u{0}0123", "00 1 415 555 0123", "+1 415 555 0123 ext 5", long.as_str(),
+        ] {
+            assert_eq!(PhoneNumber::parse(input), Err(PhoneError::Invalid), "{input:?}");
+        }
+    }
+
+    #[test]
+    fn premium_rate_numbers_are_blocked() {
+        // UK 09 numbers are premium rate.
+        assert_eq!(PhoneNumber::parse("+44 909 8790000"), Err(PhoneError::BlockedType));
+    }
+
+    #[test]
+    fn masking_hides_the_last_four_digits() {
+        assert_eq!(PhoneNumber::parse("+14155550123").unwrap().masked(), "+1415555****");
+    }
+}

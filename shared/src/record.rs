@@ -1,0 +1,395 @@
+//! The verification state machine, as pure functions over one record.
+//!
+//! One record exists per (service, normalised number). It holds the current
+//! verification (sid, code hash, status, check attempts, expiry) and the
+//! number's own counters (sends in the current window, failed checks in the
+//! current window), so every limit can be enforced by a conditional write on
+//! a single DynamoDB item. The store applies what these functions decide.
+
+use crate::clock::Seconds;
+use crate::config::Limits;
+use crate::otp::CodeHash;
+
+/// What is stored. `Pending` is the only state a code can be checked in;
+/// expiry and exhausted attempts are derived from time and counters (see
+/// [`VerificationRecord::status_at`]), so no write is needed for them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoredStatus {
+    Pending,
+    Approved,
+    Canceled,
+    /// The SMS could not be sent; the code was never delivered.
+    Failed,
+}
+
+/// What a client sees, in Twilio's vocabulary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Pending,
+    Approved,
+    Canceled,
+    MaxAttemptsReached,
+    Expired,
+    Failed,
+}
+
+impl StoredStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StoredStatus::Pending => "pending",
+            StoredStatus::Approved => "approved",
+            StoredStatus::Canceled => "canceled",
+            StoredStatus::Failed => "failed",
+        }
+    }
+    pub fn parse(s: &str) -> Option<StoredStatus> {
+        Some(match s {
+            "pending" => StoredStatus::Pending,
+            "approved" => StoredStatus::Approved,
+            "canceled" => StoredStatus::Canceled,
+            "failed" => StoredStatus::Failed,
+            _ => return None,
+        })
+    }
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::Approved => "approved",
+            Status::Canceled => "canceled",
+            Status::MaxAttemptsReached => "max_attempts_reached",
+            Status::Expired => "expired",
+            Status::Failed => "failed",
+        }
+    }
+}
+
+/// One send of a code, as Twilio lists them in `send_code_attempts`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SendAttempt {
+    pub attempt_sid: String,
+    pub time: Seconds,
+    pub channel: String,
+}
+
+/// At most this many sends are remembered per verification (the newest).
+pub const MAX_SEND_ATTEMPTS_KEPT: usize = 10;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerificationRecord {
+    pub service_sid: String,
+    pub to: String,
+    pub country: Option<String>,
+    pub sid: String,
+    pub channel: String,
+    pub locale: String,
+    pub status: StoredStatus,
+    pub code_hash: CodeHash,
+    /// Checks counted against this verification (counted before comparing).
+    pub attempts: u32,
+    pub created_at: Seconds,
+    pub updated_at: Seconds,
+    pub expires_at: Seconds,
+    pub send_attempts: Vec<SendAttempt>,
+    /// Sends to this number in the window that began at `send_window_start`.
+    pub sends: u32,
+    pub send_window_start: Seconds,
+    /// Checks of this number, across verifications, since the window began
+    /// or since the last approval. A new code does not reset it (NIST).
+    pub failures: u32,
+    pub failure_window_start: Seconds,
+    /// Bumped by every full rewrite; a start writes only if it is unchanged.
+    pub version: u64,
+    /// The request that approved it, so a retried approval is recognised.
+    pub approved_by: Option<String>,
+}
+
+impl VerificationRecord {
+    /// The status a client sees at `now`: an expired or exhausted pending
+    /// verification is reported as such even though no write recorded it.
+    pub fn status_at(&self, now: Seconds, limits: &Limits) -> Status {
+        match self.status {
+            StoredStatus::Pending if now >= self.expires_at => Status::Expired,
+            StoredStatus::Pending if self.attempts >= limits.max_check_attempts => Status::MaxAttemptsReached,
+            StoredStatus::Pending => Status::Pending,
+            StoredStatus::Approved => Status::Approved,
+            StoredStatus::Canceled => Status::Canceled,
+            StoredStatus::Failed => Status::Failed,
+        }
+    }
+
+    /// A code can be checked only while pending, unexpired and not exhausted.
+    pub fn is_checkable(&self, now: Seconds, limits: &Limits) -> bool {
+        self.status_at(now, limits) == Status::Pending
+    }
+
+    /// When DynamoDB may delete the item: once the verification, the send
+    /// window and (if any failures are counted) the failure window are all
+    /// over. Only garbage collection depends on this; every rule compares
+    /// `expires_at` and the windows itself, because TTL deletes days late.
+    pub fn ttl(&self, limits: &Limits) -> Seconds {
+        let mut ttl = self.expires_at.max(self.send_window_start + limits.send_window_secs);
+        if self.failures > 0 {
+            ttl = ttl.max(self.failure_window_start + limits.failure_window_secs);
+        }
+        ttl
+    }
+}
+
+/// Why a start is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StartRefusal {
+    /// Too many sends to this number in the window (Twilio 60203).
+    SendsExhausted { retry_after: Seconds },
+    /// Too many failed checks of this number (Twilio 60202): no new code
+    /// until the window passes, so resending cannot reset the count.
+    Locked { retry_after: Seconds },
+}
+
+/// The fresh values a start brings: a new sid (used if a new verification is
+/// needed), the attempt sid, and how to hash the code under a given sid.
+pub struct StartInput<'a> {
+    pub service_sid: &'a str,
+    pub to: &'a str,
+    pub country: Option<&'a str>,
+    pub channel: &'a str,
+    pub locale: &'a str,
+    pub new_sid: &'a str,
+    pub attempt_sid: &'a str,
+    pub now: Seconds,
+    pub hash_for: &'a dyn Fn(&str) -> CodeHash,
+}
+
+/// Decides the record a start writes, given the record now stored (if any).
+///
+/// A pending, unexpired, unexhausted verification is resent: same sid, fresh
+/// code, fresh validity. Anything else (none, approved, canceled, failed,
+/// expired, exhausted) gives way to a new verification. The number's send and
+/// failure counters carry over within their windows either way.
+pub fn plan_start(
+    old: Option<&VerificationRecord>,
+    input: &StartInput<'_>,
+    limits: &Limits,
+) -> Result<VerificationRecord, StartRefusal> {
+    let now = input.now;
+    let (sends, send_window_start) = match old {
+        Some(o) if now < o.send_window_start + limits.send_window_secs => {
+            if o.sends >= limits.max_sends {
+                let retry_after = o.send_window_start + limits.send_window_secs - now;
+                return Err(StartRefusal::SendsExhausted { retry_after });
+            }
+            (o.sends + 1, o.send_window_start)
+        }
+        _ => (1, now),
+    };
+    let (failures, failure_window_start) = match old {
+        Some(o) if now < o.failure_window_start + limits.failure_window_secs => {
+            if o.failures >= limits.max_failures {
+                let retry_after = o.failure_window_start + limits.failure_window_secs - now;
+                return Err(StartRefusal::Locked { retry_after });
+            }
+            (o.failures, o.failure_window_start)
+        }
+        _ => (0, now),
+    };
+    let attempt = SendAttempt { attempt_sid: input.attempt_sid.to_owned(), time: now, channel: input.channel.to_owned() };
+    let resend = old.filter(|o| o.is_checkable(now, limits));
+    let (sid, created_at, attempts, mut send_attempts) = match resend {
+        Some(o) => (o.sid.clone(), o.created_at, o.attempts, o.send_attempts.clone()),
+        None => (input.new_sid.to_owned(), now, 0, Vec::new()),
+    };
+    send_attempts.push(attempt);
+    if send_attempts.len() > MAX_SEND_ATTEMPTS_KEPT {
+        send_attempts.drain(..send_attempts.len() - MAX_SEND_ATTEMPTS_KEPT);
+    }
+    Ok(VerificationRecord {
+        service_sid: input.service_sid.to_owned(),
+        to: input.to.to_owned(),
+        country: input.country.map(str::to_owned),
+        code_hash: (input.hash_for)(&sid),
+        sid,
+        channel: input.channel.to_owned(),
+        locale: input.locale.to_owned(),
+        status: StoredStatus::Pending,
+        attempts,
+        created_at,
+        updated_at: now,
+        expires_at: now + limits.validity_secs,
+        send_attempts,
+        sends,
+        send_window_start,
+        failures,
+        failure_window_start,
+        version: old.map_or(1, |o| o.version + 1),
+        approved_by: None,
+    })
+}
+
+/// Why a check cannot be counted, read from the record as it stood.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CheckRefusal {
+    /// No pending verification: never started, approved, canceled, failed,
+    /// expired, or a sid that is not the number's current one (Twilio 20404).
+    NotFound,
+    /// This verification's attempts are used up, or the number is locked
+    /// after too many failures (Twilio 60202).
+    AttemptsExhausted { retry_after: Seconds },
+}
+
+/// Classifies a refused check from the record the store returned with the
+/// refusal (`None` when there is no record at all).
+pub fn why_not_checkable(
+    current: Option<&VerificationRecord>,
+    expected_sid: Option<&str>,
+    now: Seconds,
+    limits: &Limits,
+) -> CheckRefusal {
+    let Some(r) = current else { return CheckRefusal::NotFound };
+    if expected_sid.is_some_and(|sid| sid != r.sid) {
+        return CheckRefusal::NotFound;
+    }
+    match r.status_at(now, limits) {
+        Status::MaxAttemptsReached => CheckRefusal::AttemptsExhausted { retry_after: r.expires_at - now },
+        Status::Pending if r.failures >= limits.max_failures => CheckRefusal::AttemptsExhausted {
+            retry_after: (r.failure_window_start + limits.failure_window_secs - now).max(1),
+        },
+        _ => CheckRefusal::NotFound,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: Seconds = 1_700_000_000;
+
+    fn hash(sid: &str) -> CodeHash {
+        CodeHash { key_id: "k".into(), digest: sid.as_bytes().to_vec() }
+    }
+
+    fn start(old: Option<&VerificationRecord>, now: Seconds, new_sid: &str) -> Result<VerificationRecord, StartRefusal> {
+        let input = StartInput {
+            service_sid: "VA1",
+            to: "+14155550123",
+            country: Some("US"),
+            channel: "sms",
+            locale: "en",
+            new_sid,
+            attempt_sid: "VL1",
+            now,
+            hash_for: &hash,
+        };
+        plan_start(old, &input, &Limits::default())
+    }
+
+    #[test]
+    fn first_start_creates_a_pending_verification() {
+        let r = start(None, T0, "VEa").unwrap();
+        assert_eq!((r.sid.as_str(), r.status, r.attempts, r.sends, r.version), ("VEa", StoredStatus::Pending, 0, 1, 1));
+        assert_eq!(r.expires_at, T0 + 600);
+        assert_eq!(r.code_hash, hash("VEa"));
+    }
+
+    #[test]
+    fn resend_keeps_the_sid_and_replaces_the_code() {
+        let first = start(None, T0, "VEa").unwrap();
+        let second = start(Some(&first), T0 + 60, "VEb").unwrap();
+        assert_eq!(second.sid, "VEa");
+        assert_eq!(second.sends, 2);
+        assert_eq!(second.send_attempts.len(), 2);
+        assert_eq!(second.expires_at, T0 + 660);
+        assert_eq!(second.version, 2);
+    }
+
+    #[test]
+    fn expired_or_finished_verifications_give_way_to_new_ones() {
+        let first = start(None, T0, "VEa").unwrap();
+        let after_expiry = start(Some(&first), T0 + 600, "VEb").unwrap();
+        assert_eq!(after_expiry.sid, "VEb", "expired means expired, whatever TTL has done");
+        let mut approved = first.clone();
+        approved.status = StoredStatus::Approved;
+        assert_eq!(start(Some(&approved), T0 + 1, "VEc").unwrap().sid, "VEc");
+        let mut exhausted = first.clone();
+        exhausted.attempts = 5;
+        let fresh = start(Some(&exhausted), T0 + 1, "VEd").unwrap();
+        assert_eq!((fresh.sid.as_str(), fresh.attempts), ("VEd", 0));
+    }
+
+    #[test]
+    fn sixth_send_in_the_window_is_refused_until_it_passes() {
+        let mut r = start(None, T0, "VEa").unwrap();
+        for i in 1..5 {
+            r = start(Some(&r), T0 + i, "VEx").unwrap();
+        }
+        assert_eq!(r.sends, 5);
+        assert_eq!(start(Some(&r), T0 + 10, "VEx"), Err(StartRefusal::SendsExhausted { retry_after: 590 }));
+        assert_eq!(start(Some(&r), T0 + 600, "VEy").unwrap().sends, 1);
+    }
+
+    #[test]
+    fn failures_carry_over_new_codes_and_lock_the_number() {
+        let mut r = start(None, T0, "VEa").unwrap();
+        r.failures = 20;
+        assert_eq!(start(Some(&r), T0 + 700, "VEb"), Err(StartRefusal::Locked { retry_after: 86_400 - 700 }));
+        r.failures = 7;
+        let next = start(Some(&r), T0 + 700, "VEb").unwrap();
+        assert_eq!(next.failures, 7, "a new code must not reset the failure count");
+        let next_day = start(Some(&r), T0 + 86_400, "VEc").unwrap();
+        assert_eq!(next_day.failures, 0);
+    }
+
+    #[test]
+    fn status_is_derived_from_time_and_counters() {
+        let limits = Limits::default();
+        let mut r = start(None, T0, "VEa").unwrap();
+        assert_eq!(r.status_at(T0 + 599, &limits), Status::Pending);
+        assert_eq!(r.status_at(T0 + 600, &limits), Status::Expired);
+        r.attempts = 5;
+        assert_eq!(r.status_at(T0 + 1, &limits), Status::MaxAttemptsReached);
+    }
+
+    #[test]
+    fn refused_checks_are_classified() {
+        let limits = Limits::default();
+        let mut r = start(None, T0, "VEa").unwrap();
+        assert_eq!(why_not_checkable(None, None, T0, &limits), CheckRefusal::NotFound);
+        assert_eq!(why_not_checkable(Some(&r), Some("VEother"), T0, &limits), CheckRefusal::NotFound);
+        assert_eq!(why_not_checkable(Some(&r), None, T0 + 601, &limits), CheckRefusal::NotFound);
+        r.attempts = 5;
+        assert_eq!(
+            why_not_checkable(Some(&r), None, T0 + 100, &limits),
+            CheckRefusal::AttemptsExhausted { retry_after: 500 }
+        );
+        r.attempts = 1;
+        r.failures = 20;
+        assert!(matches!(why_not_checkable(Some(&r), None, T0, &limits), CheckRefusal::AttemptsExhausted { .. }));
+        r.status = StoredStatus::Approved;
+        assert_eq!(why_not_checkable(Some(&r), None, T0, &limits), CheckRefusal::NotFound);
+    }
+
+    #[test]
+    fn ttl_outlives_every_window_that_still_counts() {
+        let limits = Limits::default();
+        let mut r = start(None, T0, "VEa").unwrap();
+        assert_eq!(r.ttl(&limits), T0 + 600);
+        r.failures = 1;
+        assert_eq!(r.ttl(&limits), T0 + 86_400);
+    }
+
+    #[test]
+    fn send_history_is_bounded() {
+        let limits = Limits { max_sends: 100, ..Limits::default() };
+        let mut r = start(None, T0, "VEa").unwrap();
+        for i in 1..30 {
+            let input = StartInput {
+                service_sid: "VA1", to: "+1", country: None, channel: "sms", locale: "en",
+                new_sid: "VEz", attempt_sid: "VL", now: T0 + i, hash_for: &hash,
+            };
+            r = plan_start(Some(&r), &input, &limits).unwrap();
+        }
+        assert_eq!(r.sid, "VEa");
+        assert_eq!(r.send_attempts.len(), MAX_SEND_ATTEMPTS_KEPT);
+    }
+}

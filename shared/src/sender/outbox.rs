@@ -1,0 +1,73 @@
+//! Local delivery: messages are kept in memory (and shown by verify-local)
+//! instead of being sent, so a developer or a test can read the code.
+
+use super::{SendError, Sender, Sms};
+use crate::clock::{Clock, SystemClock};
+use serde::Serialize;
+use std::sync::{Arc, Mutex};
+
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct OutboxMessage {
+    pub to: String,
+    pub channel: String,
+    pub body: String,
+    pub date_created: String,
+}
+
+/// Keeps the newest messages, up to a bound so a long-running local server
+/// does not grow without end.
+#[derive(Clone, Default)]
+pub struct Outbox {
+    messages: Arc<Mutex<Vec<OutboxMessage>>>,
+    on_send: Option<Arc<dyn Fn(&OutboxMessage) + Send + Sync>>,
+    failing: Arc<Mutex<Option<String>>>,
+}
+
+const KEPT: usize = 1000;
+
+impl Outbox {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Runs `f` on every message as it is "sent" (verify-local prints it).
+    pub fn on_send(mut self, f: impl Fn(&OutboxMessage) + Send + Sync + 'static) -> Self {
+        self.on_send = Some(Arc::new(f));
+        self
+    }
+
+    /// Makes every send fail with `reason` until cleared: lets a test see
+    /// what the service does when the SMS provider is down.
+    pub fn fail_with(&self, reason: Option<&str>) {
+        *self.failing.lock().unwrap() = reason.map(str::to_owned);
+    }
+
+    /// Messages to `to` (all when `None`), oldest first.
+    pub fn messages(&self, to: Option<&str>) -> Vec<OutboxMessage> {
+        let all = self.messages.lock().unwrap();
+        all.iter().filter(|m| to.is_none_or(|t| m.to == t)).cloned().collect()
+    }
+}
+
+impl Sender for Outbox {
+    async fn send(&self, sms: &Sms) -> Result<(), SendError> {
+        if let Some(reason) = self.failing.lock().unwrap().clone() {
+            return Err(SendError(reason));
+        }
+        let message = OutboxMessage {
+            to: sms.to.clone(),
+            channel: "sms".into(),
+            body: sms.body.clone(),
+            date_created: crate::time_fmt::iso8601(SystemClock.now()),
+        };
+        if let Some(f) = &self.on_send {
+            f(&message);
+        }
+        let mut all = self.messages.lock().unwrap();
+        if all.len() >= KEPT {
+            all.remove(0);
+        }
+        all.push(message);
+        Ok(())
+    }
+}

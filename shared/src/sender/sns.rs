@@ -1,0 +1,47 @@
+//! SMS through Amazon SNS `Publish` to a phone number.
+
+use super::{SendError, Sender, Sms};
+use crate::config::SmsSettings;
+use aws_sdk_sns::types::MessageAttributeValue;
+
+#[derive(Clone, Debug)]
+pub struct SnsSender {
+    client: aws_sdk_sns::Client,
+    settings: SmsSettings,
+}
+
+impl SnsSender {
+    pub fn new(client: aws_sdk_sns::Client, settings: SmsSettings) -> Self {
+        SnsSender { client, settings }
+    }
+}
+
+fn string_attribute(value: &str) -> MessageAttributeValue {
+    MessageAttributeValue::builder()
+        .data_type("String")
+        .string_value(value)
+        .build()
+        .expect("data type is set")
+}
+
+impl Sender for SnsSender {
+    async fn send(&self, sms: &Sms) -> Result<(), SendError> {
+        // Transactional: SNS routes one-time codes on its reliable path.
+        let mut publish = self
+            .client
+            .publish()
+            .phone_number(&sms.to)
+            .message(&sms.body)
+            .message_attributes("AWS.SNS.SMS.SMSType", string_attribute("Transactional"));
+        if let Some(id) = &self.settings.sender_id {
+            publish = publish.message_attributes("AWS.SNS.SMS.SenderID", string_attribute(id));
+        }
+        if let Some(number) = &self.settings.origination_number {
+            publish = publish.message_attributes("AWS.MM.SMS.OriginationNumber", string_attribute(number));
+        }
+        publish.send().await.map(|_| ()).map_err(|e| {
+            // The SDK error names the operation and cause, never the message body.
+            SendError(format!("SNS Publish failed: {}", aws_sdk_sns::error::DisplayErrorContext(&e)))
+        })
+    }
+}

@@ -1,0 +1,178 @@
+//! The DynamoDB item layout of a verification record, both directions.
+
+use super::RecordKey;
+use crate::otp::CodeHash;
+use crate::record::{SendAttempt, StoredStatus, VerificationRecord};
+use aws_sdk_dynamodb::primitives::Blob;
+use aws_sdk_dynamodb::types::AttributeValue as AV;
+use std::collections::HashMap;
+
+pub type Item = HashMap<String, AV>;
+
+/// Attribute names, shared by the writer, the reader and the conditions.
+pub mod attr {
+    pub const PK: &str = "pk";
+    pub const KIND: &str = "kind";
+    pub const SID: &str = "sid";
+    pub const SERVICE_SID: &str = "service_sid";
+    pub const TO: &str = "to";
+    pub const COUNTRY: &str = "country";
+    pub const CHANNEL: &str = "channel";
+    pub const LOCALE: &str = "locale";
+    pub const STATUS: &str = "status";
+    pub const CODE_HASH: &str = "code_hash";
+    pub const KEY_ID: &str = "key_id";
+    pub const ATTEMPTS: &str = "attempts";
+    pub const CREATED_AT: &str = "created_at";
+    pub const UPDATED_AT: &str = "updated_at";
+    pub const EXPIRES_AT: &str = "expires_at";
+    pub const SEND_ATTEMPTS: &str = "send_attempts";
+    pub const SENDS: &str = "sends";
+    pub const SEND_WINDOW_START: &str = "send_window_start";
+    pub const FAILURES: &str = "failures";
+    pub const FAILURE_WINDOW_START: &str = "failure_window_start";
+    pub const VERSION: &str = "version";
+    pub const APPROVED_BY: &str = "approved_by";
+    pub const TTL: &str = "ttl";
+}
+
+/// Items of this table that are verification records carry this kind.
+pub const KIND_VERIFICATION: &str = "verification";
+
+pub fn partition_key(key: &RecordKey) -> String {
+    format!("VER#{}#{}", key.service_sid, key.to)
+}
+
+fn n(v: impl ToString) -> AV {
+    AV::N(v.to_string())
+}
+
+fn s(v: &str) -> AV {
+    AV::S(v.to_owned())
+}
+
+pub fn to_item(r: &VerificationRecord, ttl: i64) -> Item {
+    let key = RecordKey { service_sid: r.service_sid.clone(), to: r.to.clone() };
+    let sends = r
+        .send_attempts
+        .iter()
+        .map(|a| {
+            AV::M(HashMap::from([
+                ("attempt_sid".to_owned(), s(&a.attempt_sid)),
+                ("time".to_owned(), n(a.time)),
+                ("channel".to_owned(), s(&a.channel)),
+            ]))
+        })
+        .collect();
+    let mut item = HashMap::from([
+        (attr::PK.to_owned(), s(&partition_key(&key))),
+        (attr::KIND.to_owned(), s(KIND_VERIFICATION)),
+        (attr::SID.to_owned(), s(&r.sid)),
+        (attr::SERVICE_SID.to_owned(), s(&r.service_sid)),
+        (attr::TO.to_owned(), s(&r.to)),
+        (attr::CHANNEL.to_owned(), s(&r.channel)),
+        (attr::LOCALE.to_owned(), s(&r.locale)),
+        (attr::STATUS.to_owned(), s(r.status.as_str())),
+        (attr::CODE_HASH.to_owned(), AV::B(Blob::new(r.code_hash.digest.clone()))),
+        (attr::KEY_ID.to_owned(), s(&r.code_hash.key_id)),
+        (attr::ATTEMPTS.to_owned(), n(r.attempts)),
+        (attr::CREATED_AT.to_owned(), n(r.created_at)),
+        (attr::UPDATED_AT.to_owned(), n(r.updated_at)),
+        (attr::EXPIRES_AT.to_owned(), n(r.expires_at)),
+        (attr::SEND_ATTEMPTS.to_owned(), AV::L(sends)),
+        (attr::SENDS.to_owned(), n(r.sends)),
+        (attr::SEND_WINDOW_START.to_owned(), n(r.send_window_start)),
+        (attr::FAILURES.to_owned(), n(r.failures)),
+        (attr::FAILURE_WINDOW_START.to_owned(), n(r.failure_window_start)),
+        (attr::VERSION.to_owned(), n(r.version)),
+        (attr::TTL.to_owned(), n(ttl)),
+    ]);
+    if let Some(c) = &r.country {
+        item.insert(attr::COUNTRY.to_owned(), s(c));
+    }
+    if let Some(by) = &r.approved_by {
+        item.insert(attr::APPROVED_BY.to_owned(), s(by));
+    }
+    item
+}
+
+/// Reads an item back; `None` if it is not a well-formed verification record
+/// (another kind of item, or damaged), which callers treat as absent.
+pub fn from_item(item: &Item) -> Option<VerificationRecord> {
+    let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+    let num = |name: &str| item.get(name).and_then(|v| v.as_n().ok()).and_then(|v| v.parse::<i64>().ok());
+    let send_attempts = item
+        .get(attr::SEND_ATTEMPTS)
+        .and_then(|v| v.as_l().ok())
+        .map(|list| {
+            list.iter()
+                .filter_map(|a| {
+                    let m = a.as_m().ok()?;
+                    Some(SendAttempt {
+                        attempt_sid: m.get("attempt_sid")?.as_s().ok()?.clone(),
+                        time: m.get("time")?.as_n().ok()?.parse().ok()?,
+                        channel: m.get("channel")?.as_s().ok()?.clone(),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Some(VerificationRecord {
+        service_sid: text(attr::SERVICE_SID)?,
+        to: text(attr::TO)?,
+        country: text(attr::COUNTRY),
+        sid: text(attr::SID)?,
+        channel: text(attr::CHANNEL)?,
+        locale: text(attr::LOCALE).unwrap_or_else(|| "en".into()),
+        status: StoredStatus::parse(&text(attr::STATUS)?)?,
+        code_hash: CodeHash {
+            key_id: text(attr::KEY_ID)?,
+            digest: item.get(attr::CODE_HASH)?.as_b().ok()?.as_ref().to_vec(),
+        },
+        attempts: num(attr::ATTEMPTS)? as u32,
+        created_at: num(attr::CREATED_AT)?,
+        updated_at: num(attr::UPDATED_AT)?,
+        expires_at: num(attr::EXPIRES_AT)?,
+        send_attempts,
+        sends: num(attr::SENDS)? as u32,
+        send_window_start: num(attr::SEND_WINDOW_START)?,
+        failures: num(attr::FAILURES)? as u32,
+        failure_window_start: num(attr::FAILURE_WINDOW_START)?,
+        version: num(attr::VERSION)? as u64,
+        approved_by: text(attr::APPROVED_BY),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_survive_the_round_trip() {
+        let r = VerificationRecord {
+            service_sid: "VA1".into(),
+            to: "+14155550123".into(),
+            country: Some("US".into()),
+            sid: "VE1".into(),
+            channel: "sms".into(),
+            locale: "en".into(),
+            status: StoredStatus::Pending,
+            code_hash: CodeHash { key_id: "abcd".into(), digest: vec![1, 2, 3] },
+            attempts: 2,
+            created_at: 10,
+            updated_at: 11,
+            expires_at: 610,
+            send_attempts: vec![SendAttempt { attempt_sid: "VL1".into(), time: 10, channel: "sms".into() }],
+            sends: 1,
+            send_window_start: 10,
+            failures: 3,
+            failure_window_start: 5,
+            version: 4,
+            approved_by: Some("req".into()),
+        };
+        let item = to_item(&r, 999);
+        assert_eq!(item[attr::PK].as_s().unwrap(), "VER#VA1#+14155550123");
+        assert_eq!(item[attr::TTL].as_n().unwrap(), "999");
+        assert_eq!(from_item(&item), Some(r));
+    }
+}

@@ -1,0 +1,83 @@
+//! Persistence of verification records behind a small trait, so the service
+//! logic is independent of DynamoDB, and the DynamoDB implementation.
+//!
+//! Every method is one conditional write (or one read), so each limit holds
+//! under any concurrency: the condition, not the caller, decides.
+
+pub mod dynamo;
+mod item;
+
+use crate::clock::Seconds;
+use crate::config::Limits;
+use crate::otp::CodeHash;
+use crate::record::VerificationRecord;
+use std::future::Future;
+
+/// Identifies the one record of a number within a service.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RecordKey {
+    pub service_sid: String,
+    pub to: String,
+}
+
+/// What a full write of a record expects to find.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expect {
+    /// No record for the number yet.
+    Absent,
+    /// The record at exactly this version (optimistic concurrency).
+    Version(u64),
+}
+
+#[derive(Debug)]
+pub enum StoreError {
+    /// The write's condition did not hold; here is the record as it stood
+    /// (from ReturnValuesOnConditionCheckFailure, so no extra read).
+    Conflict(Option<Box<VerificationRecord>>),
+    /// The store could not be reached or failed: retryable, nothing changed
+    /// as far as we know.
+    Unavailable(String),
+}
+
+/// The operations the verification flow needs.
+pub trait Store: Send + Sync {
+    /// Writes a whole record (start, resend) if the stored one is as expected.
+    fn put(&self, record: &VerificationRecord, ttl: Seconds, expect: Expect)
+        -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Counts one check attempt, before any comparison, if the verification
+    /// is pending, unexpired, and neither it nor the number is out of
+    /// attempts; `sid`, when given, must be the current verification.
+    /// Returns the record after counting.
+    fn count_check(&self, key: &RecordKey, sid: Option<&str>, now: Seconds, limits: &Limits)
+        -> impl Future<Output = Result<VerificationRecord, StoreError>> + Send;
+
+    /// Approves the verification if it is still pending, unexpired, and still
+    /// carries the code hash that matched; resets the number's failure count.
+    /// Exactly one of any number of concurrent approvals succeeds.
+    fn approve(&self, key: &RecordKey, approval: &Approval<'_>)
+        -> impl Future<Output = Result<VerificationRecord, StoreError>> + Send;
+
+    /// Marks a verification whose SMS could not be sent as failed, and gives
+    /// the send back to the number's window, if nothing replaced it meanwhile.
+    fn void_unsent(&self, key: &RecordKey, sid: &str, code_hash: &CodeHash, now: Seconds)
+        -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The number a verification sid belongs to, if it is some number's
+    /// current verification.
+    fn find_by_sid(&self, service_sid: &str, sid: &str)
+        -> impl Future<Output = Result<Option<RecordKey>, StoreError>> + Send;
+
+    /// Reads a record (strongly consistent).
+    fn get(&self, key: &RecordKey) -> impl Future<Output = Result<Option<VerificationRecord>, StoreError>> + Send;
+}
+
+/// The facts an approval writes and is conditioned on.
+pub struct Approval<'a> {
+    pub sid: &'a str,
+    pub code_hash: &'a CodeHash,
+    pub now: Seconds,
+    /// Unique per check request: lets a retried write recognise its own success.
+    pub request_id: &'a str,
+    pub ttl: Seconds,
+}

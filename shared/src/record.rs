@@ -159,7 +159,7 @@ pub struct StartInput<'a> {
     pub new_sid: &'a str,
     pub attempt_sid: &'a str,
     pub now: Seconds,
-    pub hash_for: &'a dyn Fn(&str) -> CodeHash,
+    pub hash_for: &'a (dyn Fn(&str) -> CodeHash + Sync),
 }
 
 /// Decides the record a start writes, given the record now stored (if any).

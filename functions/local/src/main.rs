@@ -1,1 +1,80 @@
-fn main(){}
+//! verify-local: every function's routes in one process, for development.
+//!
+//! By default state lives in an embedded DynamoDB engine (dynoxide, SQLite
+//! underneath) served on a loopback port, so the very same DynamoDB store
+//! code as on Lambda runs here; codes are printed and listed at
+//! `/_local/messages` instead of being sent. With the standard AWS
+//! environment it uses that DynamoDB and SNS instead.
+
+mod backend;
+mod routes;
+
+use clap::Parser;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(name = "verify-local", version, about = "Phone verification service, all routes in one local process")]
+pub struct Args {
+    /// Port to listen on.
+    #[arg(long, default_value_t = 8080)]
+    port: u16,
+    /// Address to bind; loopback by default so nothing outside this machine can reach it.
+    #[arg(long, default_value = "127.0.0.1")]
+    bind: IpAddr,
+    /// Keep state in memory only (nothing written under --data-dir).
+    #[arg(long)]
+    memory: bool,
+    /// Where the embedded store and the generated code key are kept.
+    #[arg(long, default_value = ".verify-local")]
+    data_dir: PathBuf,
+    /// Use DynamoDB and SNS from the standard AWS environment instead of the
+    /// embedded engine and the console (implied by AWS_ENDPOINT_URL_DYNAMODB).
+    #[arg(long)]
+    aws: bool,
+    /// Seconds between sweeps of expired items in the embedded engine.
+    #[arg(long, default_value_t = 60)]
+    ttl_sweep_secs: u64,
+}
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let args = Args::parse();
+    if let Err(e) = run(args).await {
+        eprintln!("verify-local: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(args: Args) -> Result<(), String> {
+    let local = backend::Local::open(&args).await?;
+    let addr = SocketAddr::new(args.bind, args.port);
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    eprintln!("verify-local listening on http://{addr}");
+    eprintln!("  store:   {}", local.store_description);
+    eprintln!("  sms:     {}", local.sender_description());
+    eprintln!("  service: {} ({})", local.api.verifier.service.sid, local.api.verifier.service.friendly_name);
+    eprintln!("  routes:  POST /start-verify, POST /check-verify, GET /_local/messages?to=+1...");
+    let app = routes::router(local);
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.map_err(|e| e.to_string())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    eprintln!("verify-local: shutting down");
+}

@@ -1,1 +1,22 @@
-fn main(){}
+//! start-verify: sends a verification code. A thin edge around
+//! `verify_core::api::Api::start_verify`; clients are built once at init.
+
+use lambda_http::{Body, Error, Request, Response, run, service_fn};
+use verify_core::app;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_http::tracing::init_default_subscriber();
+    let app = app::from_env().await?;
+    let app = &app;
+    run(service_fn(move |req: Request| async move {
+        let resp = app.start_verify(&into_bytes(req)).await;
+        Ok::<Response<Body>, Error>(resp.map(Body::from))
+    }))
+    .await
+}
+
+fn into_bytes(req: Request) -> http::Request<bytes::Bytes> {
+    let (parts, body) = req.into_parts();
+    http::Request::from_parts(parts, bytes::Bytes::copy_from_slice(body.as_ref()))
+}

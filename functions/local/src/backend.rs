@@ -1,0 +1,152 @@
+//! What verify-local runs on: the embedded engine or the AWS environment,
+//! and the console outbox or SNS.
+
+use crate::Args;
+use rand::TryRngCore;
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+use verify_core::api::Api;
+use verify_core::clock::SystemClock;
+use verify_core::config::{Settings, env};
+use verify_core::sender::outbox::Outbox;
+use verify_core::sender::sns::SnsSender;
+use verify_core::sender::{SendError, Sender, Sms};
+use verify_core::store::dynamo::{DynamoStore, ensure_table};
+
+/// Either the console outbox (default) or SNS (with the AWS environment).
+pub enum LocalSender {
+    Outbox(Outbox),
+    Sns(SnsSender),
+}
+
+impl Sender for LocalSender {
+    async fn send(&self, sms: &Sms) -> Result<(), SendError> {
+        match self {
+            LocalSender::Outbox(o) => o.send(sms).await,
+            LocalSender::Sns(s) => s.send(sms).await,
+        }
+    }
+}
+
+pub struct Local {
+    pub api: Api<DynamoStore, LocalSender, SystemClock>,
+    pub store_description: String,
+    /// The embedded engine, kept for TTL sweeps (None with --aws).
+    pub embedded: Option<dynoxide::Database>,
+}
+
+impl Local {
+    pub async fn open(args: &Args) -> Result<Local, String> {
+        let use_aws = args.aws
+            || std::env::var_os("AWS_ENDPOINT_URL_DYNAMODB").is_some()
+            || std::env::var_os("AWS_ENDPOINT_URL").is_some();
+        let mut vars: HashMap<String, String> = std::env::vars().collect();
+        if !vars.contains_key(env::CODE_KEY) {
+            vars.insert(env::CODE_KEY.into(), local_code_key(args)?);
+        }
+        let settings = Settings::from_vars(&vars)?;
+        let (store, embedded, store_description) = if use_aws {
+            let sdk = verify_core::aws::sdk_config().await;
+            let client = verify_core::aws::dynamodb(&sdk);
+            (DynamoStore::new(client, settings.table.clone()), None, format!("DynamoDB table {} (AWS environment)", settings.table))
+        } else {
+            let (client, db, what) = embedded_engine(args).await?;
+            ensure_table(&client, &settings.table).await?;
+            (DynamoStore::new(client, settings.table.clone()), Some(db), what)
+        };
+        let sender = if use_aws {
+            let sdk = verify_core::aws::sdk_config().await;
+            LocalSender::Sns(SnsSender::new(verify_core::aws::sns(&sdk), settings.sms.clone()))
+        } else {
+            LocalSender::Outbox(Outbox::new().on_send(|m| {
+                // The console is this mode's delivery channel, like a phone.
+                println!("SMS to {}: {}", m.to, m.body);
+            }))
+        };
+        let local = Local { api: verify_core::app::build(settings, store, sender), store_description, embedded };
+        if let Some(db) = &local.embedded {
+            spawn_ttl_sweeper(db.clone(), Duration::from_secs(args.ttl_sweep_secs.max(1)));
+        }
+        Ok(local)
+    }
+
+    pub fn outbox(&self) -> Option<&Outbox> {
+        match &self.api.verifier.sender {
+            LocalSender::Outbox(o) => Some(o),
+            LocalSender::Sns(_) => None,
+        }
+    }
+
+    pub fn sender_description(&self) -> &'static str {
+        match self.api.verifier.sender {
+            LocalSender::Outbox(_) => "printed here and listed at /_local/messages (nothing is sent)",
+            LocalSender::Sns(_) => "Amazon SNS (AWS environment)",
+        }
+    }
+}
+
+/// Starts dynoxide in this process, served on an ephemeral loopback port,
+/// and a DynamoDB client pointed at it.
+async fn embedded_engine(args: &Args) -> Result<(aws_sdk_dynamodb::Client, dynoxide::Database, String), String> {
+    let (db, what) = if args.memory {
+        (dynoxide::Database::memory().map_err(|e| e.to_string())?, "embedded DynamoDB engine, in memory".to_owned())
+    } else {
+        std::fs::create_dir_all(&args.data_dir).map_err(|e| format!("{}: {e}", args.data_dir.display()))?;
+        let path = args.data_dir.join("verify.db");
+        let path_str = path.to_str().ok_or("data directory path is not UTF-8")?;
+        let db = dynoxide::Database::new(path_str).map_err(|e| format!("{}: {e}", path.display()))?;
+        (db, format!("embedded DynamoDB engine, {}", path.display()))
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
+    let endpoint = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
+    tokio::spawn(dynoxide::server::serve_on(listener, db.clone()));
+    Ok((verify_core::aws::dynamodb_at(&endpoint), db, what))
+}
+
+/// DynamoDB deletes expired items on its own; the embedded engine only when
+/// asked. Sweeping here keeps local storage bounded and makes TTL removals
+/// happen as they would on AWS (the service never relies on them).
+fn spawn_ttl_sweeper(db: dynoxide::Database, every: Duration) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let db = db.clone();
+            match tokio::task::spawn_blocking(move || db.sweep_ttl()).await {
+                Ok(Ok(n)) if n > 0 => tracing::info!(deleted = n, "TTL sweep"),
+                Ok(Err(e)) => tracing::warn!(error = %e, "TTL sweep failed"),
+                _ => {}
+            }
+        }
+    });
+}
+
+/// The code key for local use: a random one kept in the data directory so
+/// codes survive a restart, or a fresh one per process with --memory.
+fn local_code_key(args: &Args) -> Result<String, String> {
+    let fresh = || {
+        let mut bytes = [0u8; 32];
+        rand::rngs::OsRng.try_fill_bytes(&mut bytes).map_err(|e| e.to_string())?;
+        Ok::<_, String>(hex::encode(bytes))
+    };
+    if args.memory {
+        return fresh();
+    }
+    let path = args.data_dir.join("code-key");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        return Ok(existing.trim().to_owned());
+    }
+    std::fs::create_dir_all(&args.data_dir).map_err(|e| format!("{}: {e}", args.data_dir.display()))?;
+    let key = fresh()?;
+    write_private(&path, &key).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(key)
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    f.write_all(contents.as_bytes())
+}

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The test command: installs what the tests need (tests/setup.sh), starts
+# moto's server on a free loopback port for DynamoDB and SNS, runs every Rust
+# test, then the Python and Node tests against verify-local, and stops moto.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+bash tests/setup.sh
+
+export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
+export AWS_EC2_METADATA_DISABLED=true
+unset TWILIO_EDGE TWILIO_REGION AWS_ENDPOINT_URL AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_SNS
+
+logs="$root/target/test-logs"
+mkdir -p "$logs"
+port="$(tests/.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+tests/.venv/bin/moto_server -H 127.0.0.1 -p "$port" >"$logs/moto.log" 2>&1 &
+moto_pid=$!
+trap 'kill $moto_pid 2>/dev/null || true; wait $moto_pid 2>/dev/null || true' EXIT
+export MOTO_ENDPOINT="http://127.0.0.1:$port"
+for _ in $(seq 1 100); do
+    curl -sf "$MOTO_ENDPOINT/moto-api/" >/dev/null 2>&1 && break
+    sleep 0.2
+done
+curl -sf "$MOTO_ENDPOINT/moto-api/" >/dev/null || { echo "moto did not start"; cat "$logs/moto.log"; exit 1; }
+
+# Rust: unit tests of every crate, then the integration suite (which needs
+# MOTO_ENDPOINT and builds verify-local for its end-to-end tests).
+cargo build --workspace --bins
+cargo test --workspace
+
+# Python and Node tests drive the built verify-local binary.
+export VERIFY_LOCAL_BIN="$root/target/debug/verify-local"
+if compgen -G "tests/python/test_*.py" >/dev/null; then
+    tests/.venv/bin/python -m pytest -q tests/python
+fi
+if compgen -G "tests/node/*.test.js" >/dev/null; then
+    node --test tests/node/
+fi

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs what the tests need, idempotently: a Python venv (moto's server,
+# the official clients, pytest) and, when a test needs them, npm and Debian
+# packages. Safe to run again; it does nothing when everything is in place.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+venv="$root/tests/.venv"
+req="$root/tests/requirements.txt"
+stamp="$venv/.requirements.sha256"
+
+want="$(sha256sum "$req" | cut -d' ' -f1)"
+if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    echo "setup: creating the Python environment in tests/.venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --upgrade pip
+    "$venv/bin/pip" install --quiet -r "$req"
+    echo "$want" > "$stamp"
+fi
+
+# npm packages for tests that use the official Node client, if any.
+if [ -f "$root/tests/node/package.json" ]; then
+    if [ ! -d "$root/tests/node/node_modules" ] || [ "$root/tests/node/package.json" -nt "$root/tests/node/node_modules" ]; then
+        echo "setup: installing npm packages in tests/node"
+        (cd "$root/tests/node" && npm install --no-audit --no-fund --loglevel=error && touch node_modules)
+    fi
+fi
+
+# Debian packages named in tests/apt-packages.txt (e.g. chromium), if any.
+if [ -f "$root/tests/apt-packages.txt" ]; then
+    missing=()
+    while read -r pkg; do
+        [ -z "$pkg" ] || [[ "$pkg" == \#* ]] && continue
+        dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+    done < "$root/tests/apt-packages.txt"
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "setup: installing Debian packages: ${missing[*]}"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+fi

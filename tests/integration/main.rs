@@ -3,3 +3,8 @@
 
 mod flows;
 mod support;
+mod concurrency;
+mod sns_sender;
+mod end_to_end;
+mod leaks;
+mod local_server;

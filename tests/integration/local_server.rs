@@ -76,32 +76,20 @@ impl LocalServer {
         format!("{}{path}", self.base)
     }
 
-    /// The code in the newest message to `to`, read as a person would: from
-    /// `GET /_local/messages`.
+    /// What `GET /_local/messages?to=` lists for `to`, oldest first.
+    pub async fn messages(&self, to: &str) -> Vec<serde_json::Value> {
+        let resp = reqwest::Client::new().get(self.url("/_local/messages")).query(&[("to", to)]).send().await.unwrap();
+        resp.json().await.unwrap()
+    }
+
+    /// The code in the newest message to `to`, read as a person would.
     pub async fn last_code(&self, to: &str) -> String {
-        let messages: Vec<serde_json::Value> = reqwest::Client::new()
-            .get(self.url("/_local/messages"))
-            .query(&[("to", to)])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let messages = self.messages(to).await;
         let body = messages.last().expect("a message to this number")["body"].as_str().unwrap().to_owned();
         body.rsplit(' ').next().unwrap().to_owned()
     }
 
     pub async fn message_count(&self, to: &str) -> usize {
-        let messages: Vec<serde_json::Value> = reqwest::Client::new()
-            .get(self.url("/_local/messages"))
-            .query(&[("to", to)])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        messages.len()
+        self.messages(to).await.len()
     }
 }

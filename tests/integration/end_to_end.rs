@@ -160,3 +160,37 @@ async fn state_and_key_persist_across_restarts() {
     assert_eq!(key.permissions().mode() & 0o077, 0, "the code key is private to its owner");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn with_the_aws_environment_it_uses_dynamodb_and_sns() {
+    // moto stands in for AWS: the standard endpoint variable sends both
+    // DynamoDB and SNS there, and the SMS is read back from moto.
+    let moto = crate::support::moto_endpoint();
+    let table = format!("verify-local-aws-{}", std::process::id());
+    let env = [
+        ("AWS_ENDPOINT_URL", moto.as_str()),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_REGION", "us-east-1"),
+        ("VERIFY_TABLE", table.as_str()),
+        ("VERIFY_CODE_KEY", "an-integration-test-key-of-32-bytes-or-more"),
+    ];
+    let server = LocalServer::start_with_env(&["--create-table"], &env).await;
+    assert!(server.stderr.lock().unwrap().contains("Amazon SNS"));
+    let client = Client::new();
+    let to = format!("+1415555{:04}", 7000 + std::process::id() % 999);
+    let (status, v, text) = post_form(&client, &server.url("/start-verify"), &[("to", &to)]).await;
+    assert_eq!(status, StatusCode::CREATED, "{text}");
+    let sid = v["sid"].as_str().unwrap().to_owned();
+
+    let data: Value = client.get(format!("{moto}/moto-api/data.json")).send().await.unwrap().json().await.unwrap();
+    let sms = data["sns"]["SMS"].as_array().unwrap().iter().rev().find(|m| m["phone_number"] == to.as_str()).cloned();
+    let body = sms.expect("the SMS reached moto's SNS")["message"].as_str().unwrap().to_owned();
+    let code = body.rsplit(' ').next().unwrap();
+    let (status, v, text) =
+        post_form(&client, &server.url("/check-verify"), &[("verification_sid", &sid), ("code", code)]).await;
+    assert_eq!((status, v["status"].as_str()), (StatusCode::OK, Some("approved")), "{text}");
+    // Nothing is listed locally when messages really go out.
+    assert_eq!(client.get(server.url("/_local/messages")).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+    server.stop().await;
+}

@@ -27,11 +27,17 @@ pub fn binary() -> PathBuf {
 
 impl LocalServer {
     pub async fn start(args: &[&str]) -> LocalServer {
+        LocalServer::start_with_env(args, &[]).await
+    }
+
+    /// Starts it with extra environment (e.g. an AWS endpoint).
+    pub async fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> LocalServer {
         let mut child = Command::new(binary())
             .args(["--port", "0"])
             .args(args)
             .env_remove("AWS_ENDPOINT_URL")
             .env_remove("AWS_ENDPOINT_URL_DYNAMODB")
+            .envs(env.iter().copied())
             .env("RUST_LOG", "info")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -1,1 +1,3 @@
-fn main(){}
+//! Integration tests. Each module is one area; see its header.
+
+mod wire;

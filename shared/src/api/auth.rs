@@ -182,12 +182,11 @@ impl Credentials {
                 None => Err(unauthorized()),
             };
         }
-        if let Some(given) = req.headers().get("x-twilio-signature").and_then(|v| v.to_str().ok()) {
-            if !self.tokens.is_empty() && self.check_signature(req, given.trim(), public_base_url) {
-                return Ok(Caller::Signed);
-            }
+        let signature = req.headers().get("x-twilio-signature").and_then(|v| v.to_str().ok());
+        match signature {
+            Some(given) if self.check_signature(req, given.trim(), public_base_url) => Ok(Caller::Signed),
+            _ => Err(unauthorized()),
         }
-        Err(unauthorized())
     }
 
     /// Every configured key is compared (id and digest, in constant time), so
@@ -210,19 +209,21 @@ impl Credentials {
         if let Some(base) = public_base_url {
             urls.push(format!("{}{path_and_query}", base.trim_end_matches('/')));
         }
+        // Form bodies are signed through their parameters, anything else
+        // (JSON) through the bodySHA256 in the URL.
         let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let looks_json = req.body().iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
         let is_form = content_type.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded")
-            || (content_type.is_empty() && !req.body().iter().find(|b| !b.is_ascii_whitespace()).is_some_and(|b| *b == b'{'));
+            || (content_type.is_empty() && !looks_json);
+        let params = if is_form { form_pairs(req.body()) } else { Vec::new() };
         let mut any = false;
         for token in &self.tokens {
             for url in &urls {
-                let ok = if is_form {
-                    let params = form_pairs(req.body());
+                any |= if is_form {
                     signature_matches(token.0.as_bytes(), url, &params, given)
                 } else {
                     signature_matches_json_body(token.0.as_bytes(), url, req.body(), given)
                 };
-                any |= ok;
             }
         }
         any

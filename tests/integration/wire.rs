@@ -263,3 +263,79 @@ async fn a_superseded_sid_is_gone_and_the_number_names_the_current_one() {
     // Sends carry over a cancel: it is not a way around the send limit.
     assert_eq!(h.outbox.messages(Some("+14155550106")).len(), 2);
 }
+
+/// A Lambda function URL event (payload 2.0) as AWS delivers it.
+fn function_url_event(method: &str, raw_path: &str, raw_query: &str, headers: Value, body: Option<&str>) -> String {
+    serde_json::json!({
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": raw_path,
+        "rawQueryString": raw_query,
+        "headers": headers,
+        "requestContext": {
+            "accountId": "anonymous",
+            "apiId": "abc",
+            "domainName": "abc.lambda-url.us-east-1.on.aws",
+            "domainPrefix": "abc",
+            "http": {"method": method, "path": raw_path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.9", "userAgent": "twilio-python/9.13.0"},
+            "requestId": "r1",
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": "22/Nov/2026:03:00:00 +0000",
+            "timeEpoch": 1_900_000_000_000u64
+        },
+        "body": body,
+        "isBase64Encoded": false
+    })
+    .to_string()
+}
+
+/// What the Lambda mains do with lambda_http's request.
+fn from_lambda(event: &str) -> Request<Bytes> {
+    let req = lambda_http::request::from_str(event).expect("a function URL event");
+    let (parts, body) = req.into_parts();
+    Request::from_parts(parts, Bytes::copy_from_slice(body.as_ref()))
+}
+
+#[tokio::test]
+async fn function_url_events_route_authenticate_and_verify_signatures_as_sent() {
+    use verify_core::api::auth::{AuthToken, form_pairs, signature};
+    let mut h = harness(None).await;
+    let token = "0123456789abcdef0123456789abcdef";
+    h.api.credentials.add_token(AuthToken::new(token).unwrap());
+    let host = "abc.lambda-url.us-east-1.on.aws";
+    let headers = |extra: &[(&str, &str)]| {
+        let mut m = serde_json::Map::new();
+        m.insert("host".into(), host.into());
+        m.insert("x-forwarded-proto".into(), "https".into());
+        m.insert("content-type".into(), "application/x-www-form-urlencoded".into());
+        for (k, v) in extra {
+            m.insert((*k).into(), (*v).into());
+        }
+        Value::Object(m)
+    };
+
+    // Signed as Twilio signs: the URL the client used, query included, plus the form.
+    let path = format!("/v2/Services/{VA}/Verifications");
+    let body = "To=%2B14155550107&Channel=sms";
+    let sig = signature(token.as_bytes(), &format!("https://{host}{path}?From=studio"), &form_pairs(body.as_bytes()));
+    let event = function_url_event("POST", &path, "From=studio", headers(&[("x-twilio-signature", &sig)]), Some(body));
+    let resp = h.api.handle(Function::StartVerify, &from_lambda(&event)).await;
+    assert_eq!(resp.status(), 201, "{}", resp.body());
+    let v: Value = serde_json::from_str(resp.body()).unwrap();
+    assert!(v["url"].as_str().unwrap().starts_with(&format!("https://{host}/v2/Services/{VA}/Verifications/VE")));
+    let other_query = function_url_event("POST", &path, "From=studiO", headers(&[("x-twilio-signature", &sig)]), Some(body));
+    assert_eq!(h.api.handle(Function::StartVerify, &from_lambda(&other_query)).await.status(), 401);
+
+    // Fetch by number with the `+` raw in the path, as the helper libraries send it.
+    let fetch = function_url_event("GET", &format!("{path}/+14155550107"), "", headers(&[("authorization", BASIC)]), None);
+    let resp = h.api.handle(Function::StartVerify, &from_lambda(&fetch)).await;
+    assert_eq!(resp.status(), 200, "{}", resp.body());
+
+    // The plain endpoint of check-verify, with Basic credentials.
+    let code = h.code("+14155550107");
+    let check = function_url_event("POST", "/", "", headers(&[("authorization", BASIC)]), Some(&format!("to=%2B14155550107&code={code}")));
+    let resp = h.api.handle(Function::CheckVerify, &from_lambda(&check)).await;
+    let c: Value = serde_json::from_str(resp.body()).unwrap();
+    assert_eq!((resp.status().as_u16(), c["status"].as_str()), (200, Some("approved")));
+}

@@ -12,9 +12,12 @@ pub type App = Api<DynamoStore, SnsSender, SystemClock>;
 
 /// Reads settings, opens clients and (unless disabled) the DynamoDB
 /// connection. Fails loudly on bad configuration: better a function that
-/// refuses to start than one that answers wrongly.
+/// refuses to start than one that answers wrongly. A deployed function
+/// without credentials would let anyone send SMS on the deployment's bill,
+/// so that is bad configuration too.
 pub async fn from_env() -> Result<App, String> {
     let settings = Settings::from_env()?;
+    require_credentials(&settings)?;
     let sdk = crate::aws::sdk_config().await;
     let store = DynamoStore::new(crate::aws::dynamodb(&sdk), settings.table.clone());
     if settings.warm_up {
@@ -27,6 +30,19 @@ pub async fn from_env() -> Result<App, String> {
     Ok(build(settings, store, sender))
 }
 
+/// The Lambda functions' rule: no credentials, no start.
+pub fn require_credentials(settings: &Settings) -> Result<(), String> {
+    if settings.credentials.is_empty() {
+        return Err(format!(
+            "no credentials configured: set {} (API keys) and/or {} (auth tokens for X-Twilio-Signature); \
+             refusing to serve an open API that sends SMS",
+            crate::config::env::API_KEYS,
+            crate::config::env::AUTH_TOKENS
+        ));
+    }
+    Ok(())
+}
+
 /// Assembles an [`App`] from parts (also used by tests and verify-local).
 pub fn build<S, M>(settings: Settings, store: S, sender: M) -> Api<S, M, SystemClock> {
     Api {
@@ -34,10 +50,12 @@ pub fn build<S, M>(settings: Settings, store: S, sender: M) -> Api<S, M, SystemC
             store,
             sender,
             clock: SystemClock,
-            service: settings.service,
+            services: settings.services,
             keys: settings.keys,
         },
         account_sid: settings.account_sid,
         public_base_url: settings.public_base_url,
+        credentials: settings.credentials,
+        cors: settings.cors,
     }
 }

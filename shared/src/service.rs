@@ -3,14 +3,14 @@
 //! [`Sender`].
 
 use crate::clock::{Clock, Seconds};
-use crate::config::{Limits, Service};
+use crate::config::{Limits, Service, Services};
 use crate::message;
 use crate::otp::{self, Code, CodeKeys};
 use crate::phone::PhoneNumber;
-use crate::record::{self, CheckRefusal, StartInput, StartRefusal, StoredStatus, VerificationRecord};
+use crate::record::{self, CheckRefusal, StartInput, StartRefusal, Status, StoredStatus, VerificationRecord};
 use crate::sender::{Sender, Sms};
 use crate::sid;
-use crate::store::{Approval, Expect, RecordKey, Store, StoreError};
+use crate::store::{Approval, Closing, Expect, RecordKey, Store, StoreError};
 
 /// How often a start re-plans after losing a race for the same number
 /// before answering "too many concurrent requests".
@@ -33,6 +33,12 @@ pub enum VerifyError {
     StoreUnavailable(String),
     /// The SMS provider refused or failed; the code was voided; retry.
     SendFailed(String),
+    /// The service does not send to this number's country.
+    CountryNotAllowed,
+    /// The service does not deliver on this channel.
+    ChannelDisabled(String),
+    /// The request asks for something this service does not allow.
+    FeatureDisabled(&'static str),
 }
 
 impl From<StoreError> for VerifyError {
@@ -46,7 +52,8 @@ impl From<StoreError> for VerifyError {
     }
 }
 
-/// Which verification a check is for.
+/// Which verification a check, fetch or update is for: the number's current
+/// one, or the one with this sid (if it is still its number's current one).
 #[derive(Clone, Debug)]
 pub enum CheckTarget {
     To(PhoneNumber),
@@ -60,6 +67,9 @@ pub struct StartRequest {
     /// A language we have a template for, already validated; `None` picks
     /// one from the number's country.
     pub language: Option<&'static str>,
+    /// Replaces the service's name in the SMS (`CustomFriendlyName`),
+    /// already checked with [`crate::config::check_friendly_name`].
+    pub friendly_name: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,22 +82,25 @@ pub struct Verifier<S, M, C> {
     pub store: S,
     pub sender: M,
     pub clock: C,
-    pub service: Service,
+    pub services: Services,
     pub keys: CodeKeys,
 }
 
 impl<S: Store, M: Sender, C: Clock> Verifier<S, M, C> {
-    pub fn limits(&self) -> &Limits {
-        &self.service.limits
-    }
-
-    fn key_for(&self, to: &str) -> RecordKey {
-        RecordKey { service_sid: self.service.sid.clone(), to: to.to_owned() }
-    }
-
     /// Sends a fresh code: a new verification, or a resend of the pending one.
-    pub async fn start(&self, req: &StartRequest) -> Result<VerificationRecord, VerifyError> {
-        let limits = self.limits();
+    /// The service's channels, countries and features are checked first:
+    /// a refused request writes nothing and sends nothing.
+    pub async fn start(&self, service: &Service, req: &StartRequest) -> Result<VerificationRecord, VerifyError> {
+        if !service.allows_channel(&req.channel) {
+            return Err(VerifyError::ChannelDisabled(req.channel.clone()));
+        }
+        if !service.allows_country(req.to.country()) {
+            return Err(VerifyError::CountryNotAllowed);
+        }
+        if req.friendly_name.is_some() && !service.custom_friendly_name {
+            return Err(VerifyError::FeatureDisabled("CustomFriendlyName"));
+        }
+        let limits = &service.limits;
         let code = otp::generate(limits.code_length);
         let new_sid = sid::new_sid(sid::VERIFICATION);
         let attempt_sid = sid::new_sid(sid::ATTEMPT);
@@ -96,7 +109,7 @@ impl<S: Store, M: Sender, C: Clock> Verifier<S, M, C> {
         let (mut current, mut expect) = (None::<VerificationRecord>, Expect::Absent);
         for _ in 0..MAX_START_RACES {
             let input = StartInput {
-                service_sid: &self.service.sid,
+                service_sid: &service.sid,
                 to: req.to.e164(),
                 country: req.to.country(),
                 channel: &req.channel,
@@ -111,7 +124,10 @@ impl<S: Store, M: Sender, C: Clock> Verifier<S, M, C> {
                 StartRefusal::Locked { retry_after } => VerifyError::AttemptsExhausted { retry_after },
             })?;
             match self.store.put(&record, record.ttl(limits), expect).await {
-                Ok(()) => return self.deliver(record, language, &code).await,
+                Ok(()) => {
+                    let name = req.friendly_name.as_deref().unwrap_or(&service.friendly_name);
+                    return self.deliver(record, language, name, &code).await;
+                }
                 // Someone else wrote this number meanwhile: plan again from
                 // what is there now (returned with the refusal, no extra read).
                 Err(StoreError::Conflict(now_stored)) => {
@@ -124,8 +140,14 @@ impl<S: Store, M: Sender, C: Clock> Verifier<S, M, C> {
         Err(VerifyError::Busy)
     }
 
-    async fn deliver(&self, record: VerificationRecord, language: &str, code: &Code) -> Result<VerificationRecord, VerifyError> {
-        let sms = Sms { to: record.to.clone(), body: message::sms_text(language, &self.service.friendly_name, code) };
+    async fn deliver(
+        &self,
+        record: VerificationRecord,
+        language: &str,
+        name: &str,
+        code: &Code,
+    ) -> Result<VerificationRecord, VerifyError> {
+        let sms = Sms { to: record.to.clone(), body: message::sms_text(language, name, code) };
         match self.sender.send(&sms).await {
             Ok(()) => {
                 tracing::info!(sid = %record.sid, to = %mask(&record.to), sends = record.sends, "code sent");
@@ -134,7 +156,7 @@ impl<S: Store, M: Sender, C: Clock> Verifier<S, M, C> {
             Err(e) => {
                 // Nobody received this code: void it so it cannot be used, and
                 // give the send back so the caller's retry is not penalised.
-                let key = self.key_for(&record.to);
+                let key = key_for(&record.service_sid, &record.to);
                 if let Err(v) = self.store.void_unsent(&key, &record.sid, &record.code_hash, self.clock.now()).await {
                     tracing::warn!(sid = %record.sid, error = ?v, "could not void an unsent code");
                 }
@@ -146,15 +168,9 @@ impl<S: Store, M: Sender, C: Clock> Verifier<S, M, C> {
 
     /// Checks a code: counts the attempt, compares in constant time, and on a
     /// match approves with a guarded write that exactly one caller can win.
-    pub async fn check(&self, target: &CheckTarget, code: &Code) -> Result<CheckOutcome, VerifyError> {
-        let limits = self.limits();
-        let (key, sid) = match target {
-            CheckTarget::To(to) => (self.key_for(to.e164()), None),
-            CheckTarget::Sid(sid) => match self.store.find_by_sid(&self.service.sid, sid).await? {
-                Some(key) => (key, Some(sid.as_str())),
-                None => return Err(VerifyError::NotFound),
-            },
-        };
+    pub async fn check(&self, service: &Service, target: &CheckTarget, code: &Code) -> Result<CheckOutcome, VerifyError> {
+        let limits = &service.limits;
+        let (key, sid) = self.locate(service, target).await?;
         let now = self.clock.now();
         let counted = match self.store.count_check(&key, sid, now, limits).await {
             Ok(r) => r,
@@ -183,6 +199,71 @@ impl<S: Store, M: Sender, C: Clock> Verifier<S, M, C> {
             Err(e) => Err(e.into()),
         }
     }
+
+    /// The verification a fetch names, while it is pending. Like Twilio,
+    /// one that was approved, canceled, expired, ran out of attempts or
+    /// failed to send is gone as far as clients are concerned.
+    pub async fn fetch(&self, service: &Service, target: &CheckTarget) -> Result<VerificationRecord, VerifyError> {
+        let (key, sid) = self.locate(service, target).await?;
+        let record = self.store.get(&key).await?.ok_or(VerifyError::NotFound)?;
+        let now = self.clock.now();
+        if sid.is_some_and(|s| s != record.sid) || record.status_at(now, &service.limits) != Status::Pending {
+            return Err(VerifyError::NotFound);
+        }
+        Ok(record)
+    }
+
+    /// Cancels (`Canceled`) or approves without a code (`Approved`) a pending
+    /// verification, with one conditional write. Counters stay as they are.
+    pub async fn close(
+        &self,
+        service: &Service,
+        target: &CheckTarget,
+        status: StoredStatus,
+    ) -> Result<VerificationRecord, VerifyError> {
+        let (key, sid) = self.locate(service, target).await?;
+        let current_sid = match sid {
+            Some(s) => s.to_owned(),
+            // By number: whichever verification is current; the write is
+            // conditioned on that sid, so a resend in between is harmless.
+            None => match self.store.get(&key).await? {
+                Some(r) => r.sid,
+                None => return Err(VerifyError::NotFound),
+            },
+        };
+        let request_id = sid::new_sid("RQ");
+        let closing = Closing {
+            sid: &current_sid,
+            status,
+            now: self.clock.now(),
+            max_check_attempts: service.limits.max_check_attempts,
+            request_id: &request_id,
+        };
+        match self.store.close(&key, &closing).await {
+            Ok(record) => {
+                tracing::info!(sid = %record.sid, status = status.as_str(), "closed by request");
+                Ok(record)
+            }
+            Err(StoreError::Conflict(_)) => Err(VerifyError::NotFound),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The record key a target names, and the sid it must carry (when the
+    /// target is a sid). A sid is looked up only within `service`.
+    async fn locate<'t>(
+        &self,
+        service: &Service,
+        target: &'t CheckTarget,
+    ) -> Result<(RecordKey, Option<&'t str>), VerifyError> {
+        match target {
+            CheckTarget::To(to) => Ok((key_for(&service.sid, to.e164()), None)),
+            CheckTarget::Sid(sid) => match self.store.find_by_sid(&service.sid, sid).await? {
+                Some(key) => Ok((key, Some(sid.as_str()))),
+                None => Err(VerifyError::NotFound),
+            },
+        }
+    }
 }
 
 fn refusal(stood: Option<&VerificationRecord>, sid: Option<&str>, now: Seconds, limits: &Limits) -> VerifyError {
@@ -209,6 +290,10 @@ fn settle_lost_approval(
         }
         _ => Err(VerifyError::NotFound),
     }
+}
+
+fn key_for(service_sid: &str, to: &str) -> RecordKey {
+    RecordKey { service_sid: service_sid.to_owned(), to: to.to_owned() }
 }
 
 fn mask(e164: &str) -> String {

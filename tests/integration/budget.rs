@@ -7,11 +7,11 @@ use aws_sdk_dynamodb::config::{BehaviorVersion, ConfigBag, Credentials, Intercep
 use aws_sdk_dynamodb::operation::{get_item::GetItemInput, put_item::PutItemInput, query::QueryInput, update_item::UpdateItemInput};
 use std::sync::{Arc, Mutex};
 use verify_core::clock::ManualClock;
-use verify_core::config::{Limits, Service};
+use verify_core::config::{Limits, Service, Services};
 use verify_core::otp::Code;
 use verify_core::phone::PhoneNumber;
 use verify_core::sender::outbox::Outbox;
-use verify_core::service::{CheckTarget, StartRequest, Verifier};
+use verify_core::service::{CheckTarget, Verifier};
 use verify_core::store::dynamo::{DynamoStore, ensure_table};
 
 /// Records the name of every DynamoDB operation the client starts.
@@ -75,24 +75,25 @@ async fn a_completed_verification_stays_within_the_write_budget() {
         store: DynamoStore::new(client, "verify"),
         sender: outbox.clone(),
         clock: Arc::new(ManualClock::at(T0)),
-        service: Service { sid: SERVICE_SID.into(), friendly_name: "Acme".into(), limits: Limits::default() },
+        services: Services::single(Service::new(SERVICE_SID.into(), "Acme".into(), Limits::default())),
         keys: keys(),
     };
     let to = fresh_number();
-    let start = StartRequest { to: PhoneNumber::parse(&to).unwrap(), channel: "sms".into(), language: None };
+    let start = start_request(&to);
+    let service = verifier.services.default_service().clone();
     let target = CheckTarget::To(PhoneNumber::parse(&to).unwrap());
 
-    verifier.start(&start).await.unwrap();
+    verifier.start(&service, &start).await.unwrap();
     assert_eq!(log.take(), ["PutItem"], "first start: one conditional put");
     let right = last_code(&outbox, &to);
     let wrong = if right == "000000" { "111111" } else { "000000" };
-    verifier.check(&target, &Code::parse(wrong, 6).unwrap()).await.unwrap();
+    verifier.check(&service, &target, &Code::parse(wrong, 6).unwrap()).await.unwrap();
     assert_eq!(log.take(), ["UpdateItem"], "wrong code: one counting write");
-    verifier.check(&target, &Code::parse(&right, 6).unwrap()).await.unwrap();
+    verifier.check(&service, &target, &Code::parse(&right, 6).unwrap()).await.unwrap();
     assert_eq!(log.take(), ["UpdateItem", "UpdateItem"], "right code: count, then approve");
 
     // The number now has an item: the first put is refused and returns it,
     // the second is conditioned on its version. Still no read.
-    verifier.start(&start).await.unwrap();
+    verifier.start(&service, &start).await.unwrap();
     assert_eq!(log.take(), ["PutItem", "PutItem"], "start on a known number");
 }

@@ -7,7 +7,7 @@ use tokio::sync::Barrier;
 use verify_core::config::Limits;
 use verify_core::otp::Code;
 use verify_core::phone::PhoneNumber;
-use verify_core::service::{CheckTarget, StartRequest, VerifyError};
+use verify_core::service::{CheckTarget, VerifyError};
 
 async fn burst_of_checks(h: Arc<Harness>, to: &str, codes: Vec<String>) -> Vec<Result<bool, VerifyError>> {
     let barrier = Arc::new(Barrier::new(codes.len()));
@@ -19,7 +19,7 @@ async fn burst_of_checks(h: Arc<Harness>, to: &str, codes: Vec<String>) -> Vec<R
                 let target = CheckTarget::To(PhoneNumber::parse(&to).unwrap());
                 let code = Code::parse(&c, 6).unwrap();
                 barrier.wait().await;
-                h.verifier.check(&target, &code).await.map(|o| o.approved)
+                h.check(&target, &code).await.map(|o| o.approved)
             })
         })
         .collect();
@@ -33,8 +33,8 @@ async fn burst_of_checks(h: Arc<Harness>, to: &str, codes: Vec<String>) -> Vec<R
 async fn started(engine: Engine) -> (Arc<Harness>, String, String) {
     let h = harness(engine, Limits { max_failures: 1000, ..Limits::default() }).await;
     let to = fresh_number();
-    let req = StartRequest { to: PhoneNumber::parse(&to).unwrap(), channel: "sms".into(), language: None };
-    h.verifier.start(&req).await.unwrap();
+    let req = start_request(&to);
+    h.start(&req).await.unwrap();
     let code = last_code(&h.outbox, &to);
     (Arc::new(h), to, code)
 }
@@ -70,9 +70,9 @@ async fn parallel_starts_never_exceed_the_send_cap(engine: Engine) {
         .map(|_| {
             let (h, barrier, to) = (h.clone(), barrier.clone(), to.clone());
             tokio::spawn(async move {
-                let req = StartRequest { to: PhoneNumber::parse(&to).unwrap(), channel: "sms".into(), language: None };
+                let req = start_request(&to);
                 barrier.wait().await;
-                h.verifier.start(&req).await
+                h.start(&req).await
             })
         })
         .collect();

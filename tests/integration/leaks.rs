@@ -5,7 +5,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use verify_core::config::Limits;
 use verify_core::otp::Code;
 use verify_core::phone::PhoneNumber;
-use verify_core::service::{CheckTarget, StartRequest};
+use verify_core::service::CheckTarget;
 
 fn carries(value: &AttributeValue, code: &str) -> bool {
     match value {
@@ -23,14 +23,14 @@ fn carries(value: &AttributeValue, code: &str) -> bool {
 async fn stored_items_hold_only_a_keyed_hash() {
     let h = harness(Engine::Dynoxide, Limits::default()).await;
     let to = fresh_number();
-    let req = StartRequest { to: PhoneNumber::parse(&to).unwrap(), channel: "sms".into(), language: None };
+    let req = start_request(&to);
     let mut codes = Vec::new();
     for _ in 0..3 {
-        h.verifier.start(&req).await.unwrap();
+        h.start(&req).await.unwrap();
         codes.push(last_code(&h.outbox, &to));
         let target = CheckTarget::To(PhoneNumber::parse(&to).unwrap());
         let wrong = if codes.last().unwrap() == "000000" { "111111" } else { "000000" };
-        h.verifier.check(&target, &Code::parse(wrong, 6).unwrap()).await.unwrap();
+        h.check(&target, &Code::parse(wrong, 6).unwrap()).await.unwrap();
     }
     let items = h.verifier.store.client().scan().table_name(h.verifier.store.table()).send().await.unwrap();
     assert!(!items.items().is_empty());

@@ -1,5 +1,6 @@
 //! Integration tests of the verification service against real engines.
 //! Run through `bash tests/run.sh`, which starts moto for the moto cases.
+//! Each module is one area; see its header.
 
 mod budget;
 mod concurrency;
@@ -9,3 +10,4 @@ mod leaks;
 mod local_server;
 mod sns_sender;
 mod support;
+mod wire;

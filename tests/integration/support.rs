@@ -5,7 +5,11 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use verify_core::clock::ManualClock;
-use verify_core::config::{Limits, Service};
+use verify_core::config::{Limits, Service, Services};
+use verify_core::otp::Code;
+use verify_core::phone::PhoneNumber;
+use verify_core::record::VerificationRecord;
+use verify_core::service::{CheckOutcome, CheckTarget, StartRequest, VerifyError};
 use verify_core::otp::{CodeKey, CodeKeys};
 use verify_core::sender::outbox::Outbox;
 use verify_core::service::Verifier;
@@ -79,7 +83,7 @@ pub async fn harness(engine: Engine, limits: Limits) -> Harness {
         store: b.store,
         sender: outbox.clone(),
         clock: clock.clone(),
-        service: Service { sid: SERVICE_SID.into(), friendly_name: "Acme".into(), limits },
+        services: Services::single(Service::new(SERVICE_SID.into(), "Acme".into(), limits)),
         keys: keys(),
     };
     Harness { verifier, outbox, clock, dynoxide: b.dynoxide }
@@ -97,4 +101,28 @@ pub fn fresh_number() -> String {
 pub fn last_code(outbox: &Outbox, to: &str) -> String {
     let body = outbox.messages(Some(to)).last().expect("a message was sent").body.clone();
     body.rsplit(' ').next().unwrap().to_owned()
+}
+
+impl Harness {
+    /// The one service these tests configure.
+    pub fn service(&self) -> &Service {
+        self.verifier.services.default_service()
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.service().limits
+    }
+
+    pub async fn start(&self, req: &StartRequest) -> Result<VerificationRecord, VerifyError> {
+        self.verifier.start(self.service(), req).await
+    }
+
+    pub async fn check(&self, target: &CheckTarget, code: &Code) -> Result<CheckOutcome, VerifyError> {
+        self.verifier.check(self.service(), target, code).await
+    }
+}
+
+/// A plain SMS start for `to`, as the function-URL endpoint builds it.
+pub fn start_request(to: &str) -> StartRequest {
+    StartRequest { to: PhoneNumber::parse(to).unwrap(), channel: "sms".into(), language: None, friendly_name: None }
 }

@@ -1,7 +1,10 @@
-//! check-verify: checks a verification code. A thin edge around
-//! `verify_core::api::Api::check_verify`; clients are built once at init.
+//! check-verify: checks codes (`POST /v2/Services/{sid}/VerificationCheck`),
+//! plus the plain function-URL check at `POST /`.
+//! A thin edge around `verify_core::api::Api::handle`; clients are built
+//! once at init, and the function refuses to start without credentials.
 
 use lambda_http::{Body, Error, Request, Response, run, service_fn};
+use verify_core::api::routes::Function;
 use verify_core::app;
 
 #[tokio::main]
@@ -10,7 +13,7 @@ async fn main() -> Result<(), Error> {
     let app = app::from_env().await?;
     let app = &app;
     run(service_fn(move |req: Request| async move {
-        let resp = app.check_verify(&into_bytes(req)).await;
+        let resp = app.handle(Function::CheckVerify, &into_bytes(req)).await;
         Ok::<Response<Body>, Error>(resp.map(Body::from))
     }))
     .await

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 use verify_core::api::Api;
+use verify_core::api::auth::ApiKey;
 use verify_core::clock::SystemClock;
 use verify_core::config::{Settings, env};
 use verify_core::sender::outbox::Outbox;
@@ -45,7 +46,15 @@ impl Local {
         if !vars.contains_key(env::CODE_KEY) {
             vars.insert(env::CODE_KEY.into(), local_code_key(args)?);
         }
-        let settings = Settings::from_vars(&vars)?;
+        let mut settings = Settings::from_vars(&vars)?;
+        for pair in &args.api_keys {
+            let (key_id, secret) =
+                pair.split_once(':').ok_or_else(|| format!("--api-key {pair:?}: expected KEY_ID:SECRET"))?;
+            settings.credentials.add_key(ApiKey::from_secret(key_id, secret).map_err(|e| format!("--api-key: {e}"))?)?;
+        }
+        for origin in &args.cors_origins {
+            settings.cors.add(origin).map_err(|e| format!("--cors-origin: {e}"))?;
+        }
         let (store, embedded, store_description) = if use_aws {
             let sdk = verify_core::aws::sdk_config().await;
             let client = verify_core::aws::dynamodb(&sdk);

@@ -39,6 +39,15 @@ pub struct Args {
     /// Seconds between sweeps of expired items in the embedded engine.
     #[arg(long, default_value_t = 60)]
     ttl_sweep_secs: u64,
+    /// Accept HTTP Basic credentials KEY_ID:SECRET (e.g. SKxxx:secret or
+    /// ACxxx:authtoken); repeatable. Adds to VERIFY_API_KEYS. With no
+    /// credentials at all the server is open to anyone who can reach it.
+    #[arg(long = "api-key", value_name = "KEY_ID:SECRET")]
+    api_keys: Vec<String>,
+    /// Allow cross-origin requests from this browser origin (e.g.
+    /// http://localhost:3000, or * for any); repeatable. Adds to VERIFY_CORS_ORIGINS.
+    #[arg(long = "cors-origin", value_name = "ORIGIN")]
+    cors_origins: Vec<String>,
 }
 
 #[tokio::main]
@@ -61,11 +70,35 @@ async fn run(args: Args) -> Result<(), String> {
     let addr = SocketAddr::new(args.bind, args.port);
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let api = &local.api;
+    let default = api.verifier.services.default_service();
     eprintln!("verify-local");
-    eprintln!("  store:   {}", local.store_description);
-    eprintln!("  sms:     {}", local.sender_description());
-    eprintln!("  service: {} ({})", local.api.verifier.service.sid, local.api.verifier.service.friendly_name);
-    eprintln!("  routes:  POST /start-verify, POST /check-verify, GET /_local/messages?to=+1...");
+    eprintln!("  store:    {}", local.store_description);
+    eprintln!("  sms:      {}", local.sender_description());
+    eprintln!("  service:  {} ({}) default", default.sid, default.friendly_name);
+    for other in api.verifier.services.all().iter().filter(|s| s.sid != default.sid) {
+        eprintln!("  service:  {} ({})", other.sid, other.friendly_name);
+    }
+    eprintln!("  account:  {}", api.account_sid);
+    if api.credentials.is_empty() {
+        eprintln!("  auth:     NONE: open, anyone who can reach this port can send codes (add --api-key KEY_ID:SECRET)");
+        if !args.bind.is_loopback() {
+            eprintln!("  WARNING:  open and bound to {}, not loopback", args.bind);
+        }
+    } else {
+        let keys: Vec<&str> = api.credentials.key_ids().collect();
+        eprintln!(
+            "  auth:     HTTP Basic with {} key(s) [{}], {} auth token(s) for X-Twilio-Signature",
+            keys.len(),
+            keys.join(", "),
+            api.credentials.token_count()
+        );
+    }
+    if api.cors.is_enabled() {
+        eprintln!("  cors:     {}", api.cors.describe());
+    }
+    eprintln!("  routes:   POST /start-verify, POST /check-verify, GET /_local/messages?to=+1...");
+    eprintln!("            /v2/Services[/{{sid}}[/Verifications[/{{sid|number}}] | /VerificationCheck]] (Twilio Verify v2)");
     // Printed last: tests and scripts wait for this line as the ready signal.
     eprintln!("verify-local listening on http://{addr}");
     let app = routes::router(local);

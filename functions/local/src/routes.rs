@@ -1,43 +1,36 @@
-//! HTTP routes of verify-local: the functions' handlers under their names,
-//! plus `/_local/messages` to read what would have been texted.
+//! HTTP routes of verify-local: everything goes to the shared router
+//! (`verify_core::api::routes`, as the Lambda functions use it) with every
+//! route mounted, plus `/_local/messages` to read what would have been texted.
 
 use crate::backend::Local;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Query, Request, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get};
+use axum::routing::get;
 use std::collections::HashMap;
 use std::sync::Arc;
 use verify_core::api::ApiError;
 use verify_core::api::handlers::{HttpResponse, error_response};
 use verify_core::api::params::MAX_BODY_BYTES;
+use verify_core::api::routes::Function;
 
 type Shared = Arc<Local>;
 
 pub fn router(local: Local) -> Router {
-    Router::new()
-        .route("/start-verify", any(start_verify))
-        .route("/check-verify", any(check_verify))
-        .route("/_local/messages", get(messages))
-        .fallback(not_found)
-        .with_state(Arc::new(local))
+    Router::new().route("/_local/messages", get(messages)).fallback(api).with_state(Arc::new(local))
 }
 
-async fn start_verify(State(local): State<Shared>, req: Request) -> Response {
+/// Every API route: CORS, authentication, routing and handling as on Lambda.
+async fn api(State(local): State<Shared>, req: Request) -> Response {
     match buffered(req).await {
-        Ok(req) => into_axum(local.api.start_verify(&req).await),
+        Ok(req) => into_axum(local.api.handle(Function::Local, &req).await),
         Err(e) => into_axum(error_response(&e)),
     }
 }
 
-async fn check_verify(State(local): State<Shared>, req: Request) -> Response {
-    match buffered(req).await {
-        Ok(req) => into_axum(local.api.check_verify(&req).await),
-        Err(e) => into_axum(error_response(&e)),
-    }
-}
-
+/// What would have been texted (only with the console outbox). A local
+/// development aid: it shows codes, so verify-local binds to loopback.
 async fn messages(State(local): State<Shared>, Query(q): Query<HashMap<String, String>>) -> Response {
     let Some(outbox) = local.outbox() else {
         return into_axum(error_response(&ApiError::new(404, 20404, "Messages are listed only when they are not sent through SNS")));
@@ -46,11 +39,6 @@ async fn messages(State(local): State<Shared>, Query(q): Query<HashMap<String, S
     // A `+` in a query string decodes to a space; accept the number either way.
     let to = to.map(|t| if t.starts_with('+') { t.to_owned() } else { format!("+{t}") });
     axum::Json(outbox.messages(to.as_deref())).into_response()
-}
-
-async fn not_found(req: Request) -> Response {
-    let e = ApiError::new(404, 20404, format!("The requested resource {} was not found", req.uri().path()));
-    into_axum(error_response(&e))
 }
 
 /// Reads the whole body (bounded) into the plain request the handlers take.

@@ -1,7 +1,11 @@
-//! start-verify: sends a verification code. A thin edge around
-//! `verify_core::api::Api::start_verify`; clients are built once at init.
+//! start-verify: starts, fetches, cancels and approves verifications and
+//! lists services (Twilio Verify v2 routes), plus the plain function-URL
+//! start at `POST /`.
+//! A thin edge around `verify_core::api::Api::handle`; clients are built
+//! once at init, and the function refuses to start without credentials.
 
 use lambda_http::{Body, Error, Request, Response, run, service_fn};
+use verify_core::api::routes::Function;
 use verify_core::app;
 
 #[tokio::main]
@@ -10,7 +14,7 @@ async fn main() -> Result<(), Error> {
     let app = app::from_env().await?;
     let app = &app;
     run(service_fn(move |req: Request| async move {
-        let resp = app.start_verify(&into_bytes(req)).await;
+        let resp = app.handle(Function::StartVerify, &into_bytes(req)).await;
         Ok::<Response<Body>, Error>(resp.map(Body::from))
     }))
     .await

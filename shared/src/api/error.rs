@@ -7,12 +7,14 @@ use serde_json::json;
 
 pub mod code {
     pub const AUTHENTICATE: u32 = 20003;
+    pub const FORBIDDEN: u32 = 20403;
     pub const METHOD_NOT_ALLOWED: u32 = 20004;
     pub const NOT_FOUND: u32 = 20404;
     pub const SERVICE_UNAVAILABLE: u32 = 20503;
     pub const INVALID_PARAMETER: u32 = 60200;
     pub const MAX_CHECK_ATTEMPTS: u32 = 60202;
     pub const MAX_SEND_ATTEMPTS: u32 = 60203;
+    pub const FEATURE_NOT_SUPPORTED: u32 = 60204;
     pub const TOO_MANY_CONCURRENT: u32 = 60212;
     pub const CHANNEL_DISABLED: u32 = 60223;
     pub const DELIVERY_BLOCKED: u32 = 60605;
@@ -23,16 +25,23 @@ pub struct ApiError {
     pub status: u16,
     pub code: u32,
     pub message: String,
+    /// Twilio's longer explanation, when it gives one (401 does).
+    pub detail: Option<String>,
     pub retry_after: Option<Seconds>,
 }
 
 impl ApiError {
     pub fn new(status: u16, code: u32, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into(), retry_after: None }
+        ApiError { status, code, message: message.into(), detail: None, retry_after: None }
     }
 
     pub fn invalid(message: impl Into<String>) -> Self {
         ApiError::new(400, code::INVALID_PARAMETER, message)
+    }
+
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
     }
 
     pub fn retry_after(mut self, secs: Seconds) -> Self {
@@ -41,13 +50,17 @@ impl ApiError {
     }
 
     pub fn body(&self) -> serde_json::Value {
-        json!({
+        let mut body = json!({
             "code": self.code,
             "message": self.message,
             "more_info": format!("https://www.twilio.com/docs/errors/{}", self.code),
             "status": self.status,
             "success": false,
-        })
+        });
+        if let Some(detail) = &self.detail {
+            body["detail"] = json!(detail);
+        }
+        body
     }
 
     /// Maps a domain refusal; `resource` names what was not found, as Twilio
@@ -79,6 +92,19 @@ impl ApiError {
                 "The SMS could not be sent and no code was issued; please retry",
             )
             .retry_after(2),
+            VerifyError::CountryNotAllowed => ApiError::new(
+                403,
+                code::DELIVERY_BLOCKED,
+                "Delivery of verifications to this country is not allowed by the service's geo permissions",
+            ),
+            VerifyError::ChannelDisabled(channel) => {
+                ApiError::new(400, code::CHANNEL_DISABLED, format!("Delivery channel disabled: {channel}"))
+            }
+            VerifyError::FeatureDisabled(what) => ApiError::new(
+                403,
+                code::FEATURE_NOT_SUPPORTED,
+                format!("Service does not support this feature: {what}"),
+            ),
         }
     }
 }

@@ -1,75 +1,133 @@
-//! The start-verify and check-verify handlers over plain `http` types.
+//! The request handlers over plain `http` types. Every request of every
+//! function goes through [`Api::handle`]: CORS preflight, authentication,
+//! routing, then the handler; CORS headers on the way out.
 
+use super::auth::{Caller, Credentials};
+use super::cors::Cors;
 use super::error::code;
 use super::params::{Params, names};
-use super::resource::{self, Links};
+use super::resource::{self, DEFAULT_PAGE_SIZE, Links, MAX_PAGE_SIZE};
+use super::routes::{self, Function, Route};
 use super::ApiError;
 use crate::clock::Clock;
+use crate::config::{Service, check_friendly_name};
 use crate::message;
 use crate::otp::Code;
 use crate::phone::{PhoneError, PhoneNumber};
+use crate::record::StoredStatus;
 use crate::sender::Sender;
-use crate::service::{CheckTarget, StartRequest, Verifier};
+use crate::service::{CheckTarget, StartRequest, Verifier, VerifyError};
 use crate::sid;
 use crate::store::Store;
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use serde_json::Value;
 
 /// Channels Twilio knows that this service does not deliver (yet).
 const KNOWN_CHANNELS: &[&str] = &["call", "email", "whatsapp", "sna", "auto", "rcs"];
 
-/// The verifier plus what the HTTP layer adds: who we are and where.
+/// Start parameters Twilio defines whose feature this service does not have:
+/// refused, because ignoring them would send something other than asked
+/// (a caller-chosen code, another template). Other unknown or unsupported
+/// parameters are ignored, as Twilio ignores parameters it does not know.
+const UNSUPPORTED_START_PARAMS: &[&str] = &["CustomCode", "TemplateSid"];
+
+/// The verifier plus what the HTTP layer adds: who we are, where, who may call.
 pub struct Api<S, M, C> {
     pub verifier: Verifier<S, M, C>,
     pub account_sid: String,
     /// Fixed base for `url` fields; otherwise taken from each request.
     pub public_base_url: Option<String>,
+    pub credentials: Credentials,
+    pub cors: Cors,
 }
 
 pub type HttpResponse = Response<String>;
 
 impl<S: Store, M: Sender, C: Clock> Api<S, M, C> {
-    /// `POST` with `To`, `Channel`, `Locale`: sends a code, answers 201 with
-    /// the Verification.
-    pub async fn start_verify(&self, req: &Request<Bytes>) -> HttpResponse {
-        match self.try_start(req).await {
-            Ok(body) => json_response(StatusCode::CREATED, &body),
-            Err(e) => error_response(&e),
+    /// Answers one request as `function` serves it.
+    pub async fn handle(&self, function: Function, req: &Request<Bytes>) -> HttpResponse {
+        if let Some(preflight) = self.cors.preflight(req) {
+            return preflight;
         }
+        let mut resp = match self.dispatch(function, req).await {
+            Ok(resp) => resp,
+            Err(e) => error_response(&e),
+        };
+        self.cors.apply(req.headers(), &mut resp);
+        resp
     }
 
-    /// `POST` with `Code` and `To` or `VerificationSid`: answers 200 with the
-    /// VerificationCheck, `approved` or (wrong code) `pending`.
-    pub async fn check_verify(&self, req: &Request<Bytes>) -> HttpResponse {
-        match self.try_check(req).await {
-            Ok(body) => json_response(StatusCode::OK, &body),
-            Err(e) => error_response(&e),
-        }
+    async fn dispatch(&self, function: Function, req: &Request<Bytes>) -> Result<HttpResponse, ApiError> {
+        let caller = self.credentials.authenticate(req, self.public_base_url.as_deref()).inspect_err(|_| {
+            tracing::warn!(method = %req.method(), path = req.uri().path(), "request refused: bad or missing credentials");
+        })?;
+        let route = routes::route(function, req.method(), req.uri().path())?;
+        let base = self.base_url(req);
+        let links = Links { base_url: &base, account_sid: &self.account_sid };
+        let default = self.verifier.services.default_service();
+        let (status, body) = match route {
+            Route::PlainStart => (StatusCode::CREATED, self.start(default, req, &links).await?),
+            Route::CreateVerification { service_sid } => {
+                (StatusCode::CREATED, self.start(self.service(&service_sid)?, req, &links).await?)
+            }
+            Route::PlainCheck => (StatusCode::OK, self.check(default, req, &links).await?),
+            Route::CreateVerificationCheck { service_sid } => {
+                (StatusCode::OK, self.check(self.service(&service_sid)?, req, &links).await?)
+            }
+            Route::FetchVerification { service_sid, id } => {
+                (StatusCode::OK, self.fetch(self.service(&service_sid)?, &id, &links).await?)
+            }
+            Route::UpdateVerification { service_sid, id } => {
+                (StatusCode::OK, self.update(self.service(&service_sid)?, &id, req, &caller, &links).await?)
+            }
+            Route::FetchService { sid } => (StatusCode::OK, resource::service(self.service(&sid)?, &links)),
+            Route::ListServices => (StatusCode::OK, self.list_services(req, &links)?),
+        };
+        Ok(json_response(status, &body))
     }
 
-    async fn try_start(&self, req: &Request<Bytes>) -> Result<serde_json::Value, ApiError> {
-        let params = post_params(req)?;
+    /// A configured service, or Twilio's 404 for an unknown one.
+    fn service(&self, sid: &str) -> Result<&Service, ApiError> {
+        self.verifier.services.get(sid).ok_or_else(|| not_found(&format!("/Services/{sid}")))
+    }
+
+    /// `To`, `Channel`, `Locale`, `CustomFriendlyName`: sends a code.
+    async fn start(&self, service: &Service, req: &Request<Bytes>, links: &Links<'_>) -> Result<Value, ApiError> {
+        let params = body_params(req)?;
+        for name in UNSUPPORTED_START_PARAMS {
+            if params.text(&[name])?.is_some() {
+                return Err(ApiError::new(
+                    403,
+                    code::FEATURE_NOT_SUPPORTED,
+                    format!("Service does not support this feature: {name}"),
+                ));
+            }
+        }
         let to = parse_to(params.required(names::TO)?)?;
         let channel = parse_channel(params.text(names::CHANNEL)?.unwrap_or("sms"))?;
         let language = params
             .text(names::LOCALE)?
             .map(|l| message::language_for(l).ok_or_else(|| ApiError::invalid("Invalid parameter: Locale")))
             .transpose()?;
+        let friendly_name = params
+            .text(names::CUSTOM_FRIENDLY_NAME)?
+            .map(|n| check_friendly_name(n).map_err(|e| ApiError::invalid(format!("Invalid parameter: CustomFriendlyName ({e})"))))
+            .transpose()?;
+        let request = StartRequest { to, channel, language, friendly_name };
         let record = self
             .verifier
-            .start(&StartRequest { to, channel, language })
+            .start(service, &request)
             .await
-            .map_err(|e| self.refused(&e, "Verifications"))?;
-        let now = self.verifier.clock.now();
-        let base = self.base_url(req);
-        let links = Links { base_url: &base, account_sid: &self.account_sid };
-        Ok(resource::verification(&record, now, self.verifier.limits(), &links))
+            .map_err(|e| refused(&e, &format!("/Services/{}/Verifications", service.sid)))?;
+        Ok(resource::verification(&record, self.verifier.clock.now(), &service.limits, links))
     }
 
-    async fn try_check(&self, req: &Request<Bytes>) -> Result<serde_json::Value, ApiError> {
-        let params = post_params(req)?;
+    /// `Code` plus `To` or `VerificationSid`: `approved`, or (wrong code) `pending`.
+    async fn check(&self, service: &Service, req: &Request<Bytes>, links: &Links<'_>) -> Result<Value, ApiError> {
+        let params = body_params(req)?;
         let code = params.required(names::CODE)?;
-        let limits = self.verifier.limits();
+        let limits = &service.limits;
         // A code that cannot possibly match is refused before anything is
         // counted or compared: it reveals nothing and costs no attempt.
         let code = Code::parse(code, limits.code_length).ok_or_else(|| {
@@ -81,18 +139,67 @@ impl<S: Store, M: Sender, C: Clock> Api<S, M, C> {
             (None, Some(to)) => CheckTarget::To(parse_to(to)?),
             (None, None) => return Err(ApiError::invalid("Missing required parameter To or VerificationSid")),
         };
-        let outcome = self.verifier.check(&target, &code).await.map_err(|e| self.refused(&e, "VerificationCheck"))?;
-        let now = self.verifier.clock.now();
-        let base = self.base_url(req);
-        let links = Links { base_url: &base, account_sid: &self.account_sid };
-        Ok(resource::verification_check(&outcome.record, now, limits, &links))
+        let outcome = self
+            .verifier
+            .check(service, &target, &code)
+            .await
+            .map_err(|e| refused(&e, &format!("/Services/{}/VerificationCheck", service.sid)))?;
+        Ok(resource::verification_check(&outcome.record, self.verifier.clock.now(), limits, links))
     }
 
-    fn refused(&self, e: &crate::service::VerifyError, what: &str) -> ApiError {
-        if let crate::service::VerifyError::StoreUnavailable(cause) | crate::service::VerifyError::SendFailed(cause) = e {
-            tracing::error!(%cause, "dependency failed");
-        }
-        ApiError::from_verify(e, &format!("/Services/{}/{what}", self.verifier.service.sid))
+    /// The pending verification a sid or number names.
+    async fn fetch(&self, service: &Service, id: &str, links: &Links<'_>) -> Result<Value, ApiError> {
+        let resource_path = format!("/Services/{}/Verifications/{id}", service.sid);
+        let target = path_target(id).ok_or_else(|| not_found(&resource_path))?;
+        let record = self.verifier.fetch(service, &target).await.map_err(|e| refused(&e, &resource_path))?;
+        Ok(resource::verification(&record, self.verifier.clock.now(), &service.limits, links))
+    }
+
+    /// `Status=canceled` ends a pending verification; `Status=approved`
+    /// approves it without a code, which only an authenticated caller may do
+    /// (for apps that verify the code themselves, as with Twilio's custom codes).
+    async fn update(
+        &self,
+        service: &Service,
+        id: &str,
+        req: &Request<Bytes>,
+        caller: &Caller,
+        links: &Links<'_>,
+    ) -> Result<Value, ApiError> {
+        let params = body_params(req)?;
+        let status = match params.required(names::STATUS)?.trim().to_ascii_lowercase().as_str() {
+            "canceled" => StoredStatus::Canceled,
+            "approved" if caller.is_authenticated() => StoredStatus::Approved,
+            "approved" => {
+                return Err(ApiError::new(
+                    403,
+                    code::FEATURE_NOT_SUPPORTED,
+                    "Service does not support this feature: approval without a code needs credentials",
+                ));
+            }
+            _ => return Err(ApiError::invalid("Invalid parameter: Status (canceled or approved)")),
+        };
+        let resource_path = format!("/Services/{}/Verifications/{id}", service.sid);
+        let target = path_target(id).ok_or_else(|| not_found(&resource_path))?;
+        let record = self.verifier.close(service, &target, status).await.map_err(|e| refused(&e, &resource_path))?;
+        Ok(resource::verification(&record, self.verifier.clock.now(), &service.limits, links))
+    }
+
+    /// `PageSize` (1–1000, default 50) and `Page` from the query.
+    fn list_services(&self, req: &Request<Bytes>, links: &Links<'_>) -> Result<Value, ApiError> {
+        let query = Params::from_form(req.uri().query().unwrap_or("").as_bytes());
+        let number = |names: &[&str], default: usize, min: usize, max: usize| -> Result<usize, ApiError> {
+            match query.text(names)? {
+                None => Ok(default),
+                Some(raw) => match raw.trim().parse::<usize>() {
+                    Ok(n) if (min..=max).contains(&n) => Ok(n),
+                    _ => Err(ApiError::invalid(format!("Invalid parameter: {}", names[0]))),
+                },
+            }
+        };
+        let page_size = number(&["PageSize"], DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)?;
+        let page = number(&["Page"], 0, 0, 1_000_000)?;
+        Ok(resource::services_page(self.verifier.services.all(), page_size, page, links))
     }
 
     fn base_url(&self, req: &Request<Bytes>) -> String {
@@ -100,8 +207,30 @@ impl<S: Store, M: Sender, C: Clock> Api<S, M, C> {
     }
 }
 
-/// Only POST carries parameters; the body is parsed by its content type.
-fn post_params(req: &Request<Bytes>) -> Result<Params, ApiError> {
+/// Maps a domain refusal to Twilio's error, logging causes the client does
+/// not see.
+fn refused(e: &VerifyError, resource: &str) -> ApiError {
+    if let VerifyError::StoreUnavailable(cause) | VerifyError::SendFailed(cause) = e {
+        tracing::error!(%cause, "dependency failed");
+    }
+    ApiError::from_verify(e, resource)
+}
+
+fn not_found(resource: &str) -> ApiError {
+    ApiError::from_verify(&VerifyError::NotFound, resource)
+}
+
+/// The `{Sid}` of a verification path: a `VE` sid or an E.164 number.
+fn path_target(id: &str) -> Option<CheckTarget> {
+    if sid::is_sid(sid::VERIFICATION, id) {
+        return Some(CheckTarget::Sid(id.to_owned()));
+    }
+    PhoneNumber::parse(id).ok().map(CheckTarget::To)
+}
+
+/// The body's parameters, by its content type (the router has already made
+/// sure only POST gets here).
+fn body_params(req: &Request<Bytes>) -> Result<Params, ApiError> {
     if req.method() != Method::POST {
         return Err(ApiError::new(405, code::METHOD_NOT_ALLOWED, format!("Method {} not allowed; use POST", req.method())));
     }
@@ -140,11 +269,11 @@ fn parse_channel(raw: &str) -> Result<String, ApiError> {
 pub fn request_base_url(req: &Request<Bytes>) -> String {
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
     let host = header("host").or_else(|| req.uri().host()).unwrap_or("localhost");
-    let scheme = header("x-forwarded-proto").unwrap_or("http");
+    let scheme = header("x-forwarded-proto").and_then(|p| p.split(',').next()).map(str::trim).unwrap_or("http");
     format!("{scheme}://{host}")
 }
 
-pub fn json_response(status: StatusCode, body: &serde_json::Value) -> HttpResponse {
+pub fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
     let mut resp = Response::new(body.to_string());
     *resp.status_mut() = status;
     resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -156,6 +285,9 @@ pub fn error_response(e: &ApiError) -> HttpResponse {
     let mut resp = json_response(status, &e.body());
     if let Some(secs) = e.retry_after {
         resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1) as u64));
+    }
+    if e.status == 401 {
+        resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"Twilio API\""));
     }
     resp
 }

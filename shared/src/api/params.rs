@@ -82,6 +82,8 @@ pub mod names {
     pub const LOCALE: &[&str] = &["Locale", "locale"];
     pub const CODE: &[&str] = &["Code", "code", "verification_code", "VerificationCode"];
     pub const VERIFICATION_SID: &[&str] = &["VerificationSid", "verification_sid"];
+    pub const CUSTOM_FRIENDLY_NAME: &[&str] = &["CustomFriendlyName", "custom_friendly_name"];
+    pub const STATUS: &[&str] = &["Status", "status"];
 }
 
 #[cfg(test)]

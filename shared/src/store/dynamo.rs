@@ -2,7 +2,7 @@
 //! conditional write that returns the old item when its condition fails.
 
 use super::item::{Item, attr, from_item, partition_key, to_item};
-use super::{Approval, Expect, RecordKey, Store, StoreError};
+use super::{Approval, Closing, Expect, RecordKey, Store, StoreError};
 use crate::clock::Seconds;
 use crate::config::Limits;
 use crate::otp::CodeHash;
@@ -213,6 +213,47 @@ impl Store for DynamoStore {
             .await
             .map(|_| ())
             .map_err(update_conflict)
+    }
+
+    async fn close(&self, key: &RecordKey, c: &Closing<'_>) -> Result<VerificationRecord, StoreError> {
+        debug_assert!(matches!(c.status, StoredStatus::Canceled | StoredStatus::Approved));
+        let (k, v) = Self::key(key);
+        // The item's TTL already outlives every window (each counting write
+        // set it so); ending the verification extends none, so it stays.
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(k, v)
+            .condition_expression(
+                "#status = :pending AND #sid = :sid AND #expires_at > :now AND #attempts < :max_attempts",
+            )
+            .expression_attribute_names("#status", attr::STATUS)
+            .expression_attribute_names("#sid", attr::SID)
+            .expression_attribute_names("#expires_at", attr::EXPIRES_AT)
+            .expression_attribute_names("#attempts", attr::ATTEMPTS)
+            .expression_attribute_names("#version", attr::VERSION)
+            .expression_attribute_names("#updated_at", attr::UPDATED_AT)
+            .expression_attribute_values(":new_status", text(c.status.as_str()))
+            .expression_attribute_values(":pending", text(StoredStatus::Pending.as_str()))
+            .expression_attribute_values(":sid", text(c.sid))
+            .expression_attribute_values(":now", num(c.now))
+            .expression_attribute_values(":max_attempts", num(c.max_check_attempts))
+            .expression_attribute_values(":one", num(1))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        update = if c.status == StoredStatus::Approved {
+            update
+                .update_expression(
+                    "SET #status = :new_status, #approved_by = :request, #version = #version + :one, #updated_at = :now",
+                )
+                .expression_attribute_names("#approved_by", attr::APPROVED_BY)
+                .expression_attribute_values(":request", text(c.request_id))
+        } else {
+            update.update_expression("SET #status = :new_status, #version = #version + :one, #updated_at = :now")
+        };
+        let out = update.send().await.map_err(update_conflict)?;
+        out.attributes().and_then(from_item).ok_or_else(|| StoreError::Unavailable("DynamoDB returned no record".into()))
     }
 
     async fn find_by_sid(&self, service_sid: &str, sid: &str) -> Result<Option<RecordKey>, StoreError> {

@@ -10,7 +10,7 @@ mod item;
 use crate::clock::Seconds;
 use crate::config::Limits;
 use crate::otp::CodeHash;
-use crate::record::VerificationRecord;
+use crate::record::{StoredStatus, VerificationRecord};
 use std::future::Future;
 
 /// Identifies the one record of a number within a service.
@@ -63,6 +63,16 @@ pub trait Store: Send + Sync {
     fn void_unsent(&self, key: &RecordKey, sid: &str, code_hash: &CodeHash, now: Seconds)
         -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Ends a verification by hand: `Status=canceled`, or `Status=approved`
+    /// without a code. Only if `sid` is still the number's current
+    /// verification and it is pending, unexpired and not out of attempts
+    /// (what [`VerificationRecord::status_at`] calls pending). The number's
+    /// send and failure counters are left as they are, so canceling cannot
+    /// be used to send more codes or guess more often. Returns the record
+    /// after the change.
+    fn close(&self, key: &RecordKey, closing: &Closing<'_>)
+        -> impl Future<Output = Result<VerificationRecord, StoreError>> + Send;
+
     /// The number a verification sid belongs to, if it is some number's
     /// current verification.
     fn find_by_sid(&self, service_sid: &str, sid: &str)
@@ -70,6 +80,17 @@ pub trait Store: Send + Sync {
 
     /// Reads a record (strongly consistent).
     fn get(&self, key: &RecordKey) -> impl Future<Output = Result<Option<VerificationRecord>, StoreError>> + Send;
+}
+
+/// How a verification is ended by hand.
+pub struct Closing<'a> {
+    pub sid: &'a str,
+    /// `Canceled` or `Approved`.
+    pub status: StoredStatus,
+    pub now: Seconds,
+    pub max_check_attempts: u32,
+    /// Recorded as `approved_by` for an approval, so a retried one is recognised.
+    pub request_id: &'a str,
 }
 
 /// The facts an approval writes and is conditioned on.

@@ -1,0 +1,217 @@
+//! Cross-origin requests from browsers (Flex plugins, web sign-up forms):
+//! preflight `OPTIONS` answered, `Access-Control-Allow-*` headers on every
+//! response to an allowed origin, nothing for any other origin.
+
+use super::handlers::{HttpResponse, error_response};
+use super::ApiError;
+use super::error::code;
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
+
+pub const ALLOWED_METHODS: &str = "GET, POST, OPTIONS";
+/// What browsers may send: credentials, the body's type, a Twilio signature.
+pub const ALLOWED_HEADERS: &str = "Authorization, Content-Type, Accept, X-Twilio-Signature, X-Requested-With";
+/// What scripts may read besides the simple headers.
+pub const EXPOSED_HEADERS: &str = "Retry-After";
+/// How long a browser may cache a preflight, in seconds.
+pub const MAX_AGE_SECS: u32 = 600;
+
+/// The allowed origins: exact `scheme://host[:port]` values, or `*` for any.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Cors {
+    origins: Vec<String>,
+    any: bool,
+}
+
+impl Cors {
+    /// From a comma-separated list (`VERIFY_CORS_ORIGINS`).
+    pub fn parse_list(list: &str) -> Result<Cors, String> {
+        let mut cors = Cors::default();
+        for origin in list.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+            cors.add(origin)?;
+        }
+        Ok(cors)
+    }
+
+    /// Adds one origin (`https://app.example.com`, `http://localhost:3000`, `*`).
+    pub fn add(&mut self, origin: &str) -> Result<(), String> {
+        let origin = origin.trim();
+        if origin == "*" {
+            self.any = true;
+            return Ok(());
+        }
+        let normal = normalise(origin).ok_or_else(|| {
+            format!("CORS origin {origin:?} must be scheme://host[:port] with no path, e.g. https://app.example.com, or *")
+        })?;
+        if !self.origins.contains(&normal) {
+            self.origins.push(normal);
+        }
+        Ok(())
+    }
+
+    pub fn is_enabled(&self) -> bool {
+        self.any || !self.origins.is_empty()
+    }
+
+    /// For display: `*` or the origins.
+    pub fn describe(&self) -> String {
+        if self.any { "*".into() } else { self.origins.join(", ") }
+    }
+
+    /// The `Access-Control-Allow-Origin` value for a request's `Origin`, if
+    /// that origin is allowed.
+    fn allow_origin(&self, origin: Option<&str>) -> Option<HeaderValue> {
+        let origin = origin?;
+        if self.any {
+            return Some(HeaderValue::from_static("*"));
+        }
+        let normal = normalise(origin)?;
+        self.origins.contains(&normal).then(|| HeaderValue::from_str(origin).ok()).flatten()
+    }
+
+    /// Answers an `OPTIONS` request (a preflight when it has an `Origin`):
+    /// 204 with the allow headers for an allowed origin, 403 without any for
+    /// another. Credentials are never asked of a preflight; browsers send none.
+    pub fn preflight(&self, req: &Request<Bytes>) -> Option<HttpResponse> {
+        if req.method() != Method::OPTIONS {
+            return None;
+        }
+        let origin = origin_of(req.headers());
+        let mut resp = Response::new(String::new());
+        *resp.status_mut() = StatusCode::NO_CONTENT;
+        let headers = resp.headers_mut();
+        headers.insert(header::ALLOW, HeaderValue::from_static(ALLOWED_METHODS));
+        if origin.is_none() {
+            return Some(resp);
+        }
+        let Some(allow) = self.allow_origin(origin) else {
+            let mut refused = error_response(&ApiError::new(403, code::FORBIDDEN, "Origin not allowed"));
+            self.vary(refused.headers_mut());
+            return Some(refused);
+        };
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, allow);
+        headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static(ALLOWED_METHODS));
+        headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static(ALLOWED_HEADERS));
+        headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from(MAX_AGE_SECS));
+        self.vary(headers);
+        Some(resp)
+    }
+
+    /// Adds the CORS headers to any response, for an allowed origin.
+    pub fn apply(&self, request_headers: &HeaderMap, resp: &mut HttpResponse) {
+        if !self.is_enabled() {
+            return;
+        }
+        let headers = resp.headers_mut();
+        self.vary(headers);
+        if let Some(allow) = self.allow_origin(origin_of(request_headers)) {
+            headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, allow);
+            headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static(EXPOSED_HEADERS));
+        }
+    }
+
+    /// The answer depends on `Origin` unless every origin gets `*`.
+    fn vary(&self, headers: &mut HeaderMap) {
+        if !self.any {
+            headers.insert(header::VARY, HeaderValue::from_static("Origin"));
+        }
+    }
+}
+
+fn origin_of(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::ORIGIN).and_then(|v| v.to_str().ok())
+}
+
+/// `scheme://host[:port]` lower-cased, default ports dropped; `None` for
+/// anything else (paths, user-info, `null`).
+fn normalise(origin: &str) -> Option<String> {
+    let origin = origin.trim().trim_end_matches('/');
+    let (scheme, hostport) = origin.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    if !matches!(scheme.as_str(), "http" | "https") || hostport.is_empty() {
+        return None;
+    }
+    if hostport.contains(['/', '?', '#', '@', ' ']) {
+        return None;
+    }
+    let hostport = hostport.to_ascii_lowercase();
+    let hostport = match (scheme.as_str(), hostport.rsplit_once(':')) {
+        ("http", Some((h, "80"))) | ("https", Some((h, "443"))) => h.to_owned(),
+        _ => hostport,
+    };
+    Some(format!("{scheme}://{hostport}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(method: &str, headers: &[(&str, &str)]) -> Request<Bytes> {
+        let mut b = Request::builder().method(method).uri("/check-verify");
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        b.body(Bytes::new()).unwrap()
+    }
+
+    fn flex() -> Cors {
+        Cors::parse_list("https://flex.twilio.com, http://localhost:3000").unwrap()
+    }
+
+    #[test]
+    fn preflight_from_an_allowed_origin() {
+        let r = req("OPTIONS", &[("origin", "https://flex.twilio.com"), ("access-control-request-method", "POST")]);
+        let resp = flex().preflight(&r).unwrap();
+        assert_eq!(resp.status(), 204);
+        let h = resp.headers();
+        assert_eq!(h["access-control-allow-origin"], "https://flex.twilio.com");
+        assert!(h["access-control-allow-methods"].to_str().unwrap().contains("POST"));
+        assert!(h["access-control-allow-headers"].to_str().unwrap().contains("Authorization"));
+        assert_eq!(h["vary"], "Origin");
+    }
+
+    #[test]
+    fn other_origins_get_nothing() {
+        let r = req("OPTIONS", &[("origin", "https://evil.example"), ("access-control-request-method", "POST")]);
+        let resp = flex().preflight(&r).unwrap();
+        assert_eq!(resp.status(), 403);
+        assert!(resp.headers().keys().all(|k| !k.as_str().starts_with("access-control-")));
+        let mut plain = Response::new(String::new());
+        flex().apply(req("POST", &[("origin", "https://evil.example")]).headers(), &mut plain);
+        assert!(plain.headers().keys().all(|k| !k.as_str().starts_with("access-control-")));
+        // Prefix and suffix tricks are different origins.
+        for o in ["https://flex.twilio.com.evil.example", "http://flex.twilio.com", "https://flex.twilio.co", "null"] {
+            assert!(flex().allow_origin(Some(o)).is_none(), "{o}");
+        }
+    }
+
+    #[test]
+    fn every_response_to_an_allowed_origin_carries_the_headers() {
+        let mut resp = Response::new(String::new());
+        flex().apply(req("POST", &[("origin", "http://localhost:3000")]).headers(), &mut resp);
+        assert_eq!(resp.headers()["access-control-allow-origin"], "http://localhost:3000");
+        assert_eq!(resp.headers()["access-control-expose-headers"], "Retry-After");
+        // Spelling differences that are the same origin.
+        assert!(flex().allow_origin(Some("HTTPS://Flex.Twilio.com:443")).is_some());
+    }
+
+    #[test]
+    fn star_allows_any_and_nothing_configured_adds_nothing() {
+        let any = Cors::parse_list("*").unwrap();
+        let mut resp = Response::new(String::new());
+        any.apply(req("POST", &[("origin", "https://x.example")]).headers(), &mut resp);
+        assert_eq!(resp.headers()["access-control-allow-origin"], "*");
+        let mut resp = Response::new(String::new());
+        Cors::default().apply(req("POST", &[("origin", "https://x.example")]).headers(), &mut resp);
+        assert!(resp.headers().is_empty());
+        assert!(Cors::default().preflight(&req("POST", &[])).is_none());
+        assert_eq!(Cors::default().preflight(&req("OPTIONS", &[])).unwrap().status(), 204);
+    }
+
+    #[test]
+    fn bad_origins_are_configuration_errors() {
+        for bad in ["flex.twilio.com", "https://x.example/path", "ftp://x.example", "https://", "https://u@x.example"] {
+            assert!(Cors::parse_list(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! Method + path → what to do, without any web framework, so both Lambda
+//! functions and verify-local dispatch the same way.
+//!
+//! A Lambda function URL delivers every path to its one function, so each
+//! function knows which routes are its own: start-verify serves starting,
+//! fetching and updating verifications and reading services; check-verify
+//! serves checks. verify-local serves them all.
+
+use super::ApiError;
+use super::error::code;
+use http::Method;
+
+/// Which deployed program is routing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Function {
+    StartVerify,
+    CheckVerify,
+    /// verify-local: every route, the plain ones under `/start-verify` and
+    /// `/check-verify`.
+    Local,
+}
+
+/// A request's destination.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Route {
+    /// `POST /v2/Services/{ServiceSid}/Verifications`
+    CreateVerification { service_sid: String },
+    /// `GET /v2/Services/{ServiceSid}/Verifications/{Sid}` (sid or E.164 number)
+    FetchVerification { service_sid: String, id: String },
+    /// `POST /v2/Services/{ServiceSid}/Verifications/{Sid}` with `Status`
+    UpdateVerification { service_sid: String, id: String },
+    /// `POST /v2/Services/{ServiceSid}/VerificationCheck`
+    CreateVerificationCheck { service_sid: String },
+    /// `GET /v2/Services/{Sid}`
+    FetchService { sid: String },
+    /// `GET /v2/Services`
+    ListServices,
+    /// The function-URL start endpoint (default service).
+    PlainStart,
+    /// The function-URL check endpoint (default service).
+    PlainCheck,
+}
+
+/// Finds the route, or answers 404 (no such path here) or 405 (the path
+/// exists, the method does not).
+pub fn route(function: Function, method: &Method, path: &str) -> Result<Route, ApiError> {
+    let trimmed = path.strip_suffix('/').filter(|p| !p.is_empty()).unwrap_or(path);
+    let segments: Vec<&str> = trimmed.split('/').skip(1).collect();
+    let (get, post) = (method == Method::GET, method == Method::POST);
+    let starts = matches!(function, Function::StartVerify | Function::Local);
+    let checks = matches!(function, Function::CheckVerify | Function::Local);
+    let not_found = || ApiError::new(404, code::NOT_FOUND, format!("The requested resource {path} was not found"));
+    let wrong_method = |allowed: &str| {
+        ApiError::new(405, code::METHOD_NOT_ALLOWED, format!("Method {method} not allowed on {path}; use {allowed}"))
+    };
+    let found = |ok: bool, route: Route, allowed: &str| if ok { Ok(route) } else { Err(wrong_method(allowed)) };
+    match segments.as_slice() {
+        [""] if function == Function::StartVerify => found(post, Route::PlainStart, "POST"),
+        [""] if function == Function::CheckVerify => found(post, Route::PlainCheck, "POST"),
+        ["start-verify"] if starts => found(post, Route::PlainStart, "POST"),
+        ["check-verify"] if checks => found(post, Route::PlainCheck, "POST"),
+        ["v2", "Services"] if starts => found(get, Route::ListServices, "GET"),
+        ["v2", "Services", sid] if starts => found(get, Route::FetchService { sid: decode(sid) }, "GET"),
+        ["v2", "Services", sid, "Verifications"] if starts => {
+            found(post, Route::CreateVerification { service_sid: decode(sid) }, "POST")
+        }
+        ["v2", "Services", sid, "Verifications", id] if starts => {
+            let (service_sid, id) = (decode(sid), decode(id));
+            if get {
+                Ok(Route::FetchVerification { service_sid, id })
+            } else {
+                found(post, Route::UpdateVerification { service_sid, id }, "GET or POST")
+            }
+        }
+        ["v2", "Services", sid, "VerificationCheck"] if checks => {
+            found(post, Route::CreateVerificationCheck { service_sid: decode(sid) }, "POST")
+        }
+        _ => Err(not_found()),
+    }
+}
+
+/// A path segment as text: `%2B1415…` and `+1415…` are the same number (a `+`
+/// in a path is a plus, not a space).
+fn decode(segment: &str) -> String {
+    percent_encoding::percent_decode_str(segment).decode_utf8_lossy().into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const VA: &str = "VA0123456789abcdef0123456789abcdef";
+
+    fn at(f: Function, m: Method, path: &str) -> Result<Route, u16> {
+        route(f, &m, path).map_err(|e| e.status)
+    }
+
+    #[test]
+    fn v2_routes() {
+        use Function::Local;
+        let svc = VA.to_owned();
+        assert_eq!(at(Local, Method::GET, "/v2/Services"), Ok(Route::ListServices));
+        assert_eq!(at(Local, Method::GET, &format!("/v2/Services/{VA}")), Ok(Route::FetchService { sid: svc.clone() }));
+        assert_eq!(
+            at(Local, Method::POST, &format!("/v2/Services/{VA}/Verifications")),
+            Ok(Route::CreateVerification { service_sid: svc.clone() })
+        );
+        assert_eq!(
+            at(Local, Method::GET, &format!("/v2/Services/{VA}/Verifications/VE1")),
+            Ok(Route::FetchVerification { service_sid: svc.clone(), id: "VE1".into() })
+        );
+        assert_eq!(
+            at(Local, Method::POST, &format!("/v2/Services/{VA}/Verifications/+14155550123")),
+            Ok(Route::UpdateVerification { service_sid: svc.clone(), id: "+14155550123".into() })
+        );
+        assert_eq!(
+            at(Local, Method::GET, &format!("/v2/Services/{VA}/Verifications/%2B14155550123")),
+            Ok(Route::FetchVerification { service_sid: svc.clone(), id: "+14155550123".into() })
+        );
+        assert_eq!(
+            at(Local, Method::POST, &format!("/v2/Services/{VA}/VerificationCheck/")),
+            Ok(Route::CreateVerificationCheck { service_sid: svc })
+        );
+    }
+
+    #[test]
+    fn wrong_methods_and_unknown_paths() {
+        use Function::Local;
+        assert_eq!(at(Local, Method::POST, "/v2/Services"), Err(405));
+        assert_eq!(at(Local, Method::DELETE, &format!("/v2/Services/{VA}")), Err(405));
+        assert_eq!(at(Local, Method::GET, &format!("/v2/Services/{VA}/VerificationCheck")), Err(405));
+        assert_eq!(at(Local, Method::DELETE, &format!("/v2/Services/{VA}/Verifications/VE1")), Err(405));
+        assert_eq!(at(Local, Method::GET, "/start-verify"), Err(405));
+        for path in ["/", "/v2", "/v2/Services/x/RateLimits", "/v1/Services", "/v2/Services/a/Verifications/b/c", ""] {
+            assert_eq!(at(Local, Method::POST, path), Err(404), "{path}");
+        }
+        let e = route(Local, &Method::GET, "/nope").unwrap_err();
+        assert_eq!(e.code, 20404);
+        assert!(e.message.contains("/nope"));
+    }
+
+    #[test]
+    fn each_function_serves_its_own_routes() {
+        use Function::{CheckVerify, StartVerify};
+        assert_eq!(at(StartVerify, Method::POST, "/"), Ok(Route::PlainStart));
+        assert_eq!(at(StartVerify, Method::POST, "/start-verify"), Ok(Route::PlainStart));
+        assert_eq!(at(CheckVerify, Method::POST, "/"), Ok(Route::PlainCheck));
+        assert_eq!(at(CheckVerify, Method::POST, "/check-verify"), Ok(Route::PlainCheck));
+        let check = format!("/v2/Services/{VA}/VerificationCheck");
+        let start = format!("/v2/Services/{VA}/Verifications");
+        assert_eq!(at(StartVerify, Method::POST, &check), Err(404));
+        assert_eq!(at(CheckVerify, Method::POST, &start), Err(404));
+        assert_eq!(at(CheckVerify, Method::GET, "/v2/Services"), Err(404));
+        assert!(at(CheckVerify, Method::POST, &check).is_ok());
+        assert!(at(StartVerify, Method::GET, "/v2/Services").is_ok());
+        assert_eq!(at(Function::Local, Method::POST, "/"), Err(404), "verify-local has no plain root");
+        assert_eq!(at(StartVerify, Method::GET, "/"), Err(405));
+    }
+}

@@ -1,0 +1,186 @@
+// The official `twilio` Node library, unmodified, against verify-local: only
+// `client.verify.baseUrl` is changed, as a team moving off Twilio would.
+'use strict';
+
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const twilio = require('twilio');
+const S = require('./server');
+
+let server;
+let service;
+
+before(async () => {
+  server = await S.startServer();
+  const client = twilio(S.ACCOUNT_SID, S.AUTH_TOKEN);
+  client.verify.baseUrl = server.baseUrl;
+  service = client.verify.v2.services(S.SERVICE_SID);
+});
+
+after(async () => {
+  if (server) await server.stop();
+});
+
+async function restError(promise) {
+  try {
+    await promise;
+  } catch (e) {
+    assert.ok(e instanceof twilio.RestException, `expected RestException, got ${e}`);
+    return e;
+  }
+  assert.fail('expected the call to fail');
+}
+
+function otherThan(code) {
+  return code === '111111' ? '222222' : '111111';
+}
+
+test('create, fetch by sid and by number, wrong code, right code, then 404', async () => {
+  const to = S.freshNumber();
+  const v = await service.verifications.create({ to, channel: 'sms' });
+  assert.match(v.sid, /^VE[0-9a-f]{32}$/);
+  assert.equal(v.status, 'pending');
+  assert.equal(v.valid, false);
+  assert.equal(v.serviceSid, S.SERVICE_SID);
+  assert.equal(v.accountSid, S.ACCOUNT_SID);
+  assert.ok(v.dateCreated instanceof Date && !isNaN(v.dateCreated));
+  assert.equal(v.url, `${server.baseUrl}/v2/Services/${S.SERVICE_SID}/Verifications/${v.sid}`);
+  assert.equal(v.sendCodeAttempts.length, 1);
+
+  const bySid = await service.verifications(v.sid).fetch();
+  assert.equal(bySid.sid, v.sid);
+  assert.equal(bySid.status, 'pending');
+  const byNumber = await service.verifications(to).fetch();
+  assert.equal(byNumber.sid, v.sid);
+
+  const code = await server.lastCode(to);
+  const wrong = await service.verificationChecks.create({ to, code: otherThan(code) });
+  assert.equal(wrong.status, 'pending');
+  assert.equal(wrong.valid, false);
+  const right = await service.verificationChecks.create({ to, code });
+  assert.equal(right.status, 'approved');
+  assert.equal(right.valid, true);
+
+  const e = await restError(service.verificationChecks.create({ to, code }));
+  assert.equal(e.status, 404);
+  assert.equal(e.code, 20404);
+  assert.equal(e.moreInfo, 'https://www.twilio.com/docs/errors/20404');
+});
+
+test('cancel flow', async () => {
+  const to = S.freshNumber();
+  const v = await service.verifications.create({ to, channel: 'sms' });
+  const code = await server.lastCode(to);
+  const canceled = await service.verifications(v.sid).update({ status: 'canceled' });
+  assert.equal(canceled.status, 'canceled');
+  for (const call of [
+    () => service.verifications(v.sid).fetch(),
+    () => service.verifications(to).fetch(),
+    () => service.verificationChecks.create({ to, code }),
+  ]) {
+    const e = await restError(call());
+    assert.equal(e.status, 404);
+    assert.equal(e.code, 20404);
+  }
+  const again = await service.verifications.create({ to, channel: 'sms' });
+  assert.notEqual(again.sid, v.sid);
+});
+
+test('60202 after five wrong codes', async () => {
+  const to = S.freshNumber();
+  await service.verifications.create({ to, channel: 'sms' });
+  const code = await server.lastCode(to);
+  for (let i = 0; i < 5; i += 1) {
+    const c = await service.verificationChecks.create({ to, code: otherThan(code) });
+    assert.equal(c.status, 'pending');
+  }
+  const e = await restError(service.verificationChecks.create({ to, code }));
+  assert.equal(e.status, 429);
+  assert.equal(e.code, 60202);
+});
+
+test('60203 after five sends', async () => {
+  const to = S.freshNumber();
+  for (let i = 0; i < 5; i += 1) {
+    await service.verifications.create({ to, channel: 'sms' });
+  }
+  const e = await restError(service.verifications.create({ to, channel: 'sms' }));
+  assert.equal(e.status, 429);
+  assert.equal(e.code, 60203);
+  assert.equal((await server.messages(to)).length, 5);
+});
+
+test('401 with bad credentials', async () => {
+  const to = S.freshNumber();
+  for (const [user, secret] of [
+    [S.ACCOUNT_SID, 'wrong'],
+    [S.API_KEY_SID, S.AUTH_TOKEN],
+  ]) {
+    const bad = twilio(user, secret, { accountSid: S.ACCOUNT_SID });
+    bad.verify.baseUrl = server.baseUrl;
+    const e = await restError(bad.verify.v2.services(S.SERVICE_SID).verifications.create({ to, channel: 'sms' }));
+    assert.equal(e.status, 401);
+    assert.equal(e.code, 20003);
+  }
+  assert.deepEqual(await server.messages(to), []);
+});
+
+test('API key credentials and services read', async () => {
+  const client = twilio(S.API_KEY_SID, S.API_KEY_SECRET, { accountSid: S.ACCOUNT_SID });
+  client.verify.baseUrl = server.baseUrl;
+  const services = await client.verify.v2.services.list();
+  assert.deepEqual(services.map((s) => s.sid), [S.SERVICE_SID]);
+  const s = await client.verify.v2.services(S.SERVICE_SID).fetch();
+  assert.equal(s.friendlyName, 'Node Shop');
+  assert.equal(s.codeLength, 6);
+  const to = S.freshNumber();
+  await client.verify.v2.services(S.SERVICE_SID).verifications.create({ to, channel: 'sms' });
+  assert.match((await server.messages(to))[0].body, /^Your Node Shop verification code is: \d{6}$/);
+});
+
+test('X-Twilio-Signature made by the library is accepted, a changed one is not', async () => {
+  const to = S.freshNumber();
+  const url = `${server.baseUrl}/v2/Services/${S.SERVICE_SID}/Verifications`;
+  const params = { To: to, Channel: 'sms' };
+  const post = (signature, body = params) =>
+    fetch(url, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'X-Twilio-Signature': signature },
+      body: new URLSearchParams(body),
+    });
+  const signature = twilio.getExpectedTwilioSignature(S.SIGNING_TOKEN, url, params);
+  assert.ok(twilio.validateRequest(S.SIGNING_TOKEN, signature, url, params));
+  assert.equal((await post(signature)).status, 201);
+  const flipped = (signature[0] === 'A' ? 'B' : 'A') + signature.slice(1);
+  assert.equal((await post(flipped)).status, 401);
+  assert.equal((await post(signature, { ...params, Locale: 'en' })).status, 401);
+  assert.equal((await server.messages(to)).length, 1);
+});
+
+test('browser preflight and CORS headers for an allowed origin only', async () => {
+  const pre = await fetch(`${server.baseUrl}/start-verify`, {
+    method: 'OPTIONS',
+    headers: {
+      Origin: S.BROWSER_ORIGIN,
+      'Access-Control-Request-Method': 'POST',
+      'Access-Control-Request-Headers': 'authorization,content-type',
+    },
+  });
+  assert.equal(pre.status, 204);
+  assert.equal(pre.headers.get('access-control-allow-origin'), S.BROWSER_ORIGIN);
+  const to = S.freshNumber();
+  const auth = 'Basic ' + Buffer.from(`${S.ACCOUNT_SID}:${S.AUTH_TOKEN}`).toString('base64');
+  const r = await fetch(`${server.baseUrl}/start-verify`, {
+    method: 'POST',
+    headers: { Origin: S.BROWSER_ORIGIN, Authorization: auth, 'Content-Type': 'application/x-www-form-urlencoded;charset=UTF-8' },
+    body: new URLSearchParams({ to }),
+  });
+  assert.equal(r.status, 201);
+  assert.equal(r.headers.get('access-control-allow-origin'), S.BROWSER_ORIGIN);
+  const other = await fetch(`${server.baseUrl}/check-verify`, {
+    method: 'POST',
+    headers: { Origin: 'https://evil.example', Authorization: auth, 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ to, code: await server.lastCode(to) }),
+  });
+  assert.equal(other.headers.get('access-control-allow-origin'), null);
+});

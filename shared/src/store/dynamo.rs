@@ -237,6 +237,47 @@ impl Store for DynamoStore {
         Ok(key.filter(|k| k.service_sid == service_sid))
     }
 
+    async fn note_check_failed(&self, key: &RecordKey, sid: &str) -> Result<(), StoreError> {
+        let (k, v) = Self::key(key);
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(k, v)
+            .update_expression("ADD #failed_checks :one")
+            .condition_expression("#sid = :sid")
+            .expression_attribute_names("#failed_checks", attr::FAILED_CHECKS)
+            .expression_attribute_names("#sid", attr::SID)
+            .expression_attribute_values(":one", num(1))
+            .expression_attribute_values(":sid", text(sid))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(update_conflict)
+    }
+
+    async fn note_start_refused(&self, key: &RecordKey, reason: &str, now: Seconds) -> Result<(), StoreError> {
+        let (k, v) = Self::key(key);
+        // Once a second per number at most, so a flood of refused starts
+        // cannot turn into a flood of writes.
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(k, v)
+            .update_expression("ADD #refused :one SET #refused_at = :now, #reason = :reason")
+            .condition_expression("attribute_exists(#pk) AND (attribute_not_exists(#refused_at) OR #refused_at < :now)")
+            .expression_attribute_names("#pk", attr::PK)
+            .expression_attribute_names("#refused", attr::REFUSED_STARTS)
+            .expression_attribute_names("#refused_at", attr::REFUSED_AT)
+            .expression_attribute_names("#reason", attr::REFUSED_REASON)
+            .expression_attribute_values(":one", num(1))
+            .expression_attribute_values(":now", num(now))
+            .expression_attribute_values(":reason", text(reason))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(update_conflict)
+    }
+
     async fn get(&self, key: &RecordKey) -> Result<Option<VerificationRecord>, StoreError> {
         let (k, v) = Self::key(key);
         let out = self

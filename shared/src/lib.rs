@@ -10,6 +10,7 @@ pub mod app;
 pub mod aws;
 pub mod clock;
 pub mod config;
+pub mod events;
 pub mod message;
 pub mod otp;
 pub mod phone;

@@ -20,3 +20,4 @@ pub mod service;
 pub mod sid;
 pub mod store;
 pub mod time_fmt;
+pub mod webhooks;

@@ -66,7 +66,11 @@ pub struct EventQuery {
     pub to: Seconds,
     pub types: Option<Vec<EventType>>,
     pub verification_sid: Option<String>,
-    pub to_hash: Option<String>,
+    /// E.164 number; matched through each event's salted hash.
+    pub to_number: Option<String>,
+    /// Start of the E.164 number (Twilio's `DestinationPrefix`), matched
+    /// against the masked number, so at most all but the last four digits.
+    pub to_prefix: Option<String>,
     pub country: Option<String>,
     pub channel: Option<String>,
 }
@@ -75,7 +79,8 @@ impl EventQuery {
     fn matches(&self, e: &Event) -> bool {
         self.types.as_ref().is_none_or(|t| t.contains(&e.event_type))
             && self.verification_sid.as_ref().is_none_or(|s| *s == e.verification_sid)
-            && self.to_hash.as_ref().is_none_or(|h| *h == e.to_hash)
+            && self.to_number.as_ref().is_none_or(|n| super::number_hash(&e.service_sid, n) == e.to_hash)
+            && self.to_prefix.as_ref().is_none_or(|p| e.to_masked.trim_end_matches('*').starts_with(p.as_str()))
             && self.country.as_ref().is_none_or(|c| e.country.as_ref().is_some_and(|ec| ec.eq_ignore_ascii_case(c)))
             && self.channel.as_ref().is_none_or(|c| c.eq_ignore_ascii_case(&e.channel))
     }

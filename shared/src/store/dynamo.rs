@@ -3,6 +3,8 @@
 
 use super::item::{Item, attr, from_item, partition_key, to_item};
 use super::{Approval, Expect, RecordKey, Store, StoreError};
+use crate::events::store::{EVENTS_INDEX, ev};
+use crate::webhooks::store::{DUE_INDEX, dl};
 use crate::clock::Seconds;
 use crate::config::Limits;
 use crate::otp::CodeHash;
@@ -312,8 +314,9 @@ pub fn longest_window(limits: &Limits) -> Seconds {
     limits.failure_window_secs.max(limits.validity_secs).max(limits.send_window_secs)
 }
 
-/// Creates the table as `template.yaml` declares it (key, sid index, TTL,
-/// stream), for verify-local and tests; an existing table is left alone.
+/// Creates the table as `template.yaml` declares it (key, sid index, the
+/// events and due-deliveries indexes of webhook-report, TTL, stream), for
+/// verify-local and tests; an existing table is left alone.
 pub async fn ensure_table(client: &Client, table: &str) -> Result<(), String> {
     let err = |e: &dyn std::fmt::Display| format!("creating table {table}: {e}");
     let created = client
@@ -322,12 +325,42 @@ pub async fn ensure_table(client: &Client, table: &str) -> Result<(), String> {
         .billing_mode(BillingMode::PayPerRequest)
         .attribute_definitions(attribute(attr::PK))
         .attribute_definitions(attribute(attr::SID))
+        .attribute_definitions(attribute(ev::BUCKET))
+        .attribute_definitions(attribute(ev::SORT))
+        .attribute_definitions(attribute(dl::DUE_SHARD))
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(dl::NEXT_ATTEMPT_AT)
+                .attribute_type(ScalarAttributeType::N)
+                .build()
+                .map_err(|e| err(&e))?,
+        )
         .key_schema(key_element(attr::PK))
         .global_secondary_indexes(
             GlobalSecondaryIndex::builder()
                 .index_name(SID_INDEX)
                 .key_schema(key_element(attr::SID))
                 .projection(Projection::builder().projection_type(ProjectionType::KeysOnly).build())
+                .build()
+                .map_err(|e| err(&e))?,
+        )
+        // Stored events by (service, day, shard) and time, for reports.
+        .global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(EVENTS_INDEX)
+                .key_schema(key_element(ev::BUCKET))
+                .key_schema(range_element(ev::SORT))
+                .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                .build()
+                .map_err(|e| err(&e))?,
+        )
+        // Pending webhook deliveries by shard and next attempt (sparse).
+        .global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(DUE_INDEX)
+                .key_schema(key_element(dl::DUE_SHARD))
+                .key_schema(range_element(dl::NEXT_ATTEMPT_AT))
+                .projection(Projection::builder().projection_type(ProjectionType::All).build())
                 .build()
                 .map_err(|e| err(&e))?,
         )
@@ -370,6 +403,10 @@ fn attribute(name: &str) -> AttributeDefinition {
         .attribute_type(ScalarAttributeType::S)
         .build()
         .expect("name and type are set")
+}
+
+fn range_element(name: &str) -> KeySchemaElement {
+    KeySchemaElement::builder().attribute_name(name).key_type(KeyType::Range).build().expect("name and type are set")
 }
 
 fn key_element(name: &str) -> KeySchemaElement {

@@ -125,6 +125,10 @@ impl EventStore {
         EventStore { client, table: table.into(), shards: shards.clamp(1, 99), retention_secs: retention_days.max(1) * 86_400 }
     }
 
+    pub fn retention_secs(&self) -> i64 {
+        self.retention_secs
+    }
+
     pub fn shards(&self) -> u32 {
         self.shards
     }

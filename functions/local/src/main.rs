@@ -8,6 +8,7 @@
 
 mod backend;
 mod routes;
+mod stream;
 
 use clap::Parser;
 use std::net::{IpAddr, SocketAddr};
@@ -35,6 +36,19 @@ pub struct Args {
     /// Seconds between sweeps of expired items in the embedded engine.
     #[arg(long, default_value_t = 60)]
     ttl_sweep_secs: u64,
+    /// Deliver the default service's events to this URL (repeatable);
+    /// loopback receivers are allowed here.
+    #[arg(long, value_name = "URL")]
+    webhook: Vec<String>,
+    /// Signing secret for --webhook (whsec_…); a random one is printed if omitted.
+    #[arg(long, value_name = "whsec_…")]
+    webhook_secret: Option<String>,
+    /// Milliseconds between reads of the embedded engine's stream.
+    #[arg(long, default_value_t = 250)]
+    stream_poll_ms: u64,
+    /// Seconds between runs of the webhook retry schedule.
+    #[arg(long, default_value_t = 5)]
+    retry_secs: u64,
 }
 
 #[tokio::main]
@@ -62,6 +76,14 @@ async fn run(args: Args) -> Result<(), String> {
     eprintln!("  sms:     {}", local.sender_description());
     eprintln!("  service: {} ({})", local.api.verifier.service.sid, local.api.verifier.service.friendly_name);
     eprintln!("  routes:  POST /start-verify, POST /check-verify, GET /_local/messages?to=+1...");
+    eprintln!("  reports: GET /v2/Attempts, /v2/Attempts/Summary, /events, /dashboard ({})",
+        if local.report.reports.auth.is_some() { "Basic auth, VERIFY_API_KEYS" } else { "no auth: set VERIFY_API_KEYS to require it" });
+    if local.embedded.is_none() {
+        eprintln!("  events:  not derived with --aws (the stream is read by the deployed webhook-report)");
+    }
+    for url in &local.webhook_urls {
+        eprintln!("  webhook: {url}");
+    }
     let app = routes::router(local);
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.map_err(|e| e.to_string())
 }

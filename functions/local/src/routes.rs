@@ -20,6 +20,10 @@ pub fn router(local: Local) -> Router {
         .route("/start-verify", any(start_verify))
         .route("/check-verify", any(check_verify))
         .route("/_local/messages", get(messages))
+        .route("/v2/Attempts", any(report))
+        .route("/v2/Attempts/Summary", any(report))
+        .route("/events", any(report))
+        .route("/dashboard", any(report))
         .fallback(not_found)
         .with_state(Arc::new(local))
 }
@@ -34,6 +38,13 @@ async fn start_verify(State(local): State<Shared>, req: Request) -> Response {
 async fn check_verify(State(local): State<Shared>, req: Request) -> Response {
     match buffered(req).await {
         Ok(req) => into_axum(local.api.check_verify(&req).await),
+        Err(e) => into_axum(error_response(&e)),
+    }
+}
+
+async fn report(State(local): State<Shared>, req: Request) -> Response {
+    match buffered(req).await {
+        Ok(req) => into_axum(local.report.reports.handle(&req).await),
         Err(e) => into_axum(error_response(&e)),
     }
 }

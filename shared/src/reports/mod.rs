@@ -117,6 +117,11 @@ impl Reports {
         let now = self.clock.now();
         let from = q.get(after).map(|v| parse_time(v).ok_or_else(|| invalid(after))).transpose()?.unwrap_or(now - DEFAULT_DAYS * 86_400);
         let to = q.get(before).map(|v| parse_time(v).ok_or_else(|| invalid(before))).transpose()?.unwrap_or(now + 1);
+        // The page's own `to` is a date meaning "through that day".
+        let to = match q.get(before) {
+            Some(v) if before == "to" && v.len() == 10 => to + 86_400,
+            _ => to,
+        };
         // Nothing is kept past the retention, and nothing happens much later
         // than now (an expiry is dated when it fell due): scan no further.
         let from = from.max(now - self.events.retention_secs() - 86_400);

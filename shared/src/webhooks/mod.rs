@@ -30,7 +30,7 @@ use store::DeliveryStore;
 /// Deliveries tried at once by one scheduled run.
 const RETRY_CONCURRENCY: usize = 16;
 /// Due deliveries one scheduled run takes on.
-pub const RETRY_BATCH: usize = 200;
+pub const RETRY_BATCH: usize = 100;
 
 pub struct Dispatcher {
     pub events: EventStore,

@@ -117,10 +117,10 @@ impl<S: Store, M: Sender, C: Clock> Verifier<S, M, C> {
                     };
                     // Seen by the event stream as verification.send_rate_limited.
                     let key = self.key_for(req.to.e164());
-                    if let Err(e) = self.store.note_start_refused(&key, reason, input.now).await {
-                        if !matches!(e, StoreError::Conflict(_)) {
-                            tracing::warn!(error = ?e, "could not note a refused start");
-                        }
+                    if let Err(e) = self.store.note_start_refused(&key, reason, input.now).await
+                        && !matches!(e, StoreError::Conflict(_))
+                    {
+                        tracing::warn!(error = ?e, "could not note a refused start");
                     }
                     return Err(err);
                 }

@@ -25,29 +25,54 @@ async fn main() -> Result<(), Error> {
     run(service_fn(move |event: LambdaEvent<Value>| async move { dispatch(app, event.payload).await })).await
 }
 
-async fn dispatch(app: &WebhookReport, payload: Value) -> Result<Value, Error> {
-    if let Some(records) = payload.get("Records").and_then(Value::as_array) {
-        let outcome = app.dispatcher.handle_records(records).await;
-        let mut resp = DynamoDbEventResponse::default();
-        for seq in outcome.failed {
-            let mut f = DynamoDbBatchItemFailure::default();
-            f.item_identifier = Some(seq);
-            resp.batch_item_failures.push(f);
-        }
-        return Ok(serde_json::to_value(resp)?);
-    }
-    if payload.get("requestContext").and_then(|c| c.get("http")).is_some() {
-        let req: LambdaFunctionUrlRequest = serde_json::from_value(payload)?;
-        let resp = app.reports.handle(&into_http(req)?).await;
-        return Ok(serde_json::to_value(from_http(resp))?);
-    }
-    if payload.get("source").and_then(Value::as_str) == Some("aws.events")
+/// Which trigger an invocation came from.
+#[derive(Debug, PartialEq, Eq)]
+enum Trigger {
+    Stream,
+    Schedule,
+    Url,
+}
+
+fn trigger(payload: &Value) -> Option<Trigger> {
+    if payload.get("Records").and_then(Value::as_array).is_some() {
+        Some(Trigger::Stream)
+    } else if payload.get("requestContext").and_then(|c| c.get("http")).is_some() {
+        Some(Trigger::Url)
+    } else if payload.get("source").and_then(Value::as_str) == Some("aws.events")
         || payload.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event")
     {
-        let outcome = app.dispatcher.run_due().await.map_err(Error::from)?;
-        return Ok(json!({"attempted": outcome.attempted, "delivered": outcome.delivered, "errors": outcome.errors}));
+        Some(Trigger::Schedule)
+    } else {
+        None
     }
-    Err(Error::from("unrecognised event: expected a DynamoDB stream batch, a scheduled event or a function URL request"))
+}
+
+async fn dispatch(app: &WebhookReport, payload: Value) -> Result<Value, Error> {
+    match trigger(&payload) {
+        Some(Trigger::Stream) => {
+            let records = payload["Records"].as_array().map(Vec::as_slice).unwrap_or_default();
+            let outcome = app.dispatcher.handle_records(records).await;
+            let mut resp = DynamoDbEventResponse::default();
+            for seq in outcome.failed {
+                let mut f = DynamoDbBatchItemFailure::default();
+                f.item_identifier = Some(seq);
+                resp.batch_item_failures.push(f);
+            }
+            Ok(serde_json::to_value(resp)?)
+        }
+        Some(Trigger::Url) => {
+            let req: LambdaFunctionUrlRequest = serde_json::from_value(payload)?;
+            let resp = app.reports.handle(&into_http(req)?).await;
+            Ok(serde_json::to_value(from_http(resp))?)
+        }
+        Some(Trigger::Schedule) => {
+            let outcome = app.dispatcher.run_due().await.map_err(Error::from)?;
+            Ok(json!({"attempted": outcome.attempted, "delivered": outcome.delivered, "errors": outcome.errors}))
+        }
+        None => Err(Error::from(
+            "unrecognised event: expected a DynamoDB stream batch, a scheduled event or a function URL request",
+        )),
+    }
 }
 
 fn into_http(req: LambdaFunctionUrlRequest) -> Result<http::Request<bytes::Bytes>, Error> {
@@ -74,4 +99,37 @@ fn from_http(resp: http::Response<String>) -> LambdaFunctionUrlResponse {
     out.headers = parts.headers;
     out.body = Some(body);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> Value {
+        let path = format!("{}/../../events/webhook-report/{name}", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn each_fixture_reaches_its_handler() {
+        assert_eq!(trigger(&fixture("stream-batch.json")), Some(Trigger::Stream));
+        assert_eq!(trigger(&fixture("stream-ttl-remove.json")), Some(Trigger::Stream));
+        assert_eq!(trigger(&fixture("scheduled-retry.json")), Some(Trigger::Schedule));
+        assert_eq!(trigger(&fixture("function-url-summary.json")), Some(Trigger::Url));
+        assert_eq!(trigger(&json!({"hello": 1})), None);
+    }
+
+    #[test]
+    fn function_url_requests_become_plain_http() {
+        let req: LambdaFunctionUrlRequest = serde_json::from_value(fixture("function-url-summary.json")).unwrap();
+        let req = into_http(req).unwrap();
+        assert_eq!(req.method(), "GET");
+        assert_eq!(req.uri().path(), "/v2/Attempts/Summary");
+        assert_eq!(req.uri().query(), Some("DateCreatedAfter=2023-11-01T00%3A00%3A00Z"));
+        assert!(req.headers()["authorization"].to_str().unwrap().starts_with("Basic "));
+        let resp = from_http(http::Response::builder().status(401).header("www-authenticate", "Basic").body("{}".into()).unwrap());
+        let v = serde_json::to_value(resp).unwrap();
+        assert_eq!(v["statusCode"], 401);
+        assert_eq!(v["headers"]["www-authenticate"], "Basic");
+    }
 }

@@ -241,10 +241,10 @@ impl EventStore {
                     .await
                     .map_err(|e| format!("DynamoDB: {}", DisplayErrorContext(&e)))?;
                 for item in out.responses().and_then(|r| r.get(&self.table)).into_iter().flatten() {
-                    if let Some(pk) = item.get(attr::PK).and_then(|v| v.as_s().ok()) {
-                        if let Some(sid) = pk.rsplit('#').next() {
-                            found.insert(sid.to_owned());
-                        }
+                    if let Some(pk) = item.get(attr::PK).and_then(|v| v.as_s().ok())
+                        && let Some(sid) = pk.rsplit('#').next()
+                    {
+                        found.insert(sid.to_owned());
                     }
                 }
                 match out.unprocessed_keys().filter(|u| !u.is_empty()) {
@@ -306,10 +306,10 @@ async fn query_bucket(
             .await
             .map_err(|e| format!("DynamoDB: {}", DisplayErrorContext(&e)))?;
         for item in resp.items() {
-            if let (Some(e), Some(k)) = (from_item(item), item.get(ev::SORT).and_then(|v| v.as_s().ok())) {
-                if q.matches(&e) {
-                    out.push((k.clone(), e));
-                }
+            if let (Some(e), Some(k)) = (from_item(item), item.get(ev::SORT).and_then(|v| v.as_s().ok()))
+                && q.matches(&e)
+            {
+                out.push((k.clone(), e));
             }
         }
         match resp.last_evaluated_key() {

@@ -82,12 +82,12 @@ fn invalid(name: &str) -> ApiError {
 impl Reports {
     /// Routes one request: authentication first, then the path.
     pub async fn handle(&self, req: &Request<Bytes>) -> HttpResponse {
-        if let Some(keys) = &self.auth {
-            if let Err(e) = keys.check(req.headers()) {
-                let mut resp = error_response(&e);
-                resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"verify\""));
-                return resp;
-            }
+        if let Some(keys) = &self.auth
+            && let Err(e) = keys.check(req.headers())
+        {
+            let mut resp = error_response(&e);
+            resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"verify\""));
+            return resp;
         }
         if req.method() != Method::GET && req.method() != Method::HEAD {
             return error_response(&ApiError::new(405, code::METHOD_NOT_ALLOWED, format!("Method {} not allowed; use GET", req.method())));
@@ -310,10 +310,10 @@ impl Reports {
                 }),
             )
         };
-        if let Some(t) = &page.next {
-            if let Ok(v) = HeaderValue::from_str(t) {
-                resp.headers_mut().insert("x-next-page-token", v);
-            }
+        if let Some(t) = &page.next
+            && let Ok(v) = HeaderValue::from_str(t)
+        {
+            resp.headers_mut().insert("x-next-page-token", v);
         }
         Ok(resp)
     }

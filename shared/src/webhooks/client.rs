@@ -150,10 +150,10 @@ fn blocked(e: &(dyn std::error::Error + 'static)) -> Option<String> {
         if let Some(b) = err.downcast_ref::<Blocked>() {
             return Some(b.0.clone());
         }
-        if let Some(io) = err.downcast_ref::<std::io::Error>() {
-            if let Some(b) = io.get_ref().and_then(|i| i.downcast_ref::<Blocked>()) {
-                return Some(b.0.clone());
-            }
+        if let Some(io) = err.downcast_ref::<std::io::Error>()
+            && let Some(b) = io.get_ref().and_then(|i| i.downcast_ref::<Blocked>())
+        {
+            return Some(b.0.clone());
         }
         cur = err.source();
     }

@@ -119,10 +119,25 @@ impl<S: Store, M: Sender, C: Clock> Verifier<S, M, C> {
                 now: self.clock.now(),
                 hash_for: &hash_for,
             };
-            let record = record::plan_start(current.as_ref(), &input, limits).map_err(|r| match r {
-                StartRefusal::SendsExhausted { retry_after } => VerifyError::SendsExhausted { retry_after },
-                StartRefusal::Locked { retry_after } => VerifyError::AttemptsExhausted { retry_after },
-            })?;
+            let record = match record::plan_start(current.as_ref(), &input, limits) {
+                Ok(record) => record,
+                Err(refusal) => {
+                    let (reason, err) = match refusal {
+                        StartRefusal::SendsExhausted { retry_after } => {
+                            ("max_sends", VerifyError::SendsExhausted { retry_after })
+                        }
+                        StartRefusal::Locked { retry_after } => ("locked", VerifyError::AttemptsExhausted { retry_after }),
+                    };
+                    // Seen by the event stream as verification.send_rate_limited.
+                    let key = key_for(&service.sid, req.to.e164());
+                    if let Err(e) = self.store.note_start_refused(&key, reason, input.now).await
+                        && !matches!(e, StoreError::Conflict(_))
+                    {
+                        tracing::warn!(error = ?e, "could not note a refused start");
+                    }
+                    return Err(err);
+                }
+            };
             match self.store.put(&record, record.ttl(limits), expect).await {
                 Ok(()) => {
                     let name = req.friendly_name.as_deref().unwrap_or(&service.friendly_name);
@@ -179,6 +194,10 @@ impl<S: Store, M: Sender, C: Clock> Verifier<S, M, C> {
         };
         if !self.keys.matches(&counted.code_hash, &counted.sid, code) {
             tracing::info!(sid = %counted.sid, attempts = counted.attempts, "wrong code");
+            // Seen by the event stream as verification.check_failed.
+            if let Err(e) = self.store.note_check_failed(&key, &counted.sid).await {
+                tracing::warn!(sid = %counted.sid, error = ?e, "could not note a failed check");
+            }
             return Ok(CheckOutcome { record: counted, approved: false });
         }
         let request_id = sid::new_sid("RQ");

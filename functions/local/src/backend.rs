@@ -14,6 +14,10 @@ use verify_core::sender::outbox::Outbox;
 use verify_core::sender::sns::SnsSender;
 use verify_core::sender::{SendError, Sender, Sms};
 use verify_core::store::dynamo::{DynamoStore, ensure_table};
+use verify_core::webhook_report::{ReportSettings, WebhookReport};
+use verify_core::webhooks::config::{Endpoint, check_url, env as webhook_env};
+use verify_core::webhooks::signing::Secret;
+use std::sync::Arc;
 
 /// Either the console outbox (default) or SNS (with the AWS environment).
 pub enum LocalSender {
@@ -32,6 +36,10 @@ impl Sender for LocalSender {
 
 pub struct Local {
     pub api: Api<DynamoStore, LocalSender, SystemClock>,
+    /// webhook-report: events, webhooks and the reporting routes.
+    pub report: WebhookReport,
+    /// Where this process delivers webhooks to (for the banner).
+    pub webhook_urls: Vec<String>,
     pub store_description: String,
     /// The embedded engine, kept for TTL sweeps (None with --aws).
     pub embedded: Option<dynoxide::Database>,
@@ -76,10 +84,20 @@ impl Local {
                 println!("SMS to {}: {}", m.to, m.body);
             }))
         };
-        let local = Local { api: verify_core::app::build(settings, store, sender), store_description, embedded };
+        let report = webhook_report(args, &vars, store.client().clone(), &settings)?;
+        let webhook_urls = report.dispatcher.endpoints.iter().map(|e| e.url.clone()).collect();
+        let table = settings.table.clone();
+        let local = Local { api: verify_core::app::build(settings, store, sender), report, webhook_urls, store_description, embedded };
         if let Some(db) = &local.embedded {
             spawn_ttl_sweeper(db.clone(), Duration::from_secs(args.ttl_sweep_secs.max(1)));
+            crate::stream::spawn_stream_poller(
+                db.clone(),
+                table,
+                local.report.dispatcher.clone(),
+                Duration::from_millis(args.stream_poll_ms.max(10)),
+            );
         }
+        crate::stream::spawn_retries(local.report.dispatcher.clone(), Duration::from_secs(args.retry_secs.max(1)));
         Ok(local)
     }
 
@@ -96,6 +114,40 @@ impl Local {
             LocalSender::Sns(_) => "Amazon SNS (AWS environment)",
         }
     }
+}
+
+/// webhook-report as on Lambda, plus `--webhook` endpoints for the default
+/// service. verify-local may deliver to loopback (a receiver on this
+/// machine); private ranges stay refused unless configured.
+fn webhook_report(
+    args: &Args,
+    vars: &HashMap<String, String>,
+    client: aws_sdk_dynamodb::Client,
+    api: &Settings,
+) -> Result<WebhookReport, String> {
+    let mut vars = vars.clone();
+    vars.entry(webhook_env::ALLOW_LOOPBACK.into()).or_insert_with(|| "true".into());
+    let mut settings = ReportSettings::from_vars(&vars)?;
+    // Reports are guarded exactly as the API is, --api-key included.
+    settings.credentials = api.credentials.clone();
+    let service_sid = api.services.default_service().sid.as_str();
+    if !args.webhook.is_empty() {
+        let secret = match &args.webhook_secret {
+            Some(s) => Secret::parse(s).map_err(|e| format!("--webhook-secret: {e}"))?,
+            None => {
+                let s = Secret::generate();
+                eprintln!("verify-local: no --webhook-secret given; signing with {}", s.expose());
+                s
+            }
+        };
+        for url in &args.webhook {
+            check_url(url, settings.delivery.allow).map_err(|e| format!("--webhook {url}: {e}"))?;
+            settings.endpoints.push(Endpoint::new(url, vec![secret.clone()], Some(service_sid.to_owned()), None));
+        }
+    } else if args.webhook_secret.is_some() {
+        return Err("--webhook-secret needs --webhook URL".into());
+    }
+    Ok(verify_core::webhook_report::build(settings, client, Arc::new(SystemClock)))
 }
 
 /// Starts dynoxide in this process, served on an ephemeral loopback port,

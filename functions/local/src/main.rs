@@ -8,6 +8,7 @@
 
 mod backend;
 mod routes;
+mod stream;
 
 use clap::Parser;
 use std::net::{IpAddr, SocketAddr};
@@ -48,6 +49,19 @@ pub struct Args {
     /// http://localhost:3000, or * for any); repeatable. Adds to VERIFY_CORS_ORIGINS.
     #[arg(long = "cors-origin", value_name = "ORIGIN")]
     cors_origins: Vec<String>,
+    /// Deliver the default service's events to this URL (repeatable);
+    /// loopback receivers are allowed here.
+    #[arg(long, value_name = "URL")]
+    webhook: Vec<String>,
+    /// Signing secret for --webhook (whsec_…); a random one is printed if omitted.
+    #[arg(long, value_name = "whsec_…")]
+    webhook_secret: Option<String>,
+    /// Milliseconds between reads of the embedded engine's stream.
+    #[arg(long, default_value_t = 250)]
+    stream_poll_ms: u64,
+    /// Seconds between runs of the webhook retry schedule.
+    #[arg(long, default_value_t = 5)]
+    retry_secs: u64,
 }
 
 #[tokio::main]
@@ -99,6 +113,14 @@ async fn run(args: Args) -> Result<(), String> {
     }
     eprintln!("  routes:   POST /start-verify, POST /check-verify, GET /_local/messages?to=+1...");
     eprintln!("            /v2/Services[/{{sid}}[/Verifications[/{{sid|number}}] | /VerificationCheck]] (Twilio Verify v2)");
+    eprintln!("  reports:  GET /v2/Attempts, /v2/Attempts/Summary, /events, /dashboard ({})",
+        if local.report.reports.auth.is_empty() { "open, like the API" } else { "same credentials as the API" });
+    if local.embedded.is_none() {
+        eprintln!("  events:   not derived with --aws (the stream is read by the deployed webhook-report)");
+    }
+    for url in &local.webhook_urls {
+        eprintln!("  webhook:  {url}");
+    }
     // Printed last: tests and scripts wait for this line as the ready signal.
     eprintln!("verify-local listening on http://{addr}");
     let app = routes::router(local);

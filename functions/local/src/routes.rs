@@ -7,7 +7,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::{Query, Request, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{any, get};
 use std::collections::HashMap;
 use std::sync::Arc;
 use verify_core::api::ApiError;
@@ -18,13 +18,27 @@ use verify_core::api::routes::Function;
 type Shared = Arc<Local>;
 
 pub fn router(local: Local) -> Router {
-    Router::new().route("/_local/messages", get(messages)).fallback(api).with_state(Arc::new(local))
+    Router::new()
+        .route("/_local/messages", get(messages))
+        .route("/v2/Attempts", any(report))
+        .route("/v2/Attempts/Summary", any(report))
+        .route("/events", any(report))
+        .route("/dashboard", any(report))
+        .fallback(api)
+        .with_state(Arc::new(local))
 }
 
 /// Every API route: CORS, authentication, routing and handling as on Lambda.
 async fn api(State(local): State<Shared>, req: Request) -> Response {
     match buffered(req).await {
         Ok(req) => into_axum(local.api.handle(Function::Local, &req).await),
+        Err(e) => into_axum(error_response(&e)),
+    }
+}
+
+async fn report(State(local): State<Shared>, req: Request) -> Response {
+    match buffered(req).await {
+        Ok(req) => into_axum(local.report.reports.handle(&req).await),
         Err(e) => into_axum(error_response(&e)),
     }
 }

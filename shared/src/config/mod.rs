@@ -123,13 +123,7 @@ impl Settings {
         let previous = get(env::CODE_KEY_PREVIOUS)
             .map(|k| CodeKey::new(k.as_bytes()).map_err(|e| format!("{}: {e}", env::CODE_KEY_PREVIOUS)))
             .transpose()?;
-        let limits = limits_from(&get)?;
-        let services = services_from(&get, &limits)?;
-        let account_sid = match get(env::ACCOUNT_SID) {
-            Some(s) if sid::is_sid(sid::ACCOUNT, s) => s.to_owned(),
-            Some(s) => return Err(format!("{}: {s:?} is not an AC sid", env::ACCOUNT_SID)),
-            None => derived_sid(sid::ACCOUNT, &services.default_service().sid),
-        };
+        let (services, account_sid) = services_and_account(vars)?;
         let credentials = Credentials::parse(get(env::API_KEYS), get(env::AUTH_TOKENS))
             .map_err(|e| format!("{} / {}: {e}", env::API_KEYS, env::AUTH_TOKENS))?;
         let cors = Cors::parse_list(get(env::CORS_ORIGINS).unwrap_or(""))
@@ -149,6 +143,21 @@ impl Settings {
             warm_up: get(env::WARM_UP).is_none_or(|v| !matches!(v, "0" | "false" | "no" | "off")),
         })
     }
+}
+
+/// The configured services and the account sid shown in resources: the one
+/// reading shared by every function, webhook-report included (which needs no
+/// code key).
+pub fn services_and_account(vars: &HashMap<String, String>) -> Result<(Services, String), String> {
+    let get = |name: &str| vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let limits = limits_from(&get)?;
+    let services = services_from(&get, &limits)?;
+    let account_sid = match get(env::ACCOUNT_SID) {
+        Some(s) if sid::is_sid(sid::ACCOUNT, s) => s.to_owned(),
+        Some(s) => return Err(format!("{}: {s:?} is not an AC sid", env::ACCOUNT_SID)),
+        None => derived_sid(sid::ACCOUNT, &services.default_service().sid),
+    };
+    Ok((services, account_sid))
 }
 
 /// The services: from the JSON document when one is configured (limits it

@@ -3,6 +3,8 @@
 
 use super::item::{Item, attr, from_item, partition_key, to_item};
 use super::{Approval, Closing, Expect, RecordKey, Store, StoreError};
+use crate::events::store::{EVENTS_INDEX, ev};
+use crate::webhooks::store::{DUE_INDEX, dl};
 use crate::clock::Seconds;
 use crate::config::Limits;
 use crate::otp::CodeHash;
@@ -278,6 +280,47 @@ impl Store for DynamoStore {
         Ok(key.filter(|k| k.service_sid == service_sid))
     }
 
+    async fn note_check_failed(&self, key: &RecordKey, sid: &str) -> Result<(), StoreError> {
+        let (k, v) = Self::key(key);
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(k, v)
+            .update_expression("ADD #failed_checks :one")
+            .condition_expression("#sid = :sid")
+            .expression_attribute_names("#failed_checks", attr::FAILED_CHECKS)
+            .expression_attribute_names("#sid", attr::SID)
+            .expression_attribute_values(":one", num(1))
+            .expression_attribute_values(":sid", text(sid))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(update_conflict)
+    }
+
+    async fn note_start_refused(&self, key: &RecordKey, reason: &str, now: Seconds) -> Result<(), StoreError> {
+        let (k, v) = Self::key(key);
+        // Once a second per number at most, so a flood of refused starts
+        // cannot turn into a flood of writes.
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(k, v)
+            .update_expression("ADD #refused :one SET #refused_at = :now, #reason = :reason")
+            .condition_expression("attribute_exists(#pk) AND (attribute_not_exists(#refused_at) OR #refused_at < :now)")
+            .expression_attribute_names("#pk", attr::PK)
+            .expression_attribute_names("#refused", attr::REFUSED_STARTS)
+            .expression_attribute_names("#refused_at", attr::REFUSED_AT)
+            .expression_attribute_names("#reason", attr::REFUSED_REASON)
+            .expression_attribute_values(":one", num(1))
+            .expression_attribute_values(":now", num(now))
+            .expression_attribute_values(":reason", text(reason))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(update_conflict)
+    }
+
     async fn get(&self, key: &RecordKey) -> Result<Option<VerificationRecord>, StoreError> {
         let (k, v) = Self::key(key);
         let out = self
@@ -312,8 +355,9 @@ pub fn longest_window(limits: &Limits) -> Seconds {
     limits.failure_window_secs.max(limits.validity_secs).max(limits.send_window_secs)
 }
 
-/// Creates the table as `template.yaml` declares it (key, sid index, TTL,
-/// stream), for verify-local and tests; an existing table is left alone.
+/// Creates the table as `template.yaml` declares it (key, sid index, the
+/// events and due-deliveries indexes of webhook-report, TTL, stream), for
+/// verify-local and tests; an existing table is left alone.
 pub async fn ensure_table(client: &Client, table: &str) -> Result<(), String> {
     let err = |e: &dyn std::fmt::Display| format!("creating table {table}: {e}");
     let created = client
@@ -322,12 +366,42 @@ pub async fn ensure_table(client: &Client, table: &str) -> Result<(), String> {
         .billing_mode(BillingMode::PayPerRequest)
         .attribute_definitions(attribute(attr::PK))
         .attribute_definitions(attribute(attr::SID))
+        .attribute_definitions(attribute(ev::BUCKET))
+        .attribute_definitions(attribute(ev::SORT))
+        .attribute_definitions(attribute(dl::DUE_SHARD))
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(dl::NEXT_ATTEMPT_AT)
+                .attribute_type(ScalarAttributeType::N)
+                .build()
+                .map_err(|e| err(&e))?,
+        )
         .key_schema(key_element(attr::PK))
         .global_secondary_indexes(
             GlobalSecondaryIndex::builder()
                 .index_name(SID_INDEX)
                 .key_schema(key_element(attr::SID))
                 .projection(Projection::builder().projection_type(ProjectionType::KeysOnly).build())
+                .build()
+                .map_err(|e| err(&e))?,
+        )
+        // Stored events by (service, day, shard) and time, for reports.
+        .global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(EVENTS_INDEX)
+                .key_schema(key_element(ev::BUCKET))
+                .key_schema(range_element(ev::SORT))
+                .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                .build()
+                .map_err(|e| err(&e))?,
+        )
+        // Pending webhook deliveries by shard and next attempt (sparse).
+        .global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(DUE_INDEX)
+                .key_schema(key_element(dl::DUE_SHARD))
+                .key_schema(range_element(dl::NEXT_ATTEMPT_AT))
+                .projection(Projection::builder().projection_type(ProjectionType::All).build())
                 .build()
                 .map_err(|e| err(&e))?,
         )
@@ -370,6 +444,10 @@ fn attribute(name: &str) -> AttributeDefinition {
         .attribute_type(ScalarAttributeType::S)
         .build()
         .expect("name and type are set")
+}
+
+fn range_element(name: &str) -> KeySchemaElement {
+    KeySchemaElement::builder().attribute_name(name).key_type(KeyType::Range).build().expect("name and type are set")
 }
 
 fn key_element(name: &str) -> KeySchemaElement {

@@ -34,6 +34,14 @@ pub mod attr {
     pub const VERSION: &str = "version";
     pub const APPROVED_BY: &str = "approved_by";
     pub const TTL: &str = "ttl";
+    /// Wrong codes entered for the current verification; written after the
+    /// comparison, so the stream shows a failed check apart from a counted one.
+    pub const FAILED_CHECKS: &str = "failed_checks";
+    /// Starts refused by a limit since the last full write, when the last one
+    /// was refused, and why (`max_sends` or `locked`). Only the stream reads them.
+    pub const REFUSED_STARTS: &str = "refused_starts";
+    pub const REFUSED_AT: &str = "refused_at";
+    pub const REFUSED_REASON: &str = "refused_reason";
 }
 
 /// Items of this table that are verification records carry this kind.
@@ -94,6 +102,26 @@ pub fn to_item(r: &VerificationRecord, ttl: i64) -> Item {
         item.insert(attr::APPROVED_BY.to_owned(), s(by));
     }
     item
+}
+
+/// What a verification item records besides the record itself, for the
+/// event stream only: a full write (start, resend) starts these afresh.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Activity {
+    pub failed_checks: u32,
+    pub refused_starts: u32,
+    pub refused_at: i64,
+    pub refused_reason: Option<String>,
+}
+
+pub fn activity(item: &Item) -> Activity {
+    let num = |name: &str| item.get(name).and_then(|v| v.as_n().ok()).and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
+    Activity {
+        failed_checks: num(attr::FAILED_CHECKS).max(0) as u32,
+        refused_starts: num(attr::REFUSED_STARTS).max(0) as u32,
+        refused_at: num(attr::REFUSED_AT),
+        refused_reason: item.get(attr::REFUSED_REASON).and_then(|v| v.as_s().ok()).cloned(),
+    }
 }
 
 /// Reads an item back; `None` if it is not a well-formed verification record

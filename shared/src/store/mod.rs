@@ -5,7 +5,7 @@
 //! under any concurrency: the condition, not the caller, decides.
 
 pub mod dynamo;
-mod item;
+pub mod item;
 
 use crate::clock::Seconds;
 use crate::config::Limits;
@@ -77,6 +77,17 @@ pub trait Store: Send + Sync {
     /// current verification.
     fn find_by_sid(&self, service_sid: &str, sid: &str)
         -> impl Future<Output = Result<Option<RecordKey>, StoreError>> + Send;
+
+    /// Notes that a code compared wrong, after the check was counted, so the
+    /// event stream can tell a failed check from a successful one. Best effort:
+    /// the verdict has already been decided.
+    fn note_check_failed(&self, key: &RecordKey, sid: &str)
+        -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Notes that a start was refused by a limit (`reason`: `max_sends` or
+    /// `locked`), at most once a second per number, for the event stream.
+    fn note_start_refused(&self, key: &RecordKey, reason: &str, now: Seconds)
+        -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Reads a record (strongly consistent).
     fn get(&self, key: &RecordKey) -> impl Future<Output = Result<Option<VerificationRecord>, StoreError>> + Send;

@@ -1,0 +1,300 @@
+"""verify-local's webhook-report from the outside: webhooks verified with the
+Standard Webhooks library, reports read with the official Twilio client, and
+the dashboard rendered by headless Chromium.
+
+Each fixture stops what it starts: the receiver, verify-local, Chromium.
+"""
+
+import base64
+import hashlib
+import json
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.parse
+import urllib.request
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+for _k in ("TWILIO_EDGE", "TWILIO_REGION"):
+    os.environ.pop(_k, None)
+
+from standardwebhooks.webhooks import Webhook  # noqa: E402
+from twilio.rest import Client  # noqa: E402
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+LOGS = ROOT / "target" / "test-logs"
+SECRET = "whsec_" + base64.b64encode(b"test-webhook-secret-32-bytes-key").decode()
+ACCOUNT_SID = "AC" + "a" * 32
+API_KEY = "SK" + "b" * 32
+API_SECRET = "reports-secret"
+SERVICE_SID = "VA" + "c" * 32
+
+
+class Receiver:
+    """A webhook receiver on 127.0.0.1 that records every request."""
+
+    def __init__(self):
+        self.requests = []
+        self.lock = threading.Lock()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("content-length", "0")))
+                with outer.lock:
+                    outer.requests.append({"headers": {k.lower(): v for k, v in self.headers.items()}, "body": body})
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def events(self):
+        with self.lock:
+            return [dict(r, json=json.loads(r["body"])) for r in self.requests]
+
+    def wait_for(self, predicate, timeout=20):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            found = [e for e in self.events() if predicate(e["json"])]
+            if found:
+                return found
+            time.sleep(0.1)
+        raise AssertionError(f"no matching webhook; got {[e['json']['type'] for e in self.events()]}")
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Local:
+    """A running verify-local."""
+
+    def __init__(self, receiver_url):
+        LOGS.mkdir(parents=True, exist_ok=True)
+        binary = os.environ.get("VERIFY_LOCAL_BIN", str(ROOT / "target" / "debug" / "verify-local"))
+        env = dict(os.environ)
+        for k in list(env):
+            if k.startswith("AWS_ENDPOINT_URL"):
+                env.pop(k)
+        env.update(
+            {
+                "VERIFY_ACCOUNT_SID": ACCOUNT_SID,
+                "VERIFY_SERVICE_SID": SERVICE_SID,
+                "VERIFY_API_KEYS": json.dumps(
+                    [{"key_id": API_KEY, "secret_sha256": hashlib.sha256(API_SECRET.encode()).hexdigest()}]
+                ),
+                "RUST_LOG": "info",
+            }
+        )
+        self.log_path = LOGS / f"verify-local-webhooks-{os.getpid()}-{time.time_ns()}.log"
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(
+            [binary, "--memory", "--port", "0", "--webhook", receiver_url, "--webhook-secret", SECRET,
+             "--stream-poll-ms", "100", "--retry-secs", "1"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env=env,
+            text=True,
+        )
+        self.base = None
+        self.lines = []
+        ready = threading.Event()
+
+        def pump():
+            for line in self.proc.stderr:
+                self.log.write(line)
+                self.log.flush()
+                self.lines.append(line)
+                m = re.search(r"verify-local listening on (http://\S+)", line)
+                if m:
+                    self.base = m.group(1)
+                    ready.set()
+
+        self.pump = threading.Thread(target=pump, daemon=True)
+        self.pump.start()
+        if not ready.wait(60):
+            self.stop()
+            raise AssertionError("verify-local did not start:\n" + "".join(self.lines))
+
+    def post(self, path, **form):
+        data = urllib.parse.urlencode(form).encode()
+        req = urllib.request.Request(self.base + path, data=data, method="POST")
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return json.loads(r.read())
+
+    def get(self, path, auth=True, accept=None):
+        req = urllib.request.Request(self.base + path)
+        if auth:
+            token = base64.b64encode(f"{API_KEY}:{API_SECRET}".encode()).decode()
+            req.add_header("Authorization", f"Basic {token}")
+        if accept:
+            req.add_header("Accept", accept)
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, r.headers, r.read()
+
+    def code_for(self, to):
+        with urllib.request.urlopen(self.base + "/_local/messages?to=" + urllib.parse.quote(to), timeout=10) as r:
+            messages = json.loads(r.read())
+        return re.findall(r"\d{6}", messages[-1]["body"])[-1]
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+@pytest.fixture()
+def receiver():
+    r = Receiver()
+    yield r
+    r.stop()
+
+
+@pytest.fixture()
+def local(receiver):
+    l = Local(receiver.url)
+    yield l
+    l.stop()
+
+
+def verify(event):
+    """Verifies one received webhook with the Standard Webhooks library."""
+    wh = Webhook(SECRET)
+    h = event["headers"]
+    payload = wh.verify(event["body"], {k: h[k] for k in ("webhook-id", "webhook-timestamp", "webhook-signature")})
+    assert payload == event["json"]
+    return payload
+
+
+def test_webhooks_are_signed_per_standard_webhooks(local, receiver):
+    to = "+14155550123"
+    local.post("/start-verify", To=to)
+    pending = receiver.wait_for(lambda p: p["type"] == "verification.pending")[0]
+    verify(pending)
+    assert pending["headers"]["webhook-id"] == pending["json"]["id"]
+    data = pending["json"]["data"]
+    assert data["to"] == "+1415555****" and data["country"] == "US" and data["channel"] == "sms"
+    assert data["service_sid"] == SERVICE_SID
+
+    code = local.code_for(to)
+    wrong = "000000" if code != "000000" else "111111"
+    local.post("/check-verify", To=to, Code=wrong)
+    local.post("/check-verify", To=to, Code=code)
+    failed = receiver.wait_for(lambda p: p["type"] == "verification.check_failed")[0]
+    approved = receiver.wait_for(lambda p: p["type"] == "verification.approved")[0]
+    for e in (failed, approved):
+        verify(e)
+    # A tampered body does not verify.
+    tampered = dict(approved, body=approved["body"].replace(b"approved", b"canceled"))
+    with pytest.raises(Exception):
+        verify(tampered)
+    # Never the code, never the full number.
+    for e in receiver.events():
+        assert code.encode() not in e["body"] and to.encode() not in e["body"], e["body"]
+
+
+def wait_for_events(local, kind, n, timeout=20):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        _, _, body = local.get(f"/events?type={kind}")
+        if len(json.loads(body)["events"]) >= n:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"fewer than {n} {kind} events stored")
+
+
+def test_reports_through_the_official_twilio_client(local, receiver):
+    numbers = ["+14155550100", "+14155550101", "+442079460958"]
+    for to in numbers:
+        local.post("/start-verify", To=to)
+    local.post("/check-verify", To=numbers[0], Code=local.code_for(numbers[0]))
+    wait_for_events(local, "verification.pending", 3)
+    wait_for_events(local, "verification.approved", 1)
+
+    client = Client(API_KEY, API_SECRET, ACCOUNT_SID)
+    client.verify.base_url = local.base
+    since = datetime.now(timezone.utc) - timedelta(hours=1)
+    attempts = client.verify.v2.verification_attempts.list(date_created_after=since, page_size=2, limit=50)
+    assert len(attempts) == 3, attempts
+    assert {a.conversion_status for a in attempts} == {"converted", "unconverted"}
+    assert all(a.sid.startswith("VL") and a.service_sid == SERVICE_SID for a in attempts)
+    assert sorted(a.channel_data["to"] for a in attempts) == ["+1415555****", "+1415555****", "+44207946****"]
+
+    gb = client.verify.v2.verification_attempts.list(date_created_after=since, country="GB")
+    assert [a.channel_data["country"] for a in gb] == ["GB"]
+    converted = client.verify.v2.verification_attempts.list(date_created_after=since, status="converted")
+    assert len(converted) == 1 and converted[0].channel_data["to"] == "+1415555****"
+
+    summary = client.verify.v2.verification_attempts_summary().fetch(date_created_after=since)
+    assert (summary.total_attempts, summary.total_converted, summary.total_unconverted) == (3, 1, 2)
+    assert summary.conversion_rate_percentage == "33.333333333"
+
+    # Without credentials: refused.
+    with pytest.raises(urllib.error.HTTPError) as err:
+        local.get("/v2/Attempts", auth=False)
+    assert err.value.code == 401
+
+    # Events as CSV.
+    status, headers, body = local.get("/events", accept="text/csv")
+    rows = body.decode().strip().splitlines()
+    assert headers["content-type"].startswith("text/csv")
+    assert rows[0].startswith("id,type,timestamp") and len(rows) >= 5
+    assert "+14155550100" not in body.decode()
+
+
+def test_dashboard_renders_in_headless_chromium(local, receiver):
+    for to in ["+14155550110", "+14155550111", "+442079460958", "+4915123456789"]:
+        local.post("/start-verify", To=to)
+    for to in ["+14155550110", "+442079460958"]:
+        local.post("/check-verify", To=to, Code=local.code_for(to))
+    wait_for_events(local, "verification.pending", 4)
+    wait_for_events(local, "verification.approved", 2)
+
+    status, headers, html = local.get("/dashboard")
+    assert status == 200 and headers["content-type"].startswith("text/html")
+    assert b"http://" not in html.replace(b"http://www.w3.org/2000/svg", b""), "self-contained"
+    LOGS.mkdir(parents=True, exist_ok=True)
+    page = LOGS / "dashboard.html"
+    page.write_bytes(html)
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert chromium, "chromium is installed by tests/setup.sh (tests/apt-packages.txt)"
+    profile = tempfile.mkdtemp(prefix="chromium-")
+    common = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+              "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+              f"--user-data-dir={profile}", "--window-size=1100,900"]
+    try:
+        dom = subprocess.run(common + ["--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=90).stdout
+        screenshot = LOGS / "dashboard.png"
+        if screenshot.exists():
+            screenshot.unlink()
+        subprocess.run(common + [f"--screenshot={screenshot}", page.as_uri()], capture_output=True, timeout=90)
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+    (LOGS / "dashboard.dom.html").write_text(dom)
+    assert 'data-rendered="true"' in dom, dom[:2000]
+    points = int(re.search(r'id="timeline"[^>]*data-points="(\d+)"', dom).group(1))
+    assert points >= 2, "started and approved bars drawn"
+    assert len(re.findall(r'class="bar started"', dom)) > 0
+    assert int(re.search(r'data-countries="(\d+)"', dom).group(1)) == 3  # US, GB, DE
+    assert 'data-country="GB" data-rate="1.000"' in dom
+    assert screenshot.exists() and screenshot.stat().st_size > 5_000

@@ -1,5 +1,8 @@
 //! The DynamoDB budget per completed verification, counted at the SDK: start
-//! ≤ 2 writes, check 1 write on a wrong code and 2 on the right one, no reads.
+//! ≤ 2 writes, the right code 2 writes, no reads. A wrong code costs 2 writes,
+//! not 1: the counting write looks the same whether the code then matches or
+//! not, so a second small write marks the failure for the event stream
+//! (`verification.check_failed` as it happens). Deliberate; see the README.
 
 use crate::support::*;
 use aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef;
@@ -88,7 +91,7 @@ async fn a_completed_verification_stays_within_the_write_budget() {
     let right = last_code(&outbox, &to);
     let wrong = if right == "000000" { "111111" } else { "000000" };
     verifier.check(&service, &target, &Code::parse(wrong, 6).unwrap()).await.unwrap();
-    assert_eq!(log.take(), ["UpdateItem"], "wrong code: one counting write");
+    assert_eq!(log.take(), ["UpdateItem", "UpdateItem"], "wrong code: the counting write and the failure marker");
     verifier.check(&service, &target, &Code::parse(&right, 6).unwrap()).await.unwrap();
     assert_eq!(log.take(), ["UpdateItem", "UpdateItem"], "right code: count, then approve");
 

@@ -131,8 +131,11 @@ class Local:
             raise AssertionError("verify-local did not start:\n" + "".join(self.lines))
 
     def post(self, path, **form):
+        # The API and the reports share one set of credentials.
         data = urllib.parse.urlencode(form).encode()
         req = urllib.request.Request(self.base + path, data=data, method="POST")
+        token = base64.b64encode(f"{API_KEY}:{API_SECRET}".encode()).decode()
+        req.add_header("Authorization", f"Basic {token}")
         with urllib.request.urlopen(req, timeout=10) as r:
             return json.loads(r.read())
 

@@ -7,24 +7,44 @@ use crate::config::Settings;
 use crate::sender::sns::SnsSender;
 use crate::service::Verifier;
 use crate::store::dynamo::DynamoStore;
+use std::time::Duration;
 
 pub type App = Api<DynamoStore, SnsSender, SystemClock>;
 
-/// Reads settings, opens clients and (unless disabled) the DynamoDB
-/// connection. Fails loudly on bad configuration: better a function that
+/// The longest init waits for the warm-up calls. A handshake at 128 MB takes
+/// under a second; past this the first request simply opens the connection.
+pub const WARM_UP_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Reads settings, opens clients and (unless disabled) the DynamoDB and SNS
+/// connections. Fails loudly on bad configuration: better a function that
 /// refuses to start than one that answers wrongly.
 pub async fn from_env() -> Result<App, String> {
     let settings = Settings::from_env()?;
     let sdk = crate::aws::sdk_config().await;
     let store = DynamoStore::new(crate::aws::dynamodb(&sdk), settings.table.clone());
-    if settings.warm_up {
-        if let Err(e) = store.warm_up().await {
-            // Not fatal: the first request will try again and report properly.
-            tracing::warn!(error = ?e, "DynamoDB warm-up failed");
-        }
-    }
     let sender = SnsSender::new(crate::aws::sns(&sdk), settings.sms.clone());
+    if settings.warm_up {
+        warm_up(&store, &sender).await;
+    }
     Ok(build(settings, store, sender))
+}
+
+/// Opens both connections concurrently with one cheap call each, so init
+/// costs the slower handshake, not the sum. Failures are not fatal: the first
+/// request will connect again and report properly.
+pub async fn warm_up(store: &DynamoStore, sender: &SnsSender) {
+    let both = async { tokio::join!(store.warm_up(), sender.warm_up()) };
+    match tokio::time::timeout(WARM_UP_TIMEOUT, both).await {
+        Ok((dynamo, sns)) => {
+            if let Err(e) = dynamo {
+                tracing::warn!(error = ?e, "DynamoDB warm-up failed");
+            }
+            if let Err(e) = sns {
+                tracing::warn!(error = %e.0, "SNS warm-up failed");
+            }
+        }
+        Err(_) => tracing::warn!(timeout = ?WARM_UP_TIMEOUT, "warm-up did not finish; continuing"),
+    }
 }
 
 /// Assembles an [`App`] from parts (also used by tests and verify-local).

@@ -53,8 +53,9 @@ pub struct Settings {
     /// Base for the `url` fields, e.g. `https://verify.example.com`; when
     /// unset, taken from each request's Host header.
     pub public_base_url: Option<String>,
-    /// Open the DynamoDB connection during init so the first request does not
-    /// pay the TLS handshake.
+    /// Open the DynamoDB and SNS connections during init (`DescribeTable`,
+    /// `GetSMSAttributes`, concurrently) so the first request does not pay
+    /// the TLS handshakes. On unless `VERIFY_WARM_UP` is 0/false/no/off.
     pub warm_up: bool,
 }
 

@@ -15,26 +15,47 @@ pub type App = Api<DynamoStore, SnsSender, SystemClock>;
 /// under a second; past this the first request simply opens the connection.
 pub const WARM_UP_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// Reads settings, opens clients and (unless disabled) the DynamoDB and SNS
-/// connections. Fails loudly on bad configuration: better a function that
-/// refuses to start than one that answers wrongly.
+/// Which AWS services a function calls, so init opens exactly those
+/// connections (and its IAM policy needs no more than that).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Uses {
+    pub dynamodb: bool,
+    pub sns: bool,
+}
+
+impl Uses {
+    /// start-verify: writes records and sends SMS.
+    pub const STORE_AND_SMS: Uses = Uses { dynamodb: true, sns: true };
+    /// check-verify: never sends an SMS.
+    pub const STORE: Uses = Uses { dynamodb: true, sns: false };
+}
+
+/// [`from_env_for`] a function that uses both DynamoDB and SNS.
 pub async fn from_env() -> Result<App, String> {
+    from_env_for(Uses::STORE_AND_SMS).await
+}
+
+/// Reads settings, opens clients and (unless `VERIFY_WARM_UP` is off) the
+/// connections the function uses. Fails loudly on bad configuration: better
+/// a function that refuses to start than one that answers wrongly.
+pub async fn from_env_for(uses: Uses) -> Result<App, String> {
     let settings = Settings::from_env()?;
     let sdk = crate::aws::sdk_config().await;
     let store = DynamoStore::new(crate::aws::dynamodb(&sdk), settings.table.clone());
     let sender = SnsSender::new(crate::aws::sns(&sdk), settings.sms.clone());
     if settings.warm_up {
-        warm_up(&store, &sender).await;
+        warm_up(&store, &sender, uses).await;
     }
     Ok(build(settings, store, sender))
 }
 
-/// Opens both connections concurrently with one cheap call each, so init
+/// Opens the used connections concurrently with one cheap call each, so init
 /// costs the slower handshake, not the sum. Failures are not fatal: the first
 /// request will connect again and report properly.
-pub async fn warm_up(store: &DynamoStore, sender: &SnsSender) {
-    let both = async { tokio::join!(store.warm_up(), sender.warm_up()) };
-    match tokio::time::timeout(WARM_UP_TIMEOUT, both).await {
+pub async fn warm_up(store: &DynamoStore, sender: &SnsSender, uses: Uses) {
+    let dynamo = async { if uses.dynamodb { store.warm_up().await } else { Ok(()) } };
+    let sns = async { if uses.sns { sender.warm_up().await } else { Ok(()) } };
+    match tokio::time::timeout(WARM_UP_TIMEOUT, async { tokio::join!(dynamo, sns) }).await {
         Ok((dynamo, sns)) => {
             if let Err(e) = dynamo {
                 tracing::warn!(error = ?e, "DynamoDB warm-up failed");

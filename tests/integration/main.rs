@@ -1,1 +1,11 @@
-fn main(){}
+//! Integration tests of the verification service against real engines.
+//! Run through `bash tests/run.sh`, which starts moto for the moto cases.
+
+mod budget;
+mod concurrency;
+mod end_to_end;
+mod flows;
+mod leaks;
+mod local_server;
+mod sns_sender;
+mod support;

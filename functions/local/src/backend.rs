@@ -49,6 +49,9 @@ impl Local {
         let (store, embedded, store_description) = if use_aws {
             let sdk = verify_core::aws::sdk_config().await;
             let client = verify_core::aws::dynamodb(&sdk);
+            if args.create_table {
+                ensure_table(&client, &settings.table).await?;
+            }
             (DynamoStore::new(client, settings.table.clone()), None, format!("DynamoDB table {} (AWS environment)", settings.table))
         } else {
             let (client, db, what) = embedded_engine(args).await?;

@@ -32,6 +32,10 @@ pub struct Args {
     /// embedded engine and the console (implied by AWS_ENDPOINT_URL_DYNAMODB).
     #[arg(long)]
     aws: bool,
+    /// With --aws: create the table if it does not exist (for DynamoDB Local
+    /// or moto; on AWS the SAM template creates it).
+    #[arg(long)]
+    create_table: bool,
     /// Seconds between sweeps of expired items in the embedded engine.
     #[arg(long, default_value_t = 60)]
     ttl_sweep_secs: u64,
@@ -57,11 +61,13 @@ async fn run(args: Args) -> Result<(), String> {
     let addr = SocketAddr::new(args.bind, args.port);
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    eprintln!("verify-local listening on http://{addr}");
+    eprintln!("verify-local");
     eprintln!("  store:   {}", local.store_description);
     eprintln!("  sms:     {}", local.sender_description());
     eprintln!("  service: {} ({})", local.api.verifier.service.sid, local.api.verifier.service.friendly_name);
     eprintln!("  routes:  POST /start-verify, POST /check-verify, GET /_local/messages?to=+1...");
+    // Printed last: tests and scripts wait for this line as the ready signal.
+    eprintln!("verify-local listening on http://{addr}");
     let app = routes::router(local);
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.map_err(|e| e.to_string())
 }

@@ -1,0 +1,98 @@
+//! The DynamoDB budget per completed verification, counted at the SDK: start
+//! ≤ 2 writes, check 1 write on a wrong code and 2 on the right one, no reads.
+
+use crate::support::*;
+use aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef;
+use aws_sdk_dynamodb::config::{BehaviorVersion, ConfigBag, Credentials, Intercept, Region};
+use aws_sdk_dynamodb::operation::{get_item::GetItemInput, put_item::PutItemInput, query::QueryInput, update_item::UpdateItemInput};
+use std::sync::{Arc, Mutex};
+use verify_core::clock::ManualClock;
+use verify_core::config::{Limits, Service};
+use verify_core::otp::Code;
+use verify_core::phone::PhoneNumber;
+use verify_core::sender::outbox::Outbox;
+use verify_core::service::{CheckTarget, StartRequest, Verifier};
+use verify_core::store::dynamo::{DynamoStore, ensure_table};
+
+/// Records the name of every DynamoDB operation the client starts.
+#[derive(Debug, Clone, Default)]
+struct OperationLog(Arc<Mutex<Vec<&'static str>>>);
+
+impl OperationLog {
+    fn take(&self) -> Vec<&'static str> {
+        std::mem::take(&mut self.0.lock().unwrap())
+    }
+}
+
+impl Intercept for OperationLog {
+    fn name(&self) -> &'static str {
+        "OperationLog"
+    }
+
+    fn read_before_execution(
+        &self,
+        ctx: &BeforeSerializationInterceptorContextRef<'_>,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let input = ctx.input();
+        let op = if input.downcast_ref::<PutItemInput>().is_some() {
+            "PutItem"
+        } else if input.downcast_ref::<UpdateItemInput>().is_some() {
+            "UpdateItem"
+        } else if input.downcast_ref::<GetItemInput>().is_some() {
+            "GetItem"
+        } else if input.downcast_ref::<QueryInput>().is_some() {
+            "Query"
+        } else {
+            "other"
+        };
+        self.0.lock().unwrap().push(op);
+        Ok(())
+    }
+
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_completed_verification_stays_within_the_write_budget() {
+    let db = dynoxide::Database::memory().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(dynoxide::server::serve_on(listener, db));
+    let log = OperationLog::default();
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("t", "t", None, None, "test"))
+        .endpoint_url(&endpoint)
+        .interceptor(log.clone())
+        .build();
+    let client = aws_sdk_dynamodb::Client::from_conf(config);
+    ensure_table(&client, "verify").await.unwrap();
+    log.take();
+
+    let outbox = Outbox::new();
+    let verifier = Verifier {
+        store: DynamoStore::new(client, "verify"),
+        sender: outbox.clone(),
+        clock: Arc::new(ManualClock::at(T0)),
+        service: Service { sid: SERVICE_SID.into(), friendly_name: "Acme".into(), limits: Limits::default() },
+        keys: keys(),
+    };
+    let to = fresh_number();
+    let start = StartRequest { to: PhoneNumber::parse(&to).unwrap(), channel: "sms".into(), language: None };
+    let target = CheckTarget::To(PhoneNumber::parse(&to).unwrap());
+
+    verifier.start(&start).await.unwrap();
+    assert_eq!(log.take(), ["PutItem"], "first start: one conditional put");
+    let right = last_code(&outbox, &to);
+    let wrong = if right == "000000" { "111111" } else { "000000" };
+    verifier.check(&target, &Code::parse(wrong, 6).unwrap()).await.unwrap();
+    assert_eq!(log.take(), ["UpdateItem"], "wrong code: one counting write");
+    verifier.check(&target, &Code::parse(&right, 6).unwrap()).await.unwrap();
+    assert_eq!(log.take(), ["UpdateItem", "UpdateItem"], "right code: count, then approve");
+
+    // The number now has an item: the first put is refused and returns it,
+    // the second is conditioned on its version. Still no read.
+    verifier.start(&start).await.unwrap();
+    assert_eq!(log.take(), ["PutItem", "PutItem"], "start on a known number");
+}

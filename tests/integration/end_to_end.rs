@@ -1,0 +1,196 @@
+//! Over HTTP against the real verify-local binary: the whole flow as a
+//! contact centre or a sign-up form would drive it.
+
+use crate::local_server::LocalServer;
+use crate::support::fresh_number;
+use reqwest::{Client, StatusCode};
+use serde_json::Value;
+
+async fn post_form(client: &Client, url: &str, form: &[(&str, &str)]) -> (StatusCode, Value, String) {
+    let resp = client.post(url).form(form).send().await.unwrap();
+    let status = resp.status();
+    let text = resp.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null), text)
+}
+
+async fn post_json(client: &Client, url: &str, body: Value) -> (StatusCode, Value, String) {
+    let resp = client.post(url).json(&body).send().await.unwrap();
+    let status = resp.status();
+    let text = resp.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null), text)
+}
+
+#[tokio::test]
+async fn start_read_code_check_approved_then_not_found() {
+    let server = LocalServer::start(&["--memory"]).await;
+    let client = Client::new();
+    let to = fresh_number();
+    let mut bodies = Vec::new();
+
+    let (status, v, text) = post_form(&client, &server.url("/start-verify"), &[("To", &to), ("Channel", "sms")]).await;
+    assert_eq!(status, StatusCode::CREATED, "{text}");
+    assert_eq!((v["status"].as_str(), v["valid"].as_bool(), v["success"].as_bool()), (Some("pending"), Some(false), Some(true)));
+    assert!(v["sid"].as_str().unwrap().starts_with("VE") && v["sid"].as_str().unwrap().len() == 34);
+    assert_eq!(v["to"], to.as_str());
+    assert!(v["url"].as_str().unwrap().starts_with(&server.base), "{}", v["url"]);
+    bodies.push(text);
+
+    let code = server.last_code(&to).await;
+    assert_eq!(code.len(), 6);
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+
+    let (status, v, text) = post_json(&client, &server.url("/check-verify"), serde_json::json!({"to": to, "code": wrong})).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert_eq!((v["status"].as_str(), v["success"].as_bool()), (Some("pending"), Some(false)));
+    bodies.push(text);
+
+    // The Flex plugin's spelling: form-encoded `to` and `verification_code`.
+    let (status, v, text) =
+        post_form(&client, &server.url("/check-verify"), &[("to", &to), ("verification_code", &code)]).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert_eq!((v["status"].as_str(), v["valid"].as_bool(), v["success"].as_bool()), (Some("approved"), Some(true), Some(true)));
+    bodies.push(text);
+
+    let (status, v, text) = post_form(&client, &server.url("/check-verify"), &[("To", &to), ("Code", &code)]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{text}");
+    assert_eq!((v["code"].as_u64(), v["status"].as_u64(), v["success"].as_bool()), (Some(20404), Some(404), Some(false)));
+    bodies.push(text);
+
+    // The code reached the console (this mode's phone) and nowhere else.
+    for body in &bodies {
+        assert!(!body.contains(&code), "a response carries the code: {body}");
+    }
+    let logs = server.stderr.lock().unwrap().clone();
+    assert!(logs.contains("code sent") && logs.contains("approved"), "logs: {logs}");
+    assert!(!logs.contains(&code), "the logs carry the code: {logs}");
+    assert!(server.stdout.lock().unwrap().contains(&format!("SMS to {to}: Your Verify verification code is: {code}")));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn bad_input_is_a_clear_4xx_and_sends_nothing() {
+    let server = LocalServer::start(&["--memory"]).await;
+    let client = Client::new();
+    let to = fresh_number();
+    let start = server.url("/start-verify");
+    let check = server.url("/check-verify");
+    let big = "x".repeat(20_000);
+    let cases: Vec<(&str, reqwest::RequestBuilder, u16, u64)> = vec![
+        ("missing To", client.post(&start).form(&[("Channel", "sms")]), 400, 60200),
+        ("no country code", client.post(&start).form(&[("To", "4155550123")]), 400, 60200),
+        ("letters", client.post(&start).form(&[("To", "+1 415 CALL NOW")]), 400, 60200),
+        ("channel call", client.post(&start).form(&[("To", to.as_str()), ("Channel", "call")]), 400, 60223),
+        ("channel junk", client.post(&start).form(&[("To", to.as_str()), ("Channel", "pigeon")]), 400, 60200),
+        ("unknown locale", client.post(&start).form(&[("To", to.as_str()), ("Locale", "xx")]), 400, 60200),
+        ("premium rate", client.post(&start).form(&[("To", "+44 909 8790000")]), 403, 60605),
+        ("malformed JSON", client.post(&start).header("content-type", "application/json").body("{\"to\":"), 400, 60200),
+        ("oversized body", client.post(&start).form(&[("To", to.as_str()), ("pad", big.as_str())]), 413, 60200),
+        ("GET", client.get(&start), 405, 20004),
+        ("number as JSON number", client.post(&start).json(&serde_json::json!({"to": 14155550123u64})), 400, 60200),
+        ("non-digit code", client.post(&check).form(&[("To", to.as_str()), ("Code", "12a456")]), 400, 60200),
+        ("full-width code", client.post(&check).form(&[("To", to.as_str()), ("Code", "１２３４５６")]), 400, 60200),
+        ("short code", client.post(&check).form(&[("To", to.as_str()), ("Code", "12345")]), 400, 60200),
+        ("code as JSON number", client.post(&check).json(&serde_json::json!({"to": to, "code": 123456})), 400, 60200),
+        ("no target", client.post(&check).form(&[("Code", "123456")]), 400, 60200),
+        ("bad sid", client.post(&check).form(&[("VerificationSid", "VE12"), ("Code", "123456")]), 400, 60200),
+    ];
+    for (name, req, status, code) in cases {
+        let resp = req.send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), status, "{name}");
+        let v: Value = resp.json().await.unwrap();
+        assert_eq!(v["code"].as_u64(), Some(code), "{name}: {v}");
+        assert_eq!(v["success"], false, "{name}");
+        assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()), "{name}");
+        assert_eq!(v["more_info"], format!("https://www.twilio.com/docs/errors/{code}"), "{name}");
+    }
+    assert_eq!(server.message_count(&to).await, 0, "bad input must send nothing");
+    // And wrote nothing: a check for the number finds no verification.
+    let (status, _, _) = post_form(&client, &check, &[("To", &to), ("Code", "123456")]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn limits_answer_429_with_retry_after() {
+    let server = LocalServer::start(&["--memory"]).await;
+    let client = Client::new();
+    let to = fresh_number();
+    for _ in 0..5 {
+        let (status, _, text) = post_form(&client, &server.url("/start-verify"), &[("to", &to)]).await;
+        assert_eq!(status, StatusCode::CREATED, "{text}");
+    }
+    let resp = client.post(server.url("/start-verify")).form(&[("to", &to)]).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(resp.headers().get("retry-after").is_some());
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["code"], 60203);
+    assert_eq!(server.message_count(&to).await, 5);
+
+    let code = server.last_code(&to).await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    for _ in 0..5 {
+        let (status, v, _) = post_form(&client, &server.url("/check-verify"), &[("to", &to), ("code", wrong)]).await;
+        assert_eq!((status, v["status"].as_str()), (StatusCode::OK, Some("pending")));
+    }
+    let (status, v, _) = post_form(&client, &server.url("/check-verify"), &[("to", &to), ("code", &code)]).await;
+    assert_eq!((status, v["code"].as_u64()), (StatusCode::TOO_MANY_REQUESTS, Some(60202)));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn state_and_key_persist_across_restarts() {
+    let dir = std::env::temp_dir().join(format!("verify-local-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let dir_arg = dir.to_str().unwrap().to_owned();
+    let client = Client::new();
+    let to = fresh_number();
+
+    let first = LocalServer::start(&["--data-dir", &dir_arg]).await;
+    let (status, _, _) = post_form(&client, &first.url("/start-verify"), &[("to", &to)]).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let code = first.last_code(&to).await;
+    first.stop().await;
+
+    let second = LocalServer::start(&["--data-dir", &dir_arg]).await;
+    let (status, v, text) = post_form(&client, &second.url("/check-verify"), &[("to", &to), ("code", &code)]).await;
+    assert_eq!((status, v["status"].as_str()), (StatusCode::OK, Some("approved")), "{text}");
+    second.stop().await;
+    let key = std::fs::metadata(dir.join("code-key")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(key.permissions().mode() & 0o077, 0, "the code key is private to its owner");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn with_the_aws_environment_it_uses_dynamodb_and_sns() {
+    // moto stands in for AWS: the standard endpoint variable sends both
+    // DynamoDB and SNS there, and the SMS is read back from moto.
+    let moto = crate::support::moto_endpoint();
+    let table = format!("verify-local-aws-{}", std::process::id());
+    let env = [
+        ("AWS_ENDPOINT_URL", moto.as_str()),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_REGION", "us-east-1"),
+        ("VERIFY_TABLE", table.as_str()),
+        ("VERIFY_CODE_KEY", "an-integration-test-key-of-32-bytes-or-more"),
+    ];
+    let server = LocalServer::start_with_env(&["--create-table"], &env).await;
+    assert!(server.stderr.lock().unwrap().contains("Amazon SNS"));
+    let client = Client::new();
+    let to = format!("+1415555{:04}", 7000 + std::process::id() % 999);
+    let (status, v, text) = post_form(&client, &server.url("/start-verify"), &[("to", &to)]).await;
+    assert_eq!(status, StatusCode::CREATED, "{text}");
+    let sid = v["sid"].as_str().unwrap().to_owned();
+
+    let data: Value = client.get(format!("{moto}/moto-api/data.json")).send().await.unwrap().json().await.unwrap();
+    let sms = data["sns"]["SMS"].as_array().unwrap().iter().rev().find(|m| m["phone_number"] == to.as_str()).cloned();
+    let body = sms.expect("the SMS reached moto's SNS")["message"].as_str().unwrap().to_owned();
+    let code = body.rsplit(' ').next().unwrap();
+    let (status, v, text) =
+        post_form(&client, &server.url("/check-verify"), &[("verification_sid", &sid), ("code", code)]).await;
+    assert_eq!((status, v["status"].as_str()), (StatusCode::OK, Some("approved")), "{text}");
+    // Nothing is listed locally when messages really go out.
+    assert_eq!(client.get(server.url("/_local/messages")).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+    server.stop().await;
+}

@@ -1,0 +1,239 @@
+//! The verification flow against real DynamoDB-compatible engines: every
+//! test runs on embedded dynoxide and on moto's server.
+
+use crate::support::*;
+use verify_core::config::Limits;
+use verify_core::otp::Code;
+use verify_core::phone::PhoneNumber;
+use verify_core::record::{Status, StoredStatus};
+use verify_core::service::{CheckTarget, StartRequest, VerifyError};
+use verify_core::store::{RecordKey, Store};
+
+fn start_req(to: &str) -> StartRequest {
+    StartRequest { to: PhoneNumber::parse(to).unwrap(), channel: "sms".into(), language: None }
+}
+
+fn by_number(to: &str) -> CheckTarget {
+    CheckTarget::To(PhoneNumber::parse(to).unwrap())
+}
+
+fn code(s: &str) -> Code {
+    Code::parse(s, 6).unwrap()
+}
+
+/// A 6-digit code that is certainly not `right`.
+fn wrong(right: &str) -> Code {
+    code(if right == "000000" { "111111" } else { "000000" })
+}
+
+async fn start_then_check_approves_once(engine: Engine) {
+    let h = harness(engine, Limits::default()).await;
+    let to = fresh_number();
+    let v = h.verifier.start(&start_req(&to)).await.unwrap();
+    assert_eq!(v.status_at(T0, h.verifier.limits()), Status::Pending);
+    let sent = h.outbox.messages(Some(&to));
+    assert_eq!(sent.len(), 1);
+    assert!(sent[0].body.starts_with("Your Acme verification code is: "), "{}", sent[0].body);
+    let right = last_code(&h.outbox, &to);
+
+    let miss = h.verifier.check(&by_number(&to), &wrong(&right)).await.unwrap();
+    assert!(!miss.approved);
+    assert_eq!(miss.record.attempts, 1);
+    let hit = h.verifier.check(&by_number(&to), &code(&right)).await.unwrap();
+    assert!(hit.approved);
+    assert_eq!(hit.record.status, StoredStatus::Approved);
+    assert_eq!(hit.record.failures, 0, "an approval resets the number's failure count");
+    assert_eq!(h.verifier.check(&by_number(&to), &code(&right)).await, Err(VerifyError::NotFound));
+}
+
+async fn check_by_sid_and_wrong_sid(engine: Engine) {
+    let h = harness(engine, Limits::default()).await;
+    let to = fresh_number();
+    let v = h.verifier.start(&start_req(&to)).await.unwrap();
+    let right = last_code(&h.outbox, &to);
+    let other = verify_core::sid::new_sid("VE");
+    assert_eq!(h.verifier.check(&CheckTarget::Sid(other), &code(&right)).await, Err(VerifyError::NotFound));
+    let ok = h.verifier.check(&CheckTarget::Sid(v.sid.clone()), &code(&right)).await.unwrap();
+    assert!(ok.approved);
+    assert_eq!(ok.record.sid, v.sid);
+}
+
+async fn resend_keeps_sid_and_invalidates_old_code(engine: Engine) {
+    let h = harness(engine, Limits::default()).await;
+    let to = fresh_number();
+    let first = h.verifier.start(&start_req(&to)).await.unwrap();
+    let old = last_code(&h.outbox, &to);
+    h.clock.advance(30);
+    let second = h.verifier.start(&start_req(&to)).await.unwrap();
+    let new = last_code(&h.outbox, &to);
+    assert_eq!(first.sid, second.sid);
+    assert_eq!(second.send_attempts.len(), 2);
+    if old != new {
+        let r = h.verifier.check(&by_number(&to), &code(&old)).await.unwrap();
+        assert!(!r.approved, "the old code must not approve after a resend");
+    }
+    assert!(h.verifier.check(&by_number(&to), &code(&new)).await.unwrap().approved);
+}
+
+async fn sixth_send_is_refused(engine: Engine) {
+    let h = harness(engine, Limits::default()).await;
+    let to = fresh_number();
+    for _ in 0..5 {
+        h.verifier.start(&start_req(&to)).await.unwrap();
+        h.clock.advance(10);
+    }
+    let refused = h.verifier.start(&start_req(&to)).await;
+    assert!(matches!(refused, Err(VerifyError::SendsExhausted { retry_after }) if retry_after == 550), "{refused:?}");
+    assert_eq!(h.outbox.messages(Some(&to)).len(), 5, "no SMS for a refused start");
+    h.clock.advance(600);
+    h.verifier.start(&start_req(&to)).await.expect("a new window allows sending again");
+}
+
+async fn five_wrong_codes_then_locked(engine: Engine) {
+    let h = harness(engine, Limits::default()).await;
+    let to = fresh_number();
+    h.verifier.start(&start_req(&to)).await.unwrap();
+    let right = last_code(&h.outbox, &to);
+    for i in 1..=5 {
+        let r = h.verifier.check(&by_number(&to), &wrong(&right)).await.unwrap();
+        assert_eq!((r.approved, r.record.attempts), (false, i));
+    }
+    let sixth = h.verifier.check(&by_number(&to), &code(&right)).await;
+    assert!(matches!(sixth, Err(VerifyError::AttemptsExhausted { .. })), "{sixth:?}");
+}
+
+async fn failures_span_verifications_until_approval(engine: Engine) {
+    let limits = Limits { max_failures: 7, ..Limits::default() };
+    let h = harness(engine, limits).await;
+    let to = fresh_number();
+    // 5 wrong on the first verification, then a new one (after the attempts
+    // ran out) gets only 2 more before the number is locked.
+    h.verifier.start(&start_req(&to)).await.unwrap();
+    let right = last_code(&h.outbox, &to);
+    for _ in 0..5 {
+        h.verifier.check(&by_number(&to), &wrong(&right)).await.unwrap();
+    }
+    h.clock.advance(60);
+    h.verifier.start(&start_req(&to)).await.unwrap();
+    let right = last_code(&h.outbox, &to);
+    for _ in 0..2 {
+        assert!(!h.verifier.check(&by_number(&to), &wrong(&right)).await.unwrap().approved);
+    }
+    let locked = h.verifier.check(&by_number(&to), &code(&right)).await;
+    assert!(matches!(locked, Err(VerifyError::AttemptsExhausted { .. })), "{locked:?}");
+    let restart = h.verifier.start(&start_req(&to)).await;
+    assert!(matches!(restart, Err(VerifyError::AttemptsExhausted { .. })), "a locked number gets no new code: {restart:?}");
+    // After the failure window the number may try again, and an approval
+    // resets the count.
+    h.clock.advance(24 * 3600);
+    h.verifier.start(&start_req(&to)).await.unwrap();
+    let right = last_code(&h.outbox, &to);
+    h.verifier.check(&by_number(&to), &wrong(&right)).await.unwrap();
+    let ok = h.verifier.check(&by_number(&to), &code(&right)).await.unwrap();
+    assert!(ok.approved);
+    assert_eq!(ok.record.failures, 0);
+}
+
+async fn expiry_is_exact(engine: Engine) {
+    let h = harness(engine, Limits::default()).await;
+    let (a, b) = (fresh_number(), fresh_number());
+    h.verifier.start(&start_req(&a)).await.unwrap();
+    h.verifier.start(&start_req(&b)).await.unwrap();
+    let (code_a, code_b) = (last_code(&h.outbox, &a), last_code(&h.outbox, &b));
+    h.clock.advance(599);
+    assert!(h.verifier.check(&by_number(&a), &code(&code_a)).await.unwrap().approved, "valid at T+599 s");
+    h.clock.advance(2);
+    assert_eq!(
+        h.verifier.check(&by_number(&b), &code(&code_b)).await,
+        Err(VerifyError::NotFound),
+        "expired at T+601 s, although TTL has deleted nothing"
+    );
+}
+
+async fn expired_item_left_by_ttl_does_not_count_as_live(engine: Engine) {
+    let h = harness(engine, Limits::default()).await;
+    let to = fresh_number();
+    let first = h.verifier.start(&start_req(&to)).await.unwrap();
+    let old = last_code(&h.outbox, &to);
+    h.clock.advance(601);
+    let key = RecordKey { service_sid: SERVICE_SID.into(), to: to.clone() };
+    assert!(h.verifier.store.get(&key).await.unwrap().is_some(), "the item is still there (TTL lag)");
+    let second = h.verifier.start(&start_req(&to)).await.unwrap();
+    assert_ne!(first.sid, second.sid, "a start after expiry creates a new verification");
+    let new = last_code(&h.outbox, &to);
+    if old != new {
+        assert!(!h.verifier.check(&by_number(&to), &code(&old)).await.unwrap().approved);
+    }
+    assert!(h.verifier.check(&by_number(&to), &code(&new)).await.unwrap().approved);
+}
+
+async fn failed_sms_voids_the_code_and_gives_the_send_back(engine: Engine) {
+    let h = harness(engine, Limits::default()).await;
+    let to = fresh_number();
+    h.outbox.fail_with(Some("provider down"));
+    let err = h.verifier.start(&start_req(&to)).await;
+    assert!(matches!(err, Err(VerifyError::SendFailed(_))), "{err:?}");
+    let key = RecordKey { service_sid: SERVICE_SID.into(), to: to.clone() };
+    let stored = h.verifier.store.get(&key).await.unwrap().unwrap();
+    assert_eq!((stored.status, stored.sends), (StoredStatus::Failed, 0));
+    // Whatever code was generated, it cannot be checked now.
+    assert_eq!(h.verifier.check(&by_number(&to), &code("123456")).await, Err(VerifyError::NotFound));
+    h.outbox.fail_with(None);
+    let retried = h.verifier.start(&start_req(&to)).await.unwrap();
+    assert_eq!(retried.sends, 1, "the failed send did not use up the window");
+    assert!(h.verifier.check(&by_number(&to), &code(&last_code(&h.outbox, &to))).await.unwrap().approved);
+}
+
+async fn store_faults_are_retryable_errors(engine: Engine) {
+    let h = harness(engine, Limits::default()).await;
+    // Same code, a table that does not exist: every call fails as a fault.
+    let broken = verify_core::service::Verifier {
+        store: verify_core::store::dynamo::DynamoStore::new(h.verifier.store.client().clone(), "no-such-table"),
+        sender: h.outbox.clone(),
+        clock: h.clock.clone(),
+        service: h.verifier.service.clone(),
+        keys: keys(),
+    };
+    let to = fresh_number();
+    assert!(matches!(broken.start(&start_req(&to)).await, Err(VerifyError::StoreUnavailable(_))));
+    assert!(h.outbox.messages(Some(&to)).is_empty(), "no SMS when the state could not be written");
+    assert!(matches!(broken.check(&by_number(&to), &code("123456")).await, Err(VerifyError::StoreUnavailable(_))));
+}
+
+macro_rules! on_both_engines {
+    ($($name:ident),* $(,)?) => {
+        mod on_dynoxide {
+            $( #[tokio::test(flavor = "multi_thread")] async fn $name() { super::$name(super::Engine::Dynoxide).await } )*
+        }
+        mod on_moto {
+            $( #[tokio::test(flavor = "multi_thread")] async fn $name() { super::$name(super::Engine::Moto).await } )*
+        }
+    };
+}
+
+on_both_engines!(
+    start_then_check_approves_once,
+    check_by_sid_and_wrong_sid,
+    resend_keeps_sid_and_invalidates_old_code,
+    sixth_send_is_refused,
+    five_wrong_codes_then_locked,
+    failures_span_verifications_until_approval,
+    expiry_is_exact,
+    expired_item_left_by_ttl_does_not_count_as_live,
+    failed_sms_voids_the_code_and_gives_the_send_back,
+    store_faults_are_retryable_errors,
+);
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ttl_sweep_removes_only_what_no_rule_needs() {
+    let h = harness(Engine::Dynoxide, Limits::default()).await;
+    let db = h.dynoxide.clone().unwrap();
+    let to = fresh_number();
+    h.verifier.start(&start_req(&to)).await.unwrap();
+    let key = RecordKey { service_sid: SERVICE_SID.into(), to: to.clone() };
+    // dynoxide sweeps against the wall clock; our records live in 2027, so
+    // nothing may be deleted now.
+    let swept = tokio::task::spawn_blocking(move || db.sweep_ttl()).await.unwrap().unwrap();
+    assert_eq!(swept, 0);
+    assert!(h.verifier.store.get(&key).await.unwrap().is_some());
+}

@@ -1,0 +1,100 @@
+//! Shared test plumbing: real DynamoDB-compatible engines (embedded dynoxide,
+//! moto's server), a verifier over them with an injectable clock, and the
+//! local outbox as the SMS sink.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use verify_core::clock::ManualClock;
+use verify_core::config::{Limits, Service};
+use verify_core::otp::{CodeKey, CodeKeys};
+use verify_core::sender::outbox::Outbox;
+use verify_core::service::Verifier;
+use verify_core::store::dynamo::{DynamoStore, ensure_table};
+
+pub const T0: i64 = 1_800_000_000;
+pub const SERVICE_SID: &str = "VA0123456789abcdef0123456789abcdef";
+
+/// Which engine a test runs against.
+#[derive(Clone, Copy, Debug)]
+pub enum Engine {
+    Dynoxide,
+    Moto,
+}
+
+/// A store on a fresh table, plus the embedded database when there is one
+/// (to force TTL sweeps and inspect items).
+pub struct Backend {
+    pub store: DynamoStore,
+    pub dynoxide: Option<dynoxide::Database>,
+}
+
+static TABLES: AtomicU64 = AtomicU64::new(0);
+
+/// moto's address, from tests/run.sh. Missing means the suite was not started
+/// the documented way: fail loudly rather than skip.
+pub fn moto_endpoint() -> String {
+    std::env::var("MOTO_ENDPOINT")
+        .expect("MOTO_ENDPOINT is not set: run the suite with `bash tests/run.sh`, which starts moto")
+}
+
+pub async fn backend(engine: Engine) -> Backend {
+    let n = TABLES.fetch_add(1, Ordering::SeqCst);
+    match engine {
+        Engine::Dynoxide => {
+            let db = dynoxide::Database::memory().expect("in-memory dynoxide");
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let endpoint = format!("http://{}", listener.local_addr().unwrap());
+            tokio::spawn(dynoxide::server::serve_on(listener, db.clone()));
+            let client = verify_core::aws::dynamodb_at(&endpoint);
+            ensure_table(&client, "verify").await.unwrap();
+            Backend { store: DynamoStore::new(client, "verify"), dynoxide: Some(db) }
+        }
+        Engine::Moto => {
+            let client = verify_core::aws::dynamodb_at(&moto_endpoint());
+            let table = format!("verify-{}-{n}", std::process::id());
+            ensure_table(&client, &table).await.unwrap();
+            Backend { store: DynamoStore::new(client, table), dynoxide: None }
+        }
+    }
+}
+
+pub type TestVerifier = Verifier<DynamoStore, Outbox, Arc<ManualClock>>;
+
+pub struct Harness {
+    pub verifier: TestVerifier,
+    pub outbox: Outbox,
+    pub clock: Arc<ManualClock>,
+    pub dynoxide: Option<dynoxide::Database>,
+}
+
+pub fn keys() -> CodeKeys {
+    CodeKeys::new(CodeKey::new(b"integration-test-key-0123456789abcdef").unwrap(), None)
+}
+
+pub async fn harness(engine: Engine, limits: Limits) -> Harness {
+    let b = backend(engine).await;
+    let outbox = Outbox::new();
+    let clock = Arc::new(ManualClock::at(T0));
+    let verifier = Verifier {
+        store: b.store,
+        sender: outbox.clone(),
+        clock: clock.clone(),
+        service: Service { sid: SERVICE_SID.into(), friendly_name: "Acme".into(), limits },
+        keys: keys(),
+    };
+    Harness { verifier, outbox, clock, dynoxide: b.dynoxide }
+}
+
+static NUMBERS: AtomicU64 = AtomicU64::new(0);
+
+/// A distinct valid US number per call, so tests never share limits.
+pub fn fresh_number() -> String {
+    let n = NUMBERS.fetch_add(1, Ordering::SeqCst) + (std::process::id() as u64 % 50) * 100;
+    format!("+1415555{:04}", n % 10_000)
+}
+
+/// The code in the newest message to `to`.
+pub fn last_code(outbox: &Outbox, to: &str) -> String {
+    let body = outbox.messages(Some(to)).last().expect("a message was sent").body.clone();
+    body.rsplit(' ').next().unwrap().to_owned()
+}

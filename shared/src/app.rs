@@ -53,15 +53,21 @@ pub async fn from_env_for(uses: Uses) -> Result<App, String> {
 /// costs the slower handshake, not the sum. Failures are not fatal: the first
 /// request will connect again and report properly.
 pub async fn warm_up(store: &DynamoStore, sender: &SnsSender, uses: Uses) {
+    let started = std::time::Instant::now();
     let dynamo = async { if uses.dynamodb { store.warm_up().await } else { Ok(()) } };
     let sns = async { if uses.sns { sender.warm_up().await } else { Ok(()) } };
     match tokio::time::timeout(WARM_UP_TIMEOUT, async { tokio::join!(dynamo, sns) }).await {
         Ok((dynamo, sns)) => {
-            if let Err(e) = dynamo {
+            if let Err(e) = &dynamo {
                 tracing::warn!(error = ?e, "DynamoDB warm-up failed");
             }
-            if let Err(e) = sns {
+            if let Err(e) = &sns {
                 tracing::warn!(error = %e.0, "SNS warm-up failed");
+            }
+            if dynamo.is_ok() && sns.is_ok() {
+                // One line per cold start: how long init spent connecting.
+                let ms = started.elapsed().as_secs_f64() * 1000.0;
+                tracing::info!(dynamodb = uses.dynamodb, sns = uses.sns, ms = format!("{ms:.1}"), "warmed up");
             }
         }
         Err(_) => tracing::warn!(timeout = ?WARM_UP_TIMEOUT, "warm-up did not finish; continuing"),

@@ -40,9 +40,9 @@ pub async fn from_env() -> Result<App, String> {
 /// a function that refuses to start than one that answers wrongly.
 pub async fn from_env_for(uses: Uses) -> Result<App, String> {
     let settings = Settings::from_env()?;
-    let sdk = crate::aws::sdk_config().await;
-    let store = DynamoStore::new(crate::aws::dynamodb(&sdk), settings.table.clone());
-    let sender = SnsSender::new(crate::aws::sns(&sdk), settings.sms.clone());
+    let aws = crate::aws::LambdaEnv::from_env()?;
+    let store = DynamoStore::new(aws.dynamodb(), settings.table.clone());
+    let sender = SnsSender::new(aws.sns(), settings.sms.clone());
     if settings.warm_up {
         warm_up(&store, &sender, uses).await;
     }

@@ -49,15 +49,27 @@ pub async fn from_env_for(uses: Uses) -> Result<App, String> {
     Ok(build(settings, store, sender))
 }
 
-/// Opens the used connections concurrently with one cheap call each, so init
-/// costs the slower handshake, not the sum. Failures are not fatal: the first
-/// request will connect again and report properly.
+/// Everything a first request would otherwise pay for once, done during
+/// init and concurrently: the used connections (one cheap call each, so init
+/// costs the slower handshake, not the sum) and the phone-number metadata
+/// (the `phonenumber` crate parses its whole database, thousands of
+/// patterns, on first use: ~0.1 s of CPU on a full core, on a blocking
+/// thread so the handshakes proceed meanwhile). Failures are not fatal: the
+/// first request will connect again and report properly.
 pub async fn warm_up(store: &DynamoStore, sender: &SnsSender, uses: Uses) {
     let started = std::time::Instant::now();
+    let phone = tokio::task::spawn_blocking(move || {
+        let _ = crate::phone::PhoneNumber::parse("+14155550123");
+        started.elapsed()
+    });
     let dynamo = async { if uses.dynamodb { store.warm_up().await } else { Ok(()) } };
     let sns = async { if uses.sns { sender.warm_up().await } else { Ok(()) } };
-    match tokio::time::timeout(WARM_UP_TIMEOUT, async { tokio::join!(dynamo, sns) }).await {
-        Ok((dynamo, sns)) => {
+    let network = async {
+        let both = tokio::join!(dynamo, sns);
+        (both, started.elapsed())
+    };
+    match tokio::time::timeout(WARM_UP_TIMEOUT, async { tokio::join!(network, phone) }).await {
+        Ok((((dynamo, sns), network_took), phone_took)) => {
             if let Err(e) = &dynamo {
                 tracing::warn!(error = ?e, "DynamoDB warm-up failed");
             }
@@ -65,9 +77,10 @@ pub async fn warm_up(store: &DynamoStore, sender: &SnsSender, uses: Uses) {
                 tracing::warn!(error = %e.0, "SNS warm-up failed");
             }
             if dynamo.is_ok() && sns.is_ok() {
-                // One line per cold start: how long init spent connecting.
-                let ms = started.elapsed().as_secs_f64() * 1000.0;
-                tracing::info!(dynamodb = uses.dynamodb, sns = uses.sns, ms = format!("{ms:.1}"), "warmed up");
+                // One line per cold start: what init spent, and on what.
+                let ms = |d: std::time::Duration| format!("{:.1}", d.as_secs_f64() * 1000.0);
+                let phone_ms = phone_took.map(ms).unwrap_or_default();
+                tracing::info!(dynamodb = uses.dynamodb, sns = uses.sns, network_ms = ms(network_took), phone_ms, total_ms = ms(started.elapsed()), "warmed up");
             }
         }
         Err(_) => tracing::warn!(timeout = ?WARM_UP_TIMEOUT, "warm-up did not finish; continuing"),

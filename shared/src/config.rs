@@ -53,9 +53,10 @@ pub struct Settings {
     /// Base for the `url` fields, e.g. `https://verify.example.com`; when
     /// unset, taken from each request's Host header.
     pub public_base_url: Option<String>,
-    /// Open the DynamoDB and (for functions that send SMS) SNS connections
-    /// during init (`DescribeTable`, `GetSMSAttributes`, concurrently) so the
-    /// first request does not pay the TLS handshakes. On unless `VERIFY_WARM_UP` is 0/false/no/off.
+    /// During init, open the DynamoDB and (for functions that send SMS) SNS
+    /// connections (`DescribeTable`, `GetSMSAttributes`) and load the phone
+    /// number metadata, concurrently, so the first request pays for neither
+    /// the TLS handshakes nor the metadata. On unless `VERIFY_WARM_UP` is 0/false/no/off.
     pub warm_up: bool,
 }
 

@@ -220,3 +220,12 @@ def test_functions_warmed_up_and_logged_no_errors(replay: Replay):
         if name in ("start-verify", "check-verify"):
             assert "warmed up" in log, f"{name}:\n{log}"
         assert not re.search(r"\b(WARN|ERROR)\b|panicked", log), f"{name}:\n{log}"
+
+
+def test_local_env_file_accepts_the_events_api_key():
+    # events/local.env (README: "Run one function locally") must accept the
+    # credential the sample events carry.
+    lines = (EVENTS / "local.env").read_text().splitlines()
+    values = dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+    assert json.loads(values["VERIFY_API_KEYS"].strip("'")) == json.loads(EVENTS_API_KEYS_JSON)
+    assert len(values["VERIFY_CODE_KEY"]) >= 32

@@ -30,8 +30,9 @@ MB = 1_000_000
 # A regression budget for every stripped bootstrap, not the targets
 # (start-verify and check-verify ≤ 6 MB, webhook-report ≤ 3 MB): those are
 # measured and reported by bench/run.sh (README, "Performance"); today the
-# HTTP functions are ~6.9 MB on arm64, so the targets are not met yet.
-MAX_BYTES = 7_500_000
+# HTTP functions are ~7.4 MB on arm64, so the targets are not met. The budget
+# leaves room for the code still to be merged (API routes, webhooks).
+MAX_BYTES = 8_500_000
 # provided.al2023 ships glibc 2.34.
 MAX_GLIBC = (2, 34)
 AARCH64, X86_64 = 183, 62

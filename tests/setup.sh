@@ -38,3 +38,12 @@ if [ -f "$root/tests/apt-packages.txt" ]; then
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
     fi
 fi
+
+# The Rust standard library for arm64 (aarch64-unknown-linux-gnu): `sam build`
+# cross-compiles the functions for Lambda's arm64 with cargo-lambda and zig.
+# rustup downloads it once; without network the sam build test builds for
+# x86_64 instead and says so.
+if command -v rustup >/dev/null 2>&1 && ! rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux-gnu; then
+    echo "setup: installing the aarch64-unknown-linux-gnu Rust target"
+    rustup target add aarch64-unknown-linux-gnu || echo "setup: could not install aarch64-unknown-linux-gnu; sam build will be tested for x86_64"
+fi

@@ -10,7 +10,8 @@ use verify_core::app;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
-    let app = app::from_env().await?;
+    // check-verify never sends an SMS: only the DynamoDB connection is warmed.
+    let app = app::from_env_for(app::Uses::STORE).await?;
     let app = &app;
     run(service_fn(move |req: Request| async move {
         let resp = app.handle(Function::CheckVerify, &into_bytes(req)).await;

@@ -14,6 +14,22 @@ impl SnsSender {
     pub fn new(client: aws_sdk_sns::Client, settings: SmsSettings) -> Self {
         SnsSender { client, settings }
     }
+
+    /// Opens the connection (DNS, TCP, TLS) with `GetSMSAttributes` for one
+    /// attribute, so the first code sent does not pay the handshake. Chosen
+    /// over `CheckIfPhoneNumberIsOptedOut` because it reads no data about any
+    /// person: only the account's default SMS type. The deployed policy grants
+    /// `sns:GetSMSAttributes` for exactly this; any answer, even a refusal,
+    /// leaves the connection open.
+    pub async fn warm_up(&self) -> Result<(), SendError> {
+        self.client
+            .get_sms_attributes()
+            .attributes("DefaultSMSType")
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| SendError(format!("SNS GetSMSAttributes failed: {}", aws_sdk_sns::error::DisplayErrorContext(&e))))
+    }
 }
 
 fn string_attribute(value: &str) -> MessageAttributeValue {

@@ -1,0 +1,535 @@
+//! bench-lambda: cold start and warm latency of the Lambda function binaries.
+//!
+//! Each binary runs exactly as on Lambda: a process whose `main` initialises
+//! and then polls the Lambda Runtime API. The Runtime API here is a minimal
+//! emulator inside this process (the same protocol `cargo lambda watch` and
+//! Lambda serve), so every timestamp is taken on one clock with no extra
+//! process in the path:
+//!
+//! - ready: process spawn → its first `GET …/invocation/next` (init done);
+//! - first response: spawn → the response to an event queued before spawn;
+//! - warm latency: event handed out → response received, per invocation;
+//! - peak RSS: the process's VmHWM;
+//! - own overhead: warm latency minus the time spent inside DynamoDB and SNS,
+//!   measured by timing proxies in front of them (so it is everything the
+//!   function does itself: runtime client, lambda_http, our handler, the
+//!   SDK's serialisation and signing, loopback hops).
+//!
+//! DynamoDB is embedded dynoxide served on loopback (the table made by
+//! `ensure_table`); SNS is moto's server (`--sns URL`).
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, Request, State};
+use axum::response::Response;
+use axum::routing::{get, post};
+use bytes::Bytes;
+use std::collections::HashMap;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use tokio::sync::{Mutex, mpsc, oneshot};
+use verify_bench::{Flags, Numbers, Summary, code_in, ms, peak_rss_kib};
+
+// --- Runtime API emulator ---------------------------------------------------
+
+struct Job {
+    event: Bytes,
+    done: oneshot::Sender<Outcome>,
+}
+
+struct Outcome {
+    body: Bytes,
+    error: bool,
+    elapsed: Duration,
+    backend: Duration,
+}
+
+struct InFlight {
+    handed: Instant,
+    backend_before: u64,
+    done: oneshot::Sender<Outcome>,
+}
+
+/// One function process's view of the Runtime API. A new process gets a new
+/// generation, so a request left behind by a killed process takes nothing.
+struct Generation {
+    jobs: Mutex<mpsc::Receiver<Job>>,
+    first_poll: std::sync::Mutex<Option<Instant>>,
+    in_flight: std::sync::Mutex<HashMap<String, InFlight>>,
+    init_error: std::sync::Mutex<Option<String>>,
+}
+
+struct Emulator {
+    generations: std::sync::Mutex<HashMap<u64, Arc<Generation>>>,
+    next_id: AtomicU64,
+    backend_nanos: Arc<AtomicU64>,
+}
+
+impl Emulator {
+    fn generation(&self, id: u64) -> Option<Arc<Generation>> {
+        self.generations.lock().unwrap().get(&id).cloned()
+    }
+}
+
+async fn next(State(emu): State<Arc<Emulator>>, Path(gen_id): Path<u64>) -> Response {
+    let Some(generation) = emu.generation(gen_id) else { return status(410) };
+    generation.first_poll.lock().unwrap().get_or_insert_with(Instant::now);
+    let job = generation.jobs.lock().await.recv().await;
+    let Some(job) = job else { return status(410) };
+    let id = format!("{:016x}", emu.next_id.fetch_add(1, Ordering::Relaxed));
+    generation.in_flight.lock().unwrap().insert(
+        id.clone(),
+        InFlight { handed: Instant::now(), backend_before: emu.backend_nanos.load(Ordering::SeqCst), done: job.done },
+    );
+    let deadline = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap() + Duration::from_secs(30);
+    Response::builder()
+        .header("lambda-runtime-aws-request-id", &id)
+        .header("lambda-runtime-deadline-ms", deadline.as_millis().to_string())
+        .header("lambda-runtime-invoked-function-arn", "arn:aws:lambda:us-east-1:123456789012:function:bench")
+        .header("lambda-runtime-trace-id", "Root=1-00000000-000000000000000000000000;Sampled=0")
+        .header("content-type", "application/json")
+        .body(Body::from(job.event))
+        .unwrap()
+}
+
+async fn respond(emu: &Emulator, gen_id: u64, id: &str, body: Bytes, error: bool) -> Response {
+    let now = Instant::now();
+    let Some(generation) = emu.generation(gen_id) else { return status(410) };
+    let Some(f) = generation.in_flight.lock().unwrap().remove(id) else { return status(404) };
+    let backend = Duration::from_nanos(emu.backend_nanos.load(Ordering::SeqCst) - f.backend_before);
+    let _ = f.done.send(Outcome { body, error, elapsed: now - f.handed, backend });
+    status(202)
+}
+
+async fn response(State(emu): State<Arc<Emulator>>, Path((gen_id, id)): Path<(u64, String)>, body: Bytes) -> Response {
+    respond(&emu, gen_id, &id, body, false).await
+}
+
+async fn error(State(emu): State<Arc<Emulator>>, Path((gen_id, id)): Path<(u64, String)>, body: Bytes) -> Response {
+    respond(&emu, gen_id, &id, body, true).await
+}
+
+async fn init_error(State(emu): State<Arc<Emulator>>, Path(gen_id): Path<u64>, body: Bytes) -> Response {
+    if let Some(generation) = emu.generation(gen_id) {
+        *generation.init_error.lock().unwrap() = Some(String::from_utf8_lossy(&body).into_owned());
+    }
+    status(202)
+}
+
+fn status(code: u16) -> Response {
+    Response::builder().status(code).body(Body::empty()).unwrap()
+}
+
+// --- Timing proxy -------------------------------------------------------------
+
+struct Proxy {
+    upstream: String,
+    client: reqwest::Client,
+    nanos: Arc<AtomicU64>,
+}
+
+/// Forwards a request to the upstream service and adds the time it took
+/// (request received → response ready) to the backend counter.
+async fn forward(State(p): State<Arc<Proxy>>, req: Request) -> Response {
+    let started = Instant::now();
+    let (parts, body) = req.into_parts();
+    let body = axum::body::to_bytes(body, 16 << 20).await.unwrap_or_default();
+    let url = format!("{}{}", p.upstream, parts.uri.path_and_query().map(|q| q.as_str()).unwrap_or("/"));
+    let mut out = p.client.request(parts.method, url).body(body);
+    for (name, value) in &parts.headers {
+        if !matches!(name.as_str(), "host" | "content-length" | "connection" | "transfer-encoding") {
+            out = out.header(name, value);
+        }
+    }
+    let resp = match out.send().await {
+        Ok(r) => {
+            let mut builder = Response::builder().status(r.status());
+            for (name, value) in r.headers() {
+                if !matches!(name.as_str(), "content-length" | "connection" | "transfer-encoding") {
+                    builder = builder.header(name, value);
+                }
+            }
+            let bytes = r.bytes().await.unwrap_or_default();
+            builder.body(Body::from(bytes)).unwrap()
+        }
+        Err(e) => Response::builder().status(502).body(Body::from(e.to_string())).unwrap(),
+    };
+    p.nanos.fetch_add(started.elapsed().as_nanos() as u64, Ordering::SeqCst);
+    resp
+}
+
+async fn serve(router: Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    format!("127.0.0.1:{}", addr.port())
+}
+
+// --- Function processes -------------------------------------------------------------
+
+struct Harness {
+    emu: Arc<Emulator>,
+    runtime_addr: String,
+    base_env: Vec<(String, String)>,
+    log_dir: std::path::PathBuf,
+    next_gen: AtomicU64,
+}
+
+struct Running {
+    child: tokio::process::Child,
+    generation: Arc<Generation>,
+    gen_id: u64,
+    jobs: Option<mpsc::Sender<Job>>,
+    spawned: Instant,
+}
+
+impl Harness {
+    async fn spawn(&self, name: &str, binary: &str, extra: &[(&str, &str)]) -> Running {
+        let gen_id = self.next_gen.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = mpsc::channel(1);
+        let generation = Arc::new(Generation {
+            jobs: Mutex::new(rx),
+            first_poll: std::sync::Mutex::new(None),
+            in_flight: std::sync::Mutex::new(HashMap::new()),
+            init_error: std::sync::Mutex::new(None),
+        });
+        self.emu.generations.lock().unwrap().insert(gen_id, generation.clone());
+        let log = std::fs::File::create(self.log_dir.join(format!("{name}.log"))).unwrap();
+        let mut cmd = tokio::process::Command::new(binary);
+        cmd.env_clear()
+            .envs(self.base_env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .envs(extra.iter().copied())
+            .env("AWS_LAMBDA_FUNCTION_NAME", name)
+            .env("AWS_LAMBDA_RUNTIME_API", format!("http://{}/{gen_id}", self.runtime_addr))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .kill_on_drop(true);
+        let spawned = Instant::now();
+        let child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
+        Running { child, generation, gen_id, jobs: Some(tx), spawned }
+    }
+}
+
+impl Running {
+    /// Queues an event and waits for its outcome.
+    async fn invoke(&mut self, event: Bytes) -> Outcome {
+        let (done, rx) = oneshot::channel();
+        self.jobs.as_ref().unwrap().send(Job { event, done }).await.expect("emulator gone");
+        match tokio::time::timeout(Duration::from_secs(30), rx).await {
+            Ok(Ok(outcome)) => outcome,
+            _ => {
+                let init = self.generation.init_error.lock().unwrap().clone();
+                panic!("no response within 30 s (init error: {init:?}; process: {:?})", self.child.try_wait());
+            }
+        }
+    }
+
+    fn ready_after(&self) -> Option<Duration> {
+        self.generation.first_poll.lock().unwrap().map(|t| t - self.spawned)
+    }
+
+    async fn stop(mut self, harness: &Harness) -> Option<u64> {
+        let rss = self.child.id().and_then(peak_rss_kib);
+        let _ = self.child.start_kill();
+        let _ = self.child.wait().await;
+        self.jobs.take(); // ends any /next left waiting in this generation
+        harness.emu.generations.lock().unwrap().remove(&self.gen_id);
+        rss
+    }
+}
+
+// --- Events ---------------------------------------------------------------------
+
+/// A function-URL event from events/ with its body replaced.
+fn event_with_body(template: &serde_json::Value, body: &str) -> Bytes {
+    let mut ev = template.clone();
+    ev["body"] = serde_json::Value::String(body.to_owned());
+    ev["isBase64Encoded"] = serde_json::Value::Bool(false);
+    Bytes::from(serde_json::to_vec(&ev).unwrap())
+}
+
+fn http_status(outcome: &Outcome) -> (u16, serde_json::Value) {
+    let v: serde_json::Value = serde_json::from_slice(&outcome.body).unwrap_or_default();
+    let status = v["statusCode"].as_u64().unwrap_or(0) as u16;
+    let body = v["body"].as_str().and_then(|b| serde_json::from_str(b).ok()).unwrap_or_default();
+    (status, body)
+}
+
+fn expect(outcome: &Outcome, want: u16, what: &str) -> serde_json::Value {
+    let (status, body) = http_status(outcome);
+    assert!(!outcome.error && status == want, "{what}: expected {want}, got {status}: {}", String::from_utf8_lossy(&outcome.body));
+    body
+}
+
+// --- Scenarios ----------------------------------------------------------------------
+
+struct ColdResult {
+    ready: Vec<f64>,
+    first_response: Vec<f64>,
+    rss_kib: Vec<f64>,
+}
+
+impl ColdResult {
+    fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "ready": Summary::of(&self.ready).json(),
+            "first_response": Summary::of(&self.first_response).json(),
+            "peak_rss_kib_max": self.rss_kib.iter().cloned().fold(0.0, f64::max),
+        })
+    }
+}
+
+/// `runs` cold starts: spawn with an event already queued, measure, kill.
+async fn cold_starts(
+    h: &Harness,
+    name: &str,
+    binary: &str,
+    warm_up: bool,
+    runs: usize,
+    mut event: impl FnMut() -> (Bytes, u16),
+) -> ColdResult {
+    let mut r = ColdResult { ready: vec![], first_response: vec![], rss_kib: vec![] };
+    for _ in 0..runs {
+        let (ev, want) = event();
+        let mut p = h.spawn(name, binary, &[("VERIFY_WARM_UP", if warm_up { "true" } else { "false" })]).await;
+        let outcome = p.invoke(ev).await;
+        let first = p.spawned.elapsed();
+        expect(&outcome, want, name);
+        r.ready.push(ms(p.ready_after().expect("polled")));
+        r.first_response.push(ms(first));
+        r.rss_kib.push(p.stop(h).await.unwrap_or(0) as f64);
+    }
+    r
+}
+
+struct WarmResult {
+    total: Vec<f64>,
+    backend: Vec<f64>,
+    overhead: Vec<f64>,
+    rss_kib: u64,
+}
+
+impl WarmResult {
+    fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "total": Summary::of(&self.total).json(),
+            "backend": Summary::of(&self.backend).json(),
+            "own_overhead": Summary::of(&self.overhead).json(),
+            "peak_rss_kib": self.rss_kib,
+        })
+    }
+}
+
+/// One process, one untimed first invocation, then `events` timed ones.
+async fn warm_run(h: &Harness, name: &str, binary: &str, first: (Bytes, u16), events: Vec<(Bytes, u16)>) -> WarmResult {
+    let mut p = h.spawn(name, binary, &[("VERIFY_WARM_UP", "true")]).await;
+    let outcome = p.invoke(first.0).await;
+    expect(&outcome, first.1, name);
+    let mut r = WarmResult { total: vec![], backend: vec![], overhead: vec![], rss_kib: 0 };
+    for (ev, want) in events {
+        let o = p.invoke(ev).await;
+        expect(&o, want, name);
+        r.total.push(ms(o.elapsed));
+        r.backend.push(ms(o.backend));
+        r.overhead.push(ms(o.elapsed.saturating_sub(o.backend)));
+    }
+    r.rss_kib = p.stop(h).await.unwrap_or(0);
+    r
+}
+
+/// Codes texted so far, by number (from moto's record of sent SMS).
+async fn codes_from_moto(sns: &str) -> HashMap<String, String> {
+    let data: serde_json::Value = reqwest::get(format!("{sns}/moto-api/data.json")).await.unwrap().json().await.unwrap();
+    let mut codes = HashMap::new();
+    for m in data["sns"]["SMS"].as_array().cloned().unwrap_or_default() {
+        if let (Some(to), Some(text)) = (m["phone_number"].as_str(), m["message"].as_str()) {
+            if let Some(code) = code_in(text) {
+                codes.insert(to.to_owned(), code);
+            }
+        }
+    }
+    codes
+}
+
+#[tokio::main]
+async fn main() {
+    let flags = Flags::parse();
+    let sns = flags.required("sns");
+    let events_dir = std::path::PathBuf::from(flags.get("events").unwrap_or_else(|| "events".into()));
+    let out = flags.required("out");
+    let log_dir = std::path::PathBuf::from(flags.get("logs").unwrap_or_else(|| "target/bench-logs".into()));
+    std::fs::create_dir_all(&log_dir).unwrap();
+    let cold_runs: usize = flags.number("cold", 20);
+    let warm: usize = flags.number("warm", 1000);
+    let bins: HashMap<String, String> = flags
+        .all("bin")
+        .iter()
+        .map(|b| b.split_once('=').map(|(n, p)| (n.to_owned(), p.to_owned())).expect("--bin NAME=PATH"))
+        .collect();
+
+    // DynamoDB: embedded dynoxide on loopback, with the table the code defines.
+    let db = dynoxide::Database::memory().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let dynamo_upstream = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(dynoxide::server::serve_on(listener, db.clone()));
+    let table = "bench";
+    verify_core::store::dynamo::ensure_table(&verify_core::aws::dynamodb_at(&dynamo_upstream), table).await.unwrap();
+
+    // Timing proxies in front of DynamoDB and SNS, one shared counter.
+    let backend_nanos = Arc::new(AtomicU64::new(0));
+    let client = reqwest::Client::builder().pool_max_idle_per_host(16).build().unwrap();
+    let proxy = |upstream: String| {
+        Router::new().fallback(forward).with_state(Arc::new(Proxy { upstream, client: client.clone(), nanos: backend_nanos.clone() }))
+    };
+    let dynamo_proxy = serve(proxy(dynamo_upstream.clone())).await;
+    let sns_proxy = serve(proxy(sns.trim_end_matches('/').to_owned())).await;
+
+    let emu = Arc::new(Emulator {
+        generations: std::sync::Mutex::new(HashMap::new()),
+        next_id: AtomicU64::new(1),
+        backend_nanos: backend_nanos.clone(),
+    });
+    let runtime = Router::new()
+        .route("/{gen}/2018-06-01/runtime/invocation/next", get(next))
+        .route("/{gen}/2018-06-01/runtime/invocation/{id}/response", post(response))
+        .route("/{gen}/2018-06-01/runtime/invocation/{id}/error", post(error))
+        .route("/{gen}/2018-06-01/runtime/init/error", post(init_error))
+        .with_state(emu.clone());
+    let runtime_addr = serve(runtime).await;
+
+    let base_env: Vec<(String, String)> = [
+        ("PATH", "/usr/bin:/bin".to_owned()),
+        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_owned()),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128".to_owned()),
+        ("AWS_REGION", "us-east-1".to_owned()),
+        ("AWS_ACCESS_KEY_ID", "bench".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "bench".to_owned()),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+        ("AWS_ENDPOINT_URL_DYNAMODB", format!("http://{dynamo_proxy}")),
+        ("AWS_ENDPOINT_URL_SNS", format!("http://{sns_proxy}")),
+        ("VERIFY_TABLE", table.to_owned()),
+        ("VERIFY_CODE_KEY", "bench-code-key-0123456789abcdef0123456789".to_owned()),
+        ("NO_COLOR", "1".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .chain(flags.all("env").iter().map(|kv| {
+        let (k, v) = kv.split_once('=').expect("--env KEY=VALUE");
+        (k.to_owned(), v.to_owned())
+    }))
+    .collect();
+    let h = Harness { emu, runtime_addr, base_env, log_dir, next_gen: AtomicU64::new(1) };
+
+    let read_event = |file: &str| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(events_dir.join(file)).unwrap()).unwrap()
+    };
+    let start_tpl = read_event("start-verify-json.json");
+    let check_tpl = read_event("check-verify-by-sid.json");
+    let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let numbers = Numbers::starting_at(seed * 1000);
+    let start_event = |to: &str| event_with_body(&start_tpl, &serde_json::json!({"To": to, "Channel": "sms"}).to_string());
+    let check_event = |to: &str, code: &str| event_with_body(&check_tpl, &serde_json::json!({"To": to, "Code": code}).to_string());
+
+    let mut results = serde_json::Map::new();
+    let started_all = Instant::now();
+
+    if let Some(bin) = bins.get("start-verify") {
+        let name = "start-verify";
+        eprintln!("bench-lambda: {name}: {cold_runs} cold starts without and with warm-up, {warm} warm invocations");
+        let off = cold_starts(&h, name, bin, false, cold_runs, || (start_event(&numbers.next()), 201)).await;
+        let on = cold_starts(&h, name, bin, true, cold_runs, || (start_event(&numbers.next()), 201)).await;
+        let mut started = vec![];
+        let evs: Vec<(Bytes, u16)> = (0..warm)
+            .map(|_| {
+                let to = numbers.next();
+                let ev = start_event(&to);
+                started.push(to);
+                (ev, 201)
+            })
+            .collect();
+        let w = warm_run(&h, name, bin, (start_event(&numbers.next()), 201), evs).await;
+        results.insert(name.into(), serde_json::json!({"cold": off.json(), "cold_warm_up": on.json(), "warm": w.json()}));
+
+        if let Some(bin) = bins.get("check-verify") {
+            let name = "check-verify";
+            let codes = codes_from_moto(&sns).await;
+            let wrong = |code: &str| if code == "000000" { "111111".to_owned() } else { "000000".to_owned() };
+            // Each started number is checked once: cold runs and the wrong-code
+            // run with a wrong code (200 pending, one write), the right-code
+            // run with the texted code (200 approved, two writes).
+            let mut pool = started.into_iter();
+            let mut take_wrong = || {
+                let to = pool.next().expect("enough started numbers");
+                let code = wrong(codes.get(&to).map(String::as_str).unwrap_or(""));
+                (check_event(&to, &code), 200)
+            };
+            eprintln!("bench-lambda: {name}: {cold_runs} cold starts without and with warm-up, {} warm invocations", warm / 2 * 2);
+            let off = cold_starts(&h, name, bin, false, cold_runs, &mut take_wrong).await;
+            let on = cold_starts(&h, name, bin, true, cold_runs, &mut take_wrong).await;
+            let half = (warm - 2 * cold_runs - 2) / 2;
+            let first = take_wrong();
+            let wrong_evs: Vec<_> = (0..half).map(|_| take_wrong()).collect();
+            let w_wrong = warm_run(&h, name, bin, first, wrong_evs).await;
+            let rest: Vec<String> = pool.collect();
+            let right_evs: Vec<_> = rest
+                .iter()
+                .filter_map(|to| codes.get(to).map(|c| (check_event(to, c), 200)))
+                .take(half + 1)
+                .collect();
+            let mut right_evs = right_evs.into_iter();
+            let first = right_evs.next().expect("codes read back from moto");
+            let w_right = warm_run(&h, name, bin, first, right_evs.collect()).await;
+            results.insert(
+                name.into(),
+                serde_json::json!({"cold": off.json(), "cold_warm_up": on.json(), "warm": w_wrong.json(), "warm_right_code": w_right.json()}),
+            );
+        }
+    }
+
+    // Our own code in process, with instant canned DynamoDB/SNS answers.
+    eprintln!("bench-lambda: in process: {warm} requests per kind");
+    let in_process = verify_bench::in_process::measure(&dynamo_upstream, table, &events_dir, warm).await;
+
+    // Any other function (webhook-report once merged): init only, no events.
+    for (name, bin) in bins.iter().filter(|(n, _)| !matches!(n.as_str(), "start-verify" | "check-verify")) {
+        eprintln!("bench-lambda: {name}: {cold_runs} cold starts (ready only)");
+        let mut ready = vec![];
+        let mut rss = vec![];
+        for _ in 0..cold_runs {
+            let mut p = h.spawn(name, bin, &[]).await;
+            let t = Instant::now();
+            while p.ready_after().is_none() {
+                if let Ok(Some(status)) = p.child.try_wait() {
+                    panic!("{name} exited during init ({status}); see its log");
+                }
+                assert!(t.elapsed() < Duration::from_secs(30), "{name} never polled for an event");
+                tokio::time::sleep(Duration::from_micros(200)).await;
+            }
+            ready.push(ms(p.ready_after().unwrap()));
+            rss.push(p.stop(&h).await.unwrap_or(0) as f64);
+        }
+        let cold = ColdResult { ready, first_response: vec![], rss_kib: rss };
+        results.insert(name.clone(), serde_json::json!({"cold_warm_up": cold.json()}));
+    }
+
+    let report = serde_json::json!({
+        "kind": "lambda",
+        "dynamodb": "embedded dynoxide on loopback (ensure_table)",
+        "sns": "moto server",
+        "cold_runs": cold_runs,
+        "warm_invocations": warm,
+        "seconds": round1(started_all.elapsed().as_secs_f64()),
+        "functions": results,
+        "in_process": in_process,
+    });
+    std::fs::write(&out, serde_json::to_string_pretty(&report).unwrap()).unwrap();
+    eprintln!("bench-lambda: wrote {out}");
+    drop(db);
+}
+
+fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}

@@ -66,9 +66,9 @@ pub fn require_credentials(settings: &Settings) -> Result<(), String> {
 /// Everything a first request would otherwise pay for once, done during
 /// init and concurrently: the used connections (one cheap call each, so init
 /// costs the slower handshake, not the sum) and the phone-number metadata
-/// (the `phonenumber` crate parses its whole database, thousands of
-/// patterns, on first use: ~0.1 s of CPU on a full core, on a blocking
-/// thread so the handshakes proceed meanwhile). Failures are not fatal: the
+/// (libphonenumber's database decoded and its first region's patterns
+/// compiled: a few ms of CPU, on a blocking thread so the handshakes proceed
+/// meanwhile). Failures are not fatal: the
 /// first request will connect again and report properly.
 pub async fn warm_up(store: &DynamoStore, sender: &SnsSender, uses: Uses) {
     let started = std::time::Instant::now();

@@ -2,6 +2,23 @@
 //! (region, credentials, `AWS_ENDPOINT_URL_DYNAMODB` / `_SNS` overrides).
 
 use aws_config::SdkConfig;
+use aws_sdk_dynamodb::config::SharedHttpClient;
+use std::sync::OnceLock;
+
+/// The one HTTPS client every AWS client in the process shares: hyper and
+/// rustls with *ring* for its cryptography. The SDK's default client uses
+/// aws-lc, which is about 1 MB more in every bootstrap (size is cold start on
+/// Lambda); ring gives the same TLS 1.2/1.3 suites AWS endpoints use, but no
+/// post-quantum key exchange (see the README's Security notes).
+pub fn https_client() -> SharedHttpClient {
+    static CLIENT: OnceLock<SharedHttpClient> = OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+            aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https()
+        })
+        .clone()
+}
 
 /// What a Lambda function needs to reach DynamoDB and SNS, read from the
 /// variables Lambda itself sets: the region (`AWS_REGION`), the execution
@@ -50,7 +67,8 @@ impl LambdaEnv {
         let mut config = aws_sdk_dynamodb::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(self.region.clone()))
-            .credentials_provider(self.credentials.clone());
+            .credentials_provider(self.credentials.clone())
+            .http_client(https_client());
         if let Some(url) = &self.dynamodb_endpoint {
             config = config.endpoint_url(url);
         }
@@ -62,7 +80,8 @@ impl LambdaEnv {
         let mut config = aws_sdk_sns::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(self.region.clone()))
-            .credentials_provider(self.credentials.clone());
+            .credentials_provider(self.credentials.clone())
+            .http_client(https_client());
         if let Some(url) = &self.sns_endpoint {
             config = config.endpoint_url(url);
         }
@@ -71,7 +90,7 @@ impl LambdaEnv {
 }
 
 pub async fn sdk_config() -> SdkConfig {
-    aws_config::load_from_env().await
+    aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(https_client()).load().await
 }
 
 pub fn dynamodb(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
@@ -91,6 +110,7 @@ pub fn dynamodb_at(endpoint: &str) -> aws_sdk_dynamodb::Client {
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("local", "local", None, None, "verify-local"))
         .endpoint_url(endpoint)
+        .http_client(https_client())
         .build();
     aws_sdk_dynamodb::Client::from_conf(config)
 }
@@ -103,6 +123,7 @@ pub fn sns_at(endpoint: &str) -> aws_sdk_sns::Client {
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("local", "local", None, None, "verify-local"))
         .endpoint_url(endpoint)
+        .http_client(https_client())
         .build();
     aws_sdk_sns::Client::from_conf(config)
 }

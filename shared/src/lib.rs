@@ -11,6 +11,7 @@ pub mod aws;
 pub mod clock;
 pub mod config;
 pub mod events;
+pub mod logging;
 pub mod message;
 pub mod otp;
 pub mod phone;

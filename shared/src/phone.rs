@@ -2,7 +2,7 @@
 //! and every limit is keyed on that form, so "+1 (415) 555-0123" and
 //! "+14155550123" share one verification and one set of counters.
 
-use phonenumber::{Mode, Type, metadata::DATABASE};
+use rlibphonenumber::{PhoneNumberFormat, PhoneNumberType};
 use std::fmt;
 
 /// Longest raw input worth parsing; E.164 itself is at most 16 characters,
@@ -27,30 +27,17 @@ pub enum PhoneError {
 
 impl PhoneNumber {
     pub fn parse(input: &str) -> Result<PhoneNumber, PhoneError> {
-        let input = input.trim();
-        if input.is_empty() || input.chars().count() > MAX_INPUT_CHARS || input.chars().any(char::is_control) {
+        let folded = fold(input).ok_or(PhoneError::Invalid)?;
+        let parsed = rlibphonenumber::PhoneNumber::parse(&folded, None).map_err(|_| PhoneError::Invalid)?;
+        if parsed.extension.is_some() || !parsed.is_valid() {
             return Err(PhoneError::Invalid);
         }
-        // ASCII digits (full-width and Arabic-Indic ones folded to them) and
-        // the usual separators only. libphonenumber would also read letters
-        // as keypad digits ("CALL NOW"), which no caller of this API means.
-        let folded: Option<String> = input.chars().map(fold_char).collect();
-        let folded = folded.ok_or(PhoneError::Invalid)?;
-        // Without a leading `+` the country is a guess; Twilio refuses such
-        // numbers too, and guessing would let one number hide behind two keys.
-        if !folded.starts_with('+') {
-            return Err(PhoneError::Invalid);
-        }
-        let parsed = phonenumber::parse(None, &folded).map_err(|_| PhoneError::Invalid)?;
-        if parsed.extension().is_some() || !parsed.is_valid() {
-            return Err(PhoneError::Invalid);
-        }
-        if matches!(parsed.number_type(&DATABASE), Type::PremiumRate | Type::SharedCost) {
+        if matches!(parsed.get_type(), PhoneNumberType::PremiumRate | PhoneNumberType::SharedCost) {
             return Err(PhoneError::BlockedType);
         }
         Ok(PhoneNumber {
-            e164: parsed.format().mode(Mode::E164).to_string(),
-            country: parsed.country().id().map(|id| id.as_ref().to_owned()),
+            e164: parsed.format_as(PhoneNumberFormat::E164).into_owned(),
+            country: parsed.get_region_code().map(|region| region.to_string()),
         })
     }
 
@@ -73,6 +60,33 @@ impl PhoneNumber {
         let keep = self.e164.len().saturating_sub(4);
         format!("{}****", &self.e164[..keep])
     }
+}
+
+/// The input with every accepted character in ASCII form, or `None` when it
+/// cannot be a number we accept. Checks spelling only; validity against the
+/// numbering plans is [`PhoneNumber::parse`]'s job.
+fn fold(input: &str) -> Option<String> {
+    let input = input.trim();
+    if input.is_empty() || input.chars().count() > MAX_INPUT_CHARS || input.chars().any(char::is_control) {
+        return None;
+    }
+    // ASCII digits (full-width and Arabic-Indic ones folded to them) and
+    // the usual separators only. libphonenumber would also read letters
+    // as keypad digits ("CALL NOW"), which no caller of this API means.
+    let folded: String = input.chars().map(fold_char).collect::<Option<_>>()?;
+    // Without a leading `+` the country is a guess; Twilio refuses such
+    // numbers too, and guessing would let one number hide behind two keys.
+    folded.starts_with('+').then_some(folded)
+}
+
+/// The E.164 form a number written in international format would have,
+/// without checking it against the numbering plans: for matching input
+/// against numbers already stored (report filters), where an invalid number
+/// simply matches nothing. Keeps libphonenumber's metadata out of binaries
+/// that never accept a new number.
+pub fn e164_spelling(input: &str) -> Option<String> {
+    let digits: String = fold(input)?.chars().filter(char::is_ascii_digit).collect();
+    (1..=15).contains(&digits.len()).then(|| format!("+{digits}"))
 }
 
 /// Maps an accepted character to its ASCII form; `None` rejects the input.
@@ -130,6 +144,16 @@ mod tests {
             "+1415555\u{0}0123", "00 1 415 555 0123", "+1 415 555 0123 ext 5", long.as_str(),
         ] {
             assert_eq!(PhoneNumber::parse(input), Err(PhoneError::Invalid), "{input:?}");
+        }
+    }
+
+    #[test]
+    fn e164_spelling_matches_what_parse_stores() {
+        for input in ["+1 (415) 555-0123", "+１４１５５５５０１２３", " +1.415.555.0123 "] {
+            assert_eq!(e164_spelling(input).as_deref(), Some(PhoneNumber::parse(input).unwrap().e164()), "{input:?}");
+        }
+        for input in ["4155550123", "+", "+1 415 CALL NOW", "+1415555012345678"] {
+            assert_eq!(e164_spelling(input), None, "{input:?}");
         }
     }
 

@@ -118,6 +118,6 @@ pub async fn from_env() -> Result<WebhookReport, String> {
     if settings.credentials.is_empty() {
         return Err(format!("{} is required: the reporting routes must be authenticated", env::API_KEYS));
     }
-    let sdk = crate::aws::sdk_config().await;
-    Ok(build(settings, crate::aws::dynamodb(&sdk), Arc::new(crate::clock::SystemClock)))
+    let dynamodb = crate::aws::LambdaEnv::from_env()?.dynamodb();
+    Ok(build(settings, dynamodb, Arc::new(crate::clock::SystemClock)))
 }

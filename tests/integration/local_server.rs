@@ -52,10 +52,10 @@ impl LocalServer {
         let err_buf = stderr.clone();
         tokio::spawn(async move {
             while let Ok(Some(line)) = err_lines.next_line().await {
-                if let Some(addr) = line.split("listening on ").nth(1) {
-                    if let Some(tx) = tx.take() {
-                        let _ = tx.send(addr.trim().to_owned());
-                    }
+                if let Some(addr) = line.split("listening on ").nth(1)
+                    && let Some(tx) = tx.take()
+                {
+                    let _ = tx.send(addr.trim().to_owned());
                 }
                 err_buf.lock().unwrap().push_str(&(line + "\n"));
             }

@@ -345,10 +345,10 @@ async fn codes_from_moto(sns: &str) -> HashMap<String, String> {
     let data: serde_json::Value = reqwest::get(format!("{sns}/moto-api/data.json")).await.unwrap().json().await.unwrap();
     let mut codes = HashMap::new();
     for m in data["sns"]["SMS"].as_array().cloned().unwrap_or_default() {
-        if let (Some(to), Some(text)) = (m["phone_number"].as_str(), m["message"].as_str()) {
-            if let Some(code) = code_in(text) {
-                codes.insert(to.to_owned(), code);
-            }
+        if let (Some(to), Some(text)) = (m["phone_number"].as_str(), m["message"].as_str())
+            && let Some(code) = code_in(text)
+        {
+            codes.insert(to.to_owned(), code);
         }
     }
     codes

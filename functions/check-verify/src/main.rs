@@ -9,7 +9,7 @@ use verify_core::app;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_http::tracing::init_default_subscriber();
+    verify_core::logging::init_for_lambda();
     // check-verify never sends an SMS: only the DynamoDB connection is warmed.
     let app = app::from_env_for(app::Uses::STORE).await?;
     let app = &app;

@@ -10,7 +10,7 @@ use verify_core::app;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_http::tracing::init_default_subscriber();
+    verify_core::logging::init_for_lambda();
     let app = app::from_env_for(app::Uses::STORE_AND_SMS).await?;
     let app = &app;
     run(service_fn(move |req: Request| async move {

@@ -19,7 +19,7 @@ use verify_core::webhook_report::{self, WebhookReport};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    verify_core::logging::init_for_lambda();
     let app = webhook_report::from_env().await?;
     let app = &app;
     run(service_fn(move |event: LambdaEvent<Value>| async move { dispatch(app, event.payload).await })).await

@@ -16,7 +16,6 @@ use crate::api::handlers::{HttpResponse, error_response, json_response, request_
 use crate::clock::{Clock, Seconds};
 use crate::events::store::{EventQuery, EventStore};
 use crate::events::{Event, EventType};
-use crate::phone::PhoneNumber;
 use crate::sid;
 use crate::time_fmt::iso8601;
 use crate::api::auth::Credentials;
@@ -131,7 +130,7 @@ impl Reports {
         };
         let to_number = q
             .get("ChannelData.To")
-            .map(|n| PhoneNumber::parse(n).map(|p| p.e164().to_owned()).map_err(|_| invalid("ChannelData.To")))
+            .map(|n| crate::phone::e164_spelling(n).ok_or_else(|| invalid("ChannelData.To")))
             .transpose()?;
         Ok(EventQuery {
             services,

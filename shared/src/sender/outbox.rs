@@ -14,12 +14,15 @@ pub struct OutboxMessage {
     pub date_created: String,
 }
 
+/// Called with each message as it is sent (verify-local prints it).
+type SendHook = Arc<dyn Fn(&OutboxMessage) + Send + Sync>;
+
 /// Keeps the newest messages, up to a bound so a long-running local server
 /// does not grow without end.
 #[derive(Clone, Default)]
 pub struct Outbox {
     messages: Arc<Mutex<Vec<OutboxMessage>>>,
-    on_send: Option<Arc<dyn Fn(&OutboxMessage) + Send + Sync>>,
+    on_send: Option<SendHook>,
     failing: Arc<Mutex<Option<String>>>,
 }
 

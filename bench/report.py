@@ -22,6 +22,19 @@ TARGETS = {
     "rss_mb": 32.0,
     "overhead_p99_ms": 1.0,
 }
+# The warm runs bench-lambda makes per function, in order (the first one is
+# the function's row in the summary table), with what each request does.
+WARM_RUNS = {
+    "start-verify": [("warm", "warm (1 conditional put + SMS)")],
+    "check-verify": [
+        ("warm", "warm, wrong code (2 writes: the counted attempt, the failure marker for events)"),
+        ("warm_right_code", "warm, right code (approve: 2 writes)"),
+    ],
+    "webhook-report": [
+        ("warm_summary", "warm, GET /v2/Attempts/Summary (reads the events index)"),
+        ("warm_stream_batch", "warm, stream batch of 3 records (events stored, no webhook configured)"),
+    ],
+}
 
 
 def zipped(path: Path) -> int:
@@ -94,12 +107,13 @@ def main() -> None:
     rows, checks = [], []
     for name in names:
         s, f = sizes[name], fns.get(name, {})
-        cold, cold_on, warm = f.get("cold", {}), f.get("cold_warm_up", {}), f.get("warm", {})
+        runs = [(key, label, f[key]) for key, label in WARM_RUNS.get(name, []) if key in f]
+        cold, cold_on = f.get("cold", {}), f.get("cold_warm_up", {})
+        warm = runs[0][2] if runs else {}
         ready_off = cold.get("ready", {}).get("p50_ms")
         ready_on = cold_on.get("ready", {}).get("p50_ms")
         first = cold_on.get("first_response", {}).get("p50_ms")
-        rss_values = [cold.get("peak_rss_kib_max"), cold_on.get("peak_rss_kib_max"), warm.get("peak_rss_kib")]
-        rss_values += [f.get("warm_right_code", {}).get("peak_rss_kib")]
+        rss_values = [cold.get("peak_rss_kib_max"), cold_on.get("peak_rss_kib_max")] + [w.get("peak_rss_kib") for _, _, w in runs]
         rss = max((v for v in rss_values if v), default=None)
         rss_mb = rss * 1024 / MB if rss else None
         over = warm.get("own_overhead", {})
@@ -118,22 +132,17 @@ def main() -> None:
             checks.append((f"{name} ready ≤ {TARGETS['ready_ms']:g} ms with warm-up against the local backends (p50)", f"{ready_on:.2f} ms", ready_on <= TARGETS["ready_ms"]))
         if rss_mb is not None:
             checks.append((f"{name} peak RSS ≤ {TARGETS['rss_mb']:g} MB", f"{rss_mb:.1f} MB", rss_mb <= TARGETS["rss_mb"]))
-        for key, label in (("warm", ""), ("warm_right_code", " (right code)")):
-            o = f.get(key, {}).get("own_overhead")
-            if o:
-                checks.append((f"{name}{label} own overhead ≤ {TARGETS['overhead_p99_ms']:g} ms p99", f"{o['p99_ms']:.3f} ms", o["p99_ms"] <= TARGETS["overhead_p99_ms"]))
+        for _, label, w in runs:
+            o = w["own_overhead"]
+            checks.append((f"{name} {label.removeprefix('warm, ').removeprefix('warm ')} own overhead ≤ {TARGETS['overhead_p99_ms']:g} ms p99", f"{o['p99_ms']:.3f} ms", o["p99_ms"] <= TARGETS["overhead_p99_ms"]))
 
     detail = []
     for name in names:
         f = fns.get(name, {})
-        for key, label in (("warm", "warm"), ("warm_right_code", "warm, right code (approve: 2 writes)")):
+        for key, label in WARM_RUNS.get(name, []):
             w = f.get(key)
             if not w:
                 continue
-            if name == "check-verify" and key == "warm":
-                label = "warm, wrong code (1 write)"
-            if name == "start-verify":
-                label = "warm (1 put + SMS)"
             t, b, o = w["total"], w["backend"], w["own_overhead"]
             detail.append(
                 f"| {name} | {label} | {t['n']} | {t['p50_ms']:.3f} / {t['p99_ms']:.3f} | {b['p50_ms']:.3f} / {b['p99_ms']:.3f} "

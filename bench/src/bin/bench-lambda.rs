@@ -251,6 +251,8 @@ fn event_with_body(template: &serde_json::Value, body: &str) -> Bytes {
     Bytes::from(serde_json::to_vec(&ev).unwrap())
 }
 
+const BATCH_OK: u16 = 0;
+
 fn http_status(outcome: &Outcome) -> (u16, serde_json::Value) {
     let v: serde_json::Value = serde_json::from_slice(&outcome.body).unwrap_or_default();
     let status = v["statusCode"].as_u64().unwrap_or(0) as u16;
@@ -258,7 +260,15 @@ fn http_status(outcome: &Outcome) -> (u16, serde_json::Value) {
     (status, body)
 }
 
+/// Checks an outcome: `want` is the HTTP status of a function-URL response,
+/// or [`BATCH_OK`] for a stream batch answered with no item failures.
 fn expect(outcome: &Outcome, want: u16, what: &str) -> serde_json::Value {
+    if want == BATCH_OK {
+        let v: serde_json::Value = serde_json::from_slice(&outcome.body).unwrap_or_default();
+        let failures = v["batchItemFailures"].as_array().map(Vec::len);
+        assert!(!outcome.error && failures == Some(0), "{what}: expected no batch item failures, got {v}");
+        return v;
+    }
     let (status, body) = http_status(outcome);
     assert!(!outcome.error && status == want, "{what}: expected {want}, got {status}: {}", String::from_utf8_lossy(&outcome.body));
     body
@@ -493,26 +503,22 @@ async fn main() {
     eprintln!("bench-lambda: in process: {warm} requests per kind");
     let in_process = verify_bench::in_process::measure(&dynamo_upstream, table, &events_dir, warm).await;
 
-    // Any other function (webhook-report once merged): init only, no events.
-    for (name, bin) in bins.iter().filter(|(n, _)| !matches!(n.as_str(), "start-verify" | "check-verify")) {
-        eprintln!("bench-lambda: {name}: {cold_runs} cold starts (ready only)");
-        let mut ready = vec![];
-        let mut rss = vec![];
-        for _ in 0..cold_runs {
-            let mut p = h.spawn(name, bin, &[]).await;
-            let t = Instant::now();
-            while p.ready_after().is_none() {
-                if let Ok(Some(status)) = p.child.try_wait() {
-                    panic!("{name} exited during init ({status}); see its log");
-                }
-                assert!(t.elapsed() < Duration::from_secs(30), "{name} never polled for an event");
-                tokio::time::sleep(Duration::from_micros(200)).await;
-            }
-            ready.push(ms(p.ready_after().unwrap()));
-            rss.push(p.stop(&h).await.unwrap_or(0) as f64);
-        }
-        let cold = ColdResult { ready, first_response: vec![], rss_kib: rss };
-        results.insert(name.clone(), serde_json::json!({"cold_warm_up": cold.json()}));
+    // webhook-report: a reporting request (function URL) and a stream batch
+    // (three records: events stored, no webhook configured).
+    if let Some(bin) = bins.get("webhook-report") {
+        let name = "webhook-report";
+        let summary = Bytes::from(std::fs::read(events_dir.join("webhook-report/function-url-summary.json")).unwrap());
+        let batch = Bytes::from(std::fs::read(events_dir.join("webhook-report/stream-batch.json")).unwrap());
+        eprintln!("bench-lambda: {name}: {cold_runs} cold starts without and with warm-up, {warm} warm invocations per trigger");
+        let off = cold_starts(&h, name, bin, false, cold_runs, || (summary.clone(), 200)).await;
+        let on = cold_starts(&h, name, bin, true, cold_runs, || (summary.clone(), 200)).await;
+        let repeat = |ev: &Bytes, want| (0..warm).map(|_| (ev.clone(), want)).collect::<Vec<_>>();
+        let w_summary = warm_run(&h, name, bin, (summary.clone(), 200), repeat(&summary, 200)).await;
+        let w_batch = warm_run(&h, name, bin, (batch.clone(), BATCH_OK), repeat(&batch, BATCH_OK)).await;
+        results.insert(
+            name.into(),
+            serde_json::json!({"cold": off.json(), "cold_warm_up": on.json(), "warm_summary": w_summary.json(), "warm_stream_batch": w_batch.json()}),
+        );
     }
 
     let report = serde_json::json!({

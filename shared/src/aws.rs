@@ -62,6 +62,17 @@ impl LambdaEnv {
         })
     }
 
+    /// Everything at one local endpoint, with region and credentials that
+    /// only a local engine accepts.
+    fn local(endpoint: &str) -> LambdaEnv {
+        LambdaEnv {
+            region: "us-east-1".into(),
+            credentials: aws_sdk_dynamodb::config::Credentials::new("local", "local", None, None, "verify-local"),
+            dynamodb_endpoint: Some(endpoint.into()),
+            sns_endpoint: Some(endpoint.into()),
+        }
+    }
+
     pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
         use aws_sdk_dynamodb::config::{BehaviorVersion, Region};
         let mut config = aws_sdk_dynamodb::Config::builder()
@@ -104,28 +115,12 @@ pub fn sns(config: &SdkConfig) -> aws_sdk_sns::Client {
 /// A DynamoDB client for a local engine (embedded dynoxide, moto): fixed
 /// region and dummy credentials, so nothing probes the environment or IMDS.
 pub fn dynamodb_at(endpoint: &str) -> aws_sdk_dynamodb::Client {
-    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("local", "local", None, None, "verify-local"))
-        .endpoint_url(endpoint)
-        .http_client(https_client())
-        .build();
-    aws_sdk_dynamodb::Client::from_conf(config)
+    LambdaEnv::local(endpoint).dynamodb()
 }
 
 /// An SNS client for a local endpoint (moto), as [`dynamodb_at`].
 pub fn sns_at(endpoint: &str) -> aws_sdk_sns::Client {
-    use aws_sdk_sns::config::{BehaviorVersion, Credentials, Region};
-    let config = aws_sdk_sns::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("local", "local", None, None, "verify-local"))
-        .endpoint_url(endpoint)
-        .http_client(https_client())
-        .build();
-    aws_sdk_sns::Client::from_conf(config)
+    LambdaEnv::local(endpoint).sns()
 }
 
 #[cfg(test)]

@@ -259,29 +259,52 @@ pub fn why_not_checkable(
     }
 }
 
+/// Fixtures for tests of whatever consumes records (this module's, the
+/// event derivation's, the store's against real engines): one planned start
+/// with fixed example inputs, so every suite builds records the same way.
+#[doc(hidden)]
+pub mod example {
+    use super::*;
+
+    /// A stand-in code hash: the sid's bytes under key "k".
+    pub fn code_hash(sid: &str) -> CodeHash {
+        CodeHash { key_id: "k".into(), digest: sid.as_bytes().to_vec() }
+    }
+
+    /// `plan_start` for service VA1, an SMS in English to `to` (a US
+    /// number), with default limits.
+    pub fn start(
+        old: Option<&VerificationRecord>,
+        to: &str,
+        new_sid: &str,
+        attempt_sid: &str,
+        now: Seconds,
+    ) -> Result<VerificationRecord, StartRefusal> {
+        let input = StartInput {
+            service_sid: "VA1",
+            to,
+            country: Some("US"),
+            channel: "sms",
+            locale: "en",
+            new_sid,
+            attempt_sid,
+            now,
+            hash_for: &code_hash,
+        };
+        plan_start(old, &input, &Limits::default())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const T0: Seconds = 1_700_000_000;
 
-    fn hash(sid: &str) -> CodeHash {
-        CodeHash { key_id: "k".into(), digest: sid.as_bytes().to_vec() }
-    }
+    use example::code_hash as hash;
 
     fn start(old: Option<&VerificationRecord>, now: Seconds, new_sid: &str) -> Result<VerificationRecord, StartRefusal> {
-        let input = StartInput {
-            service_sid: "VA1",
-            to: "+14155550123",
-            country: Some("US"),
-            channel: "sms",
-            locale: "en",
-            new_sid,
-            attempt_sid: "VL1",
-            now,
-            hash_for: &hash,
-        };
-        plan_start(old, &input, &Limits::default())
+        example::start(old, "+14155550123", new_sid, "VL1", now)
     }
 
     #[test]

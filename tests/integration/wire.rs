@@ -13,8 +13,8 @@ use verify_core::api::cors::Cors;
 use verify_core::api::routes::Function;
 use verify_core::clock::{Clock, ManualClock, Seconds};
 use verify_core::config::{Limits, Service, Services};
-use verify_core::otp::{CodeHash, CodeKey, CodeKeys};
-use verify_core::record::{self, StartInput, StoredStatus, VerificationRecord};
+use verify_core::otp::{CodeKey, CodeKeys};
+use verify_core::record::{self, StoredStatus, VerificationRecord};
 use verify_core::sender::outbox::Outbox;
 use verify_core::service::Verifier;
 use verify_core::sid;
@@ -47,23 +47,8 @@ async fn stores() -> Vec<(&'static str, DynamoStore)> {
     stores
 }
 
-fn hash(sid: &str) -> CodeHash {
-    CodeHash { key_id: "k".into(), digest: sid.as_bytes().to_vec() }
-}
-
 fn planned(old: Option<&VerificationRecord>, to: &str, new_sid: &str, now: Seconds) -> VerificationRecord {
-    let input = StartInput {
-        service_sid: "VA1",
-        to,
-        country: Some("US"),
-        channel: "sms",
-        locale: "en",
-        new_sid,
-        attempt_sid: "VL1",
-        now,
-        hash_for: &hash,
-    };
-    record::plan_start(old, &input, &Limits::default()).unwrap()
+    record::example::start(old, to, new_sid, "VL1", now).unwrap()
 }
 
 async fn put_new(store: &DynamoStore, to: &str, sid: &str) -> VerificationRecord {

@@ -114,9 +114,7 @@ fn make(r: &VerificationRecord, event_type: EventType, time: Seconds, discrimina
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Limits;
-    use crate::otp::CodeHash;
-    use crate::record::{StartInput, plan_start};
+
     use crate::store::item::{Item, attr, to_item};
     use aws_sdk_dynamodb::types::AttributeValue as AV;
 
@@ -124,19 +122,7 @@ mod tests {
     const MAX: u32 = 5;
 
     fn start(old: Option<&VerificationRecord>, now: Seconds, new_sid: &str, attempt_sid: &str) -> VerificationRecord {
-        let hash = |sid: &str| CodeHash { key_id: "k".into(), digest: sid.as_bytes().to_vec() };
-        let input = StartInput {
-            service_sid: "VA1",
-            to: "+14155550123",
-            country: Some("US"),
-            channel: "sms",
-            locale: "en",
-            new_sid,
-            attempt_sid,
-            now,
-            hash_for: &hash,
-        };
-        plan_start(old, &input, &Limits::default()).unwrap()
+        crate::record::example::start(old, "+14155550123", new_sid, attempt_sid, now).unwrap()
     }
 
     fn item(r: &VerificationRecord) -> Item {

@@ -16,10 +16,10 @@
 
 use super::{Event, EventType};
 use crate::clock::Seconds;
+use crate::store::conditional::{describe as ddb, put_new};
 use crate::store::item::{Item, attr};
 use crate::time_fmt::iso8601;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::{AttributeValue as AV, KeysAndAttributes};
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
@@ -167,7 +167,7 @@ impl EventStore {
     /// Stores an event (and, for an approval, the conversion). Storing an
     /// event that is already there is a success that changes nothing.
     pub async fn put(&self, e: &Event) -> Result<(), String> {
-        put_once(&self.client, &self.table, self.to_item(e)).await?;
+        put_new(&self.client, &self.table, self.to_item(e)).await?;
         if e.event_type == EventType::Approved {
             let item = HashMap::from([
                 (attr::PK.to_owned(), text(&conversion_pk(&e.service_sid, &e.verification_sid))),
@@ -175,7 +175,7 @@ impl EventStore {
                 (ev::TIME.to_owned(), num(e.time)),
                 (attr::TTL.to_owned(), num(e.time + self.retention_secs)),
             ]);
-            put_once(&self.client, &self.table, item).await?;
+            put_new(&self.client, &self.table, item).await?;
         }
         Ok(())
     }
@@ -239,7 +239,7 @@ impl EventStore {
                     .set_request_items(Some(request.clone()))
                     .send()
                     .await
-                    .map_err(|e| format!("DynamoDB: {}", DisplayErrorContext(&e)))?;
+                    .map_err(ddb)?;
                 for item in out.responses().and_then(|r| r.get(&self.table)).into_iter().flatten() {
                     if let Some(pk) = item.get(attr::PK).and_then(|v| v.as_s().ok())
                         && let Some(sid) = pk.rsplit('#').next()
@@ -259,22 +259,6 @@ impl EventStore {
 
 fn conversion_pk(service_sid: &str, verification_sid: &str) -> String {
     format!("CONV#{service_sid}#{verification_sid}")
-}
-
-async fn put_once(client: &Client, table: &str, item: Item) -> Result<(), String> {
-    let r = client
-        .put_item()
-        .table_name(table)
-        .set_item(Some(item))
-        .condition_expression("attribute_not_exists(#pk)")
-        .expression_attribute_names("#pk", attr::PK)
-        .send()
-        .await;
-    match r {
-        Ok(_) => Ok(()),
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(()),
-        Err(e) => Err(format!("DynamoDB: {}", DisplayErrorContext(&e))),
-    }
 }
 
 /// Up to `want` matching events of one bucket with `lo <= ev_sort < hi`.
@@ -304,7 +288,7 @@ async fn query_bucket(
             .set_exclusive_start_key(start.take())
             .send()
             .await
-            .map_err(|e| format!("DynamoDB: {}", DisplayErrorContext(&e)))?;
+            .map_err(ddb)?;
         for item in resp.items() {
             if let (Some(e), Some(k)) = (from_item(item), item.get(ev::SORT).and_then(|v| v.as_s().ok()))
                 && q.matches(&e)

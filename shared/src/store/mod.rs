@@ -4,6 +4,7 @@
 //! Every method is one conditional write (or one read), so each limit holds
 //! under any concurrency: the condition, not the caller, decides.
 
+pub mod conditional;
 pub mod dynamo;
 pub mod item;
 

@@ -13,9 +13,9 @@
 
 use super::delivery::{Delivery, DeliveryStatus};
 use crate::clock::Seconds;
+use crate::store::conditional::{applied, describe as ddb, put_new};
 use crate::store::item::{Item, attr};
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::AttributeValue as AV;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -51,10 +51,6 @@ fn num(v: impl ToString) -> AV {
 
 fn text(v: &str) -> AV {
     AV::S(v.to_owned())
-}
-
-fn ddb<E: std::error::Error + 'static, R: std::fmt::Debug>(e: aws_sdk_dynamodb::error::SdkError<E, R>) -> String {
-    format!("DynamoDB: {}", DisplayErrorContext(&e))
 }
 
 pub fn delivery_pk(endpoint_id: &str, event_id: &str) -> String {
@@ -104,20 +100,7 @@ impl DeliveryStore {
     /// Records a new delivery. `false` if it already exists (a replay): the
     /// existing one, with its own progress, stands.
     pub async fn create(&self, d: &Delivery) -> Result<bool, String> {
-        let r = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(self.to_item(d)))
-            .condition_expression("attribute_not_exists(#pk)")
-            .expression_attribute_names("#pk", attr::PK)
-            .send()
-            .await;
-        match r {
-            Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(false),
-            Err(e) => Err(ddb(e)),
-        }
+        put_new(&self.client, &self.table, self.to_item(d)).await
     }
 
     /// Takes a due delivery for one attempt: pushes `next_attempt_at` to
@@ -139,11 +122,7 @@ impl DeliveryStore {
             .expression_attribute_values(":seen", num(d.next_attempt_at))
             .send()
             .await;
-        match r {
-            Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(false),
-            Err(e) => Err(ddb(e)),
-        }
+        applied(r)
     }
 
     /// Writes the state after an attempt, if the delivery still stands where
@@ -161,11 +140,7 @@ impl DeliveryStore {
             .expression_attribute_values(":attempts", num(before.attempts))
             .send()
             .await;
-        match r {
-            Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(false),
-            Err(e) => Err(ddb(e)),
-        }
+        applied(r)
     }
 
     pub async fn get(&self, endpoint_id: &str, event_id: &str) -> Result<Option<Delivery>, String> {

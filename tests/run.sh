@@ -25,8 +25,11 @@ done
 curl -sf "$MOTO_ENDPOINT/moto-api/" >/dev/null || { echo "moto did not start"; cat "$logs/moto.log"; exit 1; }
 
 # Rust: unit tests of every crate, then the integration suite (which needs
-# MOTO_ENDPOINT and builds verify-local for its end-to-end tests).
-cargo build --workspace --bins
+# MOTO_ENDPOINT and builds verify-local for its end-to-end tests). One build
+# of every target first: the binaries the suites spawn, and the tests, with
+# one feature set (building the binaries alone would resolve the
+# dependencies' features without the dev-dependencies and compile them twice).
+cargo build --workspace --all-targets
 cargo test --workspace
 
 # Python and Node tests drive the built verify-local binary.

@@ -7,7 +7,16 @@
 //! read per-module directives nobody sets on a function. A plain level is
 //! all Lambda's controls express, so that is all this reads.
 
+use std::time::Instant;
 use tracing::level_filters::LevelFilter;
+
+/// One line per request or event handled: which kind, its outcome (an HTTP
+/// status) and the time spent in this process from the decoded request to
+/// the response, store and SMS calls included. Nothing of the request
+/// itself: paths can hold phone numbers.
+pub fn served(what: &'static str, status: u16, started: Instant) {
+    tracing::info!(what, status, took_us = started.elapsed().as_micros() as u64, "served");
+}
 
 /// Installs the process-wide subscriber: one line per event on stdout,
 /// without timestamps (CloudWatch stamps every line).

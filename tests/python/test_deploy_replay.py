@@ -170,7 +170,7 @@ def check_http(response: dict, expected: dict, what: str) -> dict:
 
 
 def test_every_event_file_has_an_expectation():
-    files = {p.name for p in EVENTS.glob("*.json")} - {"expected.json"}
+    files = {p.relative_to(EVENTS).as_posix() for p in EVENTS.rglob("*.json")} - {"expected.json"}
     listed = {e["file"] for e in MANIFEST}
     assert files == listed, f"events without an expectation: {files - listed}; expectations without an event: {listed - files}"
 

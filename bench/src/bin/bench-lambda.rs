@@ -64,7 +64,7 @@ struct Generation {
 struct Emulator {
     generations: std::sync::Mutex<HashMap<u64, Arc<Generation>>>,
     next_id: AtomicU64,
-    backend_nanos: Arc<AtomicU64>,
+    backend: Arc<Busy>,
 }
 
 impl Emulator {
@@ -81,7 +81,7 @@ async fn next(State(emu): State<Arc<Emulator>>, Path(gen_id): Path<u64>) -> Resp
     let id = format!("{:016x}", emu.next_id.fetch_add(1, Ordering::Relaxed));
     generation.in_flight.lock().unwrap().insert(
         id.clone(),
-        InFlight { handed: Instant::now(), backend_before: emu.backend_nanos.load(Ordering::SeqCst), done: job.done },
+        InFlight { handed: Instant::now(), backend_before: emu.backend.nanos(), done: job.done },
     );
     let deadline = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap() + Duration::from_secs(30);
     Response::builder()
@@ -98,7 +98,7 @@ async fn respond(emu: &Emulator, gen_id: u64, id: &str, body: Bytes, error: bool
     let now = Instant::now();
     let Some(generation) = emu.generation(gen_id) else { return status(410) };
     let Some(f) = generation.in_flight.lock().unwrap().remove(id) else { return status(404) };
-    let backend = Duration::from_nanos(emu.backend_nanos.load(Ordering::SeqCst) - f.backend_before);
+    let backend = Duration::from_nanos(emu.backend.nanos() - f.backend_before);
     let _ = f.done.send(Outcome { body, error, elapsed: now - f.handed, backend });
     status(202)
 }
@@ -127,13 +127,52 @@ fn status(code: u16) -> Response {
 struct Proxy {
     upstream: String,
     client: reqwest::Client,
-    nanos: Arc<AtomicU64>,
+    busy: Arc<Busy>,
+}
+
+/// Wall time with at least one backend call in flight: calls a function
+/// makes concurrently (a report querying many buckets) count once, so the
+/// time left over is never negative.
+#[derive(Default)]
+struct Busy {
+    state: std::sync::Mutex<BusyState>,
+}
+
+#[derive(Default)]
+struct BusyState {
+    in_flight: u32,
+    since: Option<Instant>,
+    total_nanos: u64,
+}
+
+impl Busy {
+    fn enter(&self) {
+        let mut s = self.state.lock().unwrap();
+        if s.in_flight == 0 {
+            s.since = Some(Instant::now());
+        }
+        s.in_flight += 1;
+    }
+
+    fn exit(&self) {
+        let mut s = self.state.lock().unwrap();
+        s.in_flight -= 1;
+        if s.in_flight == 0
+            && let Some(since) = s.since.take()
+        {
+            s.total_nanos += since.elapsed().as_nanos() as u64;
+        }
+    }
+
+    fn nanos(&self) -> u64 {
+        self.state.lock().unwrap().total_nanos
+    }
 }
 
 /// Forwards a request to the upstream service and adds the time it took
-/// (request received → response ready) to the backend counter.
+/// (request received → response ready) to the backend's busy time.
 async fn forward(State(p): State<Arc<Proxy>>, req: Request) -> Response {
-    let started = Instant::now();
+    p.busy.enter();
     let (parts, body) = req.into_parts();
     let body = axum::body::to_bytes(body, 16 << 20).await.unwrap_or_default();
     let url = format!("{}{}", p.upstream, parts.uri.path_and_query().map(|q| q.as_str()).unwrap_or("/"));
@@ -156,7 +195,7 @@ async fn forward(State(p): State<Arc<Proxy>>, req: Request) -> Response {
         }
         Err(e) => Response::builder().status(502).body(Body::from(e.to_string())).unwrap(),
     };
-    p.nanos.fetch_add(started.elapsed().as_nanos() as u64, Ordering::SeqCst);
+    p.busy.exit();
     resp
 }
 
@@ -319,6 +358,11 @@ struct WarmResult {
     total: Vec<f64>,
     backend: Vec<f64>,
     overhead: Vec<f64>,
+    /// The function's own account of each request ("served … took_us"),
+    /// and that minus the backend time: our code without the Runtime API
+    /// exchange around it.
+    handled: Vec<f64>,
+    handled_overhead: Vec<f64>,
     rss_kib: u64,
 }
 
@@ -328,6 +372,8 @@ impl WarmResult {
             "total": Summary::of(&self.total).json(),
             "backend": Summary::of(&self.backend).json(),
             "own_overhead": Summary::of(&self.overhead).json(),
+            "handled": Summary::of(&self.handled).json(),
+            "handled_own_overhead": Summary::of(&self.handled_overhead).json(),
             "peak_rss_kib": self.rss_kib,
         })
     }
@@ -338,15 +384,32 @@ async fn warm_run(h: &Harness, name: &str, binary: &str, first: (Bytes, u16), ev
     let mut p = h.spawn(name, binary, &[("VERIFY_WARM_UP", "true")]).await;
     let outcome = p.invoke(first.0).await;
     expect(&outcome, first.1, name);
-    let mut r = WarmResult { total: vec![], backend: vec![], overhead: vec![], rss_kib: 0 };
+    let mut r = WarmResult { total: vec![], backend: vec![], overhead: vec![], handled: vec![], handled_overhead: vec![], rss_kib: 0 };
+    let mut backends = vec![];
     for (ev, want) in events {
         let o = p.invoke(ev).await;
         expect(&o, want, name);
         r.total.push(ms(o.elapsed));
         r.backend.push(ms(o.backend));
         r.overhead.push(ms(o.elapsed.saturating_sub(o.backend)));
+        backends.push(o.backend);
     }
     r.rss_kib = p.stop(h).await.unwrap_or(0);
+    // The function logs one "served" line per request; the first is the
+    // untimed invocation.
+    let log = std::fs::read_to_string(h.log_dir.join(format!("{name}.log"))).unwrap_or_default();
+    let took: Vec<Duration> = log
+        .lines()
+        .filter(|l| l.contains("served"))
+        .filter_map(|l| l.split("took_us=").nth(1)?.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok())
+        .map(Duration::from_micros)
+        .skip(1)
+        .collect();
+    assert_eq!(took.len(), backends.len(), "{name}: one \"served\" log line per request");
+    for (t, b) in took.iter().zip(&backends) {
+        r.handled.push(ms(*t));
+        r.handled_overhead.push(ms(t.saturating_sub(*b)));
+    }
     r
 }
 
@@ -388,11 +451,11 @@ async fn main() {
     let table = "bench";
     verify_core::store::dynamo::ensure_table(&verify_core::aws::dynamodb_at(&dynamo_upstream), table).await.unwrap();
 
-    // Timing proxies in front of DynamoDB and SNS, one shared counter.
-    let backend_nanos = Arc::new(AtomicU64::new(0));
+    // Timing proxies in front of DynamoDB and SNS, one shared busy clock.
+    let backend = Arc::new(Busy::default());
     let client = reqwest::Client::builder().pool_max_idle_per_host(16).build().unwrap();
     let proxy = |upstream: String| {
-        Router::new().fallback(forward).with_state(Arc::new(Proxy { upstream, client: client.clone(), nanos: backend_nanos.clone() }))
+        Router::new().fallback(forward).with_state(Arc::new(Proxy { upstream, client: client.clone(), busy: backend.clone() }))
     };
     let dynamo_proxy = serve(proxy(dynamo_upstream.clone())).await;
     let sns_proxy = serve(proxy(sns.trim_end_matches('/').to_owned())).await;
@@ -400,7 +463,7 @@ async fn main() {
     let emu = Arc::new(Emulator {
         generations: std::sync::Mutex::new(HashMap::new()),
         next_id: AtomicU64::new(1),
-        backend_nanos: backend_nanos.clone(),
+        backend: backend.clone(),
     });
     let runtime = Router::new()
         .route("/{gen}/2018-06-01/runtime/invocation/next", get(next))

@@ -48,10 +48,13 @@ fn trigger(payload: &Value) -> Option<Trigger> {
 }
 
 async fn dispatch(app: &WebhookReport, payload: Value) -> Result<Value, Error> {
+    let started = std::time::Instant::now();
     match trigger(&payload) {
         Some(Trigger::Stream) => {
             let records = payload["Records"].as_array().map(Vec::as_slice).unwrap_or_default();
             let outcome = app.dispatcher.handle_records(records).await;
+            // 207: some records handed back for a retry.
+            verify_core::logging::served("stream batch", if outcome.failed.is_empty() { 200 } else { 207 }, started);
             let mut resp = DynamoDbEventResponse::default();
             for seq in outcome.failed {
                 let mut f = DynamoDbBatchItemFailure::default();
@@ -63,10 +66,12 @@ async fn dispatch(app: &WebhookReport, payload: Value) -> Result<Value, Error> {
         Some(Trigger::Url) => {
             let req: LambdaFunctionUrlRequest = serde_json::from_value(payload)?;
             let resp = app.reports.handle(&into_http(req)?).await;
+            verify_core::logging::served("report", resp.status().as_u16(), started);
             Ok(serde_json::to_value(from_http(resp))?)
         }
         Some(Trigger::Schedule) => {
             let outcome = app.dispatcher.run_due().await.map_err(Error::from)?;
+            verify_core::logging::served("retry schedule", 200, started);
             Ok(json!({"attempted": outcome.attempted, "delivered": outcome.delivered, "errors": outcome.errors}))
         }
         None => Err(Error::from(

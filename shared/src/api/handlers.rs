@@ -47,6 +47,7 @@ pub type HttpResponse = Response<String>;
 impl<S: Store, M: Sender, C: Clock> Api<S, M, C> {
     /// Answers one request as `function` serves it.
     pub async fn handle(&self, function: Function, req: &Request<Bytes>) -> HttpResponse {
+        let started = std::time::Instant::now();
         if let Some(preflight) = self.cors.preflight(req) {
             return preflight;
         }
@@ -55,6 +56,7 @@ impl<S: Store, M: Sender, C: Clock> Api<S, M, C> {
             Err(e) => error_response(&e),
         };
         self.cors.apply(req.headers(), &mut resp);
+        crate::logging::served("api", resp.status().as_u16(), started);
         resp
     }
 

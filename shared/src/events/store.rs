@@ -33,6 +33,8 @@ pub const DEFAULT_SHARDS: u32 = 8;
 pub const DEFAULT_RETENTION_DAYS: i64 = 90;
 /// A range scan for a summary or the dashboard stops after this many events.
 pub const MAX_SCAN: usize = 1_000_000;
+/// About how many bucket queries [`EventStore::all`] keeps in flight.
+pub const QUERIES_IN_FLIGHT: usize = 32;
 
 pub mod ev {
     pub const BUCKET: &str = "ev_bucket";
@@ -181,7 +183,22 @@ impl EventStore {
     }
 
     /// Events of the query in time order, at most `limit`, after `cursor`.
+    /// Reads one day's buckets at a time, so a page reads little past its end.
     pub async fn page(&self, q: &EventQuery, cursor: Option<&str>, limit: usize) -> Result<EventPage, String> {
+        self.read(q, cursor, limit, 1).await
+    }
+
+    /// Every event of the query (up to [`MAX_SCAN`]), in time order. Reads
+    /// several days' buckets at once (about [`QUERIES_IN_FLIGHT`] queries),
+    /// since it reads them all anyway: a summary over the whole retention is
+    /// then a few dozen round trips, not one per day.
+    pub async fn all(&self, q: &EventQuery) -> Result<Vec<Event>, String> {
+        let buckets_per_day = (q.services.len() * self.shards as usize).max(1);
+        let days_at_once = (QUERIES_IN_FLIGHT / buckets_per_day).max(1);
+        Ok(self.read(q, None, MAX_SCAN, days_at_once).await?.events)
+    }
+
+    async fn read(&self, q: &EventQuery, cursor: Option<&str>, limit: usize, days_at_once: usize) -> Result<EventPage, String> {
         let limit = limit.max(1);
         let mut out: Vec<(String, Event)> = Vec::new();
         let mut day_start = q.from - q.from.rem_euclid(86_400);
@@ -189,38 +206,40 @@ impl EventStore {
             let t: Seconds = c.split('#').next().and_then(|t| t.parse().ok()).ok_or("bad page token")?;
             day_start = day_start.max(t - t.rem_euclid(86_400));
         }
+        let lo = match cursor {
+            Some(c) if c >= sort_key(q.from, "").as_str() => format!("{c} "),
+            _ => sort_key(q.from, ""),
+        };
+        let hi = format!("{:010}", q.to.max(0));
         while day_start < q.to && out.len() < limit {
-            let day = day_of(day_start);
-            let lo = match cursor {
-                Some(c) if c >= sort_key(q.from, "").as_str() => format!("{c} "),
-                _ => sort_key(q.from, ""),
-            };
-            let hi = format!("{:010}", q.to.max(0));
             let mut tasks = tokio::task::JoinSet::new();
-            for service in &q.services {
-                for shard in 0..self.shards {
-                    let (client, table, q2) = (self.client.clone(), self.table.clone(), q.clone());
-                    let (b, lo, hi, want) = (bucket(service, &day, shard), lo.clone(), hi.clone(), limit - out.len());
-                    tasks.spawn(async move { query_bucket(&client, &table, &b, &lo, &hi, &q2, want).await });
+            for _ in 0..days_at_once {
+                if day_start >= q.to {
+                    break;
                 }
+                let day = day_of(day_start);
+                for service in &q.services {
+                    for shard in 0..self.shards {
+                        let (client, table, q2) = (self.client.clone(), self.table.clone(), q.clone());
+                        let (b, lo, hi, want) = (bucket(service, &day, shard), lo.clone(), hi.clone(), limit - out.len());
+                        tasks.spawn(async move { query_bucket(&client, &table, &b, &lo, &hi, &q2, want).await });
+                    }
+                }
+                day_start += 86_400;
             }
-            let mut day_events = Vec::new();
+            // Sort keys begin with the time, so one sort orders the days too.
+            let mut found = Vec::new();
             while let Some(r) = tasks.join_next().await {
-                day_events.extend(r.map_err(|e| e.to_string())??);
+                found.extend(r.map_err(|e| e.to_string())??);
             }
-            day_events.sort_by(|a, b| a.0.cmp(&b.0));
-            out.extend(day_events.into_iter().take(limit - out.len()));
-            day_start += 86_400;
+            found.sort_by(|a, b| a.0.cmp(&b.0));
+            out.extend(found.into_iter().take(limit - out.len()));
         }
         let full = out.len() >= limit;
         let next = if full { out.last().map(|(k, _)| k.clone()) } else { None };
         Ok(EventPage { events: out.into_iter().map(|(_, e)| e).collect(), next })
     }
 
-    /// Every event of the query (up to [`MAX_SCAN`]), in time order.
-    pub async fn all(&self, q: &EventQuery) -> Result<Vec<Event>, String> {
-        Ok(self.page(q, None, MAX_SCAN).await?.events)
-    }
 
     /// Which of these verifications were approved.
     pub async fn converted(&self, service_sid: &str, verification_sids: &[String]) -> Result<HashSet<String>, String> {

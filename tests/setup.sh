@@ -12,8 +12,8 @@ want="$(sha256sum "$req" | cut -d' ' -f1)"
 if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     echo "setup: creating the Python environment in tests/.venv"
     python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --upgrade pip
-    "$venv/bin/pip" install --quiet -r "$req"
+    "$venv/bin/pip" install --quiet --no-cache-dir --upgrade pip
+    "$venv/bin/pip" install --quiet --no-cache-dir -r "$req"
     echo "$want" > "$stamp"
 fi
 

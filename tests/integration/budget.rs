@@ -67,6 +67,7 @@ async fn a_completed_verification_stays_within_the_write_budget() {
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("t", "t", None, None, "test"))
         .endpoint_url(&endpoint)
+        .http_client(verify_core::aws::https_client())
         .interceptor(log.clone())
         .build();
     let client = aws_sdk_dynamodb::Client::from_conf(config);

@@ -215,6 +215,22 @@ def test_webhooks_are_signed_per_standard_webhooks(local, receiver):
         assert code.encode() not in e["body"] and to.encode() not in e["body"], e["body"]
 
 
+def test_cancel_through_the_v2_route_is_a_signed_canceled_webhook(local, receiver):
+    # The cancel comes through Twilio's route, as the official clients send it;
+    # the event is derived from the stream image that write leaves.
+    to = "+14155550177"
+    sid = local.post(f"/v2/Services/{SERVICE_SID}/Verifications", To=to, Channel="sms")["sid"]
+    receiver.wait_for(lambda p: p["type"] == "verification.pending" and p["data"]["verification_sid"] == sid)
+    assert local.post(f"/v2/Services/{SERVICE_SID}/Verifications/{sid}", Status="canceled")["status"] == "canceled"
+    canceled = receiver.wait_for(lambda p: p["type"] == "verification.canceled")
+    assert len(canceled) == 1, [e["json"] for e in canceled]
+    payload = verify(canceled[0])
+    assert payload["data"]["verification_sid"] == sid and payload["data"]["service_sid"] == SERVICE_SID
+    # Nothing else follows: a canceled verification is neither approved nor expired.
+    time.sleep(1)
+    assert {e["json"]["type"] for e in receiver.events()} == {"verification.pending", "verification.canceled"}
+
+
 def wait_for_events(local, kind, n, timeout=20):
     deadline = time.time() + timeout
     while time.time() < deadline:

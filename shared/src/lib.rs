@@ -11,6 +11,7 @@ pub mod aws;
 pub mod clock;
 pub mod config;
 pub mod events;
+pub mod friendly_name;
 pub mod logging;
 pub mod message;
 pub mod otp;

@@ -1,8 +1,10 @@
 //! Phone numbers: every input is normalised to E.164 before anything else,
-//! and every limit is keyed on that form, so "+1 (415) 555-0123" and
-//! "+14155550123" share one verification and one set of counters.
+//! and every limit is keyed on one canonical form of it ([`subscriber_key`]),
+//! so "+1 (415) 555-0123" and "+14155550123", or Argentina's "+54 9 11 …"
+//! and "+54 11 …", share one verification and one set of counters.
 
 use rlibphonenumber::{PhoneNumberFormat, PhoneNumberType};
+use std::borrow::Cow;
 use std::fmt;
 
 /// Longest raw input worth parsing; E.164 itself is at most 16 characters,
@@ -10,16 +12,30 @@ use std::fmt;
 const MAX_INPUT_CHARS: usize = 40;
 
 /// A valid number in E.164 form, with its ISO country when known.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct PhoneNumber {
     e164: String,
     country: Option<String>,
 }
 
+/// Masked, so a request or a target logged with `?` shows no full number.
+impl fmt::Debug for PhoneNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PhoneNumber({})", self.masked())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PhoneError {
-    /// Not a phone number we can send to: malformed, no `+country`, invalid.
+    /// Not a phone number at all: letters, control characters, too long,
+    /// an extension.
     Invalid,
+    /// Digits without a leading `+` and country code: the country would be
+    /// a guess.
+    NoCountryCode,
+    /// Well formed, but no number of its country's plan looks like this
+    /// (`country` when the country code is known).
+    NotInPlan { country: Option<String> },
     /// A valid number of a type that only costs money (premium rate, shared
     /// cost): refused to stop toll fraud.
     BlockedType,
@@ -27,11 +43,8 @@ pub enum PhoneError {
 
 impl PhoneNumber {
     pub fn parse(input: &str) -> Result<PhoneNumber, PhoneError> {
-        let folded = fold(input).ok_or(PhoneError::Invalid)?;
-        let parsed = rlibphonenumber::PhoneNumber::parse(&folded, None).map_err(|_| PhoneError::Invalid)?;
-        if parsed.extension.is_some() || !parsed.is_valid() {
-            return Err(PhoneError::Invalid);
-        }
+        let folded = fold(input)?;
+        let parsed = parse_plan(&folded)?;
         if matches!(parsed.get_type(), PhoneNumberType::PremiumRate | PhoneNumberType::SharedCost) {
             return Err(PhoneError::BlockedType);
         }
@@ -50,6 +63,11 @@ impl PhoneNumber {
         &self.e164
     }
 
+    /// What this number's records and limits are keyed on (see [`subscriber_key`]).
+    pub fn key(&self) -> String {
+        subscriber_key(&self.e164).into_owned()
+    }
+
     /// ISO 3166 alpha-2 code, e.g. "US", when the number's region is known.
     pub fn country(&self) -> Option<&str> {
         self.country.as_deref()
@@ -57,26 +75,87 @@ impl PhoneNumber {
 
     /// The number with its last four digits hidden, for logs and events.
     pub fn masked(&self) -> String {
-        let keep = self.e164.len().saturating_sub(4);
-        format!("{}****", &self.e164[..keep])
+        mask_e164(&self.e164)
     }
 }
 
-/// The input with every accepted character in ASCII form, or `None` when it
-/// cannot be a number we accept. Checks spelling only; validity against the
-/// numbering plans is [`PhoneNumber::parse`]'s job.
-fn fold(input: &str) -> Option<String> {
+/// An E.164 number (or subscriber key) with its last four digits hidden.
+pub fn mask_e164(e164: &str) -> String {
+    let keep = e164.len().saturating_sub(4);
+    match e164.get(..keep) {
+        Some(kept) => format!("{kept}****"),
+        None => "****".to_owned(),
+    }
+}
+
+/// Parses a folded `+…` number against the numbering plans. Mexico's
+/// former mobile prefix (`+52 1` before the ten digits, dropped in 2019 and
+/// no longer valid in the plan) is still what older apps send: it is read
+/// as the same number without the `1`.
+fn parse_plan(folded: &str) -> Result<rlibphonenumber::PhoneNumber, PhoneError> {
+    let parse = |s: &str| rlibphonenumber::PhoneNumber::parse(s, None).map_err(|_| PhoneError::Invalid);
+    let parsed = parse(folded)?;
+    if parsed.extension.is_some() {
+        return Err(PhoneError::Invalid);
+    }
+    if parsed.is_valid() {
+        return Ok(parsed);
+    }
+    let digits: String = folded.chars().filter(char::is_ascii_digit).collect();
+    if let Some(rest) = digits.strip_prefix("521").filter(|r| r.len() == 10) {
+        let without = parse(&format!("+52{rest}"))?;
+        if without.is_valid() {
+            return Ok(without);
+        }
+    }
+    let country = rlibphonenumber::PHONE_NUMBER_UTIL
+        .get_region_for_country_code(parsed.country_code)
+        .map(|r| r.to_string())
+        .filter(|r| r != "ZZ" && r != "001");
+    Err(PhoneError::NotInPlan { country })
+}
+
+/// The one form a subscriber's records and limits are keyed on, where a
+/// numbering plan gives the same subscriber two international spellings:
+///
+/// - Argentina (+54): mobiles are dialled from abroad with a `9` after the
+///   country code (`+54 9 11 2345 6789`), but the same subscriber is often
+///   written without it (`+54 11 2345 6789`), and libphonenumber calls both
+///   valid. Argentine area codes never begin with 9, so the key drops it.
+/// - Mexico (+52): the former mobile `1` (`+52 1 55 …`); [`PhoneNumber::parse`]
+///   already drops it, and so does the key, for numbers spelt so elsewhere
+///   (report filters).
+///
+/// Every other number is its own key. Pure string work on an E.164 number,
+/// without the plans' metadata, so any binary can compute it.
+pub fn subscriber_key(e164: &str) -> Cow<'_, str> {
+    let national = |cc: &str| e164.strip_prefix('+').and_then(|d| d.strip_prefix(cc));
+    if let Some(rest) = national("549") {
+        return Cow::Owned(format!("+54{rest}"));
+    }
+    if let Some(rest) = national("521").filter(|r| r.len() == 10) {
+        return Cow::Owned(format!("+52{rest}"));
+    }
+    Cow::Borrowed(e164)
+}
+
+/// The input with every accepted character in ASCII form. Checks spelling
+/// only; validity against the numbering plans is [`PhoneNumber::parse`]'s job.
+fn fold(input: &str) -> Result<String, PhoneError> {
     let input = input.trim();
     if input.is_empty() || input.chars().count() > MAX_INPUT_CHARS || input.chars().any(char::is_control) {
-        return None;
+        return Err(PhoneError::Invalid);
     }
     // ASCII digits (full-width and Arabic-Indic ones folded to them) and
     // the usual separators only. libphonenumber would also read letters
     // as keypad digits ("CALL NOW"), which no caller of this API means.
-    let folded: String = input.chars().map(fold_char).collect::<Option<_>>()?;
+    let folded: String = input.chars().map(fold_char).collect::<Option<_>>().ok_or(PhoneError::Invalid)?;
     // Without a leading `+` the country is a guess; Twilio refuses such
     // numbers too, and guessing would let one number hide behind two keys.
-    folded.starts_with('+').then_some(folded)
+    if !folded.starts_with('+') {
+        return Err(if folded.chars().any(|c| c.is_ascii_digit()) { PhoneError::NoCountryCode } else { PhoneError::Invalid });
+    }
+    Ok(folded)
 }
 
 /// The E.164 form a number written in international format would have,
@@ -85,7 +164,7 @@ fn fold(input: &str) -> Option<String> {
 /// simply matches nothing. Keeps libphonenumber's metadata out of binaries
 /// that never accept a new number.
 pub fn e164_spelling(input: &str) -> Option<String> {
-    let digits: String = fold(input)?.chars().filter(char::is_ascii_digit).collect();
+    let digits: String = fold(input).ok()?.chars().filter(char::is_ascii_digit).collect();
     (1..=15).contains(&digits.len()).then(|| format!("+{digits}"))
 }
 
@@ -139,11 +218,49 @@ mod tests {
     #[test]
     fn garbage_is_rejected() {
         let long = "+1".to_owned() + &"5".repeat(10_000);
-        for input in [
-            "", "4155550123", "+", "+0123456789", "+1415555012345678", "hello", "+1 415 CALL NOW",
-            "+1415555\u{0}0123", "00 1 415 555 0123", "+1 415 555 0123 ext 5", long.as_str(),
-        ] {
+        for input in ["", "+", "hello", "+1 415 CALL NOW", "+1415555\u{0}0123", "+1 415 555 0123 ext 5", long.as_str()] {
             assert_eq!(PhoneNumber::parse(input), Err(PhoneError::Invalid), "{input:?}");
+        }
+        for input in ["4155550123", "00 1 415 555 0123", "(415) 555-0123"] {
+            assert_eq!(PhoneNumber::parse(input), Err(PhoneError::NoCountryCode), "{input:?}");
+        }
+        for input in ["+0123456789", "+1415555012345678"] {
+            assert!(matches!(PhoneNumber::parse(input), Err(PhoneError::Invalid | PhoneError::NotInPlan { .. })), "{input:?}");
+        }
+    }
+
+    #[test]
+    fn numbers_outside_their_plan_name_the_country() {
+        // US numbers never have an area code starting with 1.
+        assert_eq!(PhoneNumber::parse("+1 115 555 0123"), Err(PhoneError::NotInPlan { country: Some("US".into()) }));
+        assert_eq!(PhoneNumber::parse("+44 20 7946 095"), Err(PhoneError::NotInPlan { country: Some("GB".into()) }));
+    }
+
+    #[test]
+    fn one_subscriber_one_key_in_argentina() {
+        // The mobile 9, without it, and the domestic "15" form: one subscriber.
+        let spellings = ["+54 9 11 2345 6789", "+54 11 2345 6789", "+54 11 15 2345 6789"];
+        let keys: Vec<String> = spellings.iter().map(|s| PhoneNumber::parse(s).unwrap().key()).collect();
+        assert!(keys.iter().all(|k| k == "+541123456789"), "{keys:?}");
+        // Numbers are still delivered as written.
+        assert_eq!(PhoneNumber::parse(spellings[0]).unwrap().e164(), "+5491123456789");
+        // Another area is another subscriber.
+        assert_ne!(PhoneNumber::parse("+54 9 341 234 5678").unwrap().key(), keys[0]);
+    }
+
+    #[test]
+    fn mexicos_former_mobile_one_is_the_same_number() {
+        let old = PhoneNumber::parse("+52 1 55 1234 5678").unwrap();
+        let new = PhoneNumber::parse("+52 55 1234 5678").unwrap();
+        assert_eq!((old.e164(), old.country()), ("+525512345678", Some("MX")));
+        assert_eq!(old.key(), new.key());
+        assert_eq!(subscriber_key("+5215512345678"), "+525512345678");
+    }
+
+    #[test]
+    fn other_numbers_are_their_own_key() {
+        for n in ["+14155550123", "+442079460958", "+5255123456789", "+52155"] {
+            assert_eq!(subscriber_key(n), n);
         }
     }
 

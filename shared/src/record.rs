@@ -233,9 +233,11 @@ pub enum CheckRefusal {
     /// No pending verification: never started, approved, canceled, failed,
     /// expired, or a sid that is not the number's current one (Twilio 20404).
     NotFound,
-    /// This verification's attempts are used up, or the number is locked
-    /// after too many failures (Twilio 60202).
+    /// This verification's attempts are used up (Twilio 60202).
     AttemptsExhausted { retry_after: Seconds },
+    /// The number is locked after too many failures across verifications
+    /// (Twilio 60202 too, with its own message and unlock time).
+    Locked { retry_after: Seconds },
 }
 
 /// Classifies a refused check from the record the store returned with the
@@ -252,7 +254,7 @@ pub fn why_not_checkable(
     }
     match r.status_at(now, limits) {
         Status::MaxAttemptsReached => CheckRefusal::AttemptsExhausted { retry_after: r.expires_at - now },
-        Status::Pending if r.failures >= limits.max_failures => CheckRefusal::AttemptsExhausted {
+        Status::Pending if r.failures >= limits.max_failures => CheckRefusal::Locked {
             retry_after: (r.failure_window_start + limits.failure_window_secs - now).max(1),
         },
         _ => CheckRefusal::NotFound,
@@ -387,7 +389,7 @@ mod tests {
         );
         r.attempts = 1;
         r.failures = 20;
-        assert!(matches!(why_not_checkable(Some(&r), None, T0, &limits), CheckRefusal::AttemptsExhausted { .. }));
+        assert!(matches!(why_not_checkable(Some(&r), None, T0, &limits), CheckRefusal::Locked { .. }));
         r.status = StoredStatus::Approved;
         assert_eq!(why_not_checkable(Some(&r), None, T0, &limits), CheckRefusal::NotFound);
     }

@@ -23,8 +23,11 @@ pub enum VerifyError {
     /// No pending verification to check (never started, approved, canceled,
     /// expired, or not this number's current verification).
     NotFound,
-    /// Check attempts used up, for this verification or this number.
+    /// This verification's check attempts are used up.
     AttemptsExhausted { retry_after: Seconds },
+    /// The number is locked: too many wrong codes across its verifications
+    /// in the failure window. No check and no new code until it passes.
+    Locked { retry_after: Seconds, until: Seconds },
     /// Too many sends to this number in the window.
     SendsExhausted { retry_after: Seconds },
     /// Lost too many races for one number at once; retry.
@@ -126,10 +129,12 @@ impl<S: Store, M: Sender, C: Clock> Verifier<S, M, C> {
                         StartRefusal::SendsExhausted { retry_after } => {
                             ("max_sends", VerifyError::SendsExhausted { retry_after })
                         }
-                        StartRefusal::Locked { retry_after } => ("locked", VerifyError::AttemptsExhausted { retry_after }),
+                        StartRefusal::Locked { retry_after } => {
+                            ("locked", VerifyError::Locked { retry_after, until: input.now + retry_after })
+                        }
                     };
                     // Seen by the event stream as verification.send_rate_limited.
-                    let key = key_for(&service.sid, req.to.e164());
+                    let key = key_for(&service.sid, &req.to.key());
                     if let Err(e) = self.store.note_start_refused(&key, reason, input.now).await
                         && !matches!(e, StoreError::Conflict(_))
                     {
@@ -171,7 +176,7 @@ impl<S: Store, M: Sender, C: Clock> Verifier<S, M, C> {
             Err(e) => {
                 // Nobody received this code: void it so it cannot be used, and
                 // give the send back so the caller's retry is not penalised.
-                let key = key_for(&record.service_sid, &record.to);
+                let key = RecordKey::of(&record);
                 if let Err(v) = self.store.void_unsent(&key, &record.sid, &record.code_hash, self.clock.now()).await {
                     tracing::warn!(sid = %record.sid, error = ?v, "could not void an unsent code");
                 }
@@ -189,7 +194,7 @@ impl<S: Store, M: Sender, C: Clock> Verifier<S, M, C> {
         let now = self.clock.now();
         let counted = match self.store.count_check(&key, sid, now, limits).await {
             Ok(r) => r,
-            Err(StoreError::Conflict(stood)) => return Err(refusal(stood.as_deref(), sid, now, limits)),
+            Err(StoreError::Conflict(stood)) => return Err(self.refused_check(&key, stood.as_deref(), sid, now, limits).await),
             Err(e) => return Err(e.into()),
         };
         if !self.keys.matches(&counted.code_hash, &counted.sid, code) {
@@ -276,7 +281,7 @@ impl<S: Store, M: Sender, C: Clock> Verifier<S, M, C> {
         target: &'t CheckTarget,
     ) -> Result<(RecordKey, Option<&'t str>), VerifyError> {
         match target {
-            CheckTarget::To(to) => Ok((key_for(&service.sid, to.e164()), None)),
+            CheckTarget::To(to) => Ok((key_for(&service.sid, &to.key()), None)),
             CheckTarget::Sid(sid) => match self.store.find_by_sid(&service.sid, sid).await? {
                 Some(key) => Ok((key, Some(sid.as_str()))),
                 None => Err(VerifyError::NotFound),
@@ -285,10 +290,53 @@ impl<S: Store, M: Sender, C: Clock> Verifier<S, M, C> {
     }
 }
 
-fn refusal(stood: Option<&VerificationRecord>, sid: Option<&str>, now: Seconds, limits: &Limits) -> VerifyError {
-    match record::why_not_checkable(stood, sid, now, limits) {
+impl<S: Store, M: Sender, C: Clock> Verifier<S, M, C> {
+    /// The answer to a check the store refused to count, from the record as
+    /// it stood. A verification whose attempts were just used up may be
+    /// about to be approved by one of the checks that used them: a check
+    /// that lost that race must get what a check after the approval gets
+    /// (not found), not "attempts exhausted". So, on that path only, the
+    /// record is read again until the counted checks have settled, for at
+    /// most [`SETTLE_WAIT`] (which also slows a guesser down).
+    async fn refused_check(
+        &self,
+        key: &RecordKey,
+        stood: Option<&VerificationRecord>,
+        sid: Option<&str>,
+        now: Seconds,
+        limits: &Limits,
+    ) -> VerifyError {
+        let refusal = record::why_not_checkable(stood, sid, now, limits);
+        let (CheckRefusal::AttemptsExhausted { .. }, Some(stood)) = (refusal, stood) else {
+            return refusal_error(refusal, now);
+        };
+        let mut waited = std::time::Duration::ZERO;
+        let mut step = std::time::Duration::from_millis(10);
+        while waited < SETTLE_WAIT {
+            tokio::time::sleep(step).await;
+            waited += step;
+            step = (step * 2).min(SETTLE_WAIT - waited.min(SETTLE_WAIT)).max(std::time::Duration::from_millis(1));
+            match self.store.get(key).await {
+                Ok(Some(r)) if r.sid == stood.sid && r.status == StoredStatus::Approved => return VerifyError::NotFound,
+                Ok(Some(r)) if r.sid == stood.sid && r.status == StoredStatus::Pending => continue,
+                // Replaced, canceled, gone, or unreadable: answer from what stood.
+                _ => break,
+            }
+        }
+        refusal_error(refusal, now)
+    }
+}
+
+/// How long a check refused for exhausted attempts waits for a concurrent
+/// approval to land (see [`Verifier::refused_check`]). An approval is one
+/// conditional write after the count, a few milliseconds.
+pub const SETTLE_WAIT: std::time::Duration = std::time::Duration::from_millis(250);
+
+fn refusal_error(refusal: CheckRefusal, now: Seconds) -> VerifyError {
+    match refusal {
         CheckRefusal::NotFound => VerifyError::NotFound,
         CheckRefusal::AttemptsExhausted { retry_after } => VerifyError::AttemptsExhausted { retry_after },
+        CheckRefusal::Locked { retry_after } => VerifyError::Locked { retry_after, until: now + retry_after },
     }
 }
 
@@ -311,10 +359,11 @@ fn settle_lost_approval(
     }
 }
 
-fn key_for(service_sid: &str, to: &str) -> RecordKey {
-    RecordKey { service_sid: service_sid.to_owned(), to: to.to_owned() }
+/// The record of `subscriber` (a number's [`PhoneNumber::key`]) in a service.
+fn key_for(service_sid: &str, subscriber: &str) -> RecordKey {
+    RecordKey { service_sid: service_sid.to_owned(), to: subscriber.to_owned() }
 }
 
 fn mask(e164: &str) -> String {
-    PhoneNumber::from_stored(e164.to_owned(), None).masked()
+    crate::phone::mask_e164(e164)
 }

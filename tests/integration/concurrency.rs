@@ -45,9 +45,24 @@ async fn fifty_right_codes_approve_exactly_once(engine: Engine) {
         let results = burst_of_checks(h, &to, vec![right; 50]).await;
         let approved = results.iter().filter(|r| matches!(r, Ok(true))).count();
         assert_eq!(approved, 1, "round {round}: {results:?}");
-        // The others lost the race: nothing left to check, or attempts used up.
-        assert!(results.iter().all(|r| matches!(r, Ok(true) | Err(VerifyError::NotFound) | Err(VerifyError::AttemptsExhausted { .. }))), "{results:?}");
+        // The others lost the race to the approval: they get what a check
+        // after an approval gets (not found), never "attempts exhausted".
+        assert!(results.iter().all(|r| matches!(r, Ok(true) | Err(VerifyError::NotFound))), "round {round}: {results:?}");
     }
+}
+
+/// Many rounds of a smaller burst, where the losers' refusals and the
+/// approval interleave in every order.
+async fn losers_of_an_approval_race_are_not_found(engine: Engine) {
+    let mut exhausted = 0;
+    for _ in 0..30 {
+        let (h, to, right) = started(engine).await;
+        let results = burst_of_checks(h, &to, vec![right; 16]).await;
+        assert_eq!(results.iter().filter(|r| matches!(r, Ok(true))).count(), 1, "{results:?}");
+        exhausted += results.iter().filter(|r| matches!(r, Err(VerifyError::AttemptsExhausted { .. }))).count();
+        assert!(results.iter().all(|r| matches!(r, Ok(true) | Err(VerifyError::NotFound | VerifyError::AttemptsExhausted { .. }))), "{results:?}");
+    }
+    assert_eq!(exhausted, 0, "checks that lost to an approval were answered 429");
 }
 
 async fn two_hundred_wrong_codes_evaluate_at_most_five(engine: Engine) {
@@ -93,6 +108,11 @@ async fn parallel_starts_never_exceed_the_send_cap(engine: Engine) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 8)]
 async fn dynoxide_fifty_right_codes_approve_exactly_once() {
     fifty_right_codes_approve_exactly_once(Engine::Dynoxide).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+async fn dynoxide_losers_of_an_approval_race_are_not_found() {
+    losers_of_an_approval_race_are_not_found(Engine::Dynoxide).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 8)]

@@ -119,10 +119,13 @@ async fn failures_span_verifications_until_approval(engine: Engine) {
     for _ in 0..2 {
         assert!(!h.check(&by_number(&to), &wrong(&right)).await.unwrap().approved);
     }
+    // Locked (not "this verification's attempts are used up"), until the
+    // failure window that began with the first wrong code ends.
+    let unlocks = T0 + 24 * 3600;
     let locked = h.check(&by_number(&to), &code(&right)).await;
-    assert!(matches!(locked, Err(VerifyError::AttemptsExhausted { .. })), "{locked:?}");
+    assert!(matches!(locked, Err(VerifyError::Locked { until, .. }) if until == unlocks), "{locked:?}");
     let restart = h.start(&start_req(&to)).await;
-    assert!(matches!(restart, Err(VerifyError::AttemptsExhausted { .. })), "a locked number gets no new code: {restart:?}");
+    assert!(matches!(restart, Err(VerifyError::Locked { until, .. }) if until == unlocks), "a locked number gets no new code: {restart:?}");
     // After the failure window the number may try again, and an approval
     // resets the count.
     h.clock.advance(24 * 3600);

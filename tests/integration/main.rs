@@ -9,5 +9,6 @@ mod flows;
 mod leaks;
 mod local_server;
 mod sns_sender;
+mod subscribers;
 mod support;
 mod wire;

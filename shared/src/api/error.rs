@@ -2,6 +2,7 @@
 //! `"success": false`, with `Retry-After` on the retryable ones.
 
 use crate::clock::Seconds;
+use crate::phone::PhoneError;
 use crate::service::VerifyError;
 use serde_json::json;
 
@@ -63,6 +64,24 @@ impl ApiError {
         body
     }
 
+    /// Why `To` is not a number we can send to, in words a person can act on.
+    pub fn from_phone(e: &PhoneError, raw: &str) -> ApiError {
+        // Echo the input only when it is short and printable, as Twilio does.
+        let shown: String = raw.chars().filter(|c| !c.is_control()).take(32).collect();
+        let why = match e {
+            PhoneError::Invalid => "is not a phone number".to_owned(),
+            PhoneError::NoCountryCode => {
+                "has no country code; write it with + and the country code, e.g. +14155550123".to_owned()
+            }
+            PhoneError::NotInPlan { country: Some(c) } => format!("is not a valid number in the numbering plan of {c}"),
+            PhoneError::NotInPlan { country: None } => "is not a valid number for its country code".to_owned(),
+            PhoneError::BlockedType => {
+                return ApiError::new(403, code::DELIVERY_BLOCKED, "Delivery to premium-rate and shared-cost numbers is blocked");
+            }
+        };
+        ApiError::invalid(format!("Invalid parameter `To`: {shown} {why}"))
+    }
+
     /// Maps a domain refusal; `resource` names what was not found, as Twilio
     /// does ("The requested resource /Services/VA…/VerificationCheck …").
     pub fn from_verify(e: &VerifyError, resource: &str) -> ApiError {
@@ -73,6 +92,15 @@ impl ApiError {
             VerifyError::AttemptsExhausted { retry_after } => {
                 ApiError::new(429, code::MAX_CHECK_ATTEMPTS, "Max check attempts reached").retry_after(*retry_after)
             }
+            VerifyError::Locked { retry_after, until } => ApiError::new(
+                429,
+                code::MAX_CHECK_ATTEMPTS,
+                format!(
+                    "Max check attempts reached: this number is locked after too many wrong codes, until {}",
+                    crate::time_fmt::iso8601(*until)
+                ),
+            )
+            .retry_after(*retry_after),
             VerifyError::SendsExhausted { retry_after } => {
                 ApiError::new(429, code::MAX_SEND_ATTEMPTS, "Max send attempts reached").retry_after(*retry_after)
             }
@@ -106,5 +134,31 @@ impl ApiError {
                 format!("Service does not support this feature: {what}"),
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_numbers_say_what_is_wrong() {
+        let msg = |raw: &str| ApiError::from_phone(&PhoneNumber::parse(raw).unwrap_err(), raw);
+        use crate::phone::PhoneNumber;
+        let e = msg("4155550123");
+        assert_eq!((e.status, e.code), (400, 60200));
+        assert!(e.message.contains("no country code"), "{}", e.message);
+        assert!(msg("+44 20 7946 095").message.contains("numbering plan of GB"));
+        assert!(msg("call me").message.contains("is not a phone number"));
+        assert_eq!(msg("+44 909 8790000").status, 403);
+    }
+
+    #[test]
+    fn a_locked_number_is_told_apart_from_used_up_attempts() {
+        let locked = ApiError::from_verify(&VerifyError::Locked { retry_after: 3600, until: 1_438_290_000 }, "/x");
+        let used_up = ApiError::from_verify(&VerifyError::AttemptsExhausted { retry_after: 60 }, "/x");
+        assert_eq!((locked.status, locked.code, locked.retry_after), (429, 60202, Some(3600)));
+        assert!(locked.message.contains("locked") && locked.message.contains("2015-07-30T21:00:00Z"), "{}", locked.message);
+        assert_eq!(used_up.message, "Max check attempts reached");
     }
 }

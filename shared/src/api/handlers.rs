@@ -13,7 +13,7 @@ use crate::clock::Clock;
 use crate::config::{Service, check_friendly_name};
 use crate::message;
 use crate::otp::Code;
-use crate::phone::{PhoneError, PhoneNumber};
+use crate::phone::PhoneNumber;
 use crate::record::StoredStatus;
 use crate::sender::Sender;
 use crate::service::{CheckTarget, StartRequest, Verifier, VerifyError};
@@ -241,18 +241,7 @@ fn body_params(req: &Request<Bytes>) -> Result<Params, ApiError> {
 }
 
 fn parse_to(raw: &str) -> Result<PhoneNumber, ApiError> {
-    PhoneNumber::parse(raw).map_err(|e| match e {
-        PhoneError::Invalid => {
-            // Echo the input only when it is short and printable, as Twilio does.
-            let shown: String = raw.chars().filter(|c| !c.is_control()).take(32).collect();
-            ApiError::invalid(format!("Invalid parameter `To`: {shown}"))
-        }
-        PhoneError::BlockedType => ApiError::new(
-            403,
-            code::DELIVERY_BLOCKED,
-            "Delivery to premium-rate and shared-cost numbers is blocked",
-        ),
-    })
+    PhoneNumber::parse(raw).map_err(|e| ApiError::from_phone(&e, raw))
 }
 
 fn parse_channel(raw: &str) -> Result<String, ApiError> {

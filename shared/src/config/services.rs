@@ -25,8 +25,7 @@ use serde_json::{Map, Value};
 /// Channels this service can deliver codes on.
 pub const SUPPORTED_CHANNELS: &[&str] = &["sms"];
 
-/// Longest friendly name, Twilio's limit for the name shown in the SMS.
-pub const MAX_FRIENDLY_NAME_CHARS: usize = 30;
+pub use crate::friendly_name::{MAX_FRIENDLY_NAME_CHARS, check_friendly_name};
 
 /// One verification service.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -203,22 +202,6 @@ fn string_list(v: &Value) -> Option<Vec<String>> {
     v.as_array()?.iter().map(|s| s.as_str().map(|s| s.trim().to_owned())).collect()
 }
 
-/// The rule for any name that is put into an SMS (a service's, or a start's
-/// `CustomFriendlyName`): 1 to 30 characters of letters, digits, spaces and
-/// `- _ ' & , !`. No dots, slashes or colons, so no links can be smuggled
-/// into a message that carries a code.
-pub fn check_friendly_name(name: &str) -> Result<String, String> {
-    let name = name.trim();
-    let chars = name.chars().count();
-    if chars == 0 || chars > MAX_FRIENDLY_NAME_CHARS {
-        return Err(format!("must be 1 to {MAX_FRIENDLY_NAME_CHARS} characters"));
-    }
-    if let Some(bad) = name.chars().find(|c| !(c.is_alphanumeric() || " -_'&,!".contains(*c))) {
-        return Err(format!("{bad:?} is not allowed (letters, digits, spaces and - _ ' & , ! only)"));
-    }
-    Ok(name.to_owned())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -293,12 +276,4 @@ mod tests {
         assert_eq!(star.default_service().countries, None);
     }
 
-    #[test]
-    fn friendly_names_carry_no_links() {
-        assert_eq!(check_friendly_name(" Acme Bank ").unwrap(), "Acme Bank");
-        assert!(check_friendly_name("Zürich Café-Bar_1").is_ok());
-        for bad in ["", "a".repeat(31).as_str(), "http://x", "a/b", "x.io", "line\nbreak"] {
-            assert!(check_friendly_name(bad).is_err(), "{bad:?}");
-        }
-    }
 }

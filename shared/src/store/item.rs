@@ -60,7 +60,7 @@ fn s(v: &str) -> AV {
 }
 
 pub fn to_item(r: &VerificationRecord, ttl: i64) -> Item {
-    let key = RecordKey { service_sid: r.service_sid.clone(), to: r.to.clone() };
+    let key = RecordKey::of(r);
     let sends = r
         .send_attempts
         .iter()

@@ -14,11 +14,27 @@ use crate::otp::CodeHash;
 use crate::record::{StoredStatus, VerificationRecord};
 use std::future::Future;
 
-/// Identifies the one record of a number within a service.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+/// Identifies the one record of a subscriber within a service.
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct RecordKey {
     pub service_sid: String,
+    /// The number's [`crate::phone::subscriber_key`], not necessarily the
+    /// spelling codes are delivered to (`VerificationRecord::to`).
     pub to: String,
+}
+
+impl RecordKey {
+    /// The key a record is stored under.
+    pub fn of(r: &VerificationRecord) -> RecordKey {
+        RecordKey { service_sid: r.service_sid.clone(), to: crate::phone::subscriber_key(&r.to).into_owned() }
+    }
+}
+
+/// Keys are logged when a write fails: only the masked number.
+impl std::fmt::Debug for RecordKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RecordKey({}, {})", self.service_sid, crate::phone::mask_e164(&self.to))
+    }
 }
 
 /// What a full write of a record expects to find.
@@ -30,7 +46,6 @@ pub enum Expect {
     Version(u64),
 }
 
-#[derive(Debug)]
 pub enum StoreError {
     /// The write's condition did not hold; here is the record as it stood
     /// (from ReturnValuesOnConditionCheckFailure, so no extra read).
@@ -38,6 +53,18 @@ pub enum StoreError {
     /// The store could not be reached or failed: retryable, nothing changed
     /// as far as we know.
     Unavailable(String),
+}
+
+/// Store errors reach logs (`error = ?e`): a conflict names the record it
+/// found by sid and version only, never its number or code hash.
+impl std::fmt::Debug for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::Conflict(None) => f.write_str("Conflict(no record)"),
+            StoreError::Conflict(Some(r)) => write!(f, "Conflict(record {} at version {})", r.sid, r.version),
+            StoreError::Unavailable(cause) => write!(f, "Unavailable({cause})"),
+        }
+    }
 }
 
 /// The operations the verification flow needs.

@@ -26,11 +26,17 @@ pub enum Engine {
 }
 
 /// A store on a fresh table, plus the embedded database when there is one
-/// (to force TTL sweeps and inspect items).
+/// (to force TTL sweeps and inspect items) and that engine's own clock.
 pub struct Backend {
     pub store: DynamoStore,
     pub dynoxide: Option<dynoxide::Database>,
+    /// dynoxide's clock: set, never read from the wall, so what a TTL sweep
+    /// deletes depends on the test's time and not on today's date.
+    pub engine_clock: Option<EngineClock>,
 }
+
+/// The clock an embedded dynoxide runs on (TTL sweeps, stream timestamps).
+pub type EngineClock = dynoxide::storage_backend::ManualClock;
 
 static TABLES: AtomicU64 = AtomicU64::new(0);
 
@@ -45,19 +51,20 @@ pub async fn backend(engine: Engine) -> Backend {
     let n = TABLES.fetch_add(1, Ordering::SeqCst);
     match engine {
         Engine::Dynoxide => {
-            let db = dynoxide::Database::memory().expect("in-memory dynoxide");
+            let engine_clock = EngineClock::new(T0 as u64);
+            let db = dynoxide::Database::memory_with_clock(engine_clock.arc()).expect("in-memory dynoxide");
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let endpoint = format!("http://{}", listener.local_addr().unwrap());
             tokio::spawn(dynoxide::server::serve_on(listener, db.clone()));
             let client = verify_core::aws::dynamodb_at(&endpoint);
             ensure_table(&client, "verify").await.unwrap();
-            Backend { store: DynamoStore::new(client, "verify"), dynoxide: Some(db) }
+            Backend { store: DynamoStore::new(client, "verify"), dynoxide: Some(db), engine_clock: Some(engine_clock) }
         }
         Engine::Moto => {
             let client = verify_core::aws::dynamodb_at(&moto_endpoint());
             let table = format!("verify-{}-{n}", std::process::id());
             ensure_table(&client, &table).await.unwrap();
-            Backend { store: DynamoStore::new(client, table), dynoxide: None }
+            Backend { store: DynamoStore::new(client, table), dynoxide: None, engine_clock: None }
         }
     }
 }
@@ -69,6 +76,8 @@ pub struct Harness {
     pub outbox: Outbox,
     pub clock: Arc<ManualClock>,
     pub dynoxide: Option<dynoxide::Database>,
+    /// dynoxide's own clock, starting at [`T0`] like `clock`.
+    pub engine_clock: Option<EngineClock>,
 }
 
 pub fn keys() -> CodeKeys {
@@ -86,7 +95,7 @@ pub async fn harness(engine: Engine, limits: Limits) -> Harness {
         services: Services::single(Service::new(SERVICE_SID.into(), "Acme".into(), limits)),
         keys: keys(),
     };
-    Harness { verifier, outbox, clock, dynoxide: b.dynoxide }
+    Harness { verifier, outbox, clock, dynoxide: b.dynoxide, engine_clock: b.engine_clock }
 }
 
 static NUMBERS: AtomicU64 = AtomicU64::new(0);

@@ -557,7 +557,7 @@ def test_moto_enforces_iam_for_dynamodb_sns_and_sqs(iam_moto, deployment):
     nobody = iam_moto.user("nobody", [{"Effect": "Allow", "Action": "sqs:ListQueues", "Resource": "*"}])
     calls = {
         "dynamodb:DescribeTable": lambda: iam_moto.client("dynamodb", nobody).describe_table(TableName=deployment.table),
-        "dynamodb:GetRecords (stream)": lambda: iam_moto.client("dynamodbstreams", nobody).describe_stream(StreamArn=deployment.arns["stream"]),
+        "dynamodb:DescribeStream (the stream)": lambda: iam_moto.client("dynamodbstreams", nobody).describe_stream(StreamArn=deployment.arns["stream"]),
         "sns:GetSMSAttributes": lambda: iam_moto.client("sns", nobody).get_sms_attributes(),
         "sqs:SendMessage": lambda: iam_moto.client("sqs", nobody).send_message(QueueUrl=deployment.queue_url, MessageBody="x"),
     }

@@ -5,6 +5,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
+. tests/ci.sh
 bash tests/setup.sh
 
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
@@ -36,7 +37,11 @@ cargo test --workspace
 export VERIFY_LOCAL_BIN="$root/target/debug/verify-local"
 if compgen -G "tests/python/test_*.py" >/dev/null; then
     tests/.venv/bin/python -m pytest -q tests/python
+else
+    missing "no Python tests in tests/python"
 fi
 if compgen -G "tests/node/*.test.js" >/dev/null; then
     node --test tests/node/
+else
+    missing "no Node tests in tests/node"
 fi

@@ -4,6 +4,7 @@
 # packages. Safe to run again; it does nothing when everything is in place.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+. "$root/tests/ci.sh"
 venv="$root/tests/.venv"
 req="$root/tests/requirements.txt"
 stamp="$venv/.requirements.sha256"
@@ -41,9 +42,10 @@ fi
 
 # The Rust standard library for arm64 (aarch64-unknown-linux-gnu): `sam build`
 # cross-compiles the functions for Lambda's arm64 with cargo-lambda and zig.
-# rustup downloads it once; without network the sam build test builds for
-# x86_64 instead and says so.
+# rustup downloads it once; without network the sam build test can only
+# build for x86_64: locally it says so, in CI that is an error.
 if command -v rustup >/dev/null 2>&1 && ! rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux-gnu; then
     echo "setup: installing the aarch64-unknown-linux-gnu Rust target"
-    rustup target add aarch64-unknown-linux-gnu || echo "setup: could not install aarch64-unknown-linux-gnu; sam build will be tested for x86_64"
+    rustup target add aarch64-unknown-linux-gnu \
+        || missing "could not install the aarch64-unknown-linux-gnu Rust target: sam build cannot be tested for arm64"
 fi

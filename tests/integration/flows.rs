@@ -227,16 +227,36 @@ on_both_engines!(
     store_faults_are_retryable_errors,
 );
 
+/// dynoxide's TTL sweep, run on the engine's own clock at chosen times (never
+/// the wall clock): an item stays while a rule still reads it and is deleted
+/// once its TTL has passed. A pending verification is needed until its code
+/// expires and its send window closes (T0 + 600 s); a number with a failed
+/// check keeps its item for the failure window (T0 + 24 h).
 #[tokio::test(flavor = "multi_thread")]
 async fn ttl_sweep_removes_only_what_no_rule_needs() {
     let h = harness(Engine::Dynoxide, Limits::default()).await;
-    let db = h.dynoxide.clone().unwrap();
-    let to = fresh_number();
-    h.start(&start_req(&to)).await.unwrap();
-    let key = RecordKey { service_sid: SERVICE_SID.into(), to: to.clone() };
-    // dynoxide sweeps against the wall clock; our records live in 2027, so
-    // nothing may be deleted now.
-    let swept = tokio::task::spawn_blocking(move || db.sweep_ttl()).await.unwrap().unwrap();
-    assert_eq!(swept, 0);
-    assert!(h.verifier.store.get(&key).await.unwrap().is_some());
+    let (db, engine_clock) = (h.dynoxide.clone().unwrap(), h.engine_clock.clone().unwrap());
+    let sweep_at = |t: i64| {
+        engine_clock.set(t as u64);
+        let db = db.clone();
+        async move { tokio::task::spawn_blocking(move || db.sweep_ttl()).await.unwrap().unwrap() }
+    };
+    let key = |to: &str| RecordKey { service_sid: SERVICE_SID.into(), to: to.to_owned() };
+    let (pending, failed) = (fresh_number(), fresh_number());
+    h.start(&start_req(&pending)).await.unwrap();
+    h.start(&start_req(&failed)).await.unwrap();
+    let right = last_code(&h.outbox, &failed);
+    assert!(!h.check(&by_number(&failed), &wrong(&right)).await.unwrap().approved);
+
+    assert_eq!(sweep_at(T0 + 600).await, 0, "both items are still needed at T+600 s");
+    assert!(h.verifier.store.get(&key(&pending)).await.unwrap().is_some());
+
+    assert_eq!(sweep_at(T0 + 601).await, 1, "only the pending verification is past its TTL");
+    assert!(h.verifier.store.get(&key(&pending)).await.unwrap().is_none(), "deleted once its windows closed");
+    let kept = h.verifier.store.get(&key(&failed)).await.unwrap().expect("the failure window still counts it");
+    assert_eq!(kept.failures, 1);
+
+    assert_eq!(sweep_at(T0 + 86_400).await, 0, "the failure counts until T+24 h");
+    assert_eq!(sweep_at(T0 + 86_401).await, 1);
+    assert!(h.verifier.store.get(&key(&failed)).await.unwrap().is_none());
 }

@@ -26,11 +26,17 @@ pub enum Engine {
 }
 
 /// A store on a fresh table, plus the embedded database when there is one
-/// (to force TTL sweeps and inspect items).
+/// (to force TTL sweeps and inspect items) and that engine's own clock.
 pub struct Backend {
     pub store: DynamoStore,
     pub dynoxide: Option<dynoxide::Database>,
+    /// dynoxide's clock: set, never read from the wall, so what a TTL sweep
+    /// deletes depends on the test's time and not on today's date.
+    pub engine_clock: Option<EngineClock>,
 }
+
+/// The clock an embedded dynoxide runs on (TTL sweeps, stream timestamps).
+pub type EngineClock = dynoxide::storage_backend::ManualClock;
 
 static TABLES: AtomicU64 = AtomicU64::new(0);
 
@@ -45,19 +51,20 @@ pub async fn backend(engine: Engine) -> Backend {
     let n = TABLES.fetch_add(1, Ordering::SeqCst);
     match engine {
         Engine::Dynoxide => {
-            let db = dynoxide::Database::memory().expect("in-memory dynoxide");
+            let engine_clock = EngineClock::new(T0 as u64);
+            let db = dynoxide::Database::memory_with_clock(engine_clock.arc()).expect("in-memory dynoxide");
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let endpoint = format!("http://{}", listener.local_addr().unwrap());
             tokio::spawn(dynoxide::server::serve_on(listener, db.clone()));
             let client = verify_core::aws::dynamodb_at(&endpoint);
             ensure_table(&client, "verify").await.unwrap();
-            Backend { store: DynamoStore::new(client, "verify"), dynoxide: Some(db) }
+            Backend { store: DynamoStore::new(client, "verify"), dynoxide: Some(db), engine_clock: Some(engine_clock) }
         }
         Engine::Moto => {
             let client = verify_core::aws::dynamodb_at(&moto_endpoint());
             let table = format!("verify-{}-{n}", std::process::id());
             ensure_table(&client, &table).await.unwrap();
-            Backend { store: DynamoStore::new(client, table), dynoxide: None }
+            Backend { store: DynamoStore::new(client, table), dynoxide: None, engine_clock: None }
         }
     }
 }
@@ -69,6 +76,8 @@ pub struct Harness {
     pub outbox: Outbox,
     pub clock: Arc<ManualClock>,
     pub dynoxide: Option<dynoxide::Database>,
+    /// dynoxide's own clock, starting at [`T0`] like `clock`.
+    pub engine_clock: Option<EngineClock>,
 }
 
 pub fn keys() -> CodeKeys {
@@ -86,7 +95,7 @@ pub async fn harness(engine: Engine, limits: Limits) -> Harness {
         services: Services::single(Service::new(SERVICE_SID.into(), "Acme".into(), limits)),
         keys: keys(),
     };
-    Harness { verifier, outbox, clock, dynoxide: b.dynoxide }
+    Harness { verifier, outbox, clock, dynoxide: b.dynoxide, engine_clock: b.engine_clock }
 }
 
 static NUMBERS: AtomicU64 = AtomicU64::new(0);
@@ -125,4 +134,71 @@ impl Harness {
 /// A plain SMS start for `to`, as the function-URL endpoint builds it.
 pub fn start_request(to: &str) -> StartRequest {
     StartRequest { to: PhoneNumber::parse(to).unwrap(), channel: "sms".into(), language: None, friendly_name: None }
+}
+
+/// Every record of the harness table's stream, oldest first, as a Lambda
+/// stream event carries them: from dynoxide's own streams API, or from moto's
+/// DynamoDB Streams endpoint.
+pub async fn stream_records(h: &Harness) -> Vec<serde_json::Value> {
+    match &h.dynoxide {
+        Some(db) => {
+            let (db, table) = (db.clone(), h.verifier.store.table().to_owned());
+            tokio::task::spawn_blocking(move || dynoxide_stream(&db, &table)).await.unwrap()
+        }
+        None => moto_stream(h.verifier.store.table()).await,
+    }
+}
+
+fn dynoxide_stream(db: &dynoxide::Database, table: &str) -> Vec<serde_json::Value> {
+    use dynoxide::actions::{describe_stream, get_records, get_shard_iterator, list_streams};
+    let streams =
+        db.list_streams(list_streams::ListStreamsRequest { table_name: Some(table.into()), ..Default::default() }).unwrap();
+    let arn = streams.streams[0].stream_arn.clone();
+    let desc = db.describe_stream(describe_stream::DescribeStreamRequest { stream_arn: arn.clone(), ..Default::default() }).unwrap();
+    let mut out = Vec::new();
+    for shard in desc.stream_description.shards {
+        let it = db
+            .get_shard_iterator(get_shard_iterator::GetShardIteratorRequest {
+                stream_arn: arn.clone(),
+                shard_id: shard.shard_id,
+                shard_iterator_type: "TRIM_HORIZON".into(),
+                sequence_number: None,
+            })
+            .unwrap();
+        let got = db.get_records(get_records::GetRecordsRequest { shard_iterator: it.shard_iterator.unwrap(), limit: None }).unwrap();
+        out.extend(got.records.iter().map(|r| serde_json::to_value(r).unwrap()));
+    }
+    out
+}
+
+async fn moto_stream(table: &str) -> Vec<serde_json::Value> {
+    use serde_json::json;
+    let call = |op: &'static str, body: serde_json::Value| async move {
+        reqwest::Client::new()
+            .post(moto_endpoint())
+            .header("x-amz-target", format!("DynamoDBStreams_20120810.{op}"))
+            .header("content-type", "application/x-amz-json-1.0")
+            // moto's default server reads the service from the credential scope; it checks no signature.
+            .header("authorization", "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap()
+            .json::<serde_json::Value>()
+            .await
+            .unwrap()
+    };
+    let streams = call("ListStreams", json!({"TableName": table})).await;
+    let arn = streams["Streams"][0]["StreamArn"].as_str().expect("the table has a stream").to_owned();
+    let desc = call("DescribeStream", json!({"StreamArn": arn})).await;
+    let mut out = Vec::new();
+    for shard in desc["StreamDescription"]["Shards"].as_array().unwrap() {
+        let it = call("GetShardIterator", json!({"StreamArn": arn, "ShardId": shard["ShardId"], "ShardIteratorType": "TRIM_HORIZON"})).await;
+        let got = call("GetRecords", json!({"ShardIterator": it["ShardIterator"], "Limit": 1000})).await;
+        for mut r in got["Records"].as_array().cloned().unwrap_or_default() {
+            r["eventSourceARN"] = json!(arn);
+            out.push(r);
+        }
+    }
+    out
 }

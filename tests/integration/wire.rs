@@ -32,12 +32,13 @@ async fn embedded() -> aws_sdk_dynamodb::Client {
     verify_core::aws::dynamodb_at(&endpoint)
 }
 
-/// Every engine available here, each with a fresh table.
+/// Both engines, each with a fresh table (moto is required: a missing
+/// MOTO_ENDPOINT fails the test rather than dropping the moto case).
 async fn stores() -> Vec<(&'static str, DynamoStore)> {
-    let mut engines = vec![("embedded", embedded().await)];
-    if let Ok(endpoint) = std::env::var("MOTO_ENDPOINT") {
-        engines.push(("moto", verify_core::aws::dynamodb_at(&endpoint)));
-    }
+    let engines = vec![
+        ("embedded", embedded().await),
+        ("moto", verify_core::aws::dynamodb_at(&crate::support::moto_endpoint())),
+    ];
     let mut stores = Vec::new();
     for (name, client) in engines {
         let table = format!("wire-{}", sid::new_sid("T"));

@@ -18,6 +18,8 @@ import socket
 import subprocess
 import time
 import tomllib
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -112,16 +114,26 @@ def target_dir() -> Path:
 
 
 class Resolver:
-    """Evaluates the intrinsic functions that environment variables use, with
-    parameter values (defaults unless overridden), resource names standing in
-    for physical ids, and a dict of secrets for `{{resolve:secretsmanager:…}}`."""
+    """Evaluates the intrinsic functions that environment variables and
+    policies use, with parameter values (defaults unless overridden), resource
+    names standing in for physical ids, resource attributes (`Fn::GetAtt`,
+    `${Res.Attr}`) where given, and a dict of secrets for
+    `{{resolve:secretsmanager:…}}`."""
 
     DYNAMIC = re.compile(r"\{\{resolve:secretsmanager:([^:}]+)(?::SecretString(?::([^:}]*))?)?\}\}")
 
-    def __init__(self, template: dict, parameters: dict[str, str], resources: dict[str, str], secrets: dict[str, str]):
+    def __init__(
+        self,
+        template: dict,
+        parameters: dict[str, str],
+        resources: dict[str, str],
+        secrets: dict[str, str],
+        attributes: dict[str, str] | None = None,
+    ):
         self.t = template
         self.resources = resources
         self.secrets = secrets
+        self.attributes = attributes or {}
         self.params = {}
         for name, spec in template.get("Parameters", {}).items():
             if name in parameters:
@@ -131,11 +143,19 @@ class Resolver:
         self.params.update({"AWS::Region": "us-east-1", "AWS::AccountId": "123456789012", "AWS::StackName": "verify"})
 
     def ref(self, name: str) -> str:
+        if "." in name:
+            return self.getatt(*name.split(".", 1))
         if name in self.params:
             return self.params[name]
         if name in self.resources:
             return self.resources[name]
         raise KeyError(f"Ref {name}: no parameter value and no stand-in for the resource")
+
+    def getatt(self, resource: str, attribute: str) -> str:
+        key = f"{resource}.{attribute}"
+        if key not in self.attributes:
+            raise KeyError(f"GetAtt {key}: no stand-in for the attribute")
+        return self.attributes[key]
 
     def condition(self, name: str) -> bool:
         return self.boolean(self.t["Conditions"][name])
@@ -176,6 +196,9 @@ class Resolver:
                 return args[0].join(self.value(a) for a in args[1])
             if fn == "Fn::Split":
                 return self.value(args[1]).split(args[0])
+            if fn == "Fn::GetAtt":
+                resource, attribute = args if isinstance(args, list) else args.split(".", 1)
+                return self.getatt(resource, attribute)
         raise ValueError(f"unsupported intrinsic {expr!r}")
 
     def dynamic(self, text: str) -> str:
@@ -305,6 +328,32 @@ class RuntimeEmulator:
                 f"{out.stdout.decode()}{out.stderr.decode()}\n--- function log ---\n{self.log(name)}"
             )
         return json.loads(out.stdout)
+
+    def invoke_payload(self, name: str, payload: dict, timeout: float = 30.0) -> tuple[bool, object]:
+        """Posts an event to the emulator's invoke endpoint (what `cargo
+        lambda invoke` does); (True, response) or (False, the error)."""
+        proc = self.functions.get(name)
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"{name} exited with {proc.returncode}:\n{self.log(name)}")
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}/2015-03-31/functions/{name}/invocations",
+            data=json.dumps(payload).encode(),
+            headers={"content-type": "application/json"},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as resp:
+                body = resp.read()
+                failed = resp.headers.get("X-Amz-Function-Error") is not None
+        except urllib.error.HTTPError as e:
+            return False, e.read().decode(errors="replace")
+        try:
+            parsed = json.loads(body)
+        except ValueError:
+            return False, body.decode(errors="replace")
+        if failed or (isinstance(parsed, dict) and "errorType" in parsed and "errorMessage" in parsed):
+            return False, parsed
+        return True, parsed
 
     def log(self, name: str) -> str:
         """The function's output so far, without terminal colour codes."""

@@ -19,6 +19,7 @@ import base64
 import json
 import os
 import re
+import urllib.parse
 import urllib.request
 import uuid
 from dataclasses import dataclass
@@ -229,3 +230,31 @@ def test_local_env_file_accepts_the_events_api_key():
     values = dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
     assert json.loads(values["VERIFY_API_KEYS"].strip("'")) == json.loads(EVENTS_API_KEYS_JSON)
     assert len(values["VERIFY_CODE_KEY"]) >= 32
+
+
+def numbers_in_events() -> set[str]:
+    """Every full E.164 number in the sample events (bodies decoded)."""
+    found = set()
+    for path in EVENTS.rglob("*.json"):
+        text = path.read_text()
+        event = json.loads(text)
+        if isinstance(event, dict) and event.get("isBase64Encoded") and event.get("body"):
+            text += base64.b64decode(event["body"]).decode(errors="replace")
+        found |= set(re.findall(r"\+[1-9]\d{7,14}(?![\d*])", urllib.parse.unquote_plus(text)))
+    return found
+
+
+def test_function_logs_hold_no_code_and_no_full_number(replay: Replay):
+    # Each binary's stdout and stderr, as the emulator captured them.
+    codes = {re.findall(r"\d{4,10}", body)[-1] for bodies in replay.sms.values() for body in bodies}
+    numbers = numbers_in_events() | set(replay.sms)
+    assert codes and "+14155550101" in numbers, (codes, numbers)
+    for name, log in replay.logs.items():
+        assert "served" in log, f"{name}: nothing logged, nothing scanned:\n{log}"
+        # Durations are the only free-standing digits a log line may hold.
+        scrubbed = re.sub(r'took_us=\d+|_ms="[\d.]+"', "", log)
+        for code in codes:
+            assert not re.search(rf"(?<!\d){code}(?!\d)", scrubbed), f"{name} logged a code:\n{log}"
+        for number in numbers:
+            assert number not in log and number[1:] not in log, f"{name} logged {number}:\n{log}"
+        assert not re.search(r"\+[1-9]\d{7,14}(?![\d*])", log), f"{name} logged a full number:\n{log}"

@@ -95,6 +95,12 @@ pub mod env {
     pub const AUTH_TOKENS: &str = "VERIFY_AUTH_TOKENS";
     /// Comma-separated browser origins allowed cross-origin, or `*`.
     pub const CORS_ORIGINS: &str = "VERIFY_CORS_ORIGINS";
+
+    /// Variables for verify-local only. The functions share the reading of
+    /// `VERIFY_SERVICES_FILE`, but a Lambda deployment has no file to name
+    /// (it passes `VERIFY_SERVICES`), so `template.yaml` sets none of these;
+    /// the template tests read this list.
+    pub const LOCAL_ONLY: &[&str] = &[SERVICES_FILE];
 }
 
 pub const DEFAULT_TABLE: &str = "verify";

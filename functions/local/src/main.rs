@@ -7,12 +7,19 @@
 //! environment it uses that DynamoDB and SNS instead.
 
 mod backend;
+mod files;
+mod framing;
+mod host;
+mod logs;
+mod messages;
 mod routes;
+mod serve;
 mod stream;
 
 use clap::Parser;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Parser, Debug)]
 #[command(name = "verify-local", version, about = "Phone verification service, all routes in one local process")]
@@ -30,7 +37,8 @@ pub struct Args {
     #[arg(long, default_value = ".verify-local")]
     data_dir: PathBuf,
     /// Use DynamoDB and SNS from the standard AWS environment instead of the
-    /// embedded engine and the console (implied by AWS_ENDPOINT_URL_DYNAMODB).
+    /// embedded engine and the console (implied by AWS_ENDPOINT_URL or
+    /// AWS_ENDPOINT_URL_DYNAMODB).
     #[arg(long)]
     aws: bool,
     /// With --aws: create the table if it does not exist (for DynamoDB Local
@@ -62,16 +70,19 @@ pub struct Args {
     /// Seconds between runs of the webhook retry schedule.
     #[arg(long, default_value_t = 5)]
     retry_secs: u64,
+    /// Seconds a client has to send a request's headers (from its first
+    /// byte, or the end of its previous request); then the connection closes.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    header_timeout_secs: u64,
+    /// Seconds a client has to send a request's body once its headers are in;
+    /// then it gets 408 and the connection closes.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    body_timeout_secs: u64,
 }
 
 #[tokio::main]
 async fn main() {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    logs::init();
     let args = Args::parse();
     if let Err(e) = run(args).await {
         eprintln!("verify-local: {e}");
@@ -111,7 +122,7 @@ async fn run(args: Args) -> Result<(), String> {
     if api.cors.is_enabled() {
         eprintln!("  cors:     {}", api.cors.describe());
     }
-    eprintln!("  routes:   POST /start-verify, POST /check-verify, GET /_local/messages?to=+1...");
+    eprintln!("  routes:   POST /start-verify, POST /check-verify, GET /_local/messages?to=%2B1... (same credentials)");
     eprintln!("            /v2/Services[/{{sid}}[/Verifications[/{{sid|number}}] | /VerificationCheck]] (Twilio Verify v2)");
     eprintln!("  reports:  GET /v2/Attempts, /v2/Attempts/Summary, /events, /dashboard ({})",
         if local.report.reports.auth.is_empty() { "open, like the API" } else { "same credentials as the API" });
@@ -123,8 +134,15 @@ async fn run(args: Args) -> Result<(), String> {
     }
     // Printed last: tests and scripts wait for this line as the ready signal.
     eprintln!("verify-local listening on http://{addr}");
-    let app = routes::router(local);
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.map_err(|e| e.to_string())
+    let hosts = host::AllowedHosts::new(args.bind, local.api.public_base_url.as_deref());
+    let edge = serve::Edge {
+        router: routes::router(local),
+        hosts,
+        header_timeout: Duration::from_secs(args.header_timeout_secs),
+        body_timeout: Duration::from_secs(args.body_timeout_secs),
+    };
+    serve::serve(listener, edge, shutdown_signal()).await;
+    Ok(())
 }
 
 async fn shutdown_signal() {

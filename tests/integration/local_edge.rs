@@ -314,3 +314,22 @@ async fn the_data_directory_and_its_files_are_private() {
     assert!(stderr.contains("chmod 700") && stderr.contains("755"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn the_readme_lists_every_option_of_help() {
+    let help = tokio::process::Command::new(crate::local_server::binary()).arg("--help").output().await.unwrap();
+    let help = String::from_utf8(help.stdout).unwrap();
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let table = readme.split("`verify-local` options").nth(1).expect("the README's option table").split("\n\n").nth(1).unwrap();
+    let flags: Vec<&str> = help
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("--"))
+        .map(|l| l.split([' ', '<']).next().unwrap())
+        .filter(|f| !matches!(*f, "help" | "version"))
+        .collect();
+    assert_eq!(flags.len(), 15, "{help}");
+    for flag in &flags {
+        assert!(table.contains(&format!("| `--{flag}")), "--{flag} is missing from the README's option table");
+    }
+    assert!(help.contains("AWS_ENDPOINT_URL or AWS_ENDPOINT_URL_DYNAMODB"), "--aws says what else switches it on");
+}

@@ -24,16 +24,18 @@ use std::time::Duration;
 #[derive(Parser, Debug)]
 #[command(name = "verify-local", version, about = "Phone verification service, all routes in one local process")]
 pub struct Args {
-    /// Port to listen on.
+    /// Port to listen on (0: any free port, printed at start).
     #[arg(long, default_value_t = 8080)]
     port: u16,
-    /// Address to bind; loopback by default so nothing outside this machine can reach it.
+    /// Address to listen on; loopback by default so nothing outside this machine can reach it.
     #[arg(long, default_value = "127.0.0.1")]
     bind: IpAddr,
     /// Keep state in memory only (nothing written under --data-dir).
     #[arg(long)]
     memory: bool,
-    /// Where the embedded store and the generated code key are kept.
+    /// Where the embedded store, the generated code key and the texted
+    /// messages are kept: created 0700, files 0600; an existing directory
+    /// that others can access is refused.
     #[arg(long, default_value = ".verify-local")]
     data_dir: PathBuf,
     /// Use DynamoDB and SNS from the standard AWS environment instead of the
@@ -70,12 +72,13 @@ pub struct Args {
     /// Seconds between runs of the webhook retry schedule.
     #[arg(long, default_value_t = 5)]
     retry_secs: u64,
-    /// Seconds a client has to send a request's headers (from its first
-    /// byte, or the end of its previous request); then the connection closes.
+    /// Seconds a client has to send a request's headers, counted from the
+    /// connection's opening or the end of its previous request; then the
+    /// connection is closed (idle connections too).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     header_timeout_secs: u64,
     /// Seconds a client has to send a request's body once its headers are in;
-    /// then it gets 408 and the connection closes.
+    /// then it gets 408 and the connection is closed.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     body_timeout_secs: u64,
 }

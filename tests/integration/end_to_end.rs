@@ -42,6 +42,8 @@ async fn start_read_code_check_approved_then_not_found() {
     let (status, v, text) = post_json(&client, &server.url("/check-verify"), serde_json::json!({"to": to, "code": wrong})).await;
     assert_eq!(status, StatusCode::OK, "{text}");
     assert_eq!((v["status"].as_str(), v["success"].as_bool()), (Some("pending"), Some(false)));
+    // What Twilio's serverless check-verify template answers, for pages written for it.
+    assert_eq!(v["message"], "Incorrect token.", "{text}");
     bodies.push(text);
 
     // The Flex plugin's spelling: form-encoded `to` and `verification_code`.
@@ -49,6 +51,7 @@ async fn start_read_code_check_approved_then_not_found() {
         post_form(&client, &server.url("/check-verify"), &[("to", &to), ("verification_code", &code)]).await;
     assert_eq!(status, StatusCode::OK, "{text}");
     assert_eq!((v["status"].as_str(), v["valid"].as_bool(), v["success"].as_bool()), (Some("approved"), Some(true), Some(true)));
+    assert_eq!(v["message"], "Verification success.", "{text}");
     bodies.push(text);
 
     let (status, v, text) = post_form(&client, &server.url("/check-verify"), &[("To", &to), ("Code", &code)]).await;
@@ -75,6 +78,8 @@ async fn bad_input_is_a_clear_4xx_and_sends_nothing() {
     let start = server.url("/start-verify");
     let check = server.url("/check-verify");
     let big = "x".repeat(20_000);
+    let other = fresh_number();
+    let multipart = format!("--b\r\nContent-Disposition: form-data; name=\"To\"\r\n\r\n{to}\r\n--b--\r\n");
     let cases: Vec<(&str, reqwest::RequestBuilder, u16, u64)> = vec![
         ("missing To", client.post(&start).form(&[("Channel", "sms")]), 400, 60200),
         ("no country code", client.post(&start).form(&[("To", "4155550123")]), 400, 60200),
@@ -93,6 +98,11 @@ async fn bad_input_is_a_clear_4xx_and_sends_nothing() {
         ("code as JSON number", client.post(&check).json(&serde_json::json!({"to": to, "code": 123456})), 400, 60200),
         ("no target", client.post(&check).form(&[("Code", "123456")]), 400, 60200),
         ("bad sid", client.post(&check).form(&[("VerificationSid", "VE12"), ("Code", "123456")]), 400, 60200),
+        ("JSON To twice", client.post(&start).header("content-type", "application/json").body(format!(r#"{{"To":"{to}","To":"{other}"}}"#)), 400, 60200),
+        ("JSON To and to", client.post(&start).header("content-type", "application/json").body(format!(r#"{{"To":"{to}","to":"{other}"}}"#)), 400, 60200),
+        ("form To twice", client.post(&start).form(&[("To", to.as_str()), ("To", other.as_str())]), 400, 60200),
+        ("text/plain body", client.post(&start).header("content-type", "text/plain").body(format!("To={}", to.replace('+', "%2B"))), 415, 60200),
+        ("multipart body", client.post(&start).header("content-type", "multipart/form-data; boundary=b").body(multipart.clone()), 415, 60200),
     ];
     for (name, req, status, code) in cases {
         let resp = req.send().await.unwrap();
@@ -104,6 +114,7 @@ async fn bad_input_is_a_clear_4xx_and_sends_nothing() {
         assert_eq!(v["more_info"], format!("https://www.twilio.com/docs/errors/{code}"), "{name}");
     }
     assert_eq!(server.message_count(&to).await, 0, "bad input must send nothing");
+    assert_eq!(server.message_count(&other).await, 0, "bad input must send nothing");
     // And wrote nothing: a check for the number finds no verification.
     let (status, _, _) = post_form(&client, &check, &[("To", &to), ("Code", "123456")]).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -138,7 +149,7 @@ async fn limits_answer_429_with_retry_after() {
 }
 
 #[tokio::test]
-async fn state_and_key_persist_across_restarts() {
+async fn state_key_and_messages_persist_across_restarts_quietly() {
     let dir = std::env::temp_dir().join(format!("verify-local-test-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let dir_arg = dir.to_str().unwrap().to_owned();
@@ -148,17 +159,33 @@ async fn state_and_key_persist_across_restarts() {
     let first = LocalServer::start(&["--data-dir", &dir_arg]).await;
     let (status, _, _) = post_form(&client, &first.url("/start-verify"), &[("to", &to)]).await;
     assert_eq!(status, StatusCode::CREATED);
+    // A resend: a conditional write on the existing verification.
+    let (status, _, _) = post_form(&client, &first.url("/start-verify"), &[("to", &to)]).await;
+    assert_eq!(status, StatusCode::CREATED);
     let code = first.last_code(&to).await;
+    let first_logs = first.logs();
     first.stop().await;
 
+    // The table already exists, the verification and the texts are still there.
     let second = LocalServer::start(&["--data-dir", &dir_arg]).await;
+    assert_eq!(second.message_count(&to).await, 2, "/_local/messages survives a restart");
+    assert_eq!(second.last_code(&to).await, code);
     let (status, v, text) = post_form(&client, &second.url("/check-verify"), &[("to", &to), ("code", &code)]).await;
     assert_eq!((status, v["status"].as_str()), (StatusCode::OK, Some("approved")), "{text}");
+    let (status, _, _) = post_form(&client, &second.url("/check-verify"), &[("to", &to), ("code", &code)]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "a second check of an approved code");
+    let second_logs = second.logs();
     second.stop().await;
     let key = std::fs::metadata(dir.join("code-key")).unwrap();
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(key.permissions().mode() & 0o077, 0, "the code key is private to its owner");
     let _ = std::fs::remove_dir_all(&dir);
+
+    // Normal operation (a resend, a restart, a second check) warns about nothing.
+    for logs in [first_logs, second_logs] {
+        let warnings: Vec<&str> = logs.lines().filter(|l| l.contains("WARN") || l.contains("ERROR")).collect();
+        assert!(warnings.is_empty(), "{warnings:#?}");
+    }
 }
 
 #[tokio::test]

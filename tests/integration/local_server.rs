@@ -10,6 +10,10 @@ use tokio::process::{Child, Command};
 pub struct LocalServer {
     pub base: String,
     child: Child,
+    /// The first `--api-key KEY_ID:SECRET` it was started with, which
+    /// [`LocalServer::messages`] sends: the list shows codes, so it takes
+    /// the same credentials as the API.
+    pub api_key: Option<(String, String)>,
     /// Logs (stderr) and console deliveries (stdout), kept apart.
     pub stderr: Arc<Mutex<String>>,
     pub stdout: Arc<Mutex<String>>,
@@ -71,7 +75,12 @@ impl LocalServer {
             .await
             .unwrap_or_else(|_| panic!("verify-local did not start: {}", stderr.lock().unwrap()))
             .expect("address line");
-        LocalServer { base, child, stderr, stdout }
+        let api_key = args
+            .windows(2)
+            .find(|w| w[0] == "--api-key")
+            .and_then(|w| w[1].split_once(':'))
+            .map(|(id, secret)| (id.to_owned(), secret.to_owned()));
+        LocalServer { base, child, api_key, stderr, stdout }
     }
 
     pub async fn stop(mut self) {
@@ -84,8 +93,18 @@ impl LocalServer {
 
     /// What `GET /_local/messages?to=` lists for `to`, oldest first.
     pub async fn messages(&self, to: &str) -> Vec<serde_json::Value> {
-        let resp = reqwest::Client::new().get(self.url("/_local/messages")).query(&[("to", to)]).send().await.unwrap();
+        let mut req = reqwest::Client::new().get(self.url("/_local/messages")).query(&[("to", to)]);
+        if let Some((id, secret)) = &self.api_key {
+            req = req.basic_auth(id, Some(secret));
+        }
+        let resp = req.send().await.unwrap();
+        assert!(resp.status().is_success(), "/_local/messages: {}", resp.status());
         resp.json().await.unwrap()
+    }
+
+    /// Everything it has logged so far.
+    pub fn logs(&self) -> String {
+        self.stderr.lock().unwrap().clone()
     }
 
     /// The code in the newest message to `to`, read as a person would.

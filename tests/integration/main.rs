@@ -7,6 +7,7 @@ mod concurrency;
 mod end_to_end;
 mod flows;
 mod leaks;
+mod local_edge;
 mod local_server;
 mod sns_sender;
 mod subscribers;

@@ -325,3 +325,49 @@ async fn function_url_events_route_authenticate_and_verify_signatures_as_sent() 
     let c: Value = serde_json::from_str(resp.body()).unwrap();
     assert_eq!((resp.status().as_u16(), c["status"].as_str()), (200, Some("approved")));
 }
+
+#[tokio::test]
+async fn cross_site_requests_and_unreadable_bodies_do_nothing_on_lambda() {
+    let h = harness(None).await;
+    let check = format!("/v2/Services/{VA}/VerificationCheck");
+    let create = format!("/v2/Services/{VA}/Verifications");
+    // Credentials do not make a request from another origin acceptable.
+    for (f, path) in [(Function::StartVerify, "/"), (Function::StartVerify, create.as_str()), (Function::CheckVerify, "/"), (Function::CheckVerify, check.as_str())] {
+        for origin in ["https://evil.example", "null"] {
+            let mut req = request(Method::POST, path, "To=%2B14155550108&Code=123456", true);
+            req.headers_mut().insert("origin", origin.parse().unwrap());
+            let resp = h.api.handle(f, &req).await;
+            let v: Value = serde_json::from_str(resp.body()).unwrap();
+            assert_eq!((resp.status().as_u16(), v["code"].as_u64()), (403, Some(20403)), "{f:?} {path} {origin}: {v}");
+        }
+        // Neither form nor JSON: not guessed at.
+        let mut req = request(Method::POST, path, r#"{"To":"+14155550108","Code":"123456"}"#, true);
+        req.headers_mut().insert("content-type", "text/plain;charset=UTF-8".parse().unwrap());
+        let resp = h.api.handle(f, &req).await;
+        assert_eq!(resp.status(), 415, "{f:?} {path}: {}", resp.body());
+    }
+    // A JSON name given twice is refused as a form's is.
+    let mut req = request(Method::POST, "/", r#"{"To":"+14155550108","to":"+14155550109"}"#, true);
+    req.headers_mut().insert("content-type", "application/json".parse().unwrap());
+    let resp = h.api.handle(Function::StartVerify, &req).await;
+    assert_eq!(resp.status(), 400, "{}", resp.body());
+    assert!(resp.body().contains("more than once"), "{}", resp.body());
+    assert!(h.outbox.messages(None).is_empty(), "nothing was sent");
+}
+
+#[tokio::test]
+async fn a_wrong_code_on_the_plain_endpoint_says_so_and_the_v2_check_stays_twilios() {
+    let h = harness(None).await;
+    let (status, _) = h.call(Function::StartVerify, Method::POST, "/", "To=%2B14155550110").await;
+    assert_eq!(status, 201);
+    let code = h.code("+14155550110");
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let (status, plain) = h.call(Function::CheckVerify, Method::POST, "/", &format!("To=%2B14155550110&Code={wrong}")).await;
+    assert_eq!((status, plain["status"].as_str(), plain["message"].as_str()), (200, Some("pending"), Some("Incorrect token.")));
+    let v2 = format!("/v2/Services/{VA}/VerificationCheck");
+    let (status, resource) = h.call(Function::CheckVerify, Method::POST, &v2, &format!("To=%2B14155550110&Code={wrong}")).await;
+    assert_eq!((status, resource["status"].as_str()), (200, Some("pending")));
+    assert!(resource.get("message").is_none(), "the VerificationCheck resource has no message: {resource}");
+    let (_, approved) = h.call(Function::CheckVerify, Method::POST, "/", &format!("To=%2B14155550110&Code={code}")).await;
+    assert_eq!((approved["status"].as_str(), approved["message"].as_str()), (Some("approved"), Some("Verification success.")));
+}

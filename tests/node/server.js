@@ -1,7 +1,8 @@
 // Starts verify-local for one test file and stops it afterwards: in-memory
 // store, a random loopback port, API keys in both of Twilio's styles, an auth
 // token for X-Twilio-Signature, one allowed browser origin. Codes are read
-// back from GET /_local/messages, as a phone would receive them.
+// back from GET /_local/messages (with the same credentials), as a phone
+// would receive them.
 'use strict';
 
 const { spawn } = require('node:child_process');
@@ -65,8 +66,12 @@ async function startServer() {
   });
   child.removeAllListeners('exit');
 
+  // The list shows codes, so it takes the API's credentials.
+  const basic = Buffer.from(`${ACCOUNT_SID}:${AUTH_TOKEN}`).toString('base64');
   const messages = async (to) => {
-    const r = await fetch(`${baseUrl}/_local/messages?to=${encodeURIComponent(to)}`);
+    const r = await fetch(`${baseUrl}/_local/messages?to=${encodeURIComponent(to)}`, {
+      headers: { Authorization: `Basic ${basic}` },
+    });
     if (!r.ok) throw new Error(`messages: HTTP ${r.status}`);
     return r.json();
   };

@@ -4,7 +4,7 @@ The server is the built binary ($VERIFY_LOCAL_BIN, else target/debug/verify-loca
 with an in-memory store, a random loopback port, two services, API keys in both
 of Twilio's styles (SK…:secret and AC…:auth token), an auth token for
 X-Twilio-Signature and one allowed browser origin. Codes are read back from
-GET /_local/messages, as a phone would receive them.
+GET /_local/messages (with the same credentials), as a phone would receive them.
 """
 
 import json
@@ -60,7 +60,8 @@ class Server:
     log: list = field(default_factory=list)
 
     def messages(self, to):
-        r = requests.get(f"{self.base_url}/_local/messages", params={"to": to}, timeout=5)
+        # The list shows codes, so it takes the API's credentials.
+        r = requests.get(f"{self.base_url}/_local/messages", params={"to": to}, auth=(ACCOUNT_SID, AUTH_TOKEN), timeout=5)
         r.raise_for_status()
         return r.json()
 

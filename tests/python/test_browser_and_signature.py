@@ -82,8 +82,40 @@ def test_other_origins_get_no_cors_headers(server, number):
         auth=AUTH,
         timeout=5,
     )
-    # The server still answers (a browser will not let the page read it).
     assert cors_headers(r) == {}
+    # Credentials or not, a page elsewhere cannot make it do anything.
+    assert r.status_code == 403 and r.json()["code"] == 20403
+    assert r.json()["message"] == "Origin not allowed"
+    assert server.messages(number) == []
+
+
+def test_what_a_page_can_send_without_asking_is_refused(server, number):
+    """A cross-site page can POST text/plain or multipart without a preflight,
+    and can reach a loopback server under its own name (DNS rebinding)."""
+    url = f"{server.base_url}/start-verify"
+    for content_type, body in (
+        ("text/plain;charset=UTF-8", json.dumps({"to": number})),
+        ("multipart/form-data; boundary=b", f'--b\r\nContent-Disposition: form-data; name="to"\r\n\r\n{number}\r\n--b--\r\n'),
+    ):
+        r = requests.post(url, data=body, headers={"Content-Type": content_type}, auth=AUTH, timeout=5)
+        assert r.status_code == 415, r.text
+        assert r.json()["code"] == 60200
+    port = server.base_url.rsplit(":", 1)[1]
+    r = requests.post(url, data={"to": number}, headers={"Host": f"evil.example:{port}"}, auth=AUTH, timeout=5)
+    assert r.status_code == 403 and r.json()["message"] == "Host not allowed"
+    r = requests.post(
+        url, data=json.dumps({"to": number, "To": "+14155550199"}), headers={"Content-Type": "application/json"}, auth=AUTH, timeout=5
+    )
+    assert r.status_code == 400 and "more than once" in r.json()["message"]
+    assert server.messages(number) == []
+
+
+def test_the_message_list_takes_the_same_credentials(server, number):
+    r = requests.get(f"{server.base_url}/_local/messages", params={"to": number}, timeout=5)
+    assert r.status_code == 401 and r.json()["code"] == 20003
+    r = requests.get(f"{server.base_url}/_local/messages", params={"to": number}, auth=(ACCOUNT_SID, "wrong"), timeout=5)
+    assert r.status_code == 401
+    assert server.messages(number) == []
 
 
 def test_browser_without_credentials_gets_a_readable_401(server, number):

@@ -150,8 +150,8 @@ class Local:
             return r.status, r.headers, r.read()
 
     def code_for(self, to):
-        with urllib.request.urlopen(self.base + "/_local/messages?to=" + urllib.parse.quote(to), timeout=10) as r:
-            messages = json.loads(r.read())
+        _, _, body = self.get("/_local/messages?to=" + urllib.parse.quote(to))
+        messages = json.loads(body)
         return re.findall(r"\d{6}", messages[-1]["body"])[-1]
 
     def stop(self):

@@ -2,9 +2,10 @@
 //! and the console outbox or SNS.
 
 use crate::Args;
+use crate::files;
+use crate::messages::LocalMessages;
 use rand::TryRngCore;
 use std::collections::HashMap;
-use std::path::Path;
 use std::time::Duration;
 use verify_core::api::Api;
 use verify_core::api::auth::ApiKey;
@@ -43,6 +44,8 @@ pub struct Local {
     pub store_description: String,
     /// The embedded engine, kept for TTL sweeps (None with --aws).
     pub embedded: Option<dynoxide::Database>,
+    /// What the console outbox "texted" (None with SNS).
+    pub messages: Option<Arc<LocalMessages>>,
 }
 
 impl Local {
@@ -75,19 +78,29 @@ impl Local {
             ensure_table(&client, &settings.table).await?;
             (DynamoStore::new(client, settings.table.clone()), Some(db), what)
         };
-        let sender = if use_aws {
+        let (sender, messages) = if use_aws {
             let sdk = verify_core::aws::sdk_config().await;
-            LocalSender::Sns(SnsSender::new(verify_core::aws::sns(&sdk), settings.sms.clone()))
+            (LocalSender::Sns(SnsSender::new(verify_core::aws::sns(&sdk), settings.sms.clone())), None)
         } else {
-            LocalSender::Outbox(Outbox::new().on_send(|m| {
+            let messages = Arc::new(if args.memory {
+                LocalMessages::in_memory()
+            } else {
+                files::private_dir(&args.data_dir)?;
+                LocalMessages::persisted(&args.data_dir.join("messages.jsonl"))?
+            });
+            let kept = messages.clone();
+            let outbox = Outbox::new().on_send(move |m| {
                 // The console is this mode's delivery channel, like a phone.
                 println!("SMS to {}: {}", m.to, m.body);
-            }))
+                kept.record(m);
+            });
+            (LocalSender::Outbox(outbox), Some(messages))
         };
         let report = webhook_report(args, &vars, store.client().clone(), &settings)?;
         let webhook_urls = report.dispatcher.endpoints.iter().map(|e| e.url.clone()).collect();
         let table = settings.table.clone();
-        let local = Local { api: verify_core::app::build(settings, store, sender), report, webhook_urls, store_description, embedded };
+        let api = verify_core::app::build(settings, store, sender);
+        let local = Local { api, report, webhook_urls, store_description, embedded, messages };
         if let Some(db) = &local.embedded {
             spawn_ttl_sweeper(db.clone(), Duration::from_secs(args.ttl_sweep_secs.max(1)));
             crate::stream::spawn_stream_poller(
@@ -99,13 +112,6 @@ impl Local {
         }
         crate::stream::spawn_retries(local.report.dispatcher.clone(), Duration::from_secs(args.retry_secs.max(1)));
         Ok(local)
-    }
-
-    pub fn outbox(&self) -> Option<&Outbox> {
-        match &self.api.verifier.sender {
-            LocalSender::Outbox(o) => Some(o),
-            LocalSender::Sns(_) => None,
-        }
     }
 
     pub fn sender_description(&self) -> &'static str {
@@ -156,8 +162,16 @@ async fn embedded_engine(args: &Args) -> Result<(aws_sdk_dynamodb::Client, dynox
     let (db, what) = if args.memory {
         (dynoxide::Database::memory().map_err(|e| e.to_string())?, "embedded DynamoDB engine, in memory".to_owned())
     } else {
-        std::fs::create_dir_all(&args.data_dir).map_err(|e| format!("{}: {e}", args.data_dir.display()))?;
+        files::private_dir(&args.data_dir)?;
         let path = args.data_dir.join("verify.db");
+        // SQLite gives its -wal, -shm and -journal files the database's own
+        // mode, so a 0600 database keeps them private too; ones left by an
+        // older version are tightened.
+        files::private_file(&path)?;
+        for suffix in ["-wal", "-shm", "-journal"] {
+            let side = args.data_dir.join(format!("verify.db{suffix}"));
+            files::tighten(&side).map_err(|e| format!("{}: {e}", side.display()))?;
+        }
         let path_str = path.to_str().ok_or("data directory path is not UTF-8")?;
         let db = dynoxide::Database::new(path_str).map_err(|e| format!("{}: {e}", path.display()))?;
         (db, format!("embedded DynamoDB engine, {}", path.display()))
@@ -199,18 +213,12 @@ fn local_code_key(args: &Args) -> Result<String, String> {
         return fresh();
     }
     let path = args.data_dir.join("code-key");
+    files::private_dir(&args.data_dir)?;
     if let Ok(existing) = std::fs::read_to_string(&path) {
+        files::tighten(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         return Ok(existing.trim().to_owned());
     }
-    std::fs::create_dir_all(&args.data_dir).map_err(|e| format!("{}: {e}", args.data_dir.display()))?;
     let key = fresh()?;
-    write_private(&path, &key).map_err(|e| format!("{}: {e}", path.display()))?;
+    files::write_new_private(&path, &key).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(key)
-}
-
-fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
-    f.write_all(contents.as_bytes())
 }

@@ -7,30 +7,40 @@
 //! environment it uses that DynamoDB and SNS instead.
 
 mod backend;
+mod files;
+mod framing;
+mod host;
+mod logs;
+mod messages;
 mod routes;
+mod serve;
 mod stream;
 
 use clap::Parser;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Parser, Debug)]
 #[command(name = "verify-local", version, about = "Phone verification service, all routes in one local process")]
 pub struct Args {
-    /// Port to listen on.
+    /// Port to listen on (0: any free port, printed at start).
     #[arg(long, default_value_t = 8080)]
     port: u16,
-    /// Address to bind; loopback by default so nothing outside this machine can reach it.
+    /// Address to listen on; loopback by default so nothing outside this machine can reach it.
     #[arg(long, default_value = "127.0.0.1")]
     bind: IpAddr,
     /// Keep state in memory only (nothing written under --data-dir).
     #[arg(long)]
     memory: bool,
-    /// Where the embedded store and the generated code key are kept.
+    /// Where the embedded store, the generated code key and the texted
+    /// messages are kept: created 0700, files 0600; an existing directory
+    /// that others can access is refused.
     #[arg(long, default_value = ".verify-local")]
     data_dir: PathBuf,
     /// Use DynamoDB and SNS from the standard AWS environment instead of the
-    /// embedded engine and the console (implied by AWS_ENDPOINT_URL_DYNAMODB).
+    /// embedded engine and the console (implied by AWS_ENDPOINT_URL or
+    /// AWS_ENDPOINT_URL_DYNAMODB).
     #[arg(long)]
     aws: bool,
     /// With --aws: create the table if it does not exist (for DynamoDB Local
@@ -62,16 +72,20 @@ pub struct Args {
     /// Seconds between runs of the webhook retry schedule.
     #[arg(long, default_value_t = 5)]
     retry_secs: u64,
+    /// Seconds a client has to send a request's headers, counted from the
+    /// connection's opening or the end of its previous request; then the
+    /// connection is closed (idle connections too).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    header_timeout_secs: u64,
+    /// Seconds a client has to send a request's body once its headers are in;
+    /// then it gets 408 and the connection is closed.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    body_timeout_secs: u64,
 }
 
 #[tokio::main]
 async fn main() {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    logs::init();
     let args = Args::parse();
     if let Err(e) = run(args).await {
         eprintln!("verify-local: {e}");
@@ -111,7 +125,7 @@ async fn run(args: Args) -> Result<(), String> {
     if api.cors.is_enabled() {
         eprintln!("  cors:     {}", api.cors.describe());
     }
-    eprintln!("  routes:   POST /start-verify, POST /check-verify, GET /_local/messages?to=+1...");
+    eprintln!("  routes:   POST /start-verify, POST /check-verify, GET /_local/messages?to=%2B1... (same credentials)");
     eprintln!("            /v2/Services[/{{sid}}[/Verifications[/{{sid|number}}] | /VerificationCheck]] (Twilio Verify v2)");
     eprintln!("  reports:  GET /v2/Attempts, /v2/Attempts/Summary, /events, /dashboard ({})",
         if local.report.reports.auth.is_empty() { "open, like the API" } else { "same credentials as the API" });
@@ -123,8 +137,15 @@ async fn run(args: Args) -> Result<(), String> {
     }
     // Printed last: tests and scripts wait for this line as the ready signal.
     eprintln!("verify-local listening on http://{addr}");
-    let app = routes::router(local);
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.map_err(|e| e.to_string())
+    let hosts = host::AllowedHosts::new(args.bind, local.api.public_base_url.as_deref());
+    let edge = serve::Edge {
+        router: routes::router(local),
+        hosts,
+        header_timeout: Duration::from_secs(args.header_timeout_secs),
+        body_timeout: Duration::from_secs(args.body_timeout_secs),
+    };
+    serve::serve(listener, edge, shutdown_signal()).await;
+    Ok(())
 }
 
 async fn shutdown_signal() {

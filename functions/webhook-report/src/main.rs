@@ -54,7 +54,7 @@ async fn dispatch(app: &WebhookReport, payload: Value) -> Result<Value, Error> {
             let records = payload["Records"].as_array().map(Vec::as_slice).unwrap_or_default();
             let outcome = app.dispatcher.handle_records(records).await;
             // 207: some records handed back for a retry.
-            verify_core::logging::served("stream batch", if outcome.failed.is_empty() { 200 } else { 207 }, started);
+            verify_core::logging::served("stream_batch", if outcome.failed.is_empty() { 200 } else { 207 }, None, started);
             let mut resp = DynamoDbEventResponse::default();
             for seq in outcome.failed {
                 let mut f = DynamoDbBatchItemFailure::default();
@@ -66,12 +66,12 @@ async fn dispatch(app: &WebhookReport, payload: Value) -> Result<Value, Error> {
         Some(Trigger::Url) => {
             let req: LambdaFunctionUrlRequest = serde_json::from_value(payload)?;
             let resp = app.reports.handle(&into_http(req)?).await;
-            verify_core::logging::served("report", resp.status().as_u16(), started);
+            verify_core::logging::served("report", resp.status().as_u16(), None, started);
             Ok(serde_json::to_value(from_http(resp))?)
         }
         Some(Trigger::Schedule) => {
             let outcome = app.dispatcher.run_due().await.map_err(Error::from)?;
-            verify_core::logging::served("retry schedule", 200, started);
+            verify_core::logging::served("retry_schedule", 200, None, started);
             Ok(json!({"attempted": outcome.attempted, "delivered": outcome.delivered, "errors": outcome.errors}))
         }
         None => Err(Error::from(

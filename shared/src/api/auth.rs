@@ -14,6 +14,7 @@
 
 use super::ApiError;
 use super::error::code;
+use super::params::BodyKind;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
@@ -210,11 +211,10 @@ impl Credentials {
             urls.push(format!("{}{path_and_query}", base.trim_end_matches('/')));
         }
         // Form bodies are signed through their parameters, anything else
-        // (JSON) through the bodySHA256 in the URL.
-        let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-        let looks_json = req.body().iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
-        let is_form = content_type.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded")
-            || (content_type.is_empty() && !looks_json);
+        // (JSON) through the bodySHA256 in the URL. The body is read as the
+        // handlers will read it.
+        let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+        let is_form = BodyKind::of(content_type, req.body()).is_ok_and(|k| k == BodyKind::Form);
         let params = if is_form { form_pairs(req.body()) } else { Vec::new() };
         let mut any = false;
         for token in &self.tokens {

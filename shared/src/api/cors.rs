@@ -1,6 +1,12 @@
 //! Cross-origin requests from browsers (Flex plugins, web sign-up forms):
 //! preflight `OPTIONS` answered, `Access-Control-Allow-*` headers on every
-//! response to an allowed origin, nothing for any other origin.
+//! response to an allowed origin, nothing for any other origin, and any
+//! state-changing request from another origin refused before it runs.
+//!
+//! CORS headers only decide whether a page may *read* an answer; a browser
+//! sends "simple" cross-site requests (form or `text/plain` POSTs) without
+//! asking first. So the `Origin` a browser puts on every such request is
+//! checked here too, and a disallowed one does nothing.
 
 use super::handlers::{HttpResponse, error_response};
 use super::ApiError;
@@ -62,11 +68,28 @@ impl Cors {
     /// that origin is allowed.
     fn allow_origin(&self, origin: Option<&str>) -> Option<HeaderValue> {
         let origin = origin?;
+        // `null` (sandboxed frames, files, some redirects) names no origin
+        // anyone could list, so it is never allowed, not even by `*`.
+        let normal = normalise(origin)?;
         if self.any {
             return Some(HeaderValue::from_static("*"));
         }
-        let normal = normalise(origin)?;
         self.origins.contains(&normal).then(|| HeaderValue::from_str(origin).ok()).flatten()
+    }
+
+    /// The refusal of a request that would change something (any method
+    /// but GET, HEAD and OPTIONS) made by a page whose `Origin` is not
+    /// allowed; `None` for every other request, including those without an
+    /// `Origin` (servers, the helper libraries, curl).
+    pub fn refuse_cross_site(&self, req: &Request<Bytes>) -> Option<ApiError> {
+        if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+            return None;
+        }
+        let origin = req.headers().get(header::ORIGIN)?;
+        if self.allow_origin(origin.to_str().ok()).is_some() {
+            return None;
+        }
+        Some(ApiError::new(403, code::FORBIDDEN, "Origin not allowed"))
     }
 
     /// Answers an `OPTIONS` request (a preflight when it has an `Origin`):
@@ -183,6 +206,35 @@ mod tests {
         for o in ["https://flex.twilio.com.evil.example", "http://flex.twilio.com", "https://flex.twilio.co", "null"] {
             assert!(flex().allow_origin(Some(o)).is_none(), "{o}");
         }
+    }
+
+    #[test]
+    fn state_changing_requests_from_other_origins_are_refused() {
+        let any = Cors::parse_list("*").unwrap();
+        for cors in [flex(), Cors::default(), any.clone()] {
+            for method in ["POST", "PUT", "PATCH", "DELETE"] {
+                for origin in ["https://evil.example", "null", "https://flex.twilio.com/path"] {
+                    if cors == any && origin == "https://evil.example" {
+                        continue;
+                    }
+                    let e = cors.refuse_cross_site(&req(method, &[("origin", origin)])).unwrap_or_else(|| panic!("{method} {origin}"));
+                    assert_eq!((e.status, e.code, e.message.as_str()), (403, 20403, "Origin not allowed"));
+                }
+            }
+            // Reading is not refused (the answer carries no CORS header, so
+            // the page cannot see it); requests without an Origin are not browsers'.
+            for method in ["GET", "HEAD", "OPTIONS"] {
+                assert!(cors.refuse_cross_site(&req(method, &[("origin", "https://evil.example")])).is_none());
+            }
+            assert!(cors.refuse_cross_site(&req("POST", &[])).is_none());
+        }
+        assert!(flex().refuse_cross_site(&req("POST", &[("origin", "https://flex.twilio.com")])).is_none());
+        assert!(any.refuse_cross_site(&req("POST", &[("origin", "https://anyone.example")])).is_none());
+        // An Origin that is not text is not an allowed one.
+        let mut r = req("POST", &[]);
+        r.headers_mut().insert("origin", HeaderValue::from_bytes(b"https://\xffx.example").unwrap());
+        assert!(flex().refuse_cross_site(&r).is_some());
+        assert!(any.refuse_cross_site(&r).is_some());
     }
 
     #[test]

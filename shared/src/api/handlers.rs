@@ -1,6 +1,6 @@
 //! The request handlers over plain `http` types. Every request of every
-//! function goes through [`Api::handle`]: CORS preflight, authentication,
-//! routing, then the handler; CORS headers on the way out.
+//! function goes through [`Api::handle`]: CORS preflight, origin check,
+//! authentication, routing, then the handler; CORS headers on the way out.
 
 use super::auth::{Caller, Credentials};
 use super::cors::Cors;
@@ -45,26 +45,37 @@ pub struct Api<S, M, C> {
 pub type HttpResponse = Response<String>;
 
 impl<S: Store, M: Sender, C: Clock> Api<S, M, C> {
-    /// Answers one request as `function` serves it.
+    /// Answers one request as `function` serves it, in this order: a CORS
+    /// preflight (the one thing answered without credentials: browsers send
+    /// none with it), the refusal of a cross-site request from an origin
+    /// not allowed, authentication, routing, the handler. Nothing is read
+    /// from the store or sent before the request has passed all of them.
     pub async fn handle(&self, function: Function, req: &Request<Bytes>) -> HttpResponse {
         let started = std::time::Instant::now();
+        let routed = routes::route(function, req.method(), req.uri().path());
         if let Some(preflight) = self.cors.preflight(req) {
+            crate::logging::served("preflight", preflight.status().as_u16(), None, started);
             return preflight;
         }
-        let mut resp = match self.dispatch(function, req).await {
-            Ok(resp) => resp,
-            Err(e) => error_response(&e),
+        let name = routed.as_ref().map_or("unrouted", Route::name);
+        let (mut resp, code) = match self.dispatch(routed, req).await {
+            Ok(resp) => (resp, None),
+            Err(e) => (error_response(&e), Some(e.code)),
         };
         self.cors.apply(req.headers(), &mut resp);
-        crate::logging::served("api", resp.status().as_u16(), started);
+        crate::logging::served(name, resp.status().as_u16(), code, started);
         resp
     }
 
-    async fn dispatch(&self, function: Function, req: &Request<Bytes>) -> Result<HttpResponse, ApiError> {
+    async fn dispatch(&self, routed: Result<Route, ApiError>, req: &Request<Bytes>) -> Result<HttpResponse, ApiError> {
+        if let Some(refused) = self.cors.refuse_cross_site(req) {
+            tracing::warn!(method = %req.method(), path = req.uri().path(), "request refused: origin not allowed");
+            return Err(refused);
+        }
         let caller = self.credentials.authenticate(req, self.public_base_url.as_deref()).inspect_err(|_| {
             tracing::warn!(method = %req.method(), path = req.uri().path(), "request refused: bad or missing credentials");
         })?;
-        let route = routes::route(function, req.method(), req.uri().path())?;
+        let route = routed?;
         let base = self.base_url(req);
         let links = Links { base_url: &base, account_sid: &self.account_sid };
         let default = self.verifier.services.default_service();
@@ -73,7 +84,7 @@ impl<S: Store, M: Sender, C: Clock> Api<S, M, C> {
             Route::CreateVerification { service_sid } => {
                 (StatusCode::CREATED, self.start(self.service(&service_sid)?, req, &links).await?)
             }
-            Route::PlainCheck => (StatusCode::OK, self.check(default, req, &links).await?),
+            Route::PlainCheck => (StatusCode::OK, with_template_message(self.check(default, req, &links).await?)),
             Route::CreateVerificationCheck { service_sid } => {
                 (StatusCode::OK, self.check(self.service(&service_sid)?, req, &links).await?)
             }
@@ -207,6 +218,16 @@ impl<S: Store, M: Sender, C: Clock> Api<S, M, C> {
     fn base_url(&self, req: &Request<Bytes>) -> String {
         self.public_base_url.clone().unwrap_or_else(|| request_base_url(req))
     }
+}
+
+/// The plain check endpoint answers as Twilio's serverless `check-verify`
+/// template does, so pages written for it can show `message`: the
+/// VerificationCheck plus a `message` ("Verification success." or
+/// "Incorrect token."). The v2 resource stays exactly Twilio's.
+fn with_template_message(mut check: Value) -> Value {
+    let approved = check["status"] == "approved";
+    check["message"] = Value::from(if approved { "Verification success." } else { "Incorrect token." });
+    check
 }
 
 /// Maps a domain refusal to Twilio's error, logging causes the client does

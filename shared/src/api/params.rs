@@ -18,18 +18,20 @@ enum Value {
 pub struct Params(Vec<(String, Value)>);
 
 impl Params {
-    /// Parses a body by its Content-Type; without one, a body that starts
-    /// with `{` is JSON and anything else is a form.
+    /// Parses a body by its Content-Type: form-encoded or JSON; any other
+    /// type (`text/plain`, `multipart/form-data`, …) is refused with 415
+    /// rather than guessed at. Without a Content-Type, a body that starts
+    /// with `{` is JSON and anything else is a form: a browser always names
+    /// the type of a body it sends, and cross-site browser requests are
+    /// refused by their `Origin` before this is reached, so sniffing only
+    /// serves command-line and server-side callers.
     pub fn from_body(content_type: Option<&str>, body: &[u8]) -> Result<Params, ApiError> {
         if body.len() > MAX_BODY_BYTES {
             return Err(ApiError::new(413, super::error::code::INVALID_PARAMETER, "Request body too large"));
         }
-        let ct = content_type.unwrap_or("").to_ascii_lowercase();
-        let looks_json = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
-        if ct.starts_with("application/json") || ct.ends_with("+json") || (!ct.contains("form") && looks_json) {
-            Params::from_json(body)
-        } else {
-            Ok(Params::from_form(body))
+        match BodyKind::of(content_type, body)? {
+            BodyKind::Json => Params::from_json(body),
+            BodyKind::Form => Ok(Params::from_form(body)),
         }
     }
 
@@ -37,11 +39,15 @@ impl Params {
         Params(form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), Value::Text(v.into_owned()))).collect())
     }
 
+    /// Every member of the object in order, repeated names included, so a
+    /// name given twice is refused by [`Params::text`] as it is for forms
+    /// (a map would silently keep the last one).
     fn from_json(body: &[u8]) -> Result<Params, ApiError> {
-        let map: serde_json::Map<String, serde_json::Value> =
+        let Members(members) =
             serde_json::from_slice(body).map_err(|_| ApiError::invalid("Request body is not a JSON object"))?;
         Ok(Params(
-            map.into_iter()
+            members
+                .into_iter()
                 .map(|(k, v)| {
                     let v = match v {
                         serde_json::Value::String(s) => Value::Text(s),
@@ -72,6 +78,64 @@ impl Params {
 
     pub fn required(&self, names: &[&str]) -> Result<&str, ApiError> {
         self.text(names)?.ok_or_else(|| ApiError::invalid(format!("Missing required parameter {}", names[0])))
+    }
+}
+
+/// How a body is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyKind {
+    Form,
+    Json,
+}
+
+impl BodyKind {
+    /// The encoding a Content-Type names (parameters such as `charset`
+    /// ignored), or the sniffed one without a Content-Type; 415 for any
+    /// other type.
+    pub fn of(content_type: Option<&str>, body: &[u8]) -> Result<BodyKind, ApiError> {
+        let Some(raw) = content_type.map(str::trim).filter(|c| !c.is_empty()) else {
+            let looks_json = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+            return Ok(if looks_json { BodyKind::Json } else { BodyKind::Form });
+        };
+        let media_type = raw.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        match media_type.as_str() {
+            "application/x-www-form-urlencoded" => Ok(BodyKind::Form),
+            "application/json" => Ok(BodyKind::Json),
+            t if t.starts_with("application/") && t.ends_with("+json") => Ok(BodyKind::Json),
+            _ => {
+                let shown: String = media_type.chars().filter(|c| !c.is_control()).take(64).collect();
+                Err(ApiError::new(
+                    415,
+                    super::error::code::INVALID_PARAMETER,
+                    format!(
+                        "Unsupported Content-Type {shown:?}: send application/x-www-form-urlencoded or application/json"
+                    ),
+                ))
+            }
+        }
+    }
+}
+
+/// A JSON object's members as written, duplicates kept.
+struct Members(Vec<(String, serde_json::Value)>);
+
+impl<'de> serde::Deserialize<'de> for Members {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Members;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Members, A::Error> {
+                let mut members = Vec::new();
+                while let Some(member) = map.next_entry::<String, serde_json::Value>()? {
+                    members.push(member);
+                }
+                Ok(Members(members))
+            }
+        }
+        deserializer.deserialize_map(Visitor)
     }
 }
 
@@ -112,6 +176,45 @@ mod tests {
         assert!(p.text(names::TO).is_err());
         let twice = Params::from_form(b"to=1&To=2");
         assert!(twice.text(names::TO).unwrap_err().message.contains("more than once"));
+        assert!(Params::from_body(Some("application/json"), b"[1]").unwrap_err().message.contains("JSON object"));
         assert!(Params::from_form(b"to=").required(names::TO).unwrap_err().message.contains("To"));
+    }
+
+    #[test]
+    fn a_json_name_given_twice_is_refused_like_a_form_one() {
+        for body in [
+            r#"{"To":"+14155550123","To":"+14155550124"}"#,
+            r#"{"To":"+14155550123","to":"+14155550124"}"#,
+            r#"{"code":"123456","Code":"123456"}"#,
+        ] {
+            let p = Params::from_body(Some("application/json"), body.as_bytes()).unwrap();
+            let e = p.text(names::TO).and_then(|_| p.text(names::CODE)).unwrap_err();
+            assert_eq!((e.status, e.code), (400, 60200), "{body}");
+            assert!(e.message.contains("more than once"), "{body}: {}", e.message);
+        }
+        // Other members, nested objects included, are kept and do not clash.
+        let p = Params::from_body(None, br#"{"To":"+1","x":{"To":1,"To":2},"Channel":"sms"}"#).unwrap();
+        assert_eq!(p.text(names::TO).unwrap(), Some("+1"));
+        assert_eq!(p.text(names::CHANNEL).unwrap(), Some("sms"));
+    }
+
+    #[test]
+    fn only_form_and_json_bodies_are_read() {
+        let form = b"To=%2B14155550123";
+        for ct in ["application/x-www-form-urlencoded", "application/x-www-form-urlencoded;charset=UTF-8", " Application/X-WWW-Form-Urlencoded "] {
+            assert_eq!(BodyKind::of(Some(ct), form).unwrap(), BodyKind::Form, "{ct}");
+        }
+        for ct in ["application/json", "application/json; charset=utf-8", "application/vnd.api+json"] {
+            assert_eq!(BodyKind::of(Some(ct), b"{}").unwrap(), BodyKind::Json, "{ct}");
+        }
+        for ct in ["text/plain", "text/plain;charset=UTF-8", "multipart/form-data; boundary=x", "application/xml", "text/json", "form"] {
+            let e = BodyKind::of(Some(ct), br#"{"To":"+14155550123"}"#).unwrap_err();
+            assert_eq!((e.status, e.code), (415, 60200), "{ct}");
+            assert!(e.message.contains("application/json"), "{}", e.message);
+        }
+        // No Content-Type at all: sniffed, as curl -d and scripts send.
+        assert_eq!(BodyKind::of(None, b" {\"to\":1}").unwrap(), BodyKind::Json);
+        assert_eq!(BodyKind::of(Some(""), form).unwrap(), BodyKind::Form);
+        assert_eq!(BodyKind::of(None, form).unwrap(), BodyKind::Form);
     }
 }

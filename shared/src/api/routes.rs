@@ -41,6 +41,23 @@ pub enum Route {
     PlainCheck,
 }
 
+impl Route {
+    /// The route's name for logs: never the path itself, which can hold a
+    /// phone number.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Route::CreateVerification { .. } => "create_verification",
+            Route::FetchVerification { .. } => "fetch_verification",
+            Route::UpdateVerification { .. } => "update_verification",
+            Route::CreateVerificationCheck { .. } => "create_verification_check",
+            Route::FetchService { .. } => "fetch_service",
+            Route::ListServices => "list_services",
+            Route::PlainStart => "start_verify",
+            Route::PlainCheck => "check_verify",
+        }
+    }
+}
+
 /// Finds the route, or answers 404 (no such path here) or 405 (the path
 /// exists, the method does not).
 pub fn route(function: Function, method: &Method, path: &str) -> Result<Route, ApiError> {

@@ -3,10 +3,10 @@
 
 use super::{SendError, Sender, Sms};
 use crate::clock::{Clock, SystemClock};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
 
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct OutboxMessage {
     pub to: String,
     pub channel: String,

@@ -26,7 +26,7 @@ pub struct Args {
     /// Keep state in memory only (nothing written under --data-dir).
     #[arg(long)]
     memory: bool,
-    /// Where the embedded store and the generated code key are kept.
+    /// Where the embedded store and the generated code and number keys are kept.
     #[arg(long, default_value = ".verify-local")]
     data_dir: PathBuf,
     /// Use DynamoDB and SNS from the standard AWS environment instead of the

@@ -149,15 +149,35 @@ async fn state_and_key_persist_across_restarts() {
     let (status, _, _) = post_form(&client, &first.url("/start-verify"), &[("to", &to)]).await;
     assert_eq!(status, StatusCode::CREATED);
     let code = first.last_code(&to).await;
+    // Its event is stored, with the number hashed under the generated number key.
+    let by_number = |server: &LocalServer| {
+        let url = server.url("/v2/Attempts");
+        let client = client.clone();
+        let to = to.clone();
+        async move {
+            let v: Value = client.get(url).query(&[("ChannelData.To", to.as_str())]).send().await.unwrap().json().await.unwrap();
+            v["attempts"].as_array().map_or(0, Vec::len)
+        }
+    };
+    for _ in 0..100 {
+        if by_number(&first).await == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(by_number(&first).await, 1);
     first.stop().await;
 
     let second = LocalServer::start(&["--data-dir", &dir_arg]).await;
     let (status, v, text) = post_form(&client, &second.url("/check-verify"), &[("to", &to), ("code", &code)]).await;
     assert_eq!((status, v["status"].as_str()), (StatusCode::OK, Some("approved")), "{text}");
+    assert_eq!(by_number(&second).await, 1, "the same number key after a restart");
     second.stop().await;
-    let key = std::fs::metadata(dir.join("code-key")).unwrap();
     use std::os::unix::fs::PermissionsExt;
-    assert_eq!(key.permissions().mode() & 0o077, 0, "the code key is private to its owner");
+    for file in ["code-key", "number-key"] {
+        let key = std::fs::metadata(dir.join(file)).unwrap();
+        assert_eq!(key.permissions().mode() & 0o077, 0, "the {file} is private to its owner");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -174,6 +194,7 @@ async fn with_the_aws_environment_it_uses_dynamodb_and_sns() {
         ("AWS_REGION", "us-east-1"),
         ("VERIFY_TABLE", table.as_str()),
         ("VERIFY_CODE_KEY", "an-integration-test-key-of-32-bytes-or-more"),
+        ("VERIFY_NUMBER_KEY", "an-integration-test-number-key-of-32-bytes"),
     ];
     let server = LocalServer::start_with_env(&["--create-table"], &env).await;
     assert!(server.stderr.lock().unwrap().contains("Amazon SNS"));

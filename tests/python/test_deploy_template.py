@@ -164,7 +164,7 @@ def test_outputs_name_every_function_url():
 # (DescribeTable, GetSMSAttributes), SMS (Publish to a phone number only).
 # check-verify: count and approve (UpdateItem), find by sid (Query), warm-up.
 # webhook-report: events and deliveries in the same table, the stream, the
-# failure queue.
+# failure queue, warm-up (DescribeTable).
 EXPECTED_ACTIONS = {
     "StartVerifyFunction": {
         "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:DescribeTable",
@@ -173,7 +173,7 @@ EXPECTED_ACTIONS = {
     "CheckVerifyFunction": {"dynamodb:UpdateItem", "dynamodb:DescribeTable", "dynamodb:Query"},
     "WebhookReportFunction": {
         "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query",
-        "dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams",
+        "dynamodb:DescribeTable", "dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams",
         "sqs:SendMessage",
     },
 }
@@ -221,7 +221,10 @@ def test_stream_permissions_are_on_the_stream_only():
 
 # --- Secrets and configuration -----------------------------------------------------
 
-SECRET_VARS = {"VERIFY_CODE_KEY", "VERIFY_CODE_KEY_PREVIOUS", "VERIFY_API_KEYS", "VERIFY_AUTH_TOKENS", "VERIFY_WEBHOOKS"}
+SECRET_VARS = {
+    "VERIFY_CODE_KEY", "VERIFY_CODE_KEY_PREVIOUS", "VERIFY_NUMBER_KEY", "VERIFY_NUMBER_KEY_PREVIOUS",
+    "VERIFY_API_KEYS", "VERIFY_AUTH_TOKENS", "VERIFY_WEBHOOKS",
+}
 
 
 def all_env():

@@ -71,13 +71,29 @@ pub fn require_credentials(settings: &Settings) -> Result<(), String> {
 /// meanwhile). Failures are not fatal: the
 /// first request will connect again and report properly.
 pub async fn warm_up(store: &DynamoStore, sender: &SnsSender, uses: Uses) {
+    warm_up_clients(uses.dynamodb.then_some(store), uses.sns.then_some(sender), true).await
+}
+
+/// webhook-report's warm-up: its one connection, DynamoDB. It parses no
+/// phone numbers, so the metadata is left alone.
+pub async fn warm_up_store(store: &DynamoStore) {
+    warm_up_clients(Some(store), None, false).await
+}
+
+async fn warm_up_clients(store: Option<&DynamoStore>, sender: Option<&SnsSender>, phone_metadata: bool) {
     let started = std::time::Instant::now();
-    let phone = tokio::task::spawn_blocking(move || {
-        let _ = crate::phone::PhoneNumber::parse("+14155550123");
-        started.elapsed()
-    });
-    let dynamo = async { if uses.dynamodb { store.warm_up().await } else { Ok(()) } };
-    let sns = async { if uses.sns { sender.warm_up().await } else { Ok(()) } };
+    let phone = async {
+        if !phone_metadata {
+            return Ok(std::time::Duration::ZERO);
+        }
+        tokio::task::spawn_blocking(move || {
+            let _ = crate::phone::PhoneNumber::parse("+14155550123");
+            started.elapsed()
+        })
+        .await
+    };
+    let dynamo = async { if let Some(s) = store { s.warm_up().await } else { Ok(()) } };
+    let sns = async { if let Some(s) = sender { s.warm_up().await } else { Ok(()) } };
     let network = async {
         let both = tokio::join!(dynamo, sns);
         (both, started.elapsed())
@@ -94,7 +110,7 @@ pub async fn warm_up(store: &DynamoStore, sender: &SnsSender, uses: Uses) {
                 // One line per cold start: what init spent, and on what.
                 let ms = |d: std::time::Duration| format!("{:.1}", d.as_secs_f64() * 1000.0);
                 let phone_ms = phone_took.map(ms).unwrap_or_default();
-                tracing::info!(dynamodb = uses.dynamodb, sns = uses.sns, network_ms = ms(network_took), phone_ms, total_ms = ms(started.elapsed()), "warmed up");
+                tracing::info!(dynamodb = store.is_some(), sns = sender.is_some(), network_ms = ms(network_took), phone_ms, total_ms = ms(started.elapsed()), "warmed up");
             }
         }
         Err(_) => tracing::warn!(timeout = ?WARM_UP_TIMEOUT, "warm-up did not finish; continuing"),

@@ -6,7 +6,7 @@
 //! current window), so every limit can be enforced by a conditional write on
 //! a single DynamoDB item. The store applies what these functions decide.
 
-use crate::clock::Seconds;
+use crate::clock::{Millis, Seconds, secs_of};
 use crate::config::Limits;
 use crate::otp::CodeHash;
 
@@ -100,8 +100,13 @@ pub struct VerificationRecord {
     /// or since the last approval. A new code does not reset it (NIST).
     pub failures: u32,
     pub failure_window_start: Seconds,
-    /// Bumped by every full rewrite; a start writes only if it is unchanged.
+    /// Bumped by every write to the item, so it counts the item's changes:
+    /// a start writes only if it is unchanged, and the events derived from a
+    /// change carry it as their `sequence` (and their ids are made from it).
     pub version: u64,
+    /// When the last write happened, in milliseconds (set by every write
+    /// with `version`); orders events within a second.
+    pub changed_ms: Millis,
     /// The request that approved it, so a retried approval is recognised.
     pub approved_by: Option<String>,
 }
@@ -158,8 +163,15 @@ pub struct StartInput<'a> {
     pub locale: &'a str,
     pub new_sid: &'a str,
     pub attempt_sid: &'a str,
-    pub now: Seconds,
+    /// The moment of the start; every rule reads its whole second ([`StartInput::now`]).
+    pub now_ms: Millis,
     pub hash_for: &'a (dyn Fn(&str) -> CodeHash + Sync),
+}
+
+impl StartInput<'_> {
+    pub fn now(&self) -> Seconds {
+        secs_of(self.now_ms)
+    }
 }
 
 /// Decides the record a start writes, given the record now stored (if any).
@@ -173,7 +185,7 @@ pub fn plan_start(
     input: &StartInput<'_>,
     limits: &Limits,
 ) -> Result<VerificationRecord, StartRefusal> {
-    let now = input.now;
+    let now = input.now();
     let (sends, send_window_start) = match old {
         Some(o) if now < o.send_window_start + limits.send_window_secs => {
             if o.sends >= limits.max_sends {
@@ -223,6 +235,7 @@ pub fn plan_start(
         failures,
         failure_window_start,
         version: old.map_or(1, |o| o.version + 1),
+        changed_ms: input.now_ms,
         approved_by: None,
     })
 }
@@ -290,7 +303,7 @@ pub mod example {
             locale: "en",
             new_sid,
             attempt_sid,
-            now,
+            now_ms: now * 1000,
             hash_for: &code_hash,
         };
         plan_start(old, &input, &Limits::default())
@@ -315,6 +328,7 @@ mod tests {
         assert_eq!((r.sid.as_str(), r.status, r.attempts, r.sends, r.version), ("VEa", StoredStatus::Pending, 0, 1, 1));
         assert_eq!(r.expires_at, T0 + 600);
         assert_eq!(r.code_hash, hash("VEa"));
+        assert_eq!(r.changed_ms, T0 * 1000);
     }
 
     #[test]
@@ -410,7 +424,7 @@ mod tests {
         for i in 1..30 {
             let input = StartInput {
                 service_sid: "VA1", to: "+1", country: None, channel: "sms", locale: "en",
-                new_sid: "VEz", attempt_sid: "VL", now: T0 + i, hash_for: &hash,
+                new_sid: "VEz", attempt_sid: "VL", now_ms: (T0 + i) * 1000, hash_for: &hash,
             };
             r = plan_start(Some(&r), &input, &limits).unwrap();
         }

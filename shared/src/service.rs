@@ -2,7 +2,7 @@
 //! composed from the pure rules in [`crate::record`], a [`Store`] and a
 //! [`Sender`].
 
-use crate::clock::{Clock, Seconds};
+use crate::clock::{Clock, Seconds, secs_of};
 use crate::config::{Limits, Service, Services};
 use crate::message;
 use crate::otp::{self, Code, CodeKeys};
@@ -119,7 +119,7 @@ impl<S: Store, M: Sender, C: Clock> Verifier<S, M, C> {
                 locale: language,
                 new_sid: &new_sid,
                 attempt_sid: &attempt_sid,
-                now: self.clock.now(),
+                now_ms: self.clock.now_ms(),
                 hash_for: &hash_for,
             };
             let record = match record::plan_start(current.as_ref(), &input, limits) {
@@ -130,12 +130,12 @@ impl<S: Store, M: Sender, C: Clock> Verifier<S, M, C> {
                             ("max_sends", VerifyError::SendsExhausted { retry_after })
                         }
                         StartRefusal::Locked { retry_after } => {
-                            ("locked", VerifyError::Locked { retry_after, until: input.now + retry_after })
+                            ("locked", VerifyError::Locked { retry_after, until: input.now() + retry_after })
                         }
                     };
                     // Seen by the event stream as verification.send_rate_limited.
                     let key = key_for(&service.sid, &req.to.key());
-                    if let Err(e) = self.store.note_start_refused(&key, reason, input.now).await
+                    if let Err(e) = self.store.note_start_refused(&key, reason, input.now_ms).await
                         && !matches!(e, StoreError::Conflict(_))
                     {
                         tracing::warn!(error = ?e, "could not note a refused start");
@@ -177,7 +177,7 @@ impl<S: Store, M: Sender, C: Clock> Verifier<S, M, C> {
                 // Nobody received this code: void it so it cannot be used, and
                 // give the send back so the caller's retry is not penalised.
                 let key = RecordKey::of(&record);
-                if let Err(v) = self.store.void_unsent(&key, &record.sid, &record.code_hash, self.clock.now()).await {
+                if let Err(v) = self.store.void_unsent(&key, &record.sid, &record.code_hash, self.clock.now_ms()).await {
                     tracing::warn!(sid = %record.sid, error = ?v, "could not void an unsent code");
                 }
                 tracing::warn!(sid = %record.sid, to = %mask(&record.to), error = %e.0, "SMS send failed");
@@ -191,8 +191,9 @@ impl<S: Store, M: Sender, C: Clock> Verifier<S, M, C> {
     pub async fn check(&self, service: &Service, target: &CheckTarget, code: &Code) -> Result<CheckOutcome, VerifyError> {
         let limits = &service.limits;
         let (key, sid) = self.locate(service, target).await?;
-        let now = self.clock.now();
-        let counted = match self.store.count_check(&key, sid, now, limits).await {
+        let now_ms = self.clock.now_ms();
+        let now = secs_of(now_ms);
+        let counted = match self.store.count_check(&key, sid, now_ms, limits).await {
             Ok(r) => r,
             Err(StoreError::Conflict(stood)) => return Err(self.refused_check(&key, stood.as_deref(), sid, now, limits).await),
             Err(e) => return Err(e.into()),
@@ -200,7 +201,7 @@ impl<S: Store, M: Sender, C: Clock> Verifier<S, M, C> {
         if !self.keys.matches(&counted.code_hash, &counted.sid, code) {
             tracing::info!(sid = %counted.sid, attempts = counted.attempts, "wrong code");
             // Seen by the event stream as verification.check_failed.
-            if let Err(e) = self.store.note_check_failed(&key, &counted.sid).await {
+            if let Err(e) = self.store.note_check_failed(&key, &counted.sid, self.clock.now_ms()).await {
                 tracing::warn!(sid = %counted.sid, error = ?e, "could not note a failed check");
             }
             return Ok(CheckOutcome { record: counted, approved: false });
@@ -209,7 +210,7 @@ impl<S: Store, M: Sender, C: Clock> Verifier<S, M, C> {
         let approval = Approval {
             sid: &counted.sid,
             code_hash: &counted.code_hash,
-            now,
+            now_ms,
             request_id: &request_id,
             // After approval only the send window still matters.
             ttl: (counted.send_window_start + limits.send_window_secs).max(now),
@@ -259,7 +260,7 @@ impl<S: Store, M: Sender, C: Clock> Verifier<S, M, C> {
         let closing = Closing {
             sid: &current_sid,
             status,
-            now: self.clock.now(),
+            now_ms: self.clock.now_ms(),
             max_check_attempts: service.limits.max_check_attempts,
             request_id: &request_id,
         };

@@ -3,17 +3,25 @@
 //! [`Reports`] routes, from the environment. Besides the variables of
 //! [`crate::webhooks::config`] and [`crate::api::auth`]:
 //!
-//! - `VERIFY_TABLE`, `VERIFY_SERVICE_SID` / `VERIFY_SERVICE_NAME`,
-//!   `VERIFY_ACCOUNT_SID`, `VERIFY_MAX_CHECK_ATTEMPTS`, `VERIFY_PUBLIC_BASE_URL`
-//!   as for the other functions (no code key: this function never sees codes);
+//! - `VERIFY_TABLE`, the services (`VERIFY_SERVICES`, or `VERIFY_SERVICE_SID`
+//!   / `VERIFY_SERVICE_NAME` and the limits), `VERIFY_ACCOUNT_SID`,
+//!   `VERIFY_PUBLIC_BASE_URL`, `VERIFY_WARM_UP` as for the other functions
+//!   (no code key: this function never sees codes);
+//! - `VERIFY_NUMBER_KEY` (required, ≥ 32 bytes) and
+//!   `VERIFY_NUMBER_KEY_PREVIOUS`: the secret that keys the hash of each
+//!   event's number ([`crate::events::number_key`]), and the one before a
+//!   rotation;
 //! - `VERIFY_REPORT_SERVICE_SIDS`: more services to report on (comma list);
 //! - `VERIFY_EVENT_RETENTION_DAYS` (90) and `VERIFY_EVENT_SHARDS` (8; only
 //!   ever raise it: events written under a larger count are not found with a
 //!   smaller one).
 
 use crate::clock::Clock;
-use crate::config::{DEFAULT_TABLE, env};
+use crate::config::{DEFAULT_TABLE, Services, env};
+use crate::events::derive::Deriver;
+use crate::events::number_key::{NumberKey, NumberKeys};
 use crate::events::store::{DEFAULT_RETENTION_DAYS, DEFAULT_SHARDS, EventStore};
+use crate::store::dynamo::DynamoStore;
 use crate::reports::Reports;
 use crate::api::auth::Credentials;
 use crate::sid;
@@ -25,6 +33,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 pub mod vars {
+    pub const NUMBER_KEY: &str = "VERIFY_NUMBER_KEY";
+    pub const NUMBER_KEY_PREVIOUS: &str = "VERIFY_NUMBER_KEY_PREVIOUS";
     pub const REPORT_SERVICE_SIDS: &str = "VERIFY_REPORT_SERVICE_SIDS";
     pub const EVENT_RETENTION_DAYS: &str = "VERIFY_EVENT_RETENTION_DAYS";
     pub const EVENT_SHARDS: &str = "VERIFY_EVENT_SHARDS";
@@ -40,8 +50,11 @@ pub struct WebhookReport {
 pub struct ReportSettings {
     pub table: String,
     pub account_sid: String,
+    /// The services reported on: the configured ones and any more named.
     pub services: Vec<String>,
-    pub max_check_attempts: u32,
+    /// The configured services, whose limits events are derived by.
+    pub configured: Services,
+    pub numbers: NumberKeys,
     pub retention_days: i64,
     pub shards: u32,
     pub endpoints: Vec<Endpoint>,
@@ -49,6 +62,8 @@ pub struct ReportSettings {
     /// Who may read reports: the same keys and tokens as the other functions.
     pub credentials: Credentials,
     pub public_base_url: Option<String>,
+    /// Open the DynamoDB connection during init (`VERIFY_WARM_UP`).
+    pub warm_up: bool,
 }
 
 impl ReportSettings {
@@ -61,7 +76,6 @@ impl ReportSettings {
             }
         };
         let (configured, account_sid) = crate::config::services_and_account(vars)?;
-        let max_check_attempts = configured.default_service().limits.max_check_attempts;
         let mut services: Vec<String> = configured.all().iter().map(|s| s.sid.clone()).collect();
         for s in get(vars::REPORT_SERVICE_SIDS).unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty()) {
             if !sid::is_sid(sid::SERVICE, s) {
@@ -76,7 +90,8 @@ impl ReportSettings {
             table: get(env::TABLE).unwrap_or(DEFAULT_TABLE).to_owned(),
             account_sid,
             services,
-            max_check_attempts,
+            configured,
+            numbers: number_keys(&get)?,
             retention_days: num(vars::EVENT_RETENTION_DAYS, DEFAULT_RETENTION_DAYS, 1, 3650)?,
             shards: num(vars::EVENT_SHARDS, DEFAULT_SHARDS as i64, 1, 64)? as u32,
             endpoints,
@@ -84,8 +99,20 @@ impl ReportSettings {
             credentials: Credentials::parse(get(env::API_KEYS), get(env::AUTH_TOKENS))
                 .map_err(|e| format!("{} / {}: {e}", env::API_KEYS, env::AUTH_TOKENS))?,
             public_base_url: get(env::PUBLIC_BASE_URL).map(|u| u.trim_end_matches('/').to_owned()),
+            warm_up: crate::config::warm_up(get(env::WARM_UP)),
         })
     }
+}
+
+/// The number key is required: without it the stored hash of a number
+/// could be reversed by trying the 10⁴ numbers its masked form leaves.
+fn number_keys<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Result<NumberKeys, String> {
+    let key = |name: &str, secret: &str| NumberKey::new(secret.as_bytes()).map_err(|e| format!("{name}: {e}"));
+    let current = get(vars::NUMBER_KEY).ok_or_else(|| {
+        format!("{} is required (a random secret of at least 32 bytes; it keys the hash of numbers in stored events)", vars::NUMBER_KEY)
+    })?;
+    let previous = get(vars::NUMBER_KEY_PREVIOUS).map(|p| key(vars::NUMBER_KEY_PREVIOUS, p)).transpose()?;
+    Ok(NumberKeys::new(key(vars::NUMBER_KEY, current)?, previous))
 }
 
 /// Builds the function from settings, a DynamoDB client and a clock.
@@ -99,11 +126,12 @@ pub fn build(settings: ReportSettings, client: aws_sdk_dynamodb::Client, clock: 
         endpoints: settings.endpoints,
         settings: settings.delivery,
         clock: clock.clone(),
-        max_check_attempts: settings.max_check_attempts,
+        deriver: Deriver { services: settings.configured, numbers: settings.numbers.clone() },
     });
     let reports = Reports {
         events,
         services: settings.services,
+        numbers: settings.numbers,
         account_sid: settings.account_sid,
         auth: settings.credentials,
         clock,
@@ -112,12 +140,48 @@ pub fn build(settings: ReportSettings, client: aws_sdk_dynamodb::Client, clock: 
     WebhookReport { dispatcher, reports }
 }
 
-/// The deployed function: requires `VERIFY_API_KEYS`, since its URL serves reports.
+/// The deployed function: requires `VERIFY_API_KEYS`, since its URL serves
+/// reports, and the number key. Opens the DynamoDB connection during init
+/// unless `VERIFY_WARM_UP` is off, as the other functions do.
 pub async fn from_env() -> Result<WebhookReport, String> {
     let settings = ReportSettings::from_vars(&std::env::vars().collect())?;
     if settings.credentials.is_empty() {
         return Err(format!("{} is required: the reporting routes must be authenticated", env::API_KEYS));
     }
     let dynamodb = crate::aws::LambdaEnv::from_env()?.dynamodb();
+    if settings.warm_up {
+        crate::app::warm_up_store(&DynamoStore::new(dynamodb.clone(), settings.table.clone())).await;
+    }
     Ok(build(settings, dynamodb, Arc::new(crate::clock::SystemClock)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn the_number_key_is_required_and_rotatable() {
+        let err = ReportSettings::from_vars(&vars(&[])).unwrap_err();
+        assert!(err.contains(vars::NUMBER_KEY), "{err}");
+        let err = ReportSettings::from_vars(&vars(&[(vars::NUMBER_KEY, "short")])).unwrap_err();
+        assert!(err.contains(vars::NUMBER_KEY), "{err}");
+        let (old, new) = ("o".repeat(32), "n".repeat(32));
+        let before = ReportSettings::from_vars(&vars(&[(vars::NUMBER_KEY, &old)])).unwrap();
+        let after = ReportSettings::from_vars(&vars(&[(vars::NUMBER_KEY, &new), (vars::NUMBER_KEY_PREVIOUS, &old)])).unwrap();
+        let stored = before.numbers.hash("VA1", "+14155550123");
+        assert_ne!(after.numbers.hash("VA1", "+14155550123"), stored);
+        assert!(after.numbers.lookups("VA1", "+14155550123").contains(&stored));
+    }
+
+    #[test]
+    fn warm_up_is_on_unless_turned_off() {
+        let key = "k".repeat(32);
+        assert!(ReportSettings::from_vars(&vars(&[(vars::NUMBER_KEY, &key)])).unwrap().warm_up);
+        let off = ReportSettings::from_vars(&vars(&[(vars::NUMBER_KEY, &key), (env::WARM_UP, "false")])).unwrap();
+        assert!(!off.warm_up);
+    }
 }

@@ -164,6 +164,23 @@ async fn state_key_and_messages_persist_across_restarts_quietly() {
     assert_eq!(status, StatusCode::CREATED);
     let code = first.last_code(&to).await;
     let first_logs = first.logs();
+    // Its event is stored, with the number hashed under the generated number key.
+    let by_number = |server: &LocalServer| {
+        let url = server.url("/v2/Attempts");
+        let client = client.clone();
+        let to = to.clone();
+        async move {
+            let v: Value = client.get(url).query(&[("ChannelData.To", to.as_str())]).send().await.unwrap().json().await.unwrap();
+            v["attempts"].as_array().map_or(0, Vec::len)
+        }
+    };
+    for _ in 0..100 {
+        if by_number(&first).await == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(by_number(&first).await, 2, "the start and the resend");
     first.stop().await;
 
     // The table already exists, the verification and the texts are still there.
@@ -174,11 +191,14 @@ async fn state_key_and_messages_persist_across_restarts_quietly() {
     assert_eq!((status, v["status"].as_str()), (StatusCode::OK, Some("approved")), "{text}");
     let (status, _, _) = post_form(&client, &second.url("/check-verify"), &[("to", &to), ("code", &code)]).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "a second check of an approved code");
+    assert_eq!(by_number(&second).await, 2, "the same number key after a restart");
     let second_logs = second.logs();
     second.stop().await;
-    let key = std::fs::metadata(dir.join("code-key")).unwrap();
     use std::os::unix::fs::PermissionsExt;
-    assert_eq!(key.permissions().mode() & 0o077, 0, "the code key is private to its owner");
+    for file in ["code-key", "number-key"] {
+        let key = std::fs::metadata(dir.join(file)).unwrap();
+        assert_eq!(key.permissions().mode() & 0o077, 0, "the {file} is private to its owner");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 
     // Normal operation (a resend, a restart, a second check) warns about nothing.
@@ -201,6 +221,7 @@ async fn with_the_aws_environment_it_uses_dynamodb_and_sns() {
         ("AWS_REGION", "us-east-1"),
         ("VERIFY_TABLE", table.as_str()),
         ("VERIFY_CODE_KEY", "an-integration-test-key-of-32-bytes-or-more"),
+        ("VERIFY_NUMBER_KEY", "an-integration-test-number-key-of-32-bytes"),
     ];
     let server = LocalServer::start_with_env(&["--create-table"], &env).await;
     assert!(server.stderr.lock().unwrap().contains("Amazon SNS"));

@@ -1,7 +1,7 @@
 //! webhook-report against a real store (embedded dynoxide) and a real HTTP
 //! receiver on 127.0.0.1: stream records to events and deliveries, retries
 //! on a manual clock, endpoints that fail, time out, are down or gone, and
-//! the reporting routes.
+//! the reporting routes. [`event_pipeline`] runs the verifier in front of it.
 
 use axum::Router;
 use axum::extract::State;
@@ -13,16 +13,30 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use verify_core::clock::{Clock, ManualClock, Seconds};
 use verify_core::events::EventType;
-use verify_core::events::derive::derive;
-use verify_core::events::stream::parse_record;
+use verify_core::events::derive::Deriver;
+use verify_core::events::number_key::{NumberKey, NumberKeys};
+use verify_core::events::stream::{StreamRecord, parse_record};
+use verify_core::events::Event;
 use verify_core::webhooks::config::{DeliverySettings, Endpoint};
 use verify_core::webhooks::delivery::{DeliveryStatus, max_retry_delay};
 use verify_core::webhooks::signing::Secret;
 use verify_core::webhooks::ssrf::Allow;
 use verify_core::webhook_report::{ReportSettings, WebhookReport, build};
 
+mod event_pipeline;
+
 const SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
+const NUMBER_KEY: &str = "integration-test-number-key-0123456789";
 const T0: Seconds = 1_700_000_000;
+const FIXTURE_SERVICE: &str = "VA11111111111111111111111111111111";
+
+/// What the fixtures' service derives events with: its limits, the test key.
+fn derive(record: &StreamRecord) -> Vec<Event> {
+    let vars = HashMap::from([("VERIFY_SERVICE_SID".to_owned(), FIXTURE_SERVICE.to_owned())]);
+    let (services, _) = verify_core::config::services_and_account(&vars).unwrap();
+    let numbers = NumberKeys::new(NumberKey::new(NUMBER_KEY.as_bytes()).unwrap(), None);
+    Deriver { services, numbers }.derive(record)
+}
 
 fn fixture(name: &str) -> Value {
     let path = format!("{}/../events/webhook-report/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -40,7 +54,7 @@ fn fixture_records_become_events_and_ttl_removal_is_expired() {
     let batch = fixture("stream-batch.json");
     let types: Vec<&str> = records(&batch)
         .iter()
-        .flat_map(|r| derive(&parse_record(r).unwrap(), 5))
+        .flat_map(|r| derive(&parse_record(r).unwrap()))
         .map(|e| e.event_type.as_str())
         .collect();
     assert_eq!(types, ["verification.pending", "verification.check_failed"]);
@@ -48,7 +62,7 @@ fn fixture_records_become_events_and_ttl_removal_is_expired() {
     let ttl = fixture("stream-ttl-remove.json");
     let record = parse_record(&ttl["Records"][0]).unwrap();
     assert!(record.ttl_removal, "userIdentity principal dynamodb.amazonaws.com");
-    let events = derive(&record, 5);
+    let events = derive(&record);
     assert_eq!(events.len(), 1);
     let e = &events[0];
     assert_eq!(e.event_type, EventType::Expired);
@@ -56,7 +70,7 @@ fn fixture_records_become_events_and_ttl_removal_is_expired() {
     let body = e.payload().to_string();
     assert!(!body.contains("+14155550123") && !body.contains("3q2+7w=="), "{body}");
     // The same record twice: one id.
-    assert_eq!(derive(&parse_record(&ttl["Records"][0]).unwrap(), 5)[0].id, e.id);
+    assert_eq!(derive(&parse_record(&ttl["Records"][0]).unwrap())[0].id, e.id);
 }
 
 // ---------------------------------------------------------------- harness
@@ -128,7 +142,11 @@ async fn harness(endpoints: Vec<Endpoint>, allow: Allow) -> Harness {
     });
     let client = verify_core::aws::dynamodb_at(&endpoint);
     verify_core::store::dynamo::ensure_table(&client, "verify").await.unwrap();
-    let mut settings = ReportSettings::from_vars(&HashMap::from([("VERIFY_SERVICE_SID".into(), format!("VA{}", "1".repeat(32)))])).unwrap();
+    let mut settings = ReportSettings::from_vars(&HashMap::from([
+        ("VERIFY_SERVICE_SID".into(), FIXTURE_SERVICE.into()),
+        ("VERIFY_NUMBER_KEY".into(), NUMBER_KEY.into()),
+    ]))
+    .unwrap();
     settings.endpoints = endpoints;
     settings.delivery =
         DeliverySettings { allow, timeout: Duration::from_secs(1), immediate_budget: Duration::from_secs(5) };
@@ -147,7 +165,7 @@ fn insert_batch() -> Vec<Value> {
 
 /// The one event of [`insert_batch`].
 fn insert_event_id() -> String {
-    derive(&parse_record(&insert_batch()[0]).unwrap(), 5)[0].id.clone()
+    derive(&parse_record(&insert_batch()[0]).unwrap())[0].id.clone()
 }
 
 fn verify_signature(r: &Received) {
@@ -244,7 +262,7 @@ async fn gone_disables_the_endpoint() {
     assert!(d.deliveries.endpoint_disabled(&ep.id).await.unwrap());
     // The next event is recorded but not sent.
     let ttl = fixture("stream-ttl-remove.json");
-    let expired_id = derive(&parse_record(&ttl["Records"][0]).unwrap(), 5)[0].id.clone();
+    let expired_id = derive(&parse_record(&ttl["Records"][0]).unwrap())[0].id.clone();
     d.handle_records(&records(&ttl)).await;
     let state = d.deliveries.get(&ep.id, &expired_id).await.unwrap().unwrap();
     assert_eq!(state.status, DeliveryStatus::Disabled);
@@ -324,6 +342,7 @@ async fn the_verification_flow_feeds_events_webhooks_and_reports() {
     let service = format!("VA{}", "2".repeat(32));
     let vars: HashMap<String, String> = HashMap::from([
         ("VERIFY_CODE_KEY".into(), "k".repeat(32)),
+        ("VERIFY_NUMBER_KEY".into(), NUMBER_KEY.into()),
         ("VERIFY_SERVICE_SID".into(), service.clone()),
     ]);
     let settings = verify_core::config::Settings::from_vars(&vars).unwrap();
@@ -448,10 +467,11 @@ async fn multi_day_reads_return_every_event_in_order() {
     let client = verify_core::aws::dynamodb_at(&endpoint);
     let services = [format!("VA{}", "1".repeat(32)), format!("VA{}", "2".repeat(32))];
     let event = |i: i64| Event {
-        id: format!("evt_{i:04}"),
+        id: format!("evt_{i:032x}"),
         event_type: EventType::Pending,
         // Uneven gaps, several events on some days, none on others.
-        time: T0 + i * 37_000 + (i % 3) * 500,
+        time_ms: (T0 + i * 37_000 + (i % 3) * 500) * 1000,
+        sequence: 1,
         service_sid: services[i as usize % 2].clone(),
         verification_sid: format!("VE{i:032}"),
         channel: "sms".into(),
@@ -479,7 +499,7 @@ async fn multi_day_reads_return_every_event_in_order() {
             to: T0 + 45 * 86_400,
             types: None,
             verification_sid: None,
-            to_number: None,
+            to_hashes: None,
             to_prefix: None,
             country: None,
             channel: None,
@@ -489,7 +509,7 @@ async fn multi_day_reads_return_every_event_in_order() {
         assert_eq!(ids(&store.all(&q).await.unwrap()), expected, "all, {shards} shard(s)");
         let (mut paged, mut token) = (Vec::new(), None);
         loop {
-            let page = store.page(&q, token.as_deref(), 7).await.unwrap();
+            let page = store.page(&q, token.as_ref(), 7).await.unwrap();
             paged.extend(ids(&page.events));
             match page.next {
                 Some(next) => token = Some(next),

@@ -59,7 +59,7 @@ async fn put_new(store: &DynamoStore, to: &str, sid: &str) -> VerificationRecord
 }
 
 fn closing<'a>(sid: &'a str, status: StoredStatus, now: Seconds) -> Closing<'a> {
-    Closing { sid, status, now, max_check_attempts: 5, request_id: "RQtest" }
+    Closing { sid, status, now_ms: now * 1000, max_check_attempts: 5, request_id: "RQtest" }
 }
 
 fn key(to: &str) -> RecordKey {
@@ -103,7 +103,7 @@ async fn close_refuses_expired_and_exhausted_verifications() {
         assert!(matches!(store.close(&key(to), &at_expiry).await, Err(StoreError::Conflict(Some(_)))), "{engine}");
         // Out of attempts.
         for _ in 0..5 {
-            store.count_check(&key(to), Some("VEc"), T0 + 1, &Limits::default()).await.unwrap();
+            store.count_check(&key(to), Some("VEc"), (T0 + 1) * 1000, &Limits::default()).await.unwrap();
         }
         assert!(matches!(store.close(&key(to), &closing("VEc", StoredStatus::Approved, T0 + 2)).await, Err(StoreError::Conflict(_))), "{engine}");
         let still = store.get(&key(to)).await.unwrap().unwrap();

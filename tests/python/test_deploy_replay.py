@@ -45,9 +45,14 @@ PRESENT = {f.binary for f in present_functions(load_template())}
 
 TEST_SECRETS = {
     "verify/replay/code-key": "replay-code-key-" + "k" * 32,
+    "verify/replay/number-key": "replay-number-key-" + "n" * 32,
     "verify/replay/api-keys": EVENTS_API_KEYS_JSON,
 }
-TEST_PARAMETERS = {"CodeKeySecretName": "verify/replay/code-key", "ApiKeysSecretName": "verify/replay/api-keys"}
+TEST_PARAMETERS = {
+    "CodeKeySecretName": "verify/replay/code-key",
+    "NumberKeySecretName": "verify/replay/number-key",
+    "ApiKeysSecretName": "verify/replay/api-keys",
+}
 
 
 def create_table_from_template(client, name: str, template: dict) -> None:
@@ -218,7 +223,7 @@ def test_functions_warmed_up_and_logged_no_errors(replay: Replay):
     # GetSMSAttributes for start-verify) against the emulated services, and
     # nothing was logged at WARN or ERROR.
     for name, log in replay.logs.items():
-        if name in ("start-verify", "check-verify"):
+        if name in ("start-verify", "check-verify", "webhook-report"):
             assert "warmed up" in log, f"{name}:\n{log}"
         assert not re.search(r"\b(WARN|ERROR)\b|panicked", log), f"{name}:\n{log}"
 
@@ -230,6 +235,7 @@ def test_local_env_file_accepts_the_events_api_key():
     values = dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
     assert json.loads(values["VERIFY_API_KEYS"].strip("'")) == json.loads(EVENTS_API_KEYS_JSON)
     assert len(values["VERIFY_CODE_KEY"]) >= 32
+    assert len(values["VERIFY_NUMBER_KEY"]) >= 32
 
 
 def numbers_in_events() -> set[str]:

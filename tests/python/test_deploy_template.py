@@ -200,7 +200,10 @@ def test_stream_permissions_are_on_the_stream_only():
 
 # --- Secrets and configuration -----------------------------------------------------
 
-SECRET_VARS = {"VERIFY_CODE_KEY", "VERIFY_CODE_KEY_PREVIOUS", "VERIFY_API_KEYS", "VERIFY_AUTH_TOKENS", "VERIFY_WEBHOOKS"}
+SECRET_VARS = {
+    "VERIFY_CODE_KEY", "VERIFY_CODE_KEY_PREVIOUS", "VERIFY_NUMBER_KEY", "VERIFY_NUMBER_KEY_PREVIOUS",
+    "VERIFY_API_KEYS", "VERIFY_AUTH_TOKENS", "VERIFY_WEBHOOKS",
+}
 
 
 def all_env():

@@ -263,6 +263,19 @@ def test_reports_through_the_official_twilio_client(local, receiver):
     converted = client.verify.v2.verification_attempts.list(date_created_after=since, status="converted")
     assert len(converted) == 1 and converted[0].channel_data["to"] == "+1415555****"
 
+    # Every listed attempt's url answers (Twilio's VerificationAttempt fetch),
+    # through the official client and as the url itself.
+    for a in attempts:
+        fetched = client.verify.v2.verification_attempts(a.sid).fetch()
+        assert (fetched.sid, fetched.verification_sid, fetched.conversion_status, fetched.channel_data) == (
+            a.sid, a.verification_sid, a.conversion_status, a.channel_data)
+        assert a.url == f"{local.base}/v2/Attempts/{a.sid}"
+        status, _, body = local.get(a.url[len(local.base):])
+        assert status == 200 and json.loads(body)["sid"] == a.sid
+    with pytest.raises(Exception) as missing:
+        client.verify.v2.verification_attempts("VL" + "0" * 32).fetch()
+    assert getattr(missing.value, "status", None) == 404, missing.value
+
     summary = client.verify.v2.verification_attempts_summary().fetch(date_created_after=since)
     assert (summary.total_attempts, summary.total_converted, summary.total_unconverted) == (3, 1, 2)
     assert summary.conversion_rate_percentage == "33.333333333"
@@ -278,6 +291,39 @@ def test_reports_through_the_official_twilio_client(local, receiver):
     assert headers["content-type"].startswith("text/csv")
     assert rows[0].startswith("id,type,timestamp") and len(rows) >= 5
     assert "+14155550100" not in body.decode()
+
+
+def test_one_verifications_webhooks_arrive_in_order(local, receiver):
+    # One verification, many events within a second or two: its webhooks
+    # reach the receiver in the order they happened, each with a growing
+    # sequence and a millisecond timestamp; /events lists them so too.
+    to = "+14155550199"
+    sid = local.post("/start-verify", To=to)["sid"]
+    code = local.code_for(to)
+    wrong = "000000" if code != "000000" else "111111"
+    for _ in range(4):
+        local.post("/check-verify", To=to, Code=wrong)
+    local.post("/check-verify", To=to, Code=code)
+    receiver.wait_for(lambda p: p["type"] == "verification.approved" and p["data"]["verification_sid"] == sid)
+    mine = [e["json"] for e in receiver.events() if e["json"]["data"]["verification_sid"] == sid]
+    assert [e["type"] for e in mine] == ["verification.pending"] + ["verification.check_failed"] * 4 + ["verification.approved"]
+    sequences = [e["data"]["sequence"] for e in mine]
+    assert sequences == sorted(sequences) and len(set(sequences)) == len(sequences), sequences
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", e["timestamp"]) for e in mine), mine
+    _, _, body = local.get(f"/events?verification_sid={sid}")
+    assert [e["id"] for e in json.loads(body)["events"]] == [e["id"] for e in mine]
+
+
+def test_bad_report_parameters_are_400_without_retry_after(local, receiver):
+    local.post("/start-verify", To="+14155550198")
+    wait_for_events(local, "verification.pending", 1)
+    for query in ["/events?page_token=not-a-token", "/events?to=1700000000", "/v2/Attempts?PageToken=junk",
+                  "/v2/Attempts?DateCreatedAfter=yesterday"]:
+        with pytest.raises(urllib.error.HTTPError) as err:
+            local.get(query)
+        assert err.value.code == 400, query
+        assert err.value.headers.get("Retry-After") is None, query
+        assert json.loads(err.value.read())["code"] == 60200, query
 
 
 def test_dashboard_renders_in_headless_chromium(local, receiver):

@@ -485,6 +485,7 @@ async fn main() {
         ("AWS_ENDPOINT_URL_SNS", format!("http://{sns_proxy}")),
         ("VERIFY_TABLE", table.to_owned()),
         ("VERIFY_CODE_KEY", "bench-code-key-0123456789abcdef0123456789".to_owned()),
+        ("VERIFY_NUMBER_KEY", "bench-number-key-0123456789abcdef0123456789".to_owned()),
         ("NO_COLOR", "1".to_owned()),
     ]
     .into_iter()

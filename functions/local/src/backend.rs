@@ -15,7 +15,7 @@ use verify_core::sender::outbox::Outbox;
 use verify_core::sender::sns::SnsSender;
 use verify_core::sender::{SendError, Sender, Sms};
 use verify_core::store::dynamo::{DynamoStore, ensure_table};
-use verify_core::webhook_report::{ReportSettings, WebhookReport};
+use verify_core::webhook_report::{ReportSettings, WebhookReport, vars as report_vars};
 use verify_core::webhooks::config::{Endpoint, check_url, env as webhook_env};
 use verify_core::webhooks::signing::Secret;
 use std::sync::Arc;
@@ -54,8 +54,10 @@ impl Local {
             || std::env::var_os("AWS_ENDPOINT_URL_DYNAMODB").is_some()
             || std::env::var_os("AWS_ENDPOINT_URL").is_some();
         let mut vars: HashMap<String, String> = std::env::vars().collect();
-        if !vars.contains_key(env::CODE_KEY) {
-            vars.insert(env::CODE_KEY.into(), local_code_key(args)?);
+        for (name, file) in [(env::CODE_KEY, "code-key"), (report_vars::NUMBER_KEY, "number-key")] {
+            if !vars.contains_key(name) {
+                vars.insert(name.into(), local_secret(args, file)?);
+            }
         }
         let mut settings = Settings::from_vars(&vars)?;
         for pair in &args.api_keys {
@@ -201,9 +203,10 @@ fn spawn_ttl_sweeper(db: dynoxide::Database, every: Duration) {
     });
 }
 
-/// The code key for local use: a random one kept in the data directory so
-/// codes survive a restart, or a fresh one per process with --memory.
-fn local_code_key(args: &Args) -> Result<String, String> {
+/// A secret for local use (the code key, the number key): a random one kept
+/// (0600) in the data directory so what it protects survives a restart, or
+/// a fresh one per process with --memory.
+fn local_secret(args: &Args, file: &str) -> Result<String, String> {
     let fresh = || {
         let mut bytes = [0u8; 32];
         rand::rngs::OsRng.try_fill_bytes(&mut bytes).map_err(|e| e.to_string())?;
@@ -212,7 +215,7 @@ fn local_code_key(args: &Args) -> Result<String, String> {
     if args.memory {
         return fresh();
     }
-    let path = args.data_dir.join("code-key");
+    let path = args.data_dir.join(file);
     files::private_dir(&args.data_dir)?;
     if let Ok(existing) = std::fs::read_to_string(&path) {
         files::tighten(&path).map_err(|e| format!("{}: {e}", path.display()))?;

@@ -33,9 +33,9 @@ pub struct Args {
     /// Keep state in memory only (nothing written under --data-dir).
     #[arg(long)]
     memory: bool,
-    /// Where the embedded store, the generated code key and the texted
-    /// messages are kept: created 0700, files 0600; an existing directory
-    /// that others can access is refused.
+    /// Where the embedded store, the generated code and number keys and the
+    /// texted messages are kept: created 0700, files 0600; an existing
+    /// directory that others can access is refused.
     #[arg(long, default_value = ".verify-local")]
     data_dir: PathBuf,
     /// Use DynamoDB and SNS from the standard AWS environment instead of the

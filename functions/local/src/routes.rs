@@ -21,6 +21,7 @@ pub fn router(local: Local) -> Router {
         .route("/_local/messages", any(messages))
         .route("/v2/Attempts", any(report))
         .route("/v2/Attempts/Summary", any(report))
+        .route("/v2/Attempts/{sid}", any(report))
         .route("/events", any(report))
         .route("/dashboard", any(report))
         .fallback(api)

@@ -146,9 +146,14 @@ impl Settings {
                 origination_number: get(env::SMS_ORIGINATION_NUMBER).map(str::to_owned),
             },
             public_base_url: get(env::PUBLIC_BASE_URL).map(|u| u.trim_end_matches('/').to_owned()),
-            warm_up: get(env::WARM_UP).is_none_or(|v| !matches!(v, "0" | "false" | "no" | "off")),
+            warm_up: warm_up(get(env::WARM_UP)),
         })
     }
+}
+
+/// `VERIFY_WARM_UP`: on unless it says off, for every function.
+pub fn warm_up(value: Option<&str>) -> bool {
+    value.is_none_or(|v| !matches!(v, "0" | "false" | "no" | "off"))
 }
 
 /// The configured services and the account sid shown in resources: the one

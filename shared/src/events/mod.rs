@@ -3,15 +3,24 @@
 //!
 //! An event never carries the code nor the full number: the number is masked
 //! (`+1415555****`) and, for the `ChannelData.To` report filter, stored only
-//! as a salted hash. Event ids are deterministic, so a replayed stream record
-//! yields the same ids and every retry of a webhook the same `webhook-id`.
+//! as a keyed hash ([`number_key`]). Event ids are deterministic, so a
+//! replayed stream record yields the same ids and every retry of a webhook
+//! the same `webhook-id`; and they are made from the verification's change
+//! counter, so two real changes never share one.
+//!
+//! Order: every event carries `sequence`, the change counter of its
+//! verification's record, which grows with every change of that record, and
+//! a millisecond time. Within one verification `sequence` is the order in
+//! which things happened; times come from the clocks of the functions that
+//! wrote, so across verifications they order to within clock skew.
 
 pub mod derive;
+pub mod number_key;
 pub mod store;
 pub mod stream;
 
-use crate::clock::Seconds;
-use crate::time_fmt::iso8601;
+use crate::clock::{Millis, Seconds, secs_of};
+use crate::time_fmt::iso8601_ms;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -76,15 +85,19 @@ impl EventType {
 pub struct Event {
     pub id: String,
     pub event_type: EventType,
-    /// When it happened (Unix seconds).
-    pub time: Seconds,
+    /// When it happened (Unix milliseconds).
+    pub time_ms: Millis,
+    /// The verification record's change counter at the change this event
+    /// comes from: grows with every change, not necessarily by one. Events
+    /// of one change share it, and come in the order derived.
+    pub sequence: u64,
     pub service_sid: String,
     pub verification_sid: String,
     pub channel: String,
     pub country: Option<String>,
     /// The number with its last four digits hidden.
     pub to_masked: String,
-    /// Salted SHA-256 of the E.164 number, for filtering by number only.
+    /// Keyed hash of the E.164 number, for filtering by number only.
     pub to_hash: String,
     /// Checks counted against the verification so far.
     pub check_attempts: u32,
@@ -99,6 +112,10 @@ pub struct Event {
 }
 
 impl Event {
+    pub fn time_secs(&self) -> Seconds {
+        secs_of(self.time_ms)
+    }
+
     /// The webhook body and the `/events` JSON: Standard Webhooks' suggested
     /// `{type, timestamp, data}` envelope, plus the id.
     pub fn payload(&self) -> Value {
@@ -111,6 +128,7 @@ impl Event {
             "status": self.event_type.status(),
             "check_attempts": self.check_attempts,
             "send_attempts": self.send_attempts,
+            "sequence": self.sequence,
         });
         if let Some(a) = &self.attempt_sid {
             data["attempt_sid"] = json!(a);
@@ -122,30 +140,33 @@ impl Event {
         json!({
             "id": self.id,
             "type": self.event_type.as_str(),
-            "timestamp": iso8601(self.time),
+            "timestamp": iso8601_ms(self.time_ms),
             "data": data,
         })
     }
 }
 
 /// A deterministic event id: the same facts always give the same id.
-pub fn event_id(service_sid: &str, verification_sid: &str, event_type: EventType, discriminator: &str) -> String {
+/// `subject` is what the event is about (a verification sid, or for
+/// `pending` the attempt sid), `occurrence` tells its occurrences apart
+/// (the change counter; empty for what happens once per subject).
+pub fn event_id(service_sid: &str, subject: &str, event_type: EventType, occurrence: &str) -> String {
     let digest = Sha256::new_with_prefix(b"verify-event:")
         .chain_update(service_sid)
         .chain_update(b"|")
-        .chain_update(verification_sid)
+        .chain_update(subject)
         .chain_update(b"|")
         .chain_update(event_type.as_str())
         .chain_update(b"|")
-        .chain_update(discriminator)
+        .chain_update(occurrence)
         .finalize();
     format!("evt_{}", hex::encode(&digest[..16]))
 }
 
-/// The stored stand-in for a number: enough to filter by, not to read.
-pub fn number_hash(service_sid: &str, e164: &str) -> String {
-    let digest = Sha256::new_with_prefix(b"verify-number:").chain_update(service_sid).chain_update(b"|").chain_update(e164).finalize();
-    hex::encode(&digest[..16])
+/// The id of the `pending` event of one send: one send, one event, so it
+/// is found from the attempt sid alone (`GET /v2/Attempts/{sid}`).
+pub fn attempt_event_id(service_sid: &str, attempt_sid: &str) -> String {
+    event_id(service_sid, attempt_sid, EventType::Pending, "")
 }
 
 #[cfg(test)]

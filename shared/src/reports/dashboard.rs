@@ -56,7 +56,7 @@ pub fn aggregate(events: &[Event], from: Seconds, to: Seconds) -> DashboardData 
             EventType::Approved => (0, 1),
             _ => continue,
         };
-        let i = ((e.time - first) / bucket_secs) as usize;
+        let i = ((e.time_secs() - first) / bucket_secs) as usize;
         if let Some(b) = buckets.get_mut(i) {
             b.started += started;
             b.approved += approved;
@@ -211,7 +211,8 @@ mod tests {
         Event {
             id: format!("evt_{time}_{}", t.as_str()),
             event_type: t,
-            time,
+            time_ms: time * 1000,
+            sequence: 1,
             service_sid: "VA1".into(),
             verification_sid: "VE1".into(),
             channel: "sms".into(),

@@ -5,12 +5,13 @@ use super::item::{Item, attr, from_item, partition_key, to_item};
 use super::{Approval, Closing, Expect, RecordKey, Store, StoreError};
 use crate::events::store::{EVENTS_INDEX, ev};
 use crate::webhooks::store::{DUE_INDEX, dl};
-use crate::clock::Seconds;
+use crate::clock::{Millis, Seconds, secs_of};
 use crate::config::Limits;
 use crate::otp::CodeHash;
 use crate::record::{StoredStatus, VerificationRecord};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue as AV, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
@@ -72,6 +73,20 @@ fn num(v: impl ToString) -> AV {
     AV::N(v.to_string())
 }
 
+/// The part of every update's `SET` that numbers and times the change (a
+/// full put carries both in the record): the event stream makes each
+/// event's `sequence`, id and sub-second time from them.
+const STAMP: &str = "#version = #version + :one, #changed_ms = :changed_ms";
+
+/// The names and values [`STAMP`] uses.
+fn stamped(update: UpdateItemFluentBuilder, now_ms: Millis) -> UpdateItemFluentBuilder {
+    update
+        .expression_attribute_names("#version", attr::VERSION)
+        .expression_attribute_names("#changed_ms", attr::CHANGED_MS)
+        .expression_attribute_values(":one", num(1))
+        .expression_attribute_values(":changed_ms", num(now_ms))
+}
+
 fn text(v: &str) -> AV {
     AV::S(v.to_owned())
 }
@@ -103,13 +118,14 @@ impl Store for DynamoStore {
         &self,
         key: &RecordKey,
         sid: Option<&str>,
-        now: Seconds,
+        now_ms: Millis,
         limits: &Limits,
     ) -> Result<VerificationRecord, StoreError> {
+        let now = secs_of(now_ms);
         let mut condition = "attribute_exists(#pk) AND #status = :pending AND #expires_at > :now \
                              AND #attempts < :max_attempts AND #failures < :max_failures"
             .to_owned();
-        let mut update = self
+        let update = self
             .client
             .update_item()
             .table_name(&self.table)
@@ -117,26 +133,25 @@ impl Store for DynamoStore {
             // Counted before the code is compared, so parallel guesses cannot
             // exceed the limit; the failure count is per number and spans
             // verifications. Keep the item at least as long as any window.
-            .update_expression(
+            .update_expression(format!(
                 "SET #attempts = #attempts + :one, #failures = #failures + :one, \
-                 #version = #version + :one, #updated_at = :now, #ttl = :ttl",
-            )
+                 {STAMP}, #updated_at = :now, #ttl = :ttl"
+            ))
             .expression_attribute_names("#pk", attr::PK)
             .expression_attribute_names("#status", attr::STATUS)
             .expression_attribute_names("#expires_at", attr::EXPIRES_AT)
             .expression_attribute_names("#attempts", attr::ATTEMPTS)
             .expression_attribute_names("#failures", attr::FAILURES)
-            .expression_attribute_names("#version", attr::VERSION)
             .expression_attribute_names("#updated_at", attr::UPDATED_AT)
             .expression_attribute_names("#ttl", attr::TTL)
             .expression_attribute_values(":pending", text(StoredStatus::Pending.as_str()))
             .expression_attribute_values(":now", num(now))
-            .expression_attribute_values(":one", num(1))
             .expression_attribute_values(":max_attempts", num(limits.max_check_attempts))
             .expression_attribute_values(":max_failures", num(limits.max_failures))
             .expression_attribute_values(":ttl", num(now + longest_window(limits)))
             .return_values(ReturnValue::AllNew)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        let mut update = stamped(update, now_ms);
         if let Some(sid) = sid {
             condition.push_str(" AND #sid = :sid");
             update = update.expression_attribute_names("#sid", attr::SID).expression_attribute_values(":sid", text(sid));
@@ -147,15 +162,15 @@ impl Store for DynamoStore {
 
     async fn approve(&self, key: &RecordKey, a: &Approval<'_>) -> Result<VerificationRecord, StoreError> {
         let (k, v) = Self::key(key);
-        let out = self
+        let update = self
             .client
             .update_item()
             .table_name(&self.table)
             .key(k, v)
-            .update_expression(
+            .update_expression(format!(
                 "SET #status = :approved, #failures = :zero, #approved_by = :request, \
-                 #version = #version + :one, #updated_at = :now, #ttl = :ttl",
-            )
+                 {STAMP}, #updated_at = :now, #ttl = :ttl"
+            ))
             // The hash must still be the one that matched: a resend in between
             // replaced the code, and the old one must not approve.
             .condition_expression(
@@ -164,7 +179,6 @@ impl Store for DynamoStore {
             .expression_attribute_names("#status", attr::STATUS)
             .expression_attribute_names("#failures", attr::FAILURES)
             .expression_attribute_names("#approved_by", attr::APPROVED_BY)
-            .expression_attribute_names("#version", attr::VERSION)
             .expression_attribute_names("#updated_at", attr::UPDATED_AT)
             .expression_attribute_names("#ttl", attr::TTL)
             .expression_attribute_names("#sid", attr::SID)
@@ -174,47 +188,40 @@ impl Store for DynamoStore {
             .expression_attribute_values(":approved", text(StoredStatus::Approved.as_str()))
             .expression_attribute_values(":pending", text(StoredStatus::Pending.as_str()))
             .expression_attribute_values(":zero", num(0))
-            .expression_attribute_values(":one", num(1))
             .expression_attribute_values(":request", text(a.request_id))
-            .expression_attribute_values(":now", num(a.now))
+            .expression_attribute_values(":now", num(secs_of(a.now_ms)))
             .expression_attribute_values(":ttl", num(a.ttl))
             .expression_attribute_values(":sid", text(a.sid))
             .expression_attribute_values(":hash", AV::B(Blob::new(a.code_hash.digest.clone())))
             .expression_attribute_values(":key_id", text(&a.code_hash.key_id))
             .return_values(ReturnValue::AllNew)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await
-            .map_err(update_conflict)?;
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        let out = stamped(update, a.now_ms).send().await.map_err(update_conflict)?;
         out.attributes().and_then(from_item).ok_or_else(|| StoreError::Unavailable("DynamoDB returned no record".into()))
     }
 
-    async fn void_unsent(&self, key: &RecordKey, sid: &str, code_hash: &CodeHash, now: Seconds) -> Result<(), StoreError> {
+    async fn void_unsent(&self, key: &RecordKey, sid: &str, code_hash: &CodeHash, now_ms: Millis) -> Result<(), StoreError> {
         let (k, v) = Self::key(key);
-        self.client
+        let update = self
+            .client
             .update_item()
             .table_name(&self.table)
             .key(k, v)
-            .update_expression("SET #status = :failed, #sends = #sends - :one, #version = #version + :one, #updated_at = :now")
+            .update_expression(format!("SET #status = :failed, #sends = #sends - :one, {STAMP}, #updated_at = :now"))
             .condition_expression("#status = :pending AND #sid = :sid AND #code_hash = :hash AND #sends > :zero")
             .expression_attribute_names("#status", attr::STATUS)
             .expression_attribute_names("#sends", attr::SENDS)
-            .expression_attribute_names("#version", attr::VERSION)
             .expression_attribute_names("#updated_at", attr::UPDATED_AT)
             .expression_attribute_names("#sid", attr::SID)
             .expression_attribute_names("#code_hash", attr::CODE_HASH)
             .expression_attribute_values(":failed", text(StoredStatus::Failed.as_str()))
             .expression_attribute_values(":pending", text(StoredStatus::Pending.as_str()))
-            .expression_attribute_values(":one", num(1))
             .expression_attribute_values(":zero", num(0))
-            .expression_attribute_values(":now", num(now))
+            .expression_attribute_values(":now", num(secs_of(now_ms)))
             .expression_attribute_values(":sid", text(sid))
             .expression_attribute_values(":hash", AV::B(Blob::new(code_hash.digest.clone())))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(update_conflict)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        stamped(update, now_ms).send().await.map(|_| ()).map_err(update_conflict)
     }
 
     async fn close(&self, key: &RecordKey, c: &Closing<'_>) -> Result<VerificationRecord, StoreError> {
@@ -234,25 +241,22 @@ impl Store for DynamoStore {
             .expression_attribute_names("#sid", attr::SID)
             .expression_attribute_names("#expires_at", attr::EXPIRES_AT)
             .expression_attribute_names("#attempts", attr::ATTEMPTS)
-            .expression_attribute_names("#version", attr::VERSION)
             .expression_attribute_names("#updated_at", attr::UPDATED_AT)
             .expression_attribute_values(":new_status", text(c.status.as_str()))
             .expression_attribute_values(":pending", text(StoredStatus::Pending.as_str()))
             .expression_attribute_values(":sid", text(c.sid))
-            .expression_attribute_values(":now", num(c.now))
+            .expression_attribute_values(":now", num(secs_of(c.now_ms)))
             .expression_attribute_values(":max_attempts", num(c.max_check_attempts))
-            .expression_attribute_values(":one", num(1))
             .return_values(ReturnValue::AllNew)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        update = stamped(update, c.now_ms);
         update = if c.status == StoredStatus::Approved {
             update
-                .update_expression(
-                    "SET #status = :new_status, #approved_by = :request, #version = #version + :one, #updated_at = :now",
-                )
+                .update_expression(format!("SET #status = :new_status, #approved_by = :request, {STAMP}, #updated_at = :now"))
                 .expression_attribute_names("#approved_by", attr::APPROVED_BY)
                 .expression_attribute_values(":request", text(c.request_id))
         } else {
-            update.update_expression("SET #status = :new_status, #version = #version + :one, #updated_at = :now")
+            update.update_expression(format!("SET #status = :new_status, {STAMP}, #updated_at = :now"))
         };
         let out = update.send().await.map_err(update_conflict)?;
         out.attributes().and_then(from_item).ok_or_else(|| StoreError::Unavailable("DynamoDB returned no record".into()))
@@ -280,45 +284,41 @@ impl Store for DynamoStore {
         Ok(key.filter(|k| k.service_sid == service_sid))
     }
 
-    async fn note_check_failed(&self, key: &RecordKey, sid: &str) -> Result<(), StoreError> {
+    async fn note_check_failed(&self, key: &RecordKey, sid: &str, now_ms: Millis) -> Result<(), StoreError> {
         let (k, v) = Self::key(key);
-        self.client
+        // A change like any other (version bumped), so a start that read the
+        // item before it re-plans rather than overwriting the note.
+        let update = self
+            .client
             .update_item()
             .table_name(&self.table)
             .key(k, v)
-            .update_expression("ADD #failed_checks :one")
+            .update_expression(format!("ADD #failed_checks :one SET {STAMP}"))
             .condition_expression("#sid = :sid")
             .expression_attribute_names("#failed_checks", attr::FAILED_CHECKS)
             .expression_attribute_names("#sid", attr::SID)
-            .expression_attribute_values(":one", num(1))
-            .expression_attribute_values(":sid", text(sid))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(update_conflict)
+            .expression_attribute_values(":sid", text(sid));
+        stamped(update, now_ms).send().await.map(|_| ()).map_err(update_conflict)
     }
 
-    async fn note_start_refused(&self, key: &RecordKey, reason: &str, now: Seconds) -> Result<(), StoreError> {
+    async fn note_start_refused(&self, key: &RecordKey, reason: &str, now_ms: Millis) -> Result<(), StoreError> {
         let (k, v) = Self::key(key);
         // Once a second per number at most, so a flood of refused starts
         // cannot turn into a flood of writes.
-        self.client
+        let update = self
+            .client
             .update_item()
             .table_name(&self.table)
             .key(k, v)
-            .update_expression("ADD #refused :one SET #refused_at = :now, #reason = :reason")
+            .update_expression(format!("ADD #refused :one SET #refused_at = :now, #reason = :reason, {STAMP}"))
             .condition_expression("attribute_exists(#pk) AND (attribute_not_exists(#refused_at) OR #refused_at < :now)")
             .expression_attribute_names("#pk", attr::PK)
             .expression_attribute_names("#refused", attr::REFUSED_STARTS)
             .expression_attribute_names("#refused_at", attr::REFUSED_AT)
             .expression_attribute_names("#reason", attr::REFUSED_REASON)
-            .expression_attribute_values(":one", num(1))
-            .expression_attribute_values(":now", num(now))
-            .expression_attribute_values(":reason", text(reason))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(update_conflict)
+            .expression_attribute_values(":now", num(secs_of(now_ms)))
+            .expression_attribute_values(":reason", text(reason));
+        stamped(update, now_ms).send().await.map(|_| ()).map_err(update_conflict)
     }
 
     async fn get(&self, key: &RecordKey) -> Result<Option<VerificationRecord>, StoreError> {

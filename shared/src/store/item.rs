@@ -32,6 +32,9 @@ pub mod attr {
     pub const FAILURES: &str = "failures";
     pub const FAILURE_WINDOW_START: &str = "failure_window_start";
     pub const VERSION: &str = "version";
+    /// Milliseconds of the last write (items written before it existed are
+    /// read as `updated_at` seconds).
+    pub const CHANGED_MS: &str = "changed_ms";
     pub const APPROVED_BY: &str = "approved_by";
     pub const TTL: &str = "ttl";
     /// Wrong codes entered for the current verification; written after the
@@ -93,6 +96,7 @@ pub fn to_item(r: &VerificationRecord, ttl: i64) -> Item {
         (attr::FAILURES.to_owned(), n(r.failures)),
         (attr::FAILURE_WINDOW_START.to_owned(), n(r.failure_window_start)),
         (attr::VERSION.to_owned(), n(r.version)),
+        (attr::CHANGED_MS.to_owned(), n(r.changed_ms)),
         (attr::TTL.to_owned(), n(ttl)),
     ]);
     if let Some(c) = &r.country {
@@ -145,6 +149,7 @@ pub fn from_item(item: &Item) -> Option<VerificationRecord> {
                 .collect()
         })
         .unwrap_or_default();
+    let updated_at = num(attr::UPDATED_AT)?;
     Some(VerificationRecord {
         service_sid: text(attr::SERVICE_SID)?,
         to: text(attr::TO)?,
@@ -159,7 +164,7 @@ pub fn from_item(item: &Item) -> Option<VerificationRecord> {
         },
         attempts: num(attr::ATTEMPTS)? as u32,
         created_at: num(attr::CREATED_AT)?,
-        updated_at: num(attr::UPDATED_AT)?,
+        updated_at,
         expires_at: num(attr::EXPIRES_AT)?,
         send_attempts,
         sends: num(attr::SENDS)? as u32,
@@ -167,6 +172,7 @@ pub fn from_item(item: &Item) -> Option<VerificationRecord> {
         failures: num(attr::FAILURES)? as u32,
         failure_window_start: num(attr::FAILURE_WINDOW_START)?,
         version: num(attr::VERSION)? as u64,
+        changed_ms: num(attr::CHANGED_MS).unwrap_or(updated_at * 1000),
         approved_by: text(attr::APPROVED_BY),
     })
 }
@@ -196,11 +202,15 @@ mod tests {
             failures: 3,
             failure_window_start: 5,
             version: 4,
+            changed_ms: 11_250,
             approved_by: Some("req".into()),
         };
-        let item = to_item(&r, 999);
+        let mut item = to_item(&r, 999);
         assert_eq!(item[attr::PK].as_s().unwrap(), "VER#VA1#+14155550123");
         assert_eq!(item[attr::TTL].as_n().unwrap(), "999");
         assert_eq!(from_item(&item), Some(r));
+        // An item from before `changed_ms` existed: its last second.
+        item.remove(attr::CHANGED_MS);
+        assert_eq!(from_item(&item).unwrap().changed_ms, 11_000);
     }
 }

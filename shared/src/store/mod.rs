@@ -2,13 +2,15 @@
 //! logic is independent of DynamoDB, and the DynamoDB implementation.
 //!
 //! Every method is one conditional write (or one read), so each limit holds
-//! under any concurrency: the condition, not the caller, decides.
+//! under any concurrency: the condition, not the caller, decides. Every
+//! write bumps the record's `version` and sets `changed_ms` to the moment it
+//! is given, so the event stream can number and order the item's changes.
 
 pub mod conditional;
 pub mod dynamo;
 pub mod item;
 
-use crate::clock::Seconds;
+use crate::clock::{Millis, Seconds};
 use crate::config::Limits;
 use crate::otp::CodeHash;
 use crate::record::{StoredStatus, VerificationRecord};
@@ -76,8 +78,9 @@ pub trait Store: Send + Sync {
     /// Counts one check attempt, before any comparison, if the verification
     /// is pending, unexpired, and neither it nor the number is out of
     /// attempts; `sid`, when given, must be the current verification.
-    /// Returns the record after counting.
-    fn count_check(&self, key: &RecordKey, sid: Option<&str>, now: Seconds, limits: &Limits)
+    /// Returns the record after counting. Every rule compares the whole
+    /// second of `now_ms`.
+    fn count_check(&self, key: &RecordKey, sid: Option<&str>, now_ms: Millis, limits: &Limits)
         -> impl Future<Output = Result<VerificationRecord, StoreError>> + Send;
 
     /// Approves the verification if it is still pending, unexpired, and still
@@ -88,7 +91,7 @@ pub trait Store: Send + Sync {
 
     /// Marks a verification whose SMS could not be sent as failed, and gives
     /// the send back to the number's window, if nothing replaced it meanwhile.
-    fn void_unsent(&self, key: &RecordKey, sid: &str, code_hash: &CodeHash, now: Seconds)
+    fn void_unsent(&self, key: &RecordKey, sid: &str, code_hash: &CodeHash, now_ms: Millis)
         -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Ends a verification by hand: `Status=canceled`, or `Status=approved`
@@ -109,12 +112,12 @@ pub trait Store: Send + Sync {
     /// Notes that a code compared wrong, after the check was counted, so the
     /// event stream can tell a failed check from a successful one. Best effort:
     /// the verdict has already been decided.
-    fn note_check_failed(&self, key: &RecordKey, sid: &str)
+    fn note_check_failed(&self, key: &RecordKey, sid: &str, now_ms: Millis)
         -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Notes that a start was refused by a limit (`reason`: `max_sends` or
     /// `locked`), at most once a second per number, for the event stream.
-    fn note_start_refused(&self, key: &RecordKey, reason: &str, now: Seconds)
+    fn note_start_refused(&self, key: &RecordKey, reason: &str, now_ms: Millis)
         -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Reads a record (strongly consistent).
@@ -126,7 +129,7 @@ pub struct Closing<'a> {
     pub sid: &'a str,
     /// `Canceled` or `Approved`.
     pub status: StoredStatus,
-    pub now: Seconds,
+    pub now_ms: Millis,
     pub max_check_attempts: u32,
     /// Recorded as `approved_by` for an approval, so a retried one is recognised.
     pub request_id: &'a str,
@@ -136,7 +139,7 @@ pub struct Closing<'a> {
 pub struct Approval<'a> {
     pub sid: &'a str,
     pub code_hash: &'a CodeHash,
-    pub now: Seconds,
+    pub now_ms: Millis,
     /// Unique per check request: lets a retried write recognise its own success.
     pub request_id: &'a str,
     pub ttl: Seconds,

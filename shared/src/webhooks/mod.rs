@@ -9,6 +9,13 @@
 //! retries it on the backoff schedule in [`delivery`]. The first attempts of
 //! a batch get a short time budget; whatever has not answered by then is left
 //! to the schedule, so one dead endpoint never stalls the stream.
+//!
+//! Order: a batch's records are handled in stream order, and stop at the
+//! first that cannot be stored (Lambda hands the batch back from there). The
+//! first attempts to one endpoint of one verification's events are made one
+//! after another in that order; different endpoints and verifications are
+//! tried at once. A failed attempt is retried later, so after a failure a
+//! receiver can see later events first: every event carries `sequence`.
 
 pub mod client;
 pub mod config;
@@ -18,12 +25,13 @@ pub mod ssrf;
 pub mod store;
 
 use crate::clock::{Clock, Seconds};
-use crate::events::derive::derive;
+use crate::events::derive::Deriver;
 use crate::events::store::EventStore;
 use crate::events::stream::{StreamRecord, parse_record};
 use client::WebhookClient;
 use config::{DeliverySettings, Endpoint};
 use delivery::{Delivery, DeliveryStatus, Outcome};
+use std::collections::HashMap;
 use std::sync::Arc;
 use store::DeliveryStore;
 
@@ -39,15 +47,25 @@ pub struct Dispatcher {
     pub client: WebhookClient,
     pub settings: DeliverySettings,
     pub clock: Arc<dyn Clock>,
-    /// The service's check limit, to tell the last failed check.
-    pub max_check_attempts: u32,
+    /// Turns stream records into events.
+    pub deriver: Deriver,
+}
+
+/// A delivery recorded by this batch, with the verification its event is
+/// about: its first attempt comes after those of that verification's earlier
+/// events to the same endpoint.
+#[derive(Clone, Debug)]
+pub struct Fresh {
+    pub verification: String,
+    pub delivery: Delivery,
 }
 
 /// What a stream batch came to.
 #[derive(Debug, Default)]
 pub struct BatchOutcome {
-    /// Sequence numbers of records to hand back to the stream (batch item
-    /// failures): their events or deliveries could not be stored.
+    /// Sequence number of the record to hand back to the stream (a batch
+    /// item failure): its events or deliveries could not be stored. Records
+    /// after it are not handled; the stream hands them back with it.
     pub failed: Vec<String>,
     pub events: usize,
     pub deliveries: usize,
@@ -95,8 +113,11 @@ impl Dispatcher {
                     fresh.extend(deliveries);
                 }
                 Err(e) => {
+                    // Lambda resumes from the lowest failed record; handling
+                    // later ones now would only put their events first.
                     tracing::error!(sequence_number = %seq, error = %e, "stream record not processed; handing it back");
                     outcome.failed.push(seq);
+                    break;
                 }
             }
         }
@@ -105,9 +126,9 @@ impl Dispatcher {
     }
 
     /// Stores the events of one record and records their deliveries; returns
-    /// the number of events and the deliveries newly recorded.
-    pub async fn process(&self, record: &StreamRecord) -> Result<(usize, Vec<Delivery>), String> {
-        let events = derive(record, self.max_check_attempts);
+    /// the number of events and the deliveries newly recorded, in order.
+    pub async fn process(&self, record: &StreamRecord) -> Result<(usize, Vec<Fresh>), String> {
+        let events = self.deriver.derive(record);
         let mut created = Vec::new();
         let now = self.clock.now();
         for e in &events {
@@ -129,22 +150,39 @@ impl Dispatcher {
                     delivered_at: None,
                 };
                 if self.deliveries.create(&d).await? {
-                    created.push(d);
+                    created.push(Fresh { verification: format!("{}#{}", e.service_sid, e.verification_sid), delivery: d });
                 }
             }
         }
         Ok((events.len(), created))
     }
 
-    /// First attempts of freshly recorded deliveries, within the budget.
-    async fn attempt_now(self: &Arc<Self>, deliveries: Vec<Delivery>) {
+    /// First attempts of freshly recorded deliveries, within the budget: one
+    /// task per (endpoint, verification), which tries its deliveries in order.
+    async fn attempt_now(self: &Arc<Self>, deliveries: Vec<Fresh>) {
         if deliveries.is_empty() {
             return;
         }
+        let mut queues: Vec<Vec<Delivery>> = Vec::new();
+        let mut queue_of: HashMap<(String, String), usize> = HashMap::new();
+        for f in deliveries {
+            let key = (f.delivery.endpoint_id.clone(), f.verification);
+            let i = *queue_of.entry(key).or_insert_with(|| {
+                queues.push(Vec::new());
+                queues.len() - 1
+            });
+            queues[i].push(f.delivery);
+        }
         let mut tasks = tokio::task::JoinSet::new();
-        for d in deliveries {
+        for queue in queues {
             let me = Arc::clone(self);
-            tasks.spawn(async move { me.attempt(d).await });
+            tasks.spawn(async move {
+                for d in queue {
+                    if let Err(e) = me.attempt(d).await {
+                        tracing::warn!(error = %e, "first attempt not recorded; the retry schedule has it");
+                    }
+                }
+            });
         }
         let all = async { while tasks.join_next().await.is_some() {} };
         if tokio::time::timeout(self.settings.immediate_budget, all).await.is_err() {

@@ -25,13 +25,14 @@ impl NumberKey {
         Ok(NumberKey(secret.to_vec()))
     }
 
-    /// HMAC-SHA256 of the service and the E.164 number, 128 bits in hex.
+    /// HMAC-SHA256 of the service and the number's subscriber key (so every
+    /// spelling of one subscriber finds its events), 128 bits in hex.
     fn hash(&self, service_sid: &str, e164: &str) -> String {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes keys of any length");
         mac.update(b"verify-number:");
         mac.update(service_sid.as_bytes());
         mac.update(b"|");
-        mac.update(e164.as_bytes());
+        mac.update(crate::phone::subscriber_key(e164).as_bytes());
         hex::encode(&mac.finalize().into_bytes()[..16])
     }
 }
@@ -86,6 +87,13 @@ mod tests {
         assert_ne!(h, NumberKeys::new(key(2), None).hash("VA1", "+14155550123"), "another key, another hash");
         assert!(NumberKey::new(b"short").is_err());
         assert_eq!(format!("{:?}", key(1)), "NumberKey(<redacted>)");
+    }
+
+    #[test]
+    fn every_spelling_of_one_subscriber_has_one_hash() {
+        let keys = NumberKeys::new(key(1), None);
+        assert_eq!(keys.hash("VA1", "+5491123456789"), keys.hash("VA1", "+541123456789"));
+        assert!(keys.lookups("VA1", "+541123456789").contains(&keys.hash("VA1", "+5491123456789")));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod app;
+pub mod change;
 pub mod aws;
 pub mod clock;
 pub mod config;

@@ -1,14 +1,18 @@
 //! The verification state machine, as pure functions over one record.
 //!
-//! One record exists per (service, normalised number). It holds the current
+//! One record exists per (service, recipient key). It holds the current
 //! verification (sid, code hash, status, check attempts, expiry) and the
-//! number's own counters (sends in the current window, failed checks in the
-//! current window), so every limit can be enforced by a conditional write on
-//! a single DynamoDB item. The store applies what these functions decide.
+//! recipient's own counters (sends in the current window, failed checks in
+//! the current window), so every limit can be enforced by one conditional
+//! write on a single item. Each operation here returns a [`Change`]: what
+//! to write and the [`Guard`] under which the write is valid. A store only
+//! applies it (see [`crate::change`]); no rule is restated anywhere else.
 
+use crate::change::{Assign, Change, Field, Guard, Value, Write};
 use crate::clock::{Millis, Seconds, secs_of};
 use crate::config::Limits;
 use crate::otp::CodeHash;
+use crate::store::RecordKey;
 
 /// What is stored. `Pending` is the only state a code can be checked in;
 /// expiry and exhausted attempts are derived from time and counters (see
@@ -109,6 +113,26 @@ pub struct VerificationRecord {
     pub changed_ms: Millis,
     /// The request that approved it, so a retried approval is recognised.
     pub approved_by: Option<String>,
+    /// When the store may delete the record (see [`VerificationRecord::ttl_for`]).
+    pub ttl: Seconds,
+    /// What happened to the record that changes none of the above, noted
+    /// for the event stream only.
+    pub activity: Activity,
+}
+
+/// Outcomes that change no rule's inputs, noted on the record so the event
+/// stream (which sees only records) can report them. A full write (start,
+/// resend) starts them afresh.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Activity {
+    /// Wrong codes entered for the current verification; written after the
+    /// comparison, so a failed check shows apart from a counted one.
+    pub failed_checks: u32,
+    /// Starts refused by a limit since the last full write, when the last
+    /// one was (whole seconds), and why (`max_sends` or `locked`).
+    pub refused_starts: u32,
+    pub refused_at: Seconds,
+    pub refused_reason: Option<String>,
 }
 
 impl VerificationRecord {
@@ -134,7 +158,7 @@ impl VerificationRecord {
     /// window and (if any failures are counted) the failure window are all
     /// over. Only garbage collection depends on this; every rule compares
     /// `expires_at` and the windows itself, because TTL deletes days late.
-    pub fn ttl(&self, limits: &Limits) -> Seconds {
+    pub fn ttl_for(&self, limits: &Limits) -> Seconds {
         let mut ttl = self.expires_at.max(self.send_window_start + limits.send_window_secs);
         if self.failures > 0 {
             ttl = ttl.max(self.failure_window_start + limits.failure_window_secs);
@@ -174,13 +198,33 @@ impl StartInput<'_> {
     }
 }
 
-/// Decides the record a start writes, given the record now stored (if any).
+/// Decides what a start writes, given the record now stored (if any): the
+/// whole new record, on condition that nothing changed the stored one since
+/// it was read (or that there still is none).
 ///
 /// A pending, unexpired, unexhausted verification is resent: same sid, fresh
 /// code, fresh validity. Anything else (none, approved, canceled, failed,
-/// expired, exhausted) gives way to a new verification. The number's send and
-/// failure counters carry over within their windows either way.
+/// expired, exhausted) gives way to a new verification. The recipient's
+/// send and failure counters carry over within their windows either way.
 pub fn plan_start(
+    old: Option<&VerificationRecord>,
+    input: &StartInput<'_>,
+    limits: &Limits,
+) -> Result<Change, StartRefusal> {
+    Ok(plan_start_of(old, new_record(old, input, limits)?))
+}
+
+/// The change that writes a start's new `record` over `old`, the record it
+/// was planned from: only if that is still what is stored.
+pub fn plan_start_of(old: Option<&VerificationRecord>, record: VerificationRecord) -> Change {
+    let guard = match old {
+        None => Guard { exists: Some(false), ..Guard::default() },
+        Some(o) => Guard { version: Some(o.version), ..Guard::default() },
+    };
+    Change { key: RecordKey::of(&record), write: Write::Put(Box::new(record)), guard }
+}
+
+fn new_record(
     old: Option<&VerificationRecord>,
     input: &StartInput<'_>,
     limits: &Limits,
@@ -216,7 +260,7 @@ pub fn plan_start(
     if send_attempts.len() > MAX_SEND_ATTEMPTS_KEPT {
         send_attempts.drain(..send_attempts.len() - MAX_SEND_ATTEMPTS_KEPT);
     }
-    Ok(VerificationRecord {
+    let mut record = VerificationRecord {
         service_sid: input.service_sid.to_owned(),
         to: input.to.to_owned(),
         country: input.country.map(str::to_owned),
@@ -237,7 +281,145 @@ pub fn plan_start(
         version: old.map_or(1, |o| o.version + 1),
         changed_ms: input.now_ms,
         approved_by: None,
-    })
+        ttl: 0,
+        activity: Activity::default(),
+    };
+    record.ttl = record.ttl_for(limits);
+    Ok(record)
+}
+
+/// Every change is numbered and timed: `version` counts the item's changes
+/// (a start that read an older one re-plans instead of overwriting), and
+/// the event stream makes each event's sequence, id and sub-second time
+/// from the two.
+fn stamp(now_ms: Millis) -> [Assign; 2] {
+    [Assign::Add(Field::Version, 1), Assign::Set(Field::ChangedMs, Value::Int(now_ms))]
+}
+
+fn update(key: &RecordKey, guard: Guard, now_ms: Millis, assigns: impl IntoIterator<Item = Assign>) -> Change {
+    let write = Write::Update(assigns.into_iter().chain(stamp(now_ms)).collect());
+    Change { key: key.clone(), write, guard }
+}
+
+/// The longest any record must be kept after a write that counts something.
+pub fn longest_window(limits: &Limits) -> Seconds {
+    limits.failure_window_secs.max(limits.validity_secs).max(limits.send_window_secs)
+}
+
+/// Counts one check attempt, before any comparison, if the verification is
+/// pending, unexpired, and neither it nor the recipient is out of attempts;
+/// `sid`, when given, must be the current verification. Counted first, so
+/// parallel guesses cannot exceed the limit; the failure count is the
+/// recipient's and spans verifications. The record is then kept at least as
+/// long as any window.
+pub fn count_check(key: &RecordKey, sid: Option<&str>, now_ms: Millis, limits: &Limits) -> Change {
+    let now = secs_of(now_ms);
+    let guard = Guard {
+        exists: Some(true),
+        status: Some(StoredStatus::Pending),
+        sid: sid.map(str::to_owned),
+        unexpired_at: Some(now),
+        attempts_below: Some(limits.max_check_attempts),
+        failures_below: Some(limits.max_failures),
+        ..Guard::default()
+    };
+    update(key, guard, now_ms, [
+        Assign::Add(Field::Attempts, 1),
+        Assign::Add(Field::Failures, 1),
+        Assign::Set(Field::UpdatedAt, Value::Int(now)),
+        Assign::Set(Field::Ttl, Value::Int(now + longest_window(limits))),
+    ])
+}
+
+/// Approves the counted verification if it is still pending, unexpired, and
+/// still carries the code hash that matched (a resend in between replaced
+/// the code, and the old one must not approve); resets the recipient's
+/// failure count. Exactly one of any number of concurrent approvals holds.
+/// `request_id` is recorded so a retried write recognises its own success.
+pub fn approve(counted: &VerificationRecord, request_id: &str, now_ms: Millis, limits: &Limits) -> Change {
+    let now = secs_of(now_ms);
+    let guard = Guard {
+        exists: Some(true),
+        status: Some(StoredStatus::Pending),
+        sid: Some(counted.sid.clone()),
+        code_hash: Some(counted.code_hash.clone()),
+        unexpired_at: Some(now),
+        ..Guard::default()
+    };
+    // After approval only the send window still matters.
+    let ttl = (counted.send_window_start + limits.send_window_secs).max(now);
+    update(&RecordKey::of(counted), guard, now_ms, [
+        Assign::Set(Field::Status, Value::Status(StoredStatus::Approved)),
+        Assign::Set(Field::Failures, Value::Int(0)),
+        Assign::Set(Field::ApprovedBy, Value::Text(request_id.to_owned())),
+        Assign::Set(Field::UpdatedAt, Value::Int(now)),
+        Assign::Set(Field::Ttl, Value::Int(ttl)),
+    ])
+}
+
+/// Marks a verification whose code could not be sent as failed, and gives
+/// the send back to the recipient's window, if nothing replaced it meanwhile.
+pub fn void_unsent(record: &VerificationRecord, now_ms: Millis) -> Change {
+    let guard = Guard {
+        exists: Some(true),
+        status: Some(StoredStatus::Pending),
+        sid: Some(record.sid.clone()),
+        code_hash: Some(record.code_hash.clone()),
+        sends_at_least: Some(1),
+        ..Guard::default()
+    };
+    update(&RecordKey::of(record), guard, now_ms, [
+        Assign::Set(Field::Status, Value::Status(StoredStatus::Failed)),
+        Assign::Add(Field::Sends, -1),
+        Assign::Set(Field::UpdatedAt, Value::Int(secs_of(now_ms))),
+    ])
+}
+
+/// Ends a verification by hand: `Canceled`, or `Approved` without a code.
+/// Only if `sid` is still the recipient's current verification and it is
+/// pending, unexpired and not out of attempts (what
+/// [`VerificationRecord::status_at`] calls pending). The send and failure
+/// counters are left as they are, so canceling cannot be used to send more
+/// codes or guess more often; the TTL already outlives every window (each
+/// counting write set it so), and ending the verification extends none.
+pub fn close(key: &RecordKey, sid: &str, status: StoredStatus, request_id: &str, now_ms: Millis, limits: &Limits) -> Change {
+    debug_assert!(matches!(status, StoredStatus::Canceled | StoredStatus::Approved));
+    let now = secs_of(now_ms);
+    let guard = Guard {
+        exists: Some(true),
+        status: Some(StoredStatus::Pending),
+        sid: Some(sid.to_owned()),
+        unexpired_at: Some(now),
+        attempts_below: Some(limits.max_check_attempts),
+        ..Guard::default()
+    };
+    let mut assigns = vec![Assign::Set(Field::Status, Value::Status(status)), Assign::Set(Field::UpdatedAt, Value::Int(now))];
+    if status == StoredStatus::Approved {
+        assigns.push(Assign::Set(Field::ApprovedBy, Value::Text(request_id.to_owned())));
+    }
+    update(key, guard, now_ms, assigns)
+}
+
+/// Notes that a code compared wrong, after the check was counted, so the
+/// event stream can tell a failed check from a successful one. A change like
+/// any other (numbered), so a start that read the record before it re-plans
+/// rather than overwriting the note.
+pub fn note_check_failed(key: &RecordKey, sid: &str, now_ms: Millis) -> Change {
+    let guard = Guard { exists: Some(true), sid: Some(sid.to_owned()), ..Guard::default() };
+    update(key, guard, now_ms, [Assign::Add(Field::FailedChecks, 1)])
+}
+
+/// Notes that a start was refused by a limit (`reason`: `max_sends` or
+/// `locked`), at most once a second per recipient, so a flood of refused
+/// starts cannot turn into a flood of writes.
+pub fn note_start_refused(key: &RecordKey, reason: &str, now_ms: Millis) -> Change {
+    let now = secs_of(now_ms);
+    let guard = Guard { exists: Some(true), no_refusal_noted_since: Some(now), ..Guard::default() };
+    update(key, guard, now_ms, [
+        Assign::Add(Field::RefusedStarts, 1),
+        Assign::Set(Field::RefusedAt, Value::Int(now)),
+        Assign::Set(Field::RefusedReason, Value::Text(reason.to_owned())),
+    ])
 }
 
 /// Why a check cannot be counted, read from the record as it stood.
@@ -306,7 +488,7 @@ pub mod example {
             now_ms: now * 1000,
             hash_for: &code_hash,
         };
-        plan_start(old, &input, &Limits::default())
+        plan_start(old, &input, &Limits::default()).map(Change::into_record)
     }
 }
 
@@ -412,9 +594,10 @@ mod tests {
     fn ttl_outlives_every_window_that_still_counts() {
         let limits = Limits::default();
         let mut r = start(None, T0, "VEa").unwrap();
-        assert_eq!(r.ttl(&limits), T0 + 600);
+        assert_eq!(r.ttl_for(&limits), T0 + 600);
+        assert_eq!(r.ttl, T0 + 600, "a start writes its TTL");
         r.failures = 1;
-        assert_eq!(r.ttl(&limits), T0 + 86_400);
+        assert_eq!(r.ttl_for(&limits), T0 + 86_400);
     }
 
     #[test]
@@ -426,7 +609,7 @@ mod tests {
                 service_sid: "VA1", to: "+1", country: None, channel: "sms", locale: "en",
                 new_sid: "VEz", attempt_sid: "VL", now_ms: (T0 + i) * 1000, hash_for: &hash,
             };
-            r = plan_start(Some(&r), &input, &limits).unwrap();
+            r = plan_start(Some(&r), &input, &limits).unwrap().into_record();
         }
         assert_eq!(r.sid, "VEa");
         assert_eq!(r.send_attempts.len(), MAX_SEND_ATTEMPTS_KEPT);

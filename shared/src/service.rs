@@ -2,7 +2,7 @@
 //! composed from the pure rules in [`crate::record`], a [`Store`] and a
 //! [`Sender`].
 
-use crate::clock::{Clock, Seconds, secs_of};
+use crate::clock::{Clock, Millis, Seconds, secs_of};
 use crate::config::{Limits, Service, Services};
 use crate::message;
 use crate::otp::{self, Code, CodeKeys};
@@ -10,7 +10,7 @@ use crate::phone::PhoneNumber;
 use crate::record::{self, CheckRefusal, StartInput, StartRefusal, Status, StoredStatus, VerificationRecord};
 use crate::sender::{Sender, Sms};
 use crate::sid;
-use crate::store::{Approval, Closing, Expect, RecordKey, Store, StoreError};
+use crate::store::{RecordKey, Store, StoreError};
 
 /// How often a start re-plans after losing a race for the same number
 /// before answering "too many concurrent requests".
@@ -109,7 +109,7 @@ impl<S: Store, M: Sender, C: Clock> Verifier<S, M, C> {
         let attempt_sid = sid::new_sid(sid::ATTEMPT);
         let language = req.language.unwrap_or_else(|| message::language_for_country(req.to.country()));
         let hash_for = |sid: &str| self.keys.hash(sid, &code);
-        let (mut current, mut expect) = (None::<VerificationRecord>, Expect::Absent);
+        let mut current = None::<VerificationRecord>;
         for _ in 0..MAX_START_RACES {
             let input = StartInput {
                 service_sid: &service.sid,
@@ -122,42 +122,40 @@ impl<S: Store, M: Sender, C: Clock> Verifier<S, M, C> {
                 now_ms: self.clock.now_ms(),
                 hash_for: &hash_for,
             };
-            let record = match record::plan_start(current.as_ref(), &input, limits) {
-                Ok(record) => record,
-                Err(refusal) => {
-                    let (reason, err) = match refusal {
-                        StartRefusal::SendsExhausted { retry_after } => {
-                            ("max_sends", VerifyError::SendsExhausted { retry_after })
-                        }
-                        StartRefusal::Locked { retry_after } => {
-                            ("locked", VerifyError::Locked { retry_after, until: input.now() + retry_after })
-                        }
-                    };
-                    // Seen by the event stream as verification.send_rate_limited.
-                    let key = key_for(&service.sid, &req.to.key());
-                    if let Err(e) = self.store.note_start_refused(&key, reason, input.now_ms).await
-                        && !matches!(e, StoreError::Conflict(_))
-                    {
-                        tracing::warn!(error = ?e, "could not note a refused start");
-                    }
-                    return Err(err);
-                }
+            let change = match record::plan_start(current.as_ref(), &input, limits) {
+                Ok(change) => change,
+                Err(refusal) => return Err(self.refused_start(service, req, refusal, input.now_ms).await),
             };
-            match self.store.put(&record, record.ttl(limits), expect).await {
-                Ok(()) => {
+            match self.store.apply(&change).await {
+                Ok(record) => {
                     let name = req.friendly_name.as_deref().unwrap_or(&service.friendly_name);
                     return self.deliver(record, language, name, &code).await;
                 }
-                // Someone else wrote this number meanwhile: plan again from
+                // Someone else wrote this recipient meanwhile: plan again from
                 // what is there now (returned with the refusal, no extra read).
-                Err(StoreError::Conflict(now_stored)) => {
-                    expect = now_stored.as_ref().map_or(Expect::Absent, |r| Expect::Version(r.version));
-                    current = now_stored.map(|r| *r);
-                }
+                Err(StoreError::Conflict(now_stored)) => current = now_stored.map(|r| *r),
                 Err(e) => return Err(e.into()),
             }
         }
         Err(VerifyError::Busy)
+    }
+
+    /// A start refused by a limit: noted on the record (seen by the event
+    /// stream as verification.send_rate_limited), then the error.
+    async fn refused_start(&self, service: &Service, req: &StartRequest, refusal: StartRefusal, now_ms: Millis) -> VerifyError {
+        let (reason, err) = match refusal {
+            StartRefusal::SendsExhausted { retry_after } => ("max_sends", VerifyError::SendsExhausted { retry_after }),
+            StartRefusal::Locked { retry_after } => {
+                ("locked", VerifyError::Locked { retry_after, until: secs_of(now_ms) + retry_after })
+            }
+        };
+        let note = record::note_start_refused(&key_for(&service.sid, &req.to.key()), reason, now_ms);
+        if let Err(e) = self.store.apply(&note).await
+            && !matches!(e, StoreError::Conflict(_))
+        {
+            tracing::warn!(error = ?e, "could not note a refused start");
+        }
+        err
     }
 
     async fn deliver(
@@ -176,8 +174,7 @@ impl<S: Store, M: Sender, C: Clock> Verifier<S, M, C> {
             Err(e) => {
                 // Nobody received this code: void it so it cannot be used, and
                 // give the send back so the caller's retry is not penalised.
-                let key = RecordKey::of(&record);
-                if let Err(v) = self.store.void_unsent(&key, &record.sid, &record.code_hash, self.clock.now_ms()).await {
+                if let Err(v) = self.store.apply(&record::void_unsent(&record, self.clock.now_ms())).await {
                     tracing::warn!(sid = %record.sid, error = ?v, "could not void an unsent code");
                 }
                 tracing::warn!(sid = %record.sid, to = %mask(&record.to), error = %e.0, "SMS send failed");
@@ -193,7 +190,7 @@ impl<S: Store, M: Sender, C: Clock> Verifier<S, M, C> {
         let (key, sid) = self.locate(service, target).await?;
         let now_ms = self.clock.now_ms();
         let now = secs_of(now_ms);
-        let counted = match self.store.count_check(&key, sid, now_ms, limits).await {
+        let counted = match self.store.apply(&record::count_check(&key, sid, now_ms, limits)).await {
             Ok(r) => r,
             Err(StoreError::Conflict(stood)) => return Err(self.refused_check(&key, stood.as_deref(), sid, now, limits).await),
             Err(e) => return Err(e.into()),
@@ -201,21 +198,14 @@ impl<S: Store, M: Sender, C: Clock> Verifier<S, M, C> {
         if !self.keys.matches(&counted.code_hash, &counted.sid, code) {
             tracing::info!(sid = %counted.sid, attempts = counted.attempts, "wrong code");
             // Seen by the event stream as verification.check_failed.
-            if let Err(e) = self.store.note_check_failed(&key, &counted.sid, self.clock.now_ms()).await {
+            let note = record::note_check_failed(&key, &counted.sid, self.clock.now_ms());
+            if let Err(e) = self.store.apply(&note).await {
                 tracing::warn!(sid = %counted.sid, error = ?e, "could not note a failed check");
             }
             return Ok(CheckOutcome { record: counted, approved: false });
         }
         let request_id = sid::new_sid("RQ");
-        let approval = Approval {
-            sid: &counted.sid,
-            code_hash: &counted.code_hash,
-            now_ms,
-            request_id: &request_id,
-            // After approval only the send window still matters.
-            ttl: (counted.send_window_start + limits.send_window_secs).max(now),
-        };
-        match self.store.approve(&key, &approval).await {
+        match self.store.apply(&record::approve(&counted, &request_id, now_ms, limits)).await {
             Ok(record) => {
                 tracing::info!(sid = %record.sid, "approved");
                 Ok(CheckOutcome { record, approved: true })
@@ -230,7 +220,7 @@ impl<S: Store, M: Sender, C: Clock> Verifier<S, M, C> {
     /// failed to send is gone as far as clients are concerned.
     pub async fn fetch(&self, service: &Service, target: &CheckTarget) -> Result<VerificationRecord, VerifyError> {
         let (key, sid) = self.locate(service, target).await?;
-        let record = self.store.get(&key).await?.ok_or(VerifyError::NotFound)?;
+        let record = self.store.read(&key).await?.ok_or(VerifyError::NotFound)?;
         let now = self.clock.now();
         if sid.is_some_and(|s| s != record.sid) || record.status_at(now, &service.limits) != Status::Pending {
             return Err(VerifyError::NotFound);
@@ -251,20 +241,14 @@ impl<S: Store, M: Sender, C: Clock> Verifier<S, M, C> {
             Some(s) => s.to_owned(),
             // By number: whichever verification is current; the write is
             // conditioned on that sid, so a resend in between is harmless.
-            None => match self.store.get(&key).await? {
+            None => match self.store.read(&key).await? {
                 Some(r) => r.sid,
                 None => return Err(VerifyError::NotFound),
             },
         };
         let request_id = sid::new_sid("RQ");
-        let closing = Closing {
-            sid: &current_sid,
-            status,
-            now_ms: self.clock.now_ms(),
-            max_check_attempts: service.limits.max_check_attempts,
-            request_id: &request_id,
-        };
-        match self.store.close(&key, &closing).await {
+        let change = record::close(&key, &current_sid, status, &request_id, self.clock.now_ms(), &service.limits);
+        match self.store.apply(&change).await {
             Ok(record) => {
                 tracing::info!(sid = %record.sid, status = status.as_str(), "closed by request");
                 Ok(record)
@@ -317,7 +301,7 @@ impl<S: Store, M: Sender, C: Clock> Verifier<S, M, C> {
             tokio::time::sleep(step).await;
             waited += step;
             step = (step * 2).min(SETTLE_WAIT - waited.min(SETTLE_WAIT)).max(std::time::Duration::from_millis(1));
-            match self.store.get(key).await {
+            match self.store.read(key).await {
                 Ok(Some(r)) if r.sid == stood.sid && r.status == StoredStatus::Approved => return VerifyError::NotFound,
                 Ok(Some(r)) if r.sid == stood.sid && r.status == StoredStatus::Pending => continue,
                 // Replaced, canceled, gone, or unreadable: answer from what stood.

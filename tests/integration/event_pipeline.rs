@@ -13,6 +13,7 @@ use verify_core::config::{Service, Settings};
 use verify_core::events::number_key::{NumberKey, NumberKeys};
 use verify_core::otp::Code;
 use verify_core::phone::PhoneNumber;
+use verify_core::record;
 use verify_core::sender::outbox::Outbox;
 use verify_core::service::{CheckTarget, StartRequest, Verifier};
 use verify_core::store::dynamo::DynamoStore;
@@ -209,14 +210,14 @@ async fn a_wrong_code_noted_after_a_resend_is_not_taken_for_a_replay() {
     let key = RecordKey { service_sid: DEFAULT_SERVICE.into(), to: to.into() };
     for _ in 0..2 {
         p.clock.advance_ms(5);
-        store.count_check(&key, Some(&sid), p.clock.now_ms(), &limits).await.unwrap();
+        store.apply(&record::count_check(&key, Some(&sid), p.clock.now_ms(), &limits)).await.unwrap();
     }
     p.clock.advance_ms(5);
-    store.note_check_failed(&key, &sid, p.clock.now_ms()).await.unwrap();
+    store.apply(&record::note_check_failed(&key, &sid, p.clock.now_ms())).await.unwrap();
     p.clock.advance_ms(5);
     assert_eq!(p.start(DEFAULT_SERVICE, to).await, sid, "a resend");
     p.clock.advance_ms(5);
-    store.note_check_failed(&key, &sid, p.clock.now_ms()).await.unwrap();
+    store.apply(&record::note_check_failed(&key, &sid, p.clock.now_ms())).await.unwrap();
     p.drain_stream().await;
     let events = p.events_of(&sid).await;
     assert_eq!(of_type(&events, "verification.check_failed").len(), 2, "{events:#?}");

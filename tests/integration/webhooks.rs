@@ -35,7 +35,7 @@ fn derive(record: &StreamRecord) -> Vec<Event> {
     let vars = HashMap::from([("VERIFY_SERVICE_SID".to_owned(), FIXTURE_SERVICE.to_owned())]);
     let (services, _) = verify_core::config::services_and_account(&vars).unwrap();
     let numbers = NumberKeys::new(NumberKey::new(NUMBER_KEY.as_bytes()).unwrap(), None);
-    Deriver { services, numbers }.derive(record)
+    Deriver { services, numbers }.derive(&record.change())
 }
 
 fn fixture(name: &str) -> Value {

@@ -1,6 +1,7 @@
-//! From one stream record (old and new image of a verification item) to the
-//! events it means. Pure: the same record always gives the same events, with
-//! the same ids. Each event is numbered by the change it comes from (the
+//! From one change of a verification record (the record before and after
+//! it, as the stream decoder hands them over) to the events it means. Pure,
+//! and free of any database's item layout: the same pair always gives the
+//! same events, with the same ids. Each event is numbered by the change it comes from (the
 //! item's `version`, which every write bumps) and timed by it (`changed_ms`),
 //! so no two changes share an id and events order within a second.
 //!
@@ -14,16 +15,26 @@
 //! | a pending verification replaced after its expiry | `expired` (for the old sid) |
 //! | `refused_starts` went up | `send_rate_limited` |
 //!
-//! Items of other kinds (events, deliveries) share the table and give nothing.
+//! Items of other kinds (events, deliveries) share the table; the stream
+//! decoder finds no record in them, and a change with no record gives nothing.
 
 use super::number_key::NumberKeys;
-use super::stream::StreamRecord;
 use super::{Event, EventType, attempt_event_id, event_id};
 use crate::clock::Millis;
 use crate::config::Services;
-use crate::phone::PhoneNumber;
+use crate::phone::mask_e164;
 use crate::record::{StoredStatus, VerificationRecord};
-use crate::store::item::{activity, from_item};
+
+/// One change of a record: what it was and what it became (`None`: no
+/// record, before an insert or after a removal).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RecordChange {
+    pub old: Option<VerificationRecord>,
+    pub new: Option<VerificationRecord>,
+    /// The removal was DynamoDB's TTL process (or another store's expiry
+    /// sweep), not a request.
+    pub ttl_removal: bool,
+}
 
 /// What derivation needs besides the record.
 #[derive(Clone, Debug)]
@@ -42,24 +53,22 @@ impl Deriver {
         self.services.get(service_sid).unwrap_or_else(|| self.services.default_service()).limits.max_check_attempts
     }
 
-    /// The events one stream record means, in the order they happened.
-    pub fn derive(&self, record: &StreamRecord) -> Vec<Event> {
-        let old = record.old_image.as_ref().and_then(|i| from_item(i).map(|r| (r, activity(i))));
-        let new = record.new_image.as_ref().and_then(|i| from_item(i).map(|r| (r, activity(i))));
+    /// The events one change means, in the order they happened.
+    pub fn derive(&self, change: &RecordChange) -> Vec<Event> {
         let mut out = Vec::new();
         let exhausted = |r: &VerificationRecord| r.attempts >= self.max_check_attempts(&r.service_sid);
-        match (old, new) {
-            (Some((o, _)), None) => {
-                if record.ttl_removal && o.status == StoredStatus::Pending && !exhausted(&o) {
+        match (&change.old, &change.new) {
+            (Some(o), None) => {
+                if change.ttl_removal && o.status == StoredStatus::Pending && !exhausted(o) {
                     // The removal is one more change of the item.
-                    out.push(self.once(&o, EventType::Expired, o.expires_at * 1000, o.version + 1));
+                    out.push(self.once(o, EventType::Expired, o.expires_at * 1000, o.version + 1));
                 }
             }
-            (old, Some((n, na))) => {
-                let same = old.as_ref().filter(|(o, _)| o.sid == n.sid);
+            (old, Some(n)) => {
+                let same = old.as_ref().filter(|o| o.sid == n.sid);
                 match same {
                     None => {
-                        if let Some((o, _)) = &old {
+                        if let Some(o) = old {
                             // Replaced after it ran out of time: it expired, even if
                             // TTL never got to delete it.
                             if o.status == StoredStatus::Pending && !exhausted(o) && n.updated_at >= o.expires_at {
@@ -67,33 +76,33 @@ impl Deriver {
                             }
                         }
                         if n.status == StoredStatus::Pending {
-                            out.push(self.pending(&n, false));
+                            out.push(self.pending(n, false));
                         }
                     }
-                    Some((o, oa)) => {
+                    Some(o) => {
                         let last = |r: &VerificationRecord| r.send_attempts.last().map(|a| a.attempt_sid.clone());
-                        if n.status == StoredStatus::Pending && last(&n) != last(o) {
-                            out.push(self.pending(&n, true));
+                        if n.status == StoredStatus::Pending && last(n) != last(o) {
+                            out.push(self.pending(n, true));
                         }
-                        if na.failed_checks > oa.failed_checks {
-                            out.push(self.change(&n, EventType::CheckFailed));
+                        if n.activity.failed_checks > o.activity.failed_checks {
+                            out.push(self.change(n, EventType::CheckFailed));
                             // Once per verification: a later sighting is the same event.
-                            if n.status == StoredStatus::Pending && exhausted(&n) {
-                                out.push(self.once(&n, EventType::MaxAttemptsReached, n.changed_ms, n.version));
+                            if n.status == StoredStatus::Pending && exhausted(n) {
+                                out.push(self.once(n, EventType::MaxAttemptsReached, n.changed_ms, n.version));
                             }
                         }
                         if o.status != StoredStatus::Approved && n.status == StoredStatus::Approved {
-                            out.push(self.change(&n, EventType::Approved));
+                            out.push(self.change(n, EventType::Approved));
                         }
                         if o.status != StoredStatus::Canceled && n.status == StoredStatus::Canceled {
-                            out.push(self.change(&n, EventType::Canceled));
+                            out.push(self.change(n, EventType::Canceled));
                         }
                     }
                 }
-                let refused_before = same.map_or(0, |(_, oa)| oa.refused_starts);
-                if na.refused_starts > refused_before {
-                    let mut e = self.change(&n, EventType::SendRateLimited);
-                    e.reason = na.refused_reason.clone();
+                let refused_before = same.map_or(0, |o| o.activity.refused_starts);
+                if n.activity.refused_starts > refused_before {
+                    let mut e = self.change(n, EventType::SendRateLimited);
+                    e.reason = n.activity.refused_reason.clone();
                     out.push(e);
                 }
             }
@@ -136,7 +145,7 @@ impl Deriver {
             verification_sid: r.sid.clone(),
             channel: r.channel.clone(),
             country: r.country.clone(),
-            to_masked: PhoneNumber::from_stored(r.to.clone(), None).masked(),
+            to_masked: mask_e164(&r.to),
             to_hash: self.numbers.hash(&r.service_sid, &r.to),
             check_attempts: r.attempts,
             send_attempts: r.send_attempts.len() as u32,
@@ -154,8 +163,6 @@ mod tests {
     use crate::clock::Seconds;
     use crate::config::{Limits, Service};
     use crate::events::number_key::NumberKey;
-    use crate::store::item::{Item, attr, to_item};
-    use aws_sdk_dynamodb::types::AttributeValue as AV;
 
     const T0: Seconds = 1_700_000_000;
     const MAX: u32 = 5;
@@ -166,16 +173,16 @@ mod tests {
         Deriver { services, numbers: NumberKeys::new(NumberKey::new(&[7; 32]).unwrap(), None) }
     }
 
-    fn derive(record: &StreamRecord) -> Vec<Event> {
-        deriver().derive(record)
+    fn derive(change: &RecordChange) -> Vec<Event> {
+        deriver().derive(change)
     }
 
     fn start(old: Option<&VerificationRecord>, now: Seconds, new_sid: &str, attempt_sid: &str) -> VerificationRecord {
         crate::record::example::start(old, "+14155550123", new_sid, attempt_sid, now).unwrap()
     }
 
-    fn item(r: &VerificationRecord) -> Item {
-        to_item(r, r.expires_at)
+    fn item(r: &VerificationRecord) -> VerificationRecord {
+        r.clone()
     }
 
     /// What a store write does to every record: one more change, at `ms`.
@@ -183,21 +190,15 @@ mod tests {
         VerificationRecord { version: r.version + 1, changed_ms: ms, ..r.clone() }
     }
 
-    fn with_failed_checks(r: &VerificationRecord, n: u32) -> Item {
-        let mut i = item(r);
-        i.insert(attr::FAILED_CHECKS.into(), AV::N(n.to_string()));
-        i
+    fn with_failed_checks(r: &VerificationRecord, n: u32) -> VerificationRecord {
+        let mut r = r.clone();
+        r.activity.failed_checks = n;
+        r
     }
 
-    fn rec(name: &str, old: Option<Item>, new: Option<Item>) -> StreamRecord {
-        StreamRecord {
-            event_name: name.into(),
-            sequence_number: "1".into(),
-            approximate_time: T0,
-            ttl_removal: false,
-            old_image: old,
-            new_image: new,
-        }
+    /// A change as the stream shows it (`_kind` is the stream's name for it).
+    fn rec(_kind: &str, old: Option<VerificationRecord>, new: Option<VerificationRecord>) -> RecordChange {
+        RecordChange { old, new, ttl_removal: false }
     }
 
     fn types(events: &[Event]) -> Vec<&'static str> {
@@ -345,7 +346,7 @@ mod tests {
         assert!(derive(&removal).is_empty());
         let mut approved = r.clone();
         approved.status = StoredStatus::Approved;
-        let removal = StreamRecord { ttl_removal: true, ..rec("REMOVE", Some(item(&approved)), None) };
+        let removal = RecordChange { ttl_removal: true, ..rec("REMOVE", Some(item(&approved)), None) };
         assert!(derive(&removal).is_empty());
     }
 
@@ -363,11 +364,10 @@ mod tests {
     #[test]
     fn refused_starts_are_rate_limited_events() {
         let r = start(None, T0, "VEa", "VL1");
-        let noted = changed(&r, (T0 + 5) * 1000 + 120);
-        let mut after = item(&noted);
-        after.insert(attr::REFUSED_STARTS.into(), AV::N("1".into()));
-        after.insert(attr::REFUSED_AT.into(), AV::N((T0 + 5).to_string()));
-        after.insert(attr::REFUSED_REASON.into(), AV::S("max_sends".into()));
+        let mut after = changed(&r, (T0 + 5) * 1000 + 120);
+        after.activity.refused_starts = 1;
+        after.activity.refused_at = T0 + 5;
+        after.activity.refused_reason = Some("max_sends".into());
         let events = derive(&rec("MODIFY", Some(item(&r)), Some(after)));
         assert_eq!(types(&events), ["verification.send_rate_limited"]);
         assert_eq!((events[0].time_ms, events[0].reason.as_deref()), ((T0 + 5) * 1000 + 120, Some("max_sends")));
@@ -381,8 +381,7 @@ mod tests {
     }
 
     #[test]
-    fn other_items_give_nothing() {
-        let other: Item = [("pk".to_owned(), AV::S("EV#evt_1".into())), ("kind".to_owned(), AV::S("event".into()))].into();
-        assert!(derive(&rec("INSERT", None, Some(other))).is_empty());
+    fn no_record_gives_nothing() {
+        assert!(derive(&RecordChange::default()).is_empty());
     }
 }

@@ -4,7 +4,8 @@
 //! reads, so there is one item layout ([`crate::store::item`]).
 
 use crate::clock::Seconds;
-use crate::store::item::Item;
+use crate::events::derive::RecordChange;
+use crate::store::item::{Item, from_item};
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue as AV;
 use base64::Engine;
@@ -25,6 +26,16 @@ pub struct StreamRecord {
     pub ttl_removal: bool,
     pub old_image: Option<Item>,
     pub new_image: Option<Item>,
+}
+
+impl StreamRecord {
+    /// The change of a verification record this stream record shows, decoded
+    /// here at the edge: derivation sees records, never items. Images that
+    /// are not verification records (events, deliveries) decode to none.
+    pub fn change(&self) -> RecordChange {
+        let record = |image: &Option<Item>| image.as_ref().and_then(from_item);
+        RecordChange { old: record(&self.old_image), new: record(&self.new_image), ttl_removal: self.ttl_removal }
+    }
 }
 
 /// Parses one record of `Records[]`.
@@ -106,6 +117,13 @@ mod tests {
         assert_eq!(old["n"], AV::N("5".into()));
         assert_eq!(old["b"], AV::B(Blob::new(vec![1, 2, 3])));
         assert_eq!(old["l"].as_l().unwrap()[0].as_m().unwrap()["x"], AV::S("y".into()));
+    }
+
+    #[test]
+    fn only_verification_items_are_records() {
+        let rec = json!({"eventName": "INSERT", "dynamodb": {"SequenceNumber": "1",
+            "NewImage": {"pk": {"S": "EV#evt_1"}, "kind": {"S": "event"}}}});
+        assert_eq!(parse_record(&rec).unwrap().change(), RecordChange::default());
     }
 
     #[test]

@@ -1,25 +1,26 @@
-//! The [`Store`] on DynamoDB: one item per (service, number), every change a
-//! conditional write that returns the old item when its condition fails.
+//! The [`Store`] on DynamoDB: one item per (service, recipient key). A
+//! [`Change`] becomes one conditional `PutItem` or `UpdateItem`, translated
+//! mechanically: the guard by [`condition`], the update by
+//! [`update_expression`]. No rule is written here; the conditional write
+//! returns the old item when its condition fails, so a refusal costs no read.
 
 use super::item::{Item, attr, from_item, partition_key, to_item};
-use super::{Approval, Closing, Expect, RecordKey, Store, StoreError};
+use super::{RecordKey, Store, StoreError};
+use crate::change::{Assign, Change, Field, Guard, Value, Write};
 use crate::events::store::{EVENTS_INDEX, ev};
+use crate::record::VerificationRecord;
 use crate::webhooks::store::{DUE_INDEX, dl};
-use crate::clock::{Millis, Seconds, secs_of};
-use crate::config::Limits;
-use crate::otp::CodeHash;
-use crate::record::{StoredStatus, VerificationRecord};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
-use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue as AV, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
     Projection, ProjectionType, ReturnValue, ReturnValuesOnConditionCheckFailure, ScalarAttributeType,
     StreamSpecification, StreamViewType, TableStatus, TimeToLiveSpecification,
 };
+use std::collections::HashMap;
 
-/// The index from verification sid to its number's item.
+/// The index from verification sid to its recipient's item.
 pub const SID_INDEX: &str = "sid-index";
 
 #[derive(Clone, Debug)]
@@ -47,8 +48,52 @@ impl DynamoStore {
         self.client.describe_table().table_name(&self.table).send().await.map(|_| ()).map_err(unavailable)
     }
 
-    fn key(key: &RecordKey) -> (String, AV) {
-        (attr::PK.to_owned(), AV::S(partition_key(key)))
+    fn key(key: &RecordKey) -> HashMap<String, AV> {
+        HashMap::from([(attr::PK.to_owned(), AV::S(partition_key(key)))])
+    }
+
+    async fn put(&self, record: &VerificationRecord, expr: Expression, condition: Option<String>) -> Result<VerificationRecord, StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(record)))
+            .set_condition_expression(condition)
+            .set_expression_attribute_names(expr.names())
+            .set_expression_attribute_values(expr.values())
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await
+            .map_err(|e| {
+                conflict_or_unavailable(e, |se| match se {
+                    aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c) => Some(c.item()),
+                    _ => None,
+                })
+            })?;
+        Ok(record.clone())
+    }
+
+    async fn update(&self, key: &RecordKey, assigns: &[Assign], mut expr: Expression, condition: Option<String>) -> Result<VerificationRecord, StoreError> {
+        let update = update_expression(assigns, &mut expr);
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(key)))
+            .update_expression(update)
+            .set_condition_expression(condition)
+            .set_expression_attribute_names(expr.names())
+            .set_expression_attribute_values(expr.values())
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await
+            .map_err(|e| {
+                conflict_or_unavailable(e, |se| match se {
+                    aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(c) => Some(c.item()),
+                    _ => None,
+                })
+            })?;
+        out.attributes().and_then(from_item).ok_or_else(|| StoreError::Unavailable("DynamoDB returned no record".into()))
     }
 }
 
@@ -69,197 +114,27 @@ where
     }
 }
 
-fn num(v: impl ToString) -> AV {
-    AV::N(v.to_string())
-}
-
-/// The part of every update's `SET` that numbers and times the change (a
-/// full put carries both in the record): the event stream makes each
-/// event's `sequence`, id and sub-second time from them.
-const STAMP: &str = "#version = #version + :one, #changed_ms = :changed_ms";
-
-/// The names and values [`STAMP`] uses.
-fn stamped(update: UpdateItemFluentBuilder, now_ms: Millis) -> UpdateItemFluentBuilder {
-    update
-        .expression_attribute_names("#version", attr::VERSION)
-        .expression_attribute_names("#changed_ms", attr::CHANGED_MS)
-        .expression_attribute_values(":one", num(1))
-        .expression_attribute_values(":changed_ms", num(now_ms))
-}
-
-fn text(v: &str) -> AV {
-    AV::S(v.to_owned())
-}
-
 impl Store for DynamoStore {
-    async fn put(&self, record: &VerificationRecord, ttl: Seconds, expect: Expect) -> Result<(), StoreError> {
-        let mut put = self
+    async fn read(&self, key: &RecordKey) -> Result<Option<VerificationRecord>, StoreError> {
+        let out = self
             .client
-            .put_item()
+            .get_item()
             .table_name(&self.table)
-            .set_item(Some(to_item(record, ttl)))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-        put = match expect {
-            Expect::Absent => put.condition_expression("attribute_not_exists(#pk)").expression_attribute_names("#pk", attr::PK),
-            Expect::Version(v) => put
-                .condition_expression("#version = :version")
-                .expression_attribute_names("#version", attr::VERSION)
-                .expression_attribute_values(":version", num(v)),
-        };
-        put.send().await.map(|_| ()).map_err(|e| {
-            conflict_or_unavailable(e, |se| match se {
-                aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c) => Some(c.item()),
-                _ => None,
-            })
-        })
+            .set_key(Some(Self::key(key)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(out.item().and_then(from_item))
     }
 
-    async fn count_check(
-        &self,
-        key: &RecordKey,
-        sid: Option<&str>,
-        now_ms: Millis,
-        limits: &Limits,
-    ) -> Result<VerificationRecord, StoreError> {
-        let now = secs_of(now_ms);
-        let mut condition = "attribute_exists(#pk) AND #status = :pending AND #expires_at > :now \
-                             AND #attempts < :max_attempts AND #failures < :max_failures"
-            .to_owned();
-        let update = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(Self::key(key).0, Self::key(key).1)
-            // Counted before the code is compared, so parallel guesses cannot
-            // exceed the limit; the failure count is per number and spans
-            // verifications. Keep the item at least as long as any window.
-            .update_expression(format!(
-                "SET #attempts = #attempts + :one, #failures = #failures + :one, \
-                 {STAMP}, #updated_at = :now, #ttl = :ttl"
-            ))
-            .expression_attribute_names("#pk", attr::PK)
-            .expression_attribute_names("#status", attr::STATUS)
-            .expression_attribute_names("#expires_at", attr::EXPIRES_AT)
-            .expression_attribute_names("#attempts", attr::ATTEMPTS)
-            .expression_attribute_names("#failures", attr::FAILURES)
-            .expression_attribute_names("#updated_at", attr::UPDATED_AT)
-            .expression_attribute_names("#ttl", attr::TTL)
-            .expression_attribute_values(":pending", text(StoredStatus::Pending.as_str()))
-            .expression_attribute_values(":now", num(now))
-            .expression_attribute_values(":max_attempts", num(limits.max_check_attempts))
-            .expression_attribute_values(":max_failures", num(limits.max_failures))
-            .expression_attribute_values(":ttl", num(now + longest_window(limits)))
-            .return_values(ReturnValue::AllNew)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-        let mut update = stamped(update, now_ms);
-        if let Some(sid) = sid {
-            condition.push_str(" AND #sid = :sid");
-            update = update.expression_attribute_names("#sid", attr::SID).expression_attribute_values(":sid", text(sid));
+    async fn apply(&self, change: &Change) -> Result<VerificationRecord, StoreError> {
+        let mut expr = Expression::default();
+        let condition = condition(&change.guard, &mut expr);
+        match &change.write {
+            Write::Put(record) => self.put(record, expr, condition).await,
+            Write::Update(assigns) => self.update(&change.key, assigns, expr, condition).await,
         }
-        let out = update.condition_expression(condition).send().await.map_err(update_conflict)?;
-        out.attributes().and_then(from_item).ok_or_else(|| StoreError::Unavailable("DynamoDB returned no record".into()))
-    }
-
-    async fn approve(&self, key: &RecordKey, a: &Approval<'_>) -> Result<VerificationRecord, StoreError> {
-        let (k, v) = Self::key(key);
-        let update = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(k, v)
-            .update_expression(format!(
-                "SET #status = :approved, #failures = :zero, #approved_by = :request, \
-                 {STAMP}, #updated_at = :now, #ttl = :ttl"
-            ))
-            // The hash must still be the one that matched: a resend in between
-            // replaced the code, and the old one must not approve.
-            .condition_expression(
-                "#status = :pending AND #sid = :sid AND #code_hash = :hash AND #key_id = :key_id AND #expires_at > :now",
-            )
-            .expression_attribute_names("#status", attr::STATUS)
-            .expression_attribute_names("#failures", attr::FAILURES)
-            .expression_attribute_names("#approved_by", attr::APPROVED_BY)
-            .expression_attribute_names("#updated_at", attr::UPDATED_AT)
-            .expression_attribute_names("#ttl", attr::TTL)
-            .expression_attribute_names("#sid", attr::SID)
-            .expression_attribute_names("#code_hash", attr::CODE_HASH)
-            .expression_attribute_names("#key_id", attr::KEY_ID)
-            .expression_attribute_names("#expires_at", attr::EXPIRES_AT)
-            .expression_attribute_values(":approved", text(StoredStatus::Approved.as_str()))
-            .expression_attribute_values(":pending", text(StoredStatus::Pending.as_str()))
-            .expression_attribute_values(":zero", num(0))
-            .expression_attribute_values(":request", text(a.request_id))
-            .expression_attribute_values(":now", num(secs_of(a.now_ms)))
-            .expression_attribute_values(":ttl", num(a.ttl))
-            .expression_attribute_values(":sid", text(a.sid))
-            .expression_attribute_values(":hash", AV::B(Blob::new(a.code_hash.digest.clone())))
-            .expression_attribute_values(":key_id", text(&a.code_hash.key_id))
-            .return_values(ReturnValue::AllNew)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-        let out = stamped(update, a.now_ms).send().await.map_err(update_conflict)?;
-        out.attributes().and_then(from_item).ok_or_else(|| StoreError::Unavailable("DynamoDB returned no record".into()))
-    }
-
-    async fn void_unsent(&self, key: &RecordKey, sid: &str, code_hash: &CodeHash, now_ms: Millis) -> Result<(), StoreError> {
-        let (k, v) = Self::key(key);
-        let update = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(k, v)
-            .update_expression(format!("SET #status = :failed, #sends = #sends - :one, {STAMP}, #updated_at = :now"))
-            .condition_expression("#status = :pending AND #sid = :sid AND #code_hash = :hash AND #sends > :zero")
-            .expression_attribute_names("#status", attr::STATUS)
-            .expression_attribute_names("#sends", attr::SENDS)
-            .expression_attribute_names("#updated_at", attr::UPDATED_AT)
-            .expression_attribute_names("#sid", attr::SID)
-            .expression_attribute_names("#code_hash", attr::CODE_HASH)
-            .expression_attribute_values(":failed", text(StoredStatus::Failed.as_str()))
-            .expression_attribute_values(":pending", text(StoredStatus::Pending.as_str()))
-            .expression_attribute_values(":zero", num(0))
-            .expression_attribute_values(":now", num(secs_of(now_ms)))
-            .expression_attribute_values(":sid", text(sid))
-            .expression_attribute_values(":hash", AV::B(Blob::new(code_hash.digest.clone())))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-        stamped(update, now_ms).send().await.map(|_| ()).map_err(update_conflict)
-    }
-
-    async fn close(&self, key: &RecordKey, c: &Closing<'_>) -> Result<VerificationRecord, StoreError> {
-        debug_assert!(matches!(c.status, StoredStatus::Canceled | StoredStatus::Approved));
-        let (k, v) = Self::key(key);
-        // The item's TTL already outlives every window (each counting write
-        // set it so); ending the verification extends none, so it stays.
-        let mut update = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(k, v)
-            .condition_expression(
-                "#status = :pending AND #sid = :sid AND #expires_at > :now AND #attempts < :max_attempts",
-            )
-            .expression_attribute_names("#status", attr::STATUS)
-            .expression_attribute_names("#sid", attr::SID)
-            .expression_attribute_names("#expires_at", attr::EXPIRES_AT)
-            .expression_attribute_names("#attempts", attr::ATTEMPTS)
-            .expression_attribute_names("#updated_at", attr::UPDATED_AT)
-            .expression_attribute_values(":new_status", text(c.status.as_str()))
-            .expression_attribute_values(":pending", text(StoredStatus::Pending.as_str()))
-            .expression_attribute_values(":sid", text(c.sid))
-            .expression_attribute_values(":now", num(secs_of(c.now_ms)))
-            .expression_attribute_values(":max_attempts", num(c.max_check_attempts))
-            .return_values(ReturnValue::AllNew)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-        update = stamped(update, c.now_ms);
-        update = if c.status == StoredStatus::Approved {
-            update
-                .update_expression(format!("SET #status = :new_status, #approved_by = :request, {STAMP}, #updated_at = :now"))
-                .expression_attribute_names("#approved_by", attr::APPROVED_BY)
-                .expression_attribute_values(":request", text(c.request_id))
-        } else {
-            update.update_expression(format!("SET #status = :new_status, {STAMP}, #updated_at = :now"))
-        };
-        let out = update.send().await.map_err(update_conflict)?;
-        out.attributes().and_then(from_item).ok_or_else(|| StoreError::Unavailable("DynamoDB returned no record".into()))
     }
 
     async fn find_by_sid(&self, service_sid: &str, sid: &str) -> Result<Option<RecordKey>, StoreError> {
@@ -270,7 +145,7 @@ impl Store for DynamoStore {
             .index_name(SID_INDEX)
             .key_condition_expression("#sid = :sid")
             .expression_attribute_names("#sid", attr::SID)
-            .expression_attribute_values(":sid", text(sid))
+            .expression_attribute_values(":sid", AV::S(sid.to_owned()))
             .limit(1)
             .send()
             .await
@@ -283,76 +158,149 @@ impl Store for DynamoStore {
             .and_then(|pk| parse_partition_key(pk));
         Ok(key.filter(|k| k.service_sid == service_sid))
     }
+}
 
-    async fn note_check_failed(&self, key: &RecordKey, sid: &str, now_ms: Millis) -> Result<(), StoreError> {
-        let (k, v) = Self::key(key);
-        // A change like any other (version bumped), so a start that read the
-        // item before it re-plans rather than overwriting the note.
-        let update = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(k, v)
-            .update_expression(format!("ADD #failed_checks :one SET {STAMP}"))
-            .condition_expression("#sid = :sid")
-            .expression_attribute_names("#failed_checks", attr::FAILED_CHECKS)
-            .expression_attribute_names("#sid", attr::SID)
-            .expression_attribute_values(":sid", text(sid));
-        stamped(update, now_ms).send().await.map(|_| ()).map_err(update_conflict)
+/// The attribute names and values one request's expressions use.
+#[derive(Default)]
+pub struct Expression {
+    names: HashMap<String, String>,
+    values: HashMap<String, AV>,
+}
+
+impl Expression {
+    fn name(&mut self, attribute: &str) -> String {
+        let placeholder = format!("#{attribute}");
+        self.names.insert(placeholder.clone(), attribute.to_owned());
+        placeholder
     }
 
-    async fn note_start_refused(&self, key: &RecordKey, reason: &str, now_ms: Millis) -> Result<(), StoreError> {
-        let (k, v) = Self::key(key);
-        // Once a second per number at most, so a flood of refused starts
-        // cannot turn into a flood of writes.
-        let update = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(k, v)
-            .update_expression(format!("ADD #refused :one SET #refused_at = :now, #reason = :reason, {STAMP}"))
-            .condition_expression("attribute_exists(#pk) AND (attribute_not_exists(#refused_at) OR #refused_at < :now)")
-            .expression_attribute_names("#pk", attr::PK)
-            .expression_attribute_names("#refused", attr::REFUSED_STARTS)
-            .expression_attribute_names("#refused_at", attr::REFUSED_AT)
-            .expression_attribute_names("#reason", attr::REFUSED_REASON)
-            .expression_attribute_values(":now", num(secs_of(now_ms)))
-            .expression_attribute_values(":reason", text(reason));
-        stamped(update, now_ms).send().await.map(|_| ()).map_err(update_conflict)
+    fn value(&mut self, value: AV) -> String {
+        let placeholder = format!(":v{}", self.values.len());
+        self.values.insert(placeholder.clone(), value);
+        placeholder
     }
 
-    async fn get(&self, key: &RecordKey) -> Result<Option<VerificationRecord>, StoreError> {
-        let (k, v) = Self::key(key);
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(k, v)
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        Ok(out.item().and_then(from_item))
+    fn names(&self) -> Option<HashMap<String, String>> {
+        (!self.names.is_empty()).then(|| self.names.clone())
+    }
+
+    fn values(&self) -> Option<HashMap<String, AV>> {
+        (!self.values.is_empty()).then(|| self.values.clone())
     }
 }
 
-fn update_conflict<R: std::fmt::Debug>(
-    e: SdkError<aws_sdk_dynamodb::operation::update_item::UpdateItemError, R>,
-) -> StoreError {
-    conflict_or_unavailable(e, |se| match se {
-        aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(c) => Some(c.item()),
-        _ => None,
-    })
+fn num(v: impl ToString) -> AV {
+    AV::N(v.to_string())
+}
+
+/// A [`Guard`] as a `ConditionExpression`, clause for clause, with the
+/// meaning of [`Guard::holds`]. DynamoDB holds a comparison on a missing item
+/// false but `attribute_not_exists` true, so any condition on a field also
+/// asks for the item to exist, as `holds` does.
+pub fn condition(guard: &Guard, e: &mut Expression) -> Option<String> {
+    let mut clauses: Vec<String> = Vec::new();
+    let mut compare = |e: &mut Expression, attribute: &str, op: &str, value: AV| {
+        let (n, v) = (e.name(attribute), e.value(value));
+        clauses.push(format!("{n} {op} {v}"));
+    };
+    if let Some(v) = guard.version {
+        compare(e, attr::VERSION, "=", num(v));
+    }
+    if let Some(s) = guard.status {
+        compare(e, attr::STATUS, "=", AV::S(s.as_str().to_owned()));
+    }
+    if let Some(sid) = &guard.sid {
+        compare(e, attr::SID, "=", AV::S(sid.clone()));
+    }
+    if let Some(t) = guard.unexpired_at {
+        compare(e, attr::EXPIRES_AT, ">", num(t));
+    }
+    if let Some(n) = guard.attempts_below {
+        compare(e, attr::ATTEMPTS, "<", num(n));
+    }
+    if let Some(n) = guard.failures_below {
+        compare(e, attr::FAILURES, "<", num(n));
+    }
+    if let Some(n) = guard.sends_at_least {
+        compare(e, attr::SENDS, ">=", num(n));
+    }
+    if let Some(h) = &guard.code_hash {
+        compare(e, attr::CODE_HASH, "=", AV::B(Blob::new(h.digest.clone())));
+        compare(e, attr::KEY_ID, "=", AV::S(h.key_id.clone()));
+    }
+    if let Some(t) = guard.no_refusal_noted_since {
+        let (n, v) = (e.name(attr::REFUSED_AT), e.value(num(t)));
+        clauses.push(format!("(attribute_not_exists({n}) OR {n} < {v})"));
+    }
+    let on_fields = !clauses.is_empty();
+    let pk = e.name(attr::PK);
+    match guard.exists {
+        Some(false) => clauses.insert(0, format!("attribute_not_exists({pk})")),
+        Some(true) => clauses.insert(0, format!("attribute_exists({pk})")),
+        None if on_fields => clauses.insert(0, format!("attribute_exists({pk})")),
+        None => {
+            e.names.remove(&pk);
+        }
+    }
+    (!clauses.is_empty()).then(|| clauses.join(" AND "))
+}
+
+/// An update as an `UpdateExpression`: `SET` for values, `ADD` for
+/// increments (which, like [`Assign::Add`], count a missing number as 0).
+pub fn update_expression(assigns: &[Assign], e: &mut Expression) -> String {
+    let (mut set, mut add) = (Vec::new(), Vec::new());
+    for a in assigns {
+        match a {
+            Assign::Set(field, value) => {
+                let (n, v) = (e.name(attribute_of(*field)), e.value(attribute_value(value)));
+                set.push(format!("{n} = {v}"));
+            }
+            Assign::Add(field, delta) => {
+                let (n, v) = (e.name(attribute_of(*field)), e.value(num(delta)));
+                add.push(format!("{n} {v}"));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    if !set.is_empty() {
+        out.push(format!("SET {}", set.join(", ")));
+    }
+    if !add.is_empty() {
+        out.push(format!("ADD {}", add.join(", ")));
+    }
+    out.join(" ")
+}
+
+/// The item attribute a record field is stored in.
+fn attribute_of(field: Field) -> &'static str {
+    match field {
+        Field::Status => attr::STATUS,
+        Field::Attempts => attr::ATTEMPTS,
+        Field::Failures => attr::FAILURES,
+        Field::Sends => attr::SENDS,
+        Field::Version => attr::VERSION,
+        Field::ChangedMs => attr::CHANGED_MS,
+        Field::UpdatedAt => attr::UPDATED_AT,
+        Field::Ttl => attr::TTL,
+        Field::ApprovedBy => attr::APPROVED_BY,
+        Field::FailedChecks => attr::FAILED_CHECKS,
+        Field::RefusedStarts => attr::REFUSED_STARTS,
+        Field::RefusedAt => attr::REFUSED_AT,
+        Field::RefusedReason => attr::REFUSED_REASON,
+    }
+}
+
+fn attribute_value(value: &Value) -> AV {
+    match value {
+        Value::Int(n) => num(n),
+        Value::Text(s) => AV::S(s.clone()),
+        Value::Status(s) => AV::S(s.as_str().to_owned()),
+    }
 }
 
 fn parse_partition_key(pk: &str) -> Option<RecordKey> {
     let (service_sid, to) = pk.strip_prefix("VER#")?.split_once('#')?;
     Some(RecordKey { service_sid: service_sid.to_owned(), to: to.to_owned() })
-}
-
-/// The longest any record must be kept after a write that counts something.
-pub fn longest_window(limits: &Limits) -> Seconds {
-    limits.failure_window_secs.max(limits.validity_secs).max(limits.send_window_secs)
 }
 
 /// Creates the table as `template.yaml` declares it (key, sid index, the
@@ -457,6 +405,63 @@ fn key_element(name: &str) -> KeySchemaElement {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::config::Limits;
+    use crate::record::{self, StoredStatus};
+
+    fn translated(change: &Change) -> (Option<String>, String, Expression) {
+        let mut e = Expression::default();
+        let condition = condition(&change.guard, &mut e);
+        let update = match &change.write {
+            Write::Update(assigns) => update_expression(assigns, &mut e),
+            Write::Put(_) => String::new(),
+        };
+        (condition, update, e)
+    }
+
+    #[test]
+    fn a_counted_check_is_one_guarded_increment() {
+        let key = RecordKey { service_sid: "VA1".into(), to: "+14155550123".into() };
+        let change = record::count_check(&key, Some("VEa"), 1_700_000_000_250, &Limits::default());
+        let (condition, update, e) = translated(&change);
+        assert_eq!(
+            condition.as_deref(),
+            Some("attribute_exists(#pk) AND #status = :v0 AND #sid = :v1 AND #expires_at > :v2 AND #attempts < :v3 AND #failures < :v4")
+        );
+        assert_eq!(update, "SET #updated_at = :v7, #ttl = :v8, #changed_ms = :v10 ADD #attempts :v5, #failures :v6, #version :v9");
+        assert_eq!(e.values[":v0"], AV::S("pending".into()));
+        assert_eq!(e.values[":v2"], AV::N("1700000000".into()), "rules compare whole seconds");
+        assert_eq!(e.values[":v3"], AV::N("5".into()));
+        assert_eq!(e.names["#pk"], attr::PK);
+    }
+
+    #[test]
+    fn every_guard_condition_has_its_clause() {
+        let r = record::example::start(None, "+14155550123", "VEa", "VL1", 1_700_000_000).unwrap();
+        let full = Guard {
+            exists: Some(true),
+            version: Some(1),
+            status: Some(StoredStatus::Pending),
+            sid: Some("VEa".into()),
+            unexpired_at: Some(1),
+            attempts_below: Some(5),
+            failures_below: Some(20),
+            sends_at_least: Some(1),
+            code_hash: Some(r.code_hash.clone()),
+            no_refusal_noted_since: Some(1),
+        };
+        let mut e = Expression::default();
+        let c = condition(&full, &mut e).unwrap();
+        for clause in ["attribute_exists(#pk)", "#version =", "#status =", "#sid =", "#expires_at >", "#attempts <",
+            "#failures <", "#sends >=", "#code_hash =", "#key_id =", "attribute_not_exists(#refused_at) OR #refused_at <"] {
+            assert!(c.contains(clause), "{clause} missing from {c}");
+        }
+        let mut e = Expression::default();
+        assert_eq!(condition(&Guard { exists: Some(false), ..Guard::default() }, &mut e).as_deref(), Some("attribute_not_exists(#pk)"));
+        let mut e = Expression::default();
+        assert_eq!(condition(&Guard::default(), &mut e), None);
+        assert!(e.names().is_none(), "no names for no condition");
+    }
 
     #[test]
     fn partition_keys_parse_back() {

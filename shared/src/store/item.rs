@@ -2,7 +2,7 @@
 
 use super::RecordKey;
 use crate::otp::CodeHash;
-use crate::record::{SendAttempt, StoredStatus, VerificationRecord};
+use crate::record::{Activity, SendAttempt, StoredStatus, VerificationRecord};
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue as AV;
 use std::collections::HashMap;
@@ -62,7 +62,7 @@ fn s(v: &str) -> AV {
     AV::S(v.to_owned())
 }
 
-pub fn to_item(r: &VerificationRecord, ttl: i64) -> Item {
+pub fn to_item(r: &VerificationRecord) -> Item {
     let key = RecordKey::of(r);
     let sends = r
         .send_attempts
@@ -97,7 +97,7 @@ pub fn to_item(r: &VerificationRecord, ttl: i64) -> Item {
         (attr::FAILURE_WINDOW_START.to_owned(), n(r.failure_window_start)),
         (attr::VERSION.to_owned(), n(r.version)),
         (attr::CHANGED_MS.to_owned(), n(r.changed_ms)),
-        (attr::TTL.to_owned(), n(ttl)),
+        (attr::TTL.to_owned(), n(r.ttl)),
     ]);
     if let Some(c) = &r.country {
         item.insert(attr::COUNTRY.to_owned(), s(c));
@@ -105,27 +105,18 @@ pub fn to_item(r: &VerificationRecord, ttl: i64) -> Item {
     if let Some(by) = &r.approved_by {
         item.insert(attr::APPROVED_BY.to_owned(), s(by));
     }
-    item
-}
-
-/// What a verification item records besides the record itself, for the
-/// event stream only: a full write (start, resend) starts these afresh.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Activity {
-    pub failed_checks: u32,
-    pub refused_starts: u32,
-    pub refused_at: i64,
-    pub refused_reason: Option<String>,
-}
-
-pub fn activity(item: &Item) -> Activity {
-    let num = |name: &str| item.get(name).and_then(|v| v.as_n().ok()).and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
-    Activity {
-        failed_checks: num(attr::FAILED_CHECKS).max(0) as u32,
-        refused_starts: num(attr::REFUSED_STARTS).max(0) as u32,
-        refused_at: num(attr::REFUSED_AT),
-        refused_reason: item.get(attr::REFUSED_REASON).and_then(|v| v.as_s().ok()).cloned(),
+    // Activity is written only once something happened, as the updates that
+    // note it do; a fresh record carries none.
+    let a = &r.activity;
+    for (name, value) in [(attr::FAILED_CHECKS, a.failed_checks as i64), (attr::REFUSED_STARTS, a.refused_starts as i64), (attr::REFUSED_AT, a.refused_at)] {
+        if value != 0 {
+            item.insert(name.to_owned(), n(value));
+        }
     }
+    if let Some(reason) = &a.refused_reason {
+        item.insert(attr::REFUSED_REASON.to_owned(), s(reason));
+    }
+    item
 }
 
 /// Reads an item back; `None` if it is not a well-formed verification record
@@ -174,6 +165,13 @@ pub fn from_item(item: &Item) -> Option<VerificationRecord> {
         version: num(attr::VERSION)? as u64,
         changed_ms: num(attr::CHANGED_MS).unwrap_or(updated_at * 1000),
         approved_by: text(attr::APPROVED_BY),
+        ttl: num(attr::TTL).unwrap_or(0),
+        activity: Activity {
+            failed_checks: num(attr::FAILED_CHECKS).unwrap_or(0).max(0) as u32,
+            refused_starts: num(attr::REFUSED_STARTS).unwrap_or(0).max(0) as u32,
+            refused_at: num(attr::REFUSED_AT).unwrap_or(0),
+            refused_reason: text(attr::REFUSED_REASON),
+        },
     })
 }
 
@@ -204,8 +202,10 @@ mod tests {
             version: 4,
             changed_ms: 11_250,
             approved_by: Some("req".into()),
+            ttl: 999,
+            activity: Activity { failed_checks: 2, refused_starts: 1, refused_at: 12, refused_reason: Some("max_sends".into()) },
         };
-        let mut item = to_item(&r, 999);
+        let mut item = to_item(&r);
         assert_eq!(item[attr::PK].as_s().unwrap(), "VER#VA1#+14155550123");
         assert_eq!(item[attr::TTL].as_n().unwrap(), "999");
         assert_eq!(from_item(&item), Some(r));

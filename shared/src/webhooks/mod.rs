@@ -128,7 +128,7 @@ impl Dispatcher {
     /// Stores the events of one record and records their deliveries; returns
     /// the number of events and the deliveries newly recorded, in order.
     pub async fn process(&self, record: &StreamRecord) -> Result<(usize, Vec<Fresh>), String> {
-        let events = self.deriver.derive(record);
+        let events = self.deriver.derive(&record.change());
         let mut created = Vec::new();
         let now = self.clock.now();
         for e in &events {

@@ -76,6 +76,7 @@ async fn nothing_stored_or_sent_carries_a_code_or_a_full_number(engine: Engine) 
     let vars = HashMap::from([
         ("VERIFY_SERVICE_SID".to_owned(), SERVICE_SID.to_owned()),
         ("VERIFY_TABLE".to_owned(), h.verifier.store.table().to_owned()),
+        ("VERIFY_NUMBER_KEY".to_owned(), "leak-test-number-key-0123456789abcdef".to_owned()),
     ]);
     let mut settings = ReportSettings::from_vars(&vars).unwrap();
     settings.endpoints = vec![Endpoint::new(&url, vec![Secret::parse(SECRET).unwrap()], None, None)];

@@ -114,7 +114,7 @@ pub async fn measure(dynamo_endpoint: &str, table: &str, events_dir: &std::path:
     let real = verify_core::app::build(
         settings(table),
         DynamoStore::new(verify_core::aws::dynamodb_at(dynamo_endpoint), table),
-        outbox.clone(),
+        verify_core::sender::Senders::sms(outbox.clone()),
     );
     let to = "+4915199999999";
     let started = through_lambda_http(&event(&start_tpl, serde_json::json!({"To": to})), |r| async move {
@@ -175,7 +175,7 @@ pub async fn measure(dynamo_endpoint: &str, table: &str, events_dir: &std::path:
     );
     let s = settings(table);
     let sms = s.sms.clone();
-    let api = verify_core::app::build(s, DynamoStore::new(dynamo, table), verify_core::sender::sns::SnsSender::new(sns, sms));
+    let api = verify_core::app::build(s, DynamoStore::new(dynamo, table), verify_core::sender::Senders::sms(verify_core::sender::sns::SnsSender::new(sns, sms)));
     let api = &api;
 
     let numbers = Numbers::starting_at(42);

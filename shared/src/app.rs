@@ -1,53 +1,67 @@
-//! The deployed application: DynamoDB store, SNS sender, system clock, built
-//! once at init from the environment by each Lambda function's `main`.
+//! The deployed application: DynamoDB store, the function's senders, system
+//! clock, built once at init from the environment by each Lambda function's
+//! `main`. Each main names its senders ([`sms_by_sns`] or [`no_delivery`]),
+//! so a function that never sends links no sender's SDK.
 
 use crate::api::Api;
+use crate::aws::LambdaEnv;
+use crate::channel::Channel;
 use crate::clock::SystemClock;
 use crate::config::Settings;
+use crate::sender::Senders;
 use crate::sender::sns::SnsSender;
 use crate::service::Verifier;
 use crate::store::dynamo::DynamoStore;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
-pub type App = Api<DynamoStore, SnsSender, SystemClock>;
+pub type App = Api<DynamoStore, SystemClock>;
 
 /// The longest init waits for the warm-up calls. A handshake at 128 MB takes
 /// under a second; past this the first request simply opens the connection.
 pub const WARM_UP_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// Which AWS services a function calls, so init opens exactly those
-/// connections (and its IAM policy needs no more than that).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Uses {
-    pub dynamodb: bool,
-    pub sns: bool,
+/// A warm-up call: opens one connection (a cheap, harmless request).
+pub type WarmUp = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
+
+/// What a function sends codes with, and how to open its connections.
+pub struct Delivery {
+    pub senders: Senders,
+    /// One per sender's service, named for the log line.
+    pub warm_ups: Vec<(&'static str, WarmUp)>,
 }
 
-impl Uses {
-    /// start-verify: writes records and sends SMS.
-    pub const STORE_AND_SMS: Uses = Uses { dynamodb: true, sns: true };
-    /// check-verify: never sends an SMS.
-    pub const STORE: Uses = Uses { dynamodb: true, sns: false };
+/// How a function's main builds its [`Delivery`] from the environment.
+pub type DeliverySetup = fn(&LambdaEnv, &Settings) -> Delivery;
+
+/// start-verify: SMS through SNS.
+pub fn sms_by_sns(aws: &LambdaEnv, settings: &Settings) -> Delivery {
+    let sns = Arc::new(SnsSender::new(aws.sns(), settings.sms.clone()));
+    let warm = sns.clone();
+    let warm_up: WarmUp = Box::pin(async move { warm.warm_up().await.map_err(|e| e.0) });
+    Delivery { senders: Senders::none().with(Channel::Sms, sns), warm_ups: vec![("sns", warm_up)] }
 }
 
-/// [`from_env_for`] a function that uses both DynamoDB and SNS.
-pub async fn from_env() -> Result<App, String> {
-    from_env_for(Uses::STORE_AND_SMS).await
+/// check-verify: sends nothing.
+pub fn no_delivery(_: &LambdaEnv, _: &Settings) -> Delivery {
+    Delivery { senders: Senders::none(), warm_ups: Vec::new() }
 }
 
 /// Reads settings, opens clients and (unless `VERIFY_WARM_UP` is off) the
 /// connections the function uses. Fails loudly on bad configuration: better
 /// a function that refuses to start than one that answers wrongly.
-pub async fn from_env_for(uses: Uses) -> Result<App, String> {
+pub async fn from_env(delivery: DeliverySetup) -> Result<App, String> {
     let settings = Settings::from_env()?;
     require_credentials(&settings)?;
-    let aws = crate::aws::LambdaEnv::from_env()?;
+    let aws = LambdaEnv::from_env()?;
     let store = DynamoStore::new(aws.dynamodb(), settings.table.clone());
-    let sender = SnsSender::new(aws.sns(), settings.sms.clone());
+    let Delivery { senders, warm_ups } = delivery(&aws, &settings);
     if settings.warm_up {
-        warm_up(&store, &sender, uses).await;
+        warm_up(&store, warm_ups).await;
     }
-    Ok(build(settings, store, sender))
+    Ok(build(settings, store, senders))
 }
 
 /// The Lambda functions' rule: no credentials, no start.
@@ -68,19 +82,19 @@ pub fn require_credentials(settings: &Settings) -> Result<(), String> {
 /// costs the slower handshake, not the sum) and the phone-number metadata
 /// (libphonenumber's database decoded and its first region's patterns
 /// compiled: a few ms of CPU, on a blocking thread so the handshakes proceed
-/// meanwhile). Failures are not fatal: the
-/// first request will connect again and report properly.
-pub async fn warm_up(store: &DynamoStore, sender: &SnsSender, uses: Uses) {
-    warm_up_clients(uses.dynamodb.then_some(store), uses.sns.then_some(sender), true).await
+/// meanwhile). Failures are not fatal: the first request will connect again
+/// and report properly.
+pub async fn warm_up(store: &DynamoStore, senders: Vec<(&'static str, WarmUp)>) {
+    warm_up_clients(Some(store), senders, true).await
 }
 
 /// webhook-report's warm-up: its one connection, DynamoDB. It parses no
 /// phone numbers, so the metadata is left alone.
 pub async fn warm_up_store(store: &DynamoStore) {
-    warm_up_clients(Some(store), None, false).await
+    warm_up_clients(Some(store), Vec::new(), false).await
 }
 
-async fn warm_up_clients(store: Option<&DynamoStore>, sender: Option<&SnsSender>, phone_metadata: bool) {
+async fn warm_up_clients(store: Option<&DynamoStore>, senders: Vec<(&'static str, WarmUp)>, phone_metadata: bool) {
     let started = std::time::Instant::now();
     let phone = async {
         if !phone_metadata {
@@ -92,37 +106,58 @@ async fn warm_up_clients(store: Option<&DynamoStore>, sender: Option<&SnsSender>
         })
         .await
     };
-    let dynamo = async { if let Some(s) = store { s.warm_up().await } else { Ok(()) } };
-    let sns = async { if let Some(s) = sender { s.warm_up().await } else { Ok(()) } };
+    let names: Vec<&str> = senders.iter().map(|(n, _)| *n).collect();
+    let dynamo = async { if let Some(s) = store { s.warm_up().await.map_err(|e| format!("{e:?}")) } else { Ok(()) } };
+    let others = futures_join_all(senders.into_iter().map(|(_, f)| f).collect());
     let network = async {
-        let both = tokio::join!(dynamo, sns);
+        let both = tokio::join!(dynamo, others);
         (both, started.elapsed())
     };
     match tokio::time::timeout(WARM_UP_TIMEOUT, async { tokio::join!(network, phone) }).await {
-        Ok((((dynamo, sns), network_took), phone_took)) => {
+        Ok((((dynamo, others), network_took), phone_took)) => {
+            let mut ok = true;
             if let Err(e) = &dynamo {
-                tracing::warn!(error = ?e, "DynamoDB warm-up failed");
+                tracing::warn!(error = %e, "DynamoDB warm-up failed");
+                ok = false;
             }
-            if let Err(e) = &sns {
-                tracing::warn!(error = %e.0, "SNS warm-up failed");
+            for (name, result) in names.iter().zip(&others) {
+                if let Err(e) = result {
+                    tracing::warn!(sender = name, error = %e, "sender warm-up failed");
+                    ok = false;
+                }
             }
-            if dynamo.is_ok() && sns.is_ok() {
+            if ok {
                 // One line per cold start: what init spent, and on what.
                 let ms = |d: std::time::Duration| format!("{:.1}", d.as_secs_f64() * 1000.0);
                 let phone_ms = phone_took.map(ms).unwrap_or_default();
-                tracing::info!(dynamodb = store.is_some(), sns = sender.is_some(), network_ms = ms(network_took), phone_ms, total_ms = ms(started.elapsed()), "warmed up");
+                let senders = names.join(",");
+                tracing::info!(dynamodb = store.is_some(), senders, network_ms = ms(network_took), phone_ms, total_ms = ms(started.elapsed()), "warmed up");
             }
         }
         Err(_) => tracing::warn!(timeout = ?WARM_UP_TIMEOUT, "warm-up did not finish; continuing"),
     }
 }
 
+/// Runs warm-up calls concurrently, each result in order.
+async fn futures_join_all(calls: Vec<WarmUp>) -> Vec<Result<(), String>> {
+    let mut set = tokio::task::JoinSet::new();
+    for (i, call) in calls.into_iter().enumerate() {
+        set.spawn(async move { (i, call.await) });
+    }
+    let mut out: Vec<(usize, Result<(), String>)> = Vec::new();
+    while let Some(done) = set.join_next().await {
+        out.push(done.unwrap_or_else(|e| (usize::MAX, Err(e.to_string()))));
+    }
+    out.sort_by_key(|(i, _)| *i);
+    out.into_iter().map(|(_, r)| r).collect()
+}
+
 /// Assembles an [`App`] from parts (also used by tests and verify-local).
-pub fn build<S, M>(settings: Settings, store: S, sender: M) -> Api<S, M, SystemClock> {
+pub fn build<S>(settings: Settings, store: S, senders: Senders) -> Api<S, SystemClock> {
     Api {
         verifier: Verifier {
             store,
-            sender,
+            senders,
             clock: SystemClock,
             services: settings.services,
             keys: settings.keys,

@@ -1,6 +1,49 @@
-//! The SMS text, localised: "Your {service} verification code is: {code}".
+//! What each channel delivers, localised: the message templates. The SMS
+//! text is "Your {service} verification code is: {code}".
 
 use crate::otp::Code;
+
+/// What a template is given.
+pub struct Params<'a> {
+    /// One of the languages [`language_for`] resolves to.
+    pub language: &'a str,
+    /// The service's (or the request's custom) friendly name.
+    pub name: &'a str,
+    pub code: &'a Code,
+}
+
+/// What a channel delivers. It carries the code: never logged (its Debug
+/// output is redacted).
+#[derive(Clone, PartialEq, Eq)]
+pub enum Content {
+    /// A text message (SMS).
+    Text(String),
+}
+
+impl std::fmt::Debug for Content {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Content::Text(_) => f.write_str("Text(<redacted>)"),
+        }
+    }
+}
+
+impl Content {
+    /// The text a person reads (or hears), for the local outbox.
+    pub fn text(&self) -> &str {
+        match self {
+            Content::Text(t) => t,
+        }
+    }
+}
+
+/// A channel's message template.
+pub type Template = fn(&Params<'_>) -> Content;
+
+/// The SMS template.
+pub fn sms(p: &Params<'_>) -> Content {
+    Content::Text(sms_text(p.language, p.name, p.code))
+}
 
 /// Languages we have a template for, with the text around the name and code.
 const TEMPLATES: &[(&str, &str, &str)] = &[

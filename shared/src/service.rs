@@ -1,14 +1,15 @@
 //! The verification flow: start (send a code) and check (compare a code),
-//! composed from the pure rules in [`crate::record`], a [`Store`] and a
-//! [`Sender`].
+//! composed from the pure rules in [`crate::record`], a [`Store`] that
+//! applies them, and the channel's [`crate::sender::Sender`].
 
 use crate::clock::{Clock, Millis, Seconds, secs_of};
 use crate::config::{Limits, Service, Services};
+use crate::channel::Channel;
 use crate::message;
 use crate::otp::{self, Code, CodeKeys};
-use crate::phone::PhoneNumber;
+use crate::recipient::{Recipient, mask_address};
 use crate::record::{self, CheckRefusal, StartInput, StartRefusal, Status, StoredStatus, VerificationRecord};
-use crate::sender::{Sender, Sms};
+use crate::sender::{Message, Senders};
 use crate::sid;
 use crate::store::{RecordKey, Store, StoreError};
 
@@ -38,7 +39,8 @@ pub enum VerifyError {
     SendFailed(String),
     /// The service does not send to this number's country.
     CountryNotAllowed,
-    /// The service does not deliver on this channel.
+    /// The service does not deliver on this channel, or no sender for it
+    /// is configured.
     ChannelDisabled(String),
     /// The request asks for something this service does not allow.
     FeatureDisabled(&'static str),
@@ -55,20 +57,22 @@ impl From<StoreError> for VerifyError {
     }
 }
 
-/// Which verification a check, fetch or update is for: the number's current
-/// one, or the one with this sid (if it is still its number's current one).
+/// Which verification a check, fetch or update is for: the recipient's
+/// current one, or the one with this sid (if it is still its recipient's
+/// current one).
 #[derive(Clone, Debug)]
 pub enum CheckTarget {
-    To(PhoneNumber),
+    To(Recipient),
     Sid(String),
 }
 
 #[derive(Clone, Debug)]
 pub struct StartRequest {
-    pub to: PhoneNumber,
-    pub channel: String,
+    /// Already parsed as the kind of recipient `channel` takes.
+    pub to: Recipient,
+    pub channel: Channel,
     /// A language we have a template for, already validated; `None` picks
-    /// one from the number's country.
+    /// one from the recipient's country.
     pub language: Option<&'static str>,
     /// Replaces the service's name in the SMS (`CustomFriendlyName`),
     /// already checked with [`crate::config::check_friendly_name`].
@@ -81,21 +85,22 @@ pub struct CheckOutcome {
     pub approved: bool,
 }
 
-pub struct Verifier<S, M, C> {
+pub struct Verifier<S, C> {
     pub store: S,
-    pub sender: M,
+    /// One sender per channel the deployment delivers on.
+    pub senders: Senders,
     pub clock: C,
     pub services: Services,
     pub keys: CodeKeys,
 }
 
-impl<S: Store, M: Sender, C: Clock> Verifier<S, M, C> {
+impl<S: Store, C: Clock> Verifier<S, C> {
     /// Sends a fresh code: a new verification, or a resend of the pending one.
     /// The service's channels, countries and features are checked first:
     /// a refused request writes nothing and sends nothing.
     pub async fn start(&self, service: &Service, req: &StartRequest) -> Result<VerificationRecord, VerifyError> {
-        if !service.allows_channel(&req.channel) {
-            return Err(VerifyError::ChannelDisabled(req.channel.clone()));
+        if !service.allows_channel(req.channel) || self.senders.get(req.channel).is_none() {
+            return Err(VerifyError::ChannelDisabled(req.channel.as_str().to_owned()));
         }
         if !service.allows_country(req.to.country()) {
             return Err(VerifyError::CountryNotAllowed);
@@ -113,9 +118,9 @@ impl<S: Store, M: Sender, C: Clock> Verifier<S, M, C> {
         for _ in 0..MAX_START_RACES {
             let input = StartInput {
                 service_sid: &service.sid,
-                to: req.to.e164(),
+                to: req.to.address(),
                 country: req.to.country(),
-                channel: &req.channel,
+                channel: req.channel.as_str(),
                 locale: language,
                 new_sid: &new_sid,
                 attempt_sid: &attempt_sid,
@@ -165,10 +170,16 @@ impl<S: Store, M: Sender, C: Clock> Verifier<S, M, C> {
         name: &str,
         code: &Code,
     ) -> Result<VerificationRecord, VerifyError> {
-        let sms = Sms { to: record.to.clone(), body: message::sms_text(language, name, code) };
-        match self.sender.send(&sms).await {
+        let channel = Channel::parse(&record.channel).map_err(|_| VerifyError::ChannelDisabled(record.channel.clone()))?;
+        let content = channel.content(&message::Params { language, name, code });
+        let message = Message { channel, to: record.to.clone(), content };
+        let sent = match self.senders.get(channel) {
+            Some(sender) => sender.send(&message).await,
+            None => Err(crate::sender::SendError(format!("no sender for {}", channel.as_str()))),
+        };
+        match sent {
             Ok(()) => {
-                tracing::info!(sid = %record.sid, to = %mask(&record.to), sends = record.sends, "code sent");
+                tracing::info!(sid = %record.sid, to = %mask_address(&record.to), channel = channel.as_str(), sends = record.sends, "code sent");
                 Ok(record)
             }
             Err(e) => {
@@ -177,7 +188,7 @@ impl<S: Store, M: Sender, C: Clock> Verifier<S, M, C> {
                 if let Err(v) = self.store.apply(&record::void_unsent(&record, self.clock.now_ms())).await {
                     tracing::warn!(sid = %record.sid, error = ?v, "could not void an unsent code");
                 }
-                tracing::warn!(sid = %record.sid, to = %mask(&record.to), error = %e.0, "SMS send failed");
+                tracing::warn!(sid = %record.sid, to = %mask_address(&record.to), error = %e.0, "send failed");
                 Err(VerifyError::SendFailed(e.0))
             }
         }
@@ -275,7 +286,7 @@ impl<S: Store, M: Sender, C: Clock> Verifier<S, M, C> {
     }
 }
 
-impl<S: Store, M: Sender, C: Clock> Verifier<S, M, C> {
+impl<S: Store, C: Clock> Verifier<S, C> {
     /// The answer to a check the store refused to count, from the record as
     /// it stood. A verification whose attempts were just used up may be
     /// about to be approved by one of the checks that used them: a check
@@ -344,11 +355,8 @@ fn settle_lost_approval(
     }
 }
 
-/// The record of `subscriber` (a number's [`PhoneNumber::key`]) in a service.
+/// The record of a recipient (by its [`Recipient::key`]) in a service.
 fn key_for(service_sid: &str, subscriber: &str) -> RecordKey {
     RecordKey { service_sid: service_sid.to_owned(), to: subscriber.to_owned() }
 }
 
-fn mask(e164: &str) -> String {
-    crate::phone::mask_e164(e164)
-}

@@ -77,7 +77,7 @@ async fn a_completed_verification_stays_within_the_write_budget() {
     let outbox = Outbox::new();
     let verifier = Verifier {
         store: DynamoStore::new(client, "verify"),
-        sender: outbox.clone(),
+        senders: verify_core::sender::Senders::sms(outbox.clone()),
         clock: Arc::new(ManualClock::at(T0)),
         services: Services::single(Service::new(SERVICE_SID.into(), "Acme".into(), Limits::default())),
         keys: keys(),
@@ -85,7 +85,7 @@ async fn a_completed_verification_stays_within_the_write_budget() {
     let to = fresh_number();
     let start = start_request(&to);
     let service = verifier.services.default_service().clone();
-    let target = CheckTarget::To(PhoneNumber::parse(&to).unwrap());
+    let target = CheckTarget::To(PhoneNumber::parse(&to).unwrap().into());
 
     verifier.start(&service, &start).await.unwrap();
     assert_eq!(log.take(), ["PutItem"], "first start: one conditional put");

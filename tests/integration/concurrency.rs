@@ -16,7 +16,7 @@ async fn burst_of_checks(h: Arc<Harness>, to: &str, codes: Vec<String>) -> Vec<R
         .map(|c| {
             let (h, barrier, to) = (h.clone(), barrier.clone(), to.to_owned());
             tokio::spawn(async move {
-                let target = CheckTarget::To(PhoneNumber::parse(&to).unwrap());
+                let target = CheckTarget::To(PhoneNumber::parse(&to).unwrap().into());
                 let code = Code::parse(&c, 6).unwrap();
                 barrier.wait().await;
                 h.check(&target, &code).await.map(|o| o.approved)

@@ -33,7 +33,7 @@ const SERVICES: &str = r#"{"default_service_sid": "VA000000000000000000000000000
      "max_check_attempts": 100, "max_sends": 100, "max_failures": 100},
     {"sid": "VA0000000000000000000000000000000b", "friendly_name": "Strict", "max_check_attempts": 3}]}"#;
 
-type TestVerifier = Verifier<DynamoStore, Outbox, Arc<ManualClock>>;
+type TestVerifier = Verifier<DynamoStore, Arc<ManualClock>>;
 
 struct Pipeline {
     verifier: Arc<TestVerifier>,
@@ -79,7 +79,7 @@ async fn pipeline(endpoints: Vec<Endpoint>) -> Pipeline {
     let outbox = Outbox::new();
     let verifier = Arc::new(Verifier {
         store: DynamoStore::new(client.clone(), "verify"),
-        sender: outbox.clone(),
+        senders: verify_core::sender::Senders::sms(outbox.clone()),
         clock: clock.clone(),
         services: settings.services,
         keys: settings.keys,
@@ -94,7 +94,7 @@ impl Pipeline {
     }
 
     async fn start(&self, service: &str, to: &str) -> String {
-        let req = StartRequest { to: PhoneNumber::parse(to).unwrap(), channel: "sms".into(), language: None, friendly_name: None };
+        let req = StartRequest { to: PhoneNumber::parse(to).unwrap().into(), channel: verify_core::channel::Channel::Sms, language: None, friendly_name: None };
         self.verifier.start(&self.service(service), &req).await.unwrap().sid
     }
 
@@ -105,7 +105,7 @@ impl Pipeline {
 
     /// Checks `code`; true when it approved.
     async fn check(&self, service: &str, to: &str, code: &str) -> bool {
-        let target = CheckTarget::To(PhoneNumber::parse(to).unwrap());
+        let target = CheckTarget::To(PhoneNumber::parse(to).unwrap().into());
         let code = Code::parse(code, 6).unwrap();
         self.verifier.check(&self.service(service), &target, &code).await.unwrap().approved
     }
@@ -164,9 +164,9 @@ async fn every_wrong_code_racing_resends_becomes_an_event() {
     for i in 0..90 {
         let (v, service, wrong) = (p.verifier.clone(), p.service(DEFAULT_SERVICE), wrong.clone());
         tasks.spawn(async move {
-            let target = CheckTarget::To(PhoneNumber::parse(to).unwrap());
+            let target = CheckTarget::To(PhoneNumber::parse(to).unwrap().into());
             if i % 3 == 0 {
-                let req = StartRequest { to: PhoneNumber::parse(to).unwrap(), channel: "sms".into(), language: None, friendly_name: None };
+                let req = StartRequest { to: PhoneNumber::parse(to).unwrap().into(), channel: verify_core::channel::Channel::Sms, language: None, friendly_name: None };
                 (false, v.start(&service, &req).await.is_ok())
             } else {
                 // A resend may have sent this very code: then it approves.

@@ -14,7 +14,7 @@ fn start_req(to: &str) -> StartRequest {
 }
 
 fn by_number(to: &str) -> CheckTarget {
-    CheckTarget::To(PhoneNumber::parse(to).unwrap())
+    CheckTarget::To(PhoneNumber::parse(to).unwrap().into())
 }
 
 fn code(s: &str) -> Code {
@@ -192,7 +192,7 @@ async fn store_faults_are_retryable_errors(engine: Engine) {
     // Same code, a table that does not exist: every call fails as a fault.
     let broken = verify_core::service::Verifier {
         store: verify_core::store::dynamo::DynamoStore::new(h.verifier.store.client().clone(), "no-such-table"),
-        sender: h.outbox.clone(),
+        senders: verify_core::sender::Senders::sms(h.outbox.clone()),
         clock: h.clock.clone(),
         services: h.verifier.services.clone(),
         keys: keys(),

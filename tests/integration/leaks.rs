@@ -53,7 +53,7 @@ async fn receiver() -> (String, Arc<Mutex<Vec<String>>>) {
 /// Starts, a resend, a wrong code each time, then the right code: the codes
 /// issued, in order.
 async fn verification_with_every_write(h: &Harness, to: &str) -> Vec<String> {
-    let target = CheckTarget::To(PhoneNumber::parse(to).unwrap());
+    let target = CheckTarget::To(PhoneNumber::parse(to).unwrap().into());
     let mut codes = Vec::new();
     for _ in 0..2 {
         h.start(&start_request(to)).await.unwrap();

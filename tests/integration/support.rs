@@ -69,7 +69,7 @@ pub async fn backend(engine: Engine) -> Backend {
     }
 }
 
-pub type TestVerifier = Verifier<DynamoStore, Outbox, Arc<ManualClock>>;
+pub type TestVerifier = Verifier<DynamoStore, Arc<ManualClock>>;
 
 pub struct Harness {
     pub verifier: TestVerifier,
@@ -90,7 +90,7 @@ pub async fn harness(engine: Engine, limits: Limits) -> Harness {
     let clock = Arc::new(ManualClock::at(T0));
     let verifier = Verifier {
         store: b.store,
-        sender: outbox.clone(),
+        senders: verify_core::sender::Senders::sms(outbox.clone()),
         clock: clock.clone(),
         services: Services::single(Service::new(SERVICE_SID.into(), "Acme".into(), limits)),
         keys: keys(),
@@ -133,7 +133,7 @@ impl Harness {
 
 /// A plain SMS start for `to`, as the function-URL endpoint builds it.
 pub fn start_request(to: &str) -> StartRequest {
-    StartRequest { to: PhoneNumber::parse(to).unwrap(), channel: "sms".into(), language: None, friendly_name: None }
+    StartRequest { to: PhoneNumber::parse(to).unwrap().into(), channel: verify_core::channel::Channel::Sms, language: None, friendly_name: None }
 }
 
 /// Every record of the harness table's stream, oldest first, as a Lambda

@@ -346,7 +346,8 @@ async fn the_verification_flow_feeds_events_webhooks_and_reports() {
         ("VERIFY_SERVICE_SID".into(), service.clone()),
     ]);
     let settings = verify_core::config::Settings::from_vars(&vars).unwrap();
-    let api = verify_core::app::build(settings, DynamoStore::new(client.clone(), "verify"), Outbox::new());
+    let outbox = Outbox::new();
+    let api = verify_core::app::build(settings, DynamoStore::new(client.clone(), "verify"), verify_core::sender::Senders::sms(outbox.clone()));
 
     let (rx, hook_url, _srv) = Receiver::start(vec![Reply::Status(204)]).await;
     let mut report_settings = ReportSettings::from_vars(&vars).unwrap();
@@ -369,7 +370,7 @@ async fn the_verification_flow_feeds_events_webhooks_and_reports() {
     }
     let resp = api.handle(verify_core::api::routes::Function::Local, &post("/check-verify", "To=%2B14155550123&Code=000000")).await;
     let wrong_ok = resp.status() == 200;
-    let sms = api.verifier.sender.messages(Some("+14155550123"))[0].body.clone();
+    let sms = outbox.messages(Some("+14155550123"))[0].body.clone();
     let code = &sms[sms.len() - 6..];
     if code != "000000" {
         assert!(wrong_ok);

@@ -117,7 +117,7 @@ async fn close_refuses_expired_and_exhausted_verifications() {
 const VA: &str = "VA0123456789abcdef0123456789abcdef";
 
 struct Harness {
-    api: Api<DynamoStore, Outbox, Arc<ManualClock>>,
+    api: Api<DynamoStore, Arc<ManualClock>>,
     outbox: Outbox,
     clock: Arc<ManualClock>,
 }
@@ -132,7 +132,7 @@ async fn harness(public_base_url: Option<&str>) -> Harness {
     let api = Api {
         verifier: Verifier {
             store: DynamoStore::new(client, "verify"),
-            sender: outbox.clone(),
+            senders: verify_core::sender::Senders::sms(outbox.clone()),
             clock: clock.clone(),
             services: Services::single(Service::new(VA.into(), "Wire".into(), Limits::default())),
             keys: CodeKeys::new(CodeKey::new(&[9u8; 32]).unwrap(), None),

@@ -11,7 +11,7 @@ use verify_core::app;
 async fn main() -> Result<(), Error> {
     verify_core::logging::init_for_lambda();
     // check-verify never sends an SMS: only the DynamoDB connection is warmed.
-    let app = app::from_env_for(app::Uses::STORE).await?;
+    let app = app::from_env(app::no_delivery).await?;
     let app = &app;
     run(service_fn(move |req: Request| async move {
         let resp = app.handle(Function::CheckVerify, &into_bytes(req)).await;

@@ -11,7 +11,7 @@ use verify_core::app;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     verify_core::logging::init_for_lambda();
-    let app = app::from_env_for(app::Uses::STORE_AND_SMS).await?;
+    let app = app::from_env(app::sms_by_sns).await?;
     let app = &app;
     run(service_fn(move |req: Request| async move {
         let resp = app.handle(Function::StartVerify, &into_bytes(req)).await;

@@ -2,7 +2,9 @@
 //! `"success": false`, with `Retry-After` on the retryable ones.
 
 use crate::clock::Seconds;
+use crate::email::EmailError;
 use crate::phone::PhoneError;
+use crate::recipient::RecipientError;
 use crate::service::VerifyError;
 use serde_json::json;
 
@@ -62,6 +64,22 @@ impl ApiError {
             body["detail"] = json!(detail);
         }
         body
+    }
+
+    /// Why `To` is not a recipient we can send to.
+    pub fn from_recipient(e: &RecipientError, raw: &str) -> ApiError {
+        match e {
+            RecipientError::Phone(e) => ApiError::from_phone(e, raw),
+            RecipientError::Email(e) => {
+                let shown: String = raw.chars().filter(|c| !c.is_control()).take(64).collect();
+                let why = match e {
+                    EmailError::NotAnAddress => "is not an e-mail address",
+                    EmailError::BadLocalPart => "has a part before @ that is not accepted (letters, digits and . ! # $ % & ' * + - / = ? ^ _ ` { | } ~)",
+                    EmailError::BadDomain => "has no valid domain after @",
+                };
+                ApiError::invalid(format!("Invalid parameter `To`: {shown} {why}"))
+            }
+        }
     }
 
     /// Why `To` is not a number we can send to, in words a person can act on.

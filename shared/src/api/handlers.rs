@@ -13,18 +13,15 @@ use crate::clock::Clock;
 use crate::config::{Service, check_friendly_name};
 use crate::message;
 use crate::otp::Code;
-use crate::phone::PhoneNumber;
+use crate::channel::{Channel, ChannelError};
+use crate::recipient::{Recipient, RecipientKind};
 use crate::record::StoredStatus;
-use crate::sender::Sender;
 use crate::service::{CheckTarget, StartRequest, Verifier, VerifyError};
 use crate::sid;
 use crate::store::Store;
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use serde_json::Value;
-
-/// Channels Twilio knows that this service does not deliver (yet).
-const KNOWN_CHANNELS: &[&str] = &["call", "email", "whatsapp", "sna", "auto", "rcs"];
 
 /// Start parameters Twilio defines whose feature this service does not have:
 /// refused, because ignoring them would send something other than asked
@@ -33,8 +30,8 @@ const KNOWN_CHANNELS: &[&str] = &["call", "email", "whatsapp", "sna", "auto", "r
 const UNSUPPORTED_START_PARAMS: &[&str] = &["CustomCode", "TemplateSid"];
 
 /// The verifier plus what the HTTP layer adds: who we are, where, who may call.
-pub struct Api<S, M, C> {
-    pub verifier: Verifier<S, M, C>,
+pub struct Api<S, C> {
+    pub verifier: Verifier<S, C>,
     pub account_sid: String,
     /// Fixed base for `url` fields; otherwise taken from each request.
     pub public_base_url: Option<String>,
@@ -44,7 +41,7 @@ pub struct Api<S, M, C> {
 
 pub type HttpResponse = Response<String>;
 
-impl<S: Store, M: Sender, C: Clock> Api<S, M, C> {
+impl<S: Store, C: Clock> Api<S, C> {
     /// Answers one request as `function` serves it, in this order: a CORS
     /// preflight (the one thing answered without credentials: browsers send
     /// none with it), the refusal of a cross-site request from an origin
@@ -117,8 +114,8 @@ impl<S: Store, M: Sender, C: Clock> Api<S, M, C> {
                 ));
             }
         }
-        let to = parse_to(params.required(names::TO)?)?;
         let channel = parse_channel(params.text(names::CHANNEL)?.unwrap_or("sms"))?;
+        let to = parse_to(channel.spec().accepts, params.required(names::TO)?)?;
         let language = params
             .text(names::LOCALE)?
             .map(|l| message::language_for(l).ok_or_else(|| ApiError::invalid("Invalid parameter: Locale")))
@@ -149,7 +146,7 @@ impl<S: Store, M: Sender, C: Clock> Api<S, M, C> {
         let target = match (params.text(names::VERIFICATION_SID)?, params.text(names::TO)?) {
             (Some(sid), _) if sid::is_sid(sid::VERIFICATION, sid) => CheckTarget::Sid(sid.to_owned()),
             (Some(_), _) => return Err(ApiError::invalid("Invalid parameter: VerificationSid")),
-            (None, Some(to)) => CheckTarget::To(parse_to(to)?),
+            (None, Some(to)) => CheckTarget::To(parse_recipient(to)?),
             (None, None) => return Err(ApiError::invalid("Missing required parameter To or VerificationSid")),
         };
         let outcome = self
@@ -243,12 +240,13 @@ fn not_found(resource: &str) -> ApiError {
     ApiError::from_verify(&VerifyError::NotFound, resource)
 }
 
-/// The `{Sid}` of a verification path: a `VE` sid or an E.164 number.
+/// The `{Sid}` of a verification path: a `VE` sid, or the recipient (an
+/// E.164 number or an e-mail address).
 fn path_target(id: &str) -> Option<CheckTarget> {
     if sid::is_sid(sid::VERIFICATION, id) {
         return Some(CheckTarget::Sid(id.to_owned()));
     }
-    PhoneNumber::parse(id).ok().map(CheckTarget::To)
+    Recipient::parse_any(id).ok().map(CheckTarget::To)
 }
 
 /// The body's parameters, by its content type (the router has already made
@@ -261,19 +259,27 @@ fn body_params(req: &Request<Bytes>) -> Result<Params, ApiError> {
     Params::from_body(content_type, req.body())
 }
 
-fn parse_to(raw: &str) -> Result<PhoneNumber, ApiError> {
-    PhoneNumber::parse(raw).map_err(|e| ApiError::from_phone(&e, raw))
+/// `To` as the kind of recipient the channel takes.
+fn parse_to(kind: RecipientKind, raw: &str) -> Result<Recipient, ApiError> {
+    Recipient::parse(kind, raw).map_err(|e| ApiError::from_recipient(&e, raw))
 }
 
-fn parse_channel(raw: &str) -> Result<String, ApiError> {
-    let channel = raw.trim().to_ascii_lowercase();
-    match channel.as_str() {
-        "sms" => Ok(channel),
-        c if KNOWN_CHANNELS.contains(&c) => {
-            Err(ApiError::new(400, code::CHANNEL_DISABLED, format!("Delivery channel disabled: {c} (only sms is supported)")))
+/// `To` of a check: whichever kind of recipient it is.
+fn parse_recipient(raw: &str) -> Result<Recipient, ApiError> {
+    Recipient::parse_any(raw).map_err(|e| ApiError::from_recipient(&e, raw))
+}
+
+fn parse_channel(raw: &str) -> Result<Channel, ApiError> {
+    Channel::parse(raw).map_err(|e| match e {
+        ChannelError::NotDelivered(c) => {
+            ApiError::new(400, code::CHANNEL_DISABLED, format!("Delivery channel disabled: {c} (this service delivers on: {})", delivered()))
         }
-        _ => Err(ApiError::invalid("Invalid parameter: Channel")),
-    }
+        ChannelError::Unknown => ApiError::invalid("Invalid parameter: Channel"),
+    })
+}
+
+fn delivered() -> String {
+    crate::channel::REGISTRY.iter().map(|c| c.name).collect::<Vec<_>>().join(", ")
 }
 
 /// `https://host` as the client reached us: function URLs put the scheme in

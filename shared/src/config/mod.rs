@@ -3,7 +3,7 @@
 
 mod services;
 
-pub use services::{MAX_FRIENDLY_NAME_CHARS, SUPPORTED_CHANNELS, Service, Services, check_friendly_name};
+pub use services::{MAX_FRIENDLY_NAME_CHARS, Service, Services, check_friendly_name};
 
 use crate::api::auth::Credentials;
 use crate::api::cors::Cors;

@@ -19,11 +19,10 @@
 //! defaults (the `VERIFY_CODE_LENGTH`… variables, else the built-in ones).
 
 use super::{LIMIT_FIELDS, Limits, derived_sid};
+use crate::channel::Channel;
 use crate::sid;
 use serde_json::{Map, Value};
 
-/// Channels this service can deliver codes on.
-pub const SUPPORTED_CHANNELS: &[&str] = &["sms"];
 
 pub use crate::friendly_name::{MAX_FRIENDLY_NAME_CHARS, check_friendly_name};
 
@@ -33,8 +32,8 @@ pub struct Service {
     pub sid: String,
     pub friendly_name: String,
     pub limits: Limits,
-    /// Channels a start may ask for (a subset of [`SUPPORTED_CHANNELS`]).
-    pub channels: Vec<String>,
+    /// Channels a start may ask for (registered ones: [`crate::channel::REGISTRY`]).
+    pub channels: Vec<Channel>,
     /// ISO 3166 alpha-2 codes of the countries codes may be sent to; `None`
     /// allows every country.
     pub countries: Option<Vec<String>>,
@@ -50,14 +49,14 @@ impl Service {
             sid,
             friendly_name,
             limits,
-            channels: SUPPORTED_CHANNELS.iter().map(|c| c.to_string()).collect(),
+            channels: crate::channel::REGISTRY.iter().map(|c| c.channel).collect(),
             countries: None,
             custom_friendly_name: true,
         }
     }
 
-    pub fn allows_channel(&self, channel: &str) -> bool {
-        self.channels.iter().any(|c| c == channel)
+    pub fn allows_channel(&self, channel: Channel) -> bool {
+        self.channels.contains(&channel)
     }
 
     /// A number whose country is unknown is allowed only when every country is.
@@ -160,15 +159,15 @@ fn parse_service(entry: &Map<String, Value>, defaults: &Limits) -> Result<Servic
         if channels.is_empty() {
             return Err("channels: must name at least one channel".into());
         }
-        let mut lowered = Vec::new();
+        let mut parsed = Vec::new();
         for c in channels {
-            let c = c.to_ascii_lowercase();
-            if !SUPPORTED_CHANNELS.contains(&c.as_str()) {
-                return Err(format!("channels: {c:?} is not supported (supported: {})", SUPPORTED_CHANNELS.join(", ")));
+            let supported = || crate::channel::REGISTRY.iter().map(|s| s.name).collect::<Vec<_>>().join(", ");
+            match Channel::parse(&c) {
+                Ok(channel) => parsed.push(channel),
+                Err(_) => return Err(format!("channels: {c:?} is not supported (supported: {})", supported())),
             }
-            lowered.push(c);
         }
-        service.channels = lowered;
+        service.channels = parsed;
     }
     match entry.get("countries") {
         None | Some(Value::Null) => {}
@@ -229,7 +228,7 @@ mod tests {
         let b = s.get(SID_B).unwrap();
         assert_eq!((b.limits.code_length, b.limits.validity_secs, b.limits.max_check_attempts, b.limits.max_sends), (8, 300, 3, 2));
         assert_eq!(b.limits.max_failures, 7);
-        assert_eq!(b.channels, vec!["sms"]);
+        assert_eq!(b.channels, vec![Channel::Sms]);
         assert_eq!(b.countries.as_deref(), Some(&["US".to_owned(), "CA".to_owned()][..]));
         assert!(!b.custom_friendly_name);
         assert!(b.allows_country(Some("US")) && b.allows_country(Some("ca")));

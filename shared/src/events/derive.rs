@@ -22,7 +22,7 @@ use super::number_key::NumberKeys;
 use super::{Event, EventType, attempt_event_id, event_id};
 use crate::clock::Millis;
 use crate::config::Services;
-use crate::phone::mask_e164;
+use crate::recipient::mask_address;
 use crate::record::{StoredStatus, VerificationRecord};
 
 /// One change of a record: what it was and what it became (`None`: no
@@ -145,7 +145,7 @@ impl Deriver {
             verification_sid: r.sid.clone(),
             channel: r.channel.clone(),
             country: r.country.clone(),
-            to_masked: mask_e164(&r.to),
+            to_masked: mask_address(&r.to),
             to_hash: self.numbers.hash(&r.service_sid, &r.to),
             check_attempts: r.attempts,
             send_attempts: r.send_attempts.len() as u32,

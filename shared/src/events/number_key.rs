@@ -32,7 +32,7 @@ impl NumberKey {
         mac.update(b"verify-number:");
         mac.update(service_sid.as_bytes());
         mac.update(b"|");
-        mac.update(crate::phone::subscriber_key(e164).as_bytes());
+        mac.update(crate::recipient::key_of_address(e164).as_bytes());
         hex::encode(&mac.finalize().into_bytes()[..16])
     }
 }

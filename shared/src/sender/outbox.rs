@@ -1,7 +1,7 @@
 //! Local delivery: messages are kept in memory (and shown by verify-local)
 //! instead of being sent, so a developer or a test can read the code.
 
-use super::{SendError, Sender, Sms};
+use super::{Message, SendError, SendFuture, Sender};
 use crate::clock::{Clock, SystemClock};
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
@@ -52,25 +52,32 @@ impl Outbox {
     }
 }
 
-impl Sender for Outbox {
-    async fn send(&self, sms: &Sms) -> Result<(), SendError> {
+impl Outbox {
+    fn keep(&self, message: &Message) -> Result<(), SendError> {
         if let Some(reason) = self.failing.lock().unwrap().clone() {
             return Err(SendError(reason));
         }
-        let message = OutboxMessage {
-            to: sms.to.clone(),
-            channel: "sms".into(),
-            body: sms.body.clone(),
+        let kept = OutboxMessage {
+            to: message.to.clone(),
+            channel: message.channel.as_str().to_owned(),
+            body: message.content.text().to_owned(),
             date_created: crate::time_fmt::iso8601(SystemClock.now()),
         };
         if let Some(f) = &self.on_send {
-            f(&message);
+            f(&kept);
         }
         let mut all = self.messages.lock().unwrap();
         if all.len() >= KEPT {
             all.remove(0);
         }
-        all.push(message);
+        all.push(kept);
         Ok(())
+    }
+}
+
+/// Every channel's messages are kept alike, with their channel.
+impl Sender for Outbox {
+    fn send<'a>(&'a self, message: &'a Message) -> SendFuture<'a> {
+        Box::pin(async move { self.keep(message) })
     }
 }

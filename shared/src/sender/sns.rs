@@ -1,6 +1,7 @@
 //! SMS through Amazon SNS `Publish` to a phone number.
 
-use super::{SendError, Sender, Sms};
+use super::{Message, SendError, SendFuture, Sender};
+use crate::message::Content;
 use crate::config::SmsSettings;
 use aws_sdk_sns::types::MessageAttributeValue;
 
@@ -40,14 +41,14 @@ fn string_attribute(value: &str) -> MessageAttributeValue {
         .expect("data type is set")
 }
 
-impl Sender for SnsSender {
-    async fn send(&self, sms: &Sms) -> Result<(), SendError> {
+impl SnsSender {
+    async fn publish(&self, to: &str, text: &str) -> Result<(), SendError> {
         // Transactional: SNS routes one-time codes on its reliable path.
         let mut publish = self
             .client
             .publish()
-            .phone_number(&sms.to)
-            .message(&sms.body)
+            .phone_number(to)
+            .message(text)
             .message_attributes("AWS.SNS.SMS.SMSType", string_attribute("Transactional"));
         if let Some(id) = &self.settings.sender_id {
             publish = publish.message_attributes("AWS.SNS.SMS.SenderID", string_attribute(id));
@@ -58,6 +59,17 @@ impl Sender for SnsSender {
         publish.send().await.map(|_| ()).map_err(|e| {
             // The SDK error names the operation and cause, never the message body.
             SendError(format!("SNS Publish failed: {}", aws_sdk_sns::error::DisplayErrorContext(&e)))
+        })
+    }
+}
+
+/// SMS: a text to a phone number.
+impl Sender for SnsSender {
+    fn send<'a>(&'a self, message: &'a Message) -> SendFuture<'a> {
+        Box::pin(async move {
+            match &message.content {
+                Content::Text(text) => self.publish(&message.to, text).await,
+            }
         })
     }
 }

@@ -18,22 +18,22 @@ use std::future::Future;
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct RecordKey {
     pub service_sid: String,
-    /// The number's [`crate::phone::subscriber_key`], not necessarily the
-    /// spelling codes are delivered to (`VerificationRecord::to`).
+    /// The recipient's key ([`crate::recipient::Recipient::key`]), not
+    /// necessarily the spelling codes are delivered to (`VerificationRecord::to`).
     pub to: String,
 }
 
 impl RecordKey {
     /// The key a record is stored under.
     pub fn of(r: &VerificationRecord) -> RecordKey {
-        RecordKey { service_sid: r.service_sid.clone(), to: crate::phone::subscriber_key(&r.to).into_owned() }
+        RecordKey { service_sid: r.service_sid.clone(), to: crate::recipient::key_of_address(&r.to) }
     }
 }
 
-/// Keys are logged when a write fails: only the masked number.
+/// Keys are logged when a write fails: only the masked recipient.
 impl std::fmt::Debug for RecordKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "RecordKey({}, {})", self.service_sid, crate::phone::mask_e164(&self.to))
+        write!(f, "RecordKey({}, {})", self.service_sid, crate::recipient::mask_address(&self.to))
     }
 }
 

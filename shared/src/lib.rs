@@ -5,6 +5,7 @@
 //! anything lives here, so the Lambda binaries and `verify-local` run the very
 //! same code.
 
+pub mod access;
 pub mod api;
 pub mod app;
 pub mod change;

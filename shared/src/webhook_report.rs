@@ -23,7 +23,7 @@ use crate::events::number_key::{NumberKey, NumberKeys};
 use crate::events::store::{DEFAULT_RETENTION_DAYS, DEFAULT_SHARDS, EventStore};
 use crate::store::dynamo::DynamoStore;
 use crate::reports::Reports;
-use crate::api::auth::Credentials;
+use crate::access::credentials::Credentials;
 use crate::sid;
 use crate::webhooks::client::WebhookClient;
 use crate::webhooks::config::{self as wh, DeliverySettings, Endpoint};

@@ -1,16 +1,18 @@
-//! Cross-origin requests from browsers (Flex plugins, web sign-up forms):
-//! preflight `OPTIONS` answered, `Access-Control-Allow-*` headers on every
-//! response to an allowed origin, nothing for any other origin, and any
-//! state-changing request from another origin refused before it runs.
+//! Cross-origin requests from browsers over HTTP: preflight `OPTIONS`
+//! answered, `Access-Control-Allow-*` headers on every response to an
+//! allowed origin, nothing for any other origin, and any state-changing
+//! request from another origin refused before it runs.
 //!
 //! CORS headers only decide whether a page may *read* an answer; a browser
 //! sends "simple" cross-site requests (form or `text/plain` POSTs) without
 //! asking first. So the `Origin` a browser puts on every such request is
 //! checked here too, and a disallowed one does nothing.
 
-use super::handlers::{HttpResponse, error_response};
 use super::ApiError;
 use super::error::code;
+use super::handlers::{HttpResponse, error_response};
+pub use crate::access::origins::Cors;
+use crate::access::origins::origin_of;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
 
@@ -22,148 +24,62 @@ pub const EXPOSED_HEADERS: &str = "Retry-After";
 /// How long a browser may cache a preflight, in seconds.
 pub const MAX_AGE_SECS: u32 = 600;
 
-/// The allowed origins: exact `scheme://host[:port]` values, or `*` for any.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Cors {
-    origins: Vec<String>,
-    any: bool,
-}
-
-impl Cors {
-    /// From a comma-separated list (`VERIFY_CORS_ORIGINS`).
-    pub fn parse_list(list: &str) -> Result<Cors, String> {
-        let mut cors = Cors::default();
-        for origin in list.split(',').map(str::trim).filter(|o| !o.is_empty()) {
-            cors.add(origin)?;
-        }
-        Ok(cors)
-    }
-
-    /// Adds one origin (`https://app.example.com`, `http://localhost:3000`, `*`).
-    pub fn add(&mut self, origin: &str) -> Result<(), String> {
-        let origin = origin.trim();
-        if origin == "*" {
-            self.any = true;
-            return Ok(());
-        }
-        let normal = normalise(origin).ok_or_else(|| {
-            format!("CORS origin {origin:?} must be scheme://host[:port] with no path, e.g. https://app.example.com, or *")
-        })?;
-        if !self.origins.contains(&normal) {
-            self.origins.push(normal);
-        }
-        Ok(())
-    }
-
-    pub fn is_enabled(&self) -> bool {
-        self.any || !self.origins.is_empty()
-    }
-
-    /// For display: `*` or the origins.
-    pub fn describe(&self) -> String {
-        if self.any { "*".into() } else { self.origins.join(", ") }
-    }
-
-    /// The `Access-Control-Allow-Origin` value for a request's `Origin`, if
-    /// that origin is allowed.
-    fn allow_origin(&self, origin: Option<&str>) -> Option<HeaderValue> {
-        let origin = origin?;
-        // `null` (sandboxed frames, files, some redirects) names no origin
-        // anyone could list, so it is never allowed, not even by `*`.
-        let normal = normalise(origin)?;
-        if self.any {
-            return Some(HeaderValue::from_static("*"));
-        }
-        self.origins.contains(&normal).then(|| HeaderValue::from_str(origin).ok()).flatten()
-    }
-
-    /// The refusal of a request that would change something (any method
-    /// but GET, HEAD and OPTIONS) made by a page whose `Origin` is not
-    /// allowed; `None` for every other request, including those without an
-    /// `Origin` (servers, the helper libraries, curl).
-    pub fn refuse_cross_site(&self, req: &Request<Bytes>) -> Option<ApiError> {
-        if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
-            return None;
-        }
-        let origin = req.headers().get(header::ORIGIN)?;
-        if self.allow_origin(origin.to_str().ok()).is_some() {
-            return None;
-        }
-        Some(ApiError::new(403, code::FORBIDDEN, "Origin not allowed"))
-    }
-
-    /// Answers an `OPTIONS` request (a preflight when it has an `Origin`):
-    /// 204 with the allow headers for an allowed origin, 403 without any for
-    /// another. Credentials are never asked of a preflight; browsers send none.
-    pub fn preflight(&self, req: &Request<Bytes>) -> Option<HttpResponse> {
-        if req.method() != Method::OPTIONS {
-            return None;
-        }
-        let origin = origin_of(req.headers());
-        let mut resp = Response::new(String::new());
-        *resp.status_mut() = StatusCode::NO_CONTENT;
-        let headers = resp.headers_mut();
-        headers.insert(header::ALLOW, HeaderValue::from_static(ALLOWED_METHODS));
-        if origin.is_none() {
-            return Some(resp);
-        }
-        let Some(allow) = self.allow_origin(origin) else {
-            let mut refused = error_response(&ApiError::new(403, code::FORBIDDEN, "Origin not allowed"));
-            self.vary(refused.headers_mut());
-            return Some(refused);
-        };
-        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, allow);
-        headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static(ALLOWED_METHODS));
-        headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static(ALLOWED_HEADERS));
-        headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from(MAX_AGE_SECS));
-        self.vary(headers);
-        Some(resp)
-    }
-
-    /// Adds the CORS headers to any response, for an allowed origin.
-    pub fn apply(&self, request_headers: &HeaderMap, resp: &mut HttpResponse) {
-        if !self.is_enabled() {
-            return;
-        }
-        let headers = resp.headers_mut();
-        self.vary(headers);
-        if let Some(allow) = self.allow_origin(origin_of(request_headers)) {
-            headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, allow);
-            headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static(EXPOSED_HEADERS));
-        }
-    }
-
-    /// The answer depends on `Origin` unless every origin gets `*`.
-    fn vary(&self, headers: &mut HeaderMap) {
-        if !self.any {
-            headers.insert(header::VARY, HeaderValue::from_static("Origin"));
-        }
-    }
-}
-
-fn origin_of(headers: &HeaderMap) -> Option<&str> {
-    headers.get(header::ORIGIN).and_then(|v| v.to_str().ok())
-}
-
-/// `scheme://host[:port]` lower-cased, default ports dropped; `None` for
-/// anything else (paths, user-info, `null`).
-fn normalise(origin: &str) -> Option<String> {
-    let origin = origin.trim().trim_end_matches('/');
-    let (scheme, hostport) = origin.split_once("://")?;
-    let scheme = scheme.to_ascii_lowercase();
-    if !matches!(scheme.as_str(), "http" | "https") || hostport.is_empty() {
+/// The refusal of a request that would change something (any method
+/// but GET, HEAD and OPTIONS) made by a page whose `Origin` is not
+/// allowed; `None` for every other request, including those without an
+/// `Origin` (servers, the helper libraries, curl).
+pub fn refuse_cross_site(cors: &Cors, req: &Request<Bytes>) -> Option<ApiError> {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return None;
     }
-    if hostport.contains(['/', '?', '#', '@', ' ']) {
+    let origin = req.headers().get(header::ORIGIN)?;
+    if cors.allow_origin(origin.to_str().ok()).is_some() {
         return None;
     }
-    let hostport = hostport.to_ascii_lowercase();
-    let hostport = match (scheme.as_str(), hostport.rsplit_once(':')) {
-        ("http", Some((h, "80"))) | ("https", Some((h, "443"))) => h.to_owned(),
-        _ => hostport,
+    Some(ApiError::new(403, code::FORBIDDEN, "Origin not allowed"))
+}
+
+/// Answers an `OPTIONS` request (a preflight when it has an `Origin`):
+/// 204 with the allow headers for an allowed origin, 403 without any for
+/// another. Credentials are never asked of a preflight; browsers send none.
+pub fn preflight(cors: &Cors, req: &Request<Bytes>) -> Option<HttpResponse> {
+    if req.method() != Method::OPTIONS {
+        return None;
+    }
+    let origin = origin_of(req.headers());
+    let mut resp = Response::new(String::new());
+    *resp.status_mut() = StatusCode::NO_CONTENT;
+    let headers = resp.headers_mut();
+    headers.insert(header::ALLOW, HeaderValue::from_static(ALLOWED_METHODS));
+    if origin.is_none() {
+        return Some(resp);
+    }
+    let Some(allow) = cors.allow_origin(origin) else {
+        let mut refused = error_response(&ApiError::new(403, code::FORBIDDEN, "Origin not allowed"));
+        cors.vary(refused.headers_mut());
+        return Some(refused);
     };
-    Some(format!("{scheme}://{hostport}"))
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, allow);
+    headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static(ALLOWED_METHODS));
+    headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static(ALLOWED_HEADERS));
+    headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from(MAX_AGE_SECS));
+    cors.vary(headers);
+    Some(resp)
 }
+
+/// Adds the CORS headers to any response, for an allowed origin.
+pub fn apply(cors: &Cors, request_headers: &HeaderMap, resp: &mut HttpResponse) {
+    if !cors.is_enabled() {
+        return;
+    }
+    let headers = resp.headers_mut();
+    cors.vary(headers);
+    if let Some(allow) = cors.allow_origin(origin_of(request_headers)) {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, allow);
+        headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static(EXPOSED_HEADERS));
+    }
+}
+
 
 #[cfg(test)]
 mod tests {
@@ -184,7 +100,7 @@ mod tests {
     #[test]
     fn preflight_from_an_allowed_origin() {
         let r = req("OPTIONS", &[("origin", "https://flex.twilio.com"), ("access-control-request-method", "POST")]);
-        let resp = flex().preflight(&r).unwrap();
+        let resp = preflight(&flex(), &r).unwrap();
         assert_eq!(resp.status(), 204);
         let h = resp.headers();
         assert_eq!(h["access-control-allow-origin"], "https://flex.twilio.com");
@@ -196,11 +112,11 @@ mod tests {
     #[test]
     fn other_origins_get_nothing() {
         let r = req("OPTIONS", &[("origin", "https://evil.example"), ("access-control-request-method", "POST")]);
-        let resp = flex().preflight(&r).unwrap();
+        let resp = preflight(&flex(), &r).unwrap();
         assert_eq!(resp.status(), 403);
         assert!(resp.headers().keys().all(|k| !k.as_str().starts_with("access-control-")));
         let mut plain = Response::new(String::new());
-        flex().apply(req("POST", &[("origin", "https://evil.example")]).headers(), &mut plain);
+        apply(&flex(), req("POST", &[("origin", "https://evil.example")]).headers(), &mut plain);
         assert!(plain.headers().keys().all(|k| !k.as_str().starts_with("access-control-")));
         // Prefix and suffix tricks are different origins.
         for o in ["https://flex.twilio.com.evil.example", "http://flex.twilio.com", "https://flex.twilio.co", "null"] {
@@ -217,30 +133,30 @@ mod tests {
                     if cors == any && origin == "https://evil.example" {
                         continue;
                     }
-                    let e = cors.refuse_cross_site(&req(method, &[("origin", origin)])).unwrap_or_else(|| panic!("{method} {origin}"));
+                    let e = refuse_cross_site(&cors, &req(method, &[("origin", origin)])).unwrap_or_else(|| panic!("{method} {origin}"));
                     assert_eq!((e.status, e.code, e.message.as_str()), (403, 20403, "Origin not allowed"));
                 }
             }
             // Reading is not refused (the answer carries no CORS header, so
             // the page cannot see it); requests without an Origin are not browsers'.
             for method in ["GET", "HEAD", "OPTIONS"] {
-                assert!(cors.refuse_cross_site(&req(method, &[("origin", "https://evil.example")])).is_none());
+                assert!(refuse_cross_site(&cors, &req(method, &[("origin", "https://evil.example")])).is_none());
             }
-            assert!(cors.refuse_cross_site(&req("POST", &[])).is_none());
+            assert!(refuse_cross_site(&cors, &req("POST", &[])).is_none());
         }
-        assert!(flex().refuse_cross_site(&req("POST", &[("origin", "https://flex.twilio.com")])).is_none());
-        assert!(any.refuse_cross_site(&req("POST", &[("origin", "https://anyone.example")])).is_none());
+        assert!(refuse_cross_site(&flex(), &req("POST", &[("origin", "https://flex.twilio.com")])).is_none());
+        assert!(refuse_cross_site(&any, &req("POST", &[("origin", "https://anyone.example")])).is_none());
         // An Origin that is not text is not an allowed one.
         let mut r = req("POST", &[]);
         r.headers_mut().insert("origin", HeaderValue::from_bytes(b"https://\xffx.example").unwrap());
-        assert!(flex().refuse_cross_site(&r).is_some());
-        assert!(any.refuse_cross_site(&r).is_some());
+        assert!(refuse_cross_site(&flex(), &r).is_some());
+        assert!(refuse_cross_site(&any, &r).is_some());
     }
 
     #[test]
     fn every_response_to_an_allowed_origin_carries_the_headers() {
         let mut resp = Response::new(String::new());
-        flex().apply(req("POST", &[("origin", "http://localhost:3000")]).headers(), &mut resp);
+        apply(&flex(), req("POST", &[("origin", "http://localhost:3000")]).headers(), &mut resp);
         assert_eq!(resp.headers()["access-control-allow-origin"], "http://localhost:3000");
         assert_eq!(resp.headers()["access-control-expose-headers"], "Retry-After");
         // Spelling differences that are the same origin.
@@ -251,13 +167,13 @@ mod tests {
     fn star_allows_any_and_nothing_configured_adds_nothing() {
         let any = Cors::parse_list("*").unwrap();
         let mut resp = Response::new(String::new());
-        any.apply(req("POST", &[("origin", "https://x.example")]).headers(), &mut resp);
+        apply(&any, req("POST", &[("origin", "https://x.example")]).headers(), &mut resp);
         assert_eq!(resp.headers()["access-control-allow-origin"], "*");
         let mut resp = Response::new(String::new());
-        Cors::default().apply(req("POST", &[("origin", "https://x.example")]).headers(), &mut resp);
+        apply(&Cors::default(), req("POST", &[("origin", "https://x.example")]).headers(), &mut resp);
         assert!(resp.headers().is_empty());
-        assert!(Cors::default().preflight(&req("POST", &[])).is_none());
-        assert_eq!(Cors::default().preflight(&req("OPTIONS", &[])).unwrap().status(), 204);
+        assert!(preflight(&Cors::default(), &req("POST", &[])).is_none());
+        assert_eq!(preflight(&Cors::default(), &req("OPTIONS", &[])).unwrap().status(), 204);
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //! function goes through [`Api::handle`]: CORS preflight, origin check,
 //! authentication, routing, then the handler; CORS headers on the way out.
 
-use super::auth::{Caller, Credentials};
-use super::cors::Cors;
+use super::auth::{self, Caller, Credentials};
+use super::cors::{self, Cors};
 use super::error::code;
 use super::params::{Params, names};
 use super::resource::{self, DEFAULT_PAGE_SIZE, Links, MAX_PAGE_SIZE};
@@ -50,7 +50,7 @@ impl<S: Store, C: Clock> Api<S, C> {
     pub async fn handle(&self, function: Function, req: &Request<Bytes>) -> HttpResponse {
         let started = std::time::Instant::now();
         let routed = routes::route(function, req.method(), req.uri().path());
-        if let Some(preflight) = self.cors.preflight(req) {
+        if let Some(preflight) = cors::preflight(&self.cors, req) {
             crate::logging::served("preflight", preflight.status().as_u16(), None, started);
             return preflight;
         }
@@ -59,17 +59,17 @@ impl<S: Store, C: Clock> Api<S, C> {
             Ok(resp) => (resp, None),
             Err(e) => (error_response(&e), Some(e.code)),
         };
-        self.cors.apply(req.headers(), &mut resp);
+        cors::apply(&self.cors, req.headers(), &mut resp);
         crate::logging::served(name, resp.status().as_u16(), code, started);
         resp
     }
 
     async fn dispatch(&self, routed: Result<Route, ApiError>, req: &Request<Bytes>) -> Result<HttpResponse, ApiError> {
-        if let Some(refused) = self.cors.refuse_cross_site(req) {
+        if let Some(refused) = cors::refuse_cross_site(&self.cors, req) {
             tracing::warn!(method = %req.method(), path = req.uri().path(), "request refused: origin not allowed");
             return Err(refused);
         }
-        let caller = self.credentials.authenticate(req, self.public_base_url.as_deref()).inspect_err(|_| {
+        let caller = auth::authenticate(&self.credentials, req, self.public_base_url.as_deref()).inspect_err(|_| {
             tracing::warn!(method = %req.method(), path = req.uri().path(), "request refused: bad or missing credentials");
         })?;
         let route = routed?;
@@ -282,14 +282,7 @@ fn delivered() -> String {
     crate::channel::REGISTRY.iter().map(|c| c.name).collect::<Vec<_>>().join(", ")
 }
 
-/// `https://host` as the client reached us: function URLs put the scheme in
-/// `X-Forwarded-Proto`; verify-local is plain http.
-pub fn request_base_url(req: &Request<Bytes>) -> String {
-    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
-    let host = header("host").or_else(|| req.uri().host()).unwrap_or("localhost");
-    let scheme = header("x-forwarded-proto").and_then(|p| p.split(',').next()).map(str::trim).unwrap_or("http");
-    format!("{scheme}://{host}")
-}
+pub use crate::access::request_base_url;
 
 pub fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
     let mut resp = Response::new(body.to_string());

@@ -2,6 +2,7 @@
 //! the names clients use (`To`, `to`; `Code`, `code`, `verification_code`).
 
 use super::ApiError;
+pub use crate::access::body::{BodyKind, UnsupportedType};
 
 /// Largest body accepted. A verification request is a few hundred bytes.
 pub const MAX_BODY_BYTES: usize = 8 * 1024;
@@ -17,6 +18,15 @@ enum Value {
 #[derive(Debug, Default)]
 pub struct Params(Vec<(String, Value)>);
 
+/// 415 for a body that is neither form nor JSON.
+pub fn unsupported(t: UnsupportedType) -> ApiError {
+    ApiError::new(
+        415,
+        super::error::code::INVALID_PARAMETER,
+        format!("Unsupported Content-Type {:?}: send application/x-www-form-urlencoded or application/json", t.0),
+    )
+}
+
 impl Params {
     /// Parses a body by its Content-Type: form-encoded or JSON; any other
     /// type (`text/plain`, `multipart/form-data`, …) is refused with 415
@@ -29,7 +39,7 @@ impl Params {
         if body.len() > MAX_BODY_BYTES {
             return Err(ApiError::new(413, super::error::code::INVALID_PARAMETER, "Request body too large"));
         }
-        match BodyKind::of(content_type, body)? {
+        match BodyKind::of(content_type, body).map_err(unsupported)? {
             BodyKind::Json => Params::from_json(body),
             BodyKind::Form => Ok(Params::from_form(body)),
         }
@@ -81,40 +91,6 @@ impl Params {
     }
 }
 
-/// How a body is encoded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BodyKind {
-    Form,
-    Json,
-}
-
-impl BodyKind {
-    /// The encoding a Content-Type names (parameters such as `charset`
-    /// ignored), or the sniffed one without a Content-Type; 415 for any
-    /// other type.
-    pub fn of(content_type: Option<&str>, body: &[u8]) -> Result<BodyKind, ApiError> {
-        let Some(raw) = content_type.map(str::trim).filter(|c| !c.is_empty()) else {
-            let looks_json = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
-            return Ok(if looks_json { BodyKind::Json } else { BodyKind::Form });
-        };
-        let media_type = raw.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-        match media_type.as_str() {
-            "application/x-www-form-urlencoded" => Ok(BodyKind::Form),
-            "application/json" => Ok(BodyKind::Json),
-            t if t.starts_with("application/") && t.ends_with("+json") => Ok(BodyKind::Json),
-            _ => {
-                let shown: String = media_type.chars().filter(|c| !c.is_control()).take(64).collect();
-                Err(ApiError::new(
-                    415,
-                    super::error::code::INVALID_PARAMETER,
-                    format!(
-                        "Unsupported Content-Type {shown:?}: send application/x-www-form-urlencoded or application/json"
-                    ),
-                ))
-            }
-        }
-    }
-}
 
 /// A JSON object's members as written, duplicates kept.
 struct Members(Vec<(String, serde_json::Value)>);
@@ -208,7 +184,7 @@ mod tests {
             assert_eq!(BodyKind::of(Some(ct), b"{}").unwrap(), BodyKind::Json, "{ct}");
         }
         for ct in ["text/plain", "text/plain;charset=UTF-8", "multipart/form-data; boundary=x", "application/xml", "text/json", "form"] {
-            let e = BodyKind::of(Some(ct), br#"{"To":"+14155550123"}"#).unwrap_err();
+            let e = Params::from_body(Some(ct), br#"{"To":"+14155550123"}"#).unwrap_err();
             assert_eq!((e.status, e.code), (415, 60200), "{ct}");
             assert!(e.message.contains("application/json"), "{}", e.message);
         }

@@ -5,8 +5,8 @@ mod services;
 
 pub use services::{MAX_FRIENDLY_NAME_CHARS, Service, Services, check_friendly_name};
 
-use crate::api::auth::Credentials;
-use crate::api::cors::Cors;
+use crate::access::credentials::Credentials;
+use crate::access::origins::Cors;
 use crate::otp::{CodeKey, CodeKeys, MAX_CODE_LENGTH, MIN_CODE_LENGTH};
 use crate::sid;
 use sha2::{Digest, Sha256};

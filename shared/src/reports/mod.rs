@@ -22,7 +22,7 @@ use crate::events::store::{EventQuery, EventStore};
 use crate::events::{Event, EventType};
 use crate::sid;
 use crate::time_fmt::{iso8601, iso8601_ms};
-use crate::api::auth::Credentials;
+use crate::access::credentials::Credentials;
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use params::{Bound, Query};
@@ -91,7 +91,7 @@ fn not_found(path: &str) -> ApiError {
 impl Reports {
     /// Routes one request: authentication first, then the path.
     pub async fn handle(&self, req: &Request<Bytes>) -> HttpResponse {
-        if let Err(e) = self.auth.authenticate(req, self.public_base_url.as_deref()) {
+        if let Err(e) = crate::api::auth::authenticate(&self.auth, req, self.public_base_url.as_deref()) {
             let mut resp = error_response(&e);
             resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"verify\""));
             return resp;

@@ -15,7 +15,7 @@ use verify_core::otp::Code;
 use verify_core::phone::PhoneNumber;
 use verify_core::sender::outbox::Outbox;
 use verify_core::service::{CheckTarget, Verifier};
-use verify_core::store::dynamo::{DynamoStore, ensure_table};
+use verify_aws::store::{DynamoStore, ensure_table};
 
 /// Records the name of every DynamoDB operation the client starts.
 #[derive(Debug, Clone, Default)]
@@ -67,7 +67,7 @@ async fn a_completed_verification_stays_within_the_write_budget() {
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("t", "t", None, None, "test"))
         .endpoint_url(&endpoint)
-        .http_client(verify_core::aws::https_client())
+        .http_client(verify_aws::clients::https_client())
         .interceptor(log.clone())
         .build();
     let client = aws_sdk_dynamodb::Client::from_conf(config);

@@ -16,9 +16,9 @@ use verify_core::phone::PhoneNumber;
 use verify_core::record;
 use verify_core::sender::outbox::Outbox;
 use verify_core::service::{CheckTarget, StartRequest, Verifier};
-use verify_core::store::dynamo::DynamoStore;
+use verify_aws::store::DynamoStore;
 use verify_core::time_fmt::iso8601;
-use verify_core::webhook_report::{ReportSettings, WebhookReport, build};
+use verify_aws::webhook_report::{ReportSettings, WebhookReport, build};
 use verify_core::webhooks::config::Endpoint;
 use verify_core::webhooks::ssrf::Allow;
 
@@ -70,8 +70,8 @@ async fn pipeline(endpoints: Vec<Endpoint>) -> Pipeline {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(dynoxide::server::serve_on(listener, db.clone()));
-    let client = verify_core::aws::dynamodb_at(&url);
-    verify_core::store::dynamo::ensure_table(&client, "verify").await.unwrap();
+    let client = verify_aws::clients::dynamodb_at(&url);
+    verify_aws::store::ensure_table(&client, "verify").await.unwrap();
     // Now, to the second: the reports look back from their clock.
     let clock = Arc::new(ManualClock::at(verify_core::clock::SystemClock.now()));
     let vars = vars(NUMBER_KEY, None);

@@ -191,7 +191,7 @@ async fn store_faults_are_retryable_errors(engine: Engine) {
     let h = harness(engine, Limits::default()).await;
     // Same code, a table that does not exist: every call fails as a fault.
     let broken = verify_core::service::Verifier {
-        store: verify_core::store::dynamo::DynamoStore::new(h.verifier.store.client().clone(), "no-such-table"),
+        store: verify_aws::store::DynamoStore::new(h.verifier.store.client().clone(), "no-such-table"),
         senders: verify_core::sender::Senders::sms(h.outbox.clone()),
         clock: h.clock.clone(),
         services: h.verifier.services.clone(),

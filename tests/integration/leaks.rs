@@ -17,7 +17,7 @@ use verify_core::config::Limits;
 use verify_core::otp::Code;
 use verify_core::phone::PhoneNumber;
 use verify_core::service::CheckTarget;
-use verify_core::webhook_report::{ReportSettings, build};
+use verify_aws::webhook_report::{ReportSettings, build};
 use verify_core::webhooks::config::Endpoint;
 use verify_core::webhooks::signing::Secret;
 use verify_core::webhooks::ssrf::Allow;

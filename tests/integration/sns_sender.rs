@@ -3,7 +3,7 @@
 
 use crate::support::moto_endpoint;
 use verify_core::config::SmsSettings;
-use verify_core::sender::sns::SnsSender;
+use verify_aws::sns::SnsSender;
 use verify_core::channel::Channel;
 use verify_core::message::Content;
 use verify_core::sender::{Message, Sender};
@@ -20,7 +20,7 @@ async fn moto_sms() -> Vec<serde_json::Value> {
 
 #[tokio::test]
 async fn publishes_the_text_to_the_number() {
-    let client = verify_core::aws::sns_at(&moto_endpoint());
+    let client = verify_aws::clients::sns_at(&moto_endpoint());
     let settings = SmsSettings { sender_id: Some("ACME".into()), origination_number: None };
     let sender = SnsSender::new(client, settings);
     let to = format!("+1415555{:04}", 9000 + std::process::id() % 999);
@@ -36,7 +36,7 @@ async fn publishes_the_text_to_the_number() {
 #[tokio::test]
 async fn an_unreachable_provider_is_a_send_error() {
     // Nothing listens on port 9 of loopback: the SDK cannot connect.
-    let sender = SnsSender::new(verify_core::aws::sns_at("http://127.0.0.1:9"), SmsSettings::default());
+    let sender = SnsSender::new(verify_aws::clients::sns_at("http://127.0.0.1:9"), SmsSettings::default());
     let err = sender.send(&sms("+14155550100", "Your code is: 123456")).await.unwrap_err();
     assert!(err.0.contains("SNS Publish failed"), "{err:?}");
     assert!(!err.0.contains("123456"), "the error must not carry the message text");

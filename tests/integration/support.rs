@@ -13,7 +13,7 @@ use verify_core::service::{CheckOutcome, CheckTarget, StartRequest, VerifyError}
 use verify_core::otp::{CodeKey, CodeKeys};
 use verify_core::sender::outbox::Outbox;
 use verify_core::service::Verifier;
-use verify_core::store::dynamo::{DynamoStore, ensure_table};
+use verify_aws::store::{DynamoStore, ensure_table};
 
 pub const T0: i64 = 1_800_000_000;
 pub const SERVICE_SID: &str = "VA0123456789abcdef0123456789abcdef";
@@ -56,12 +56,12 @@ pub async fn backend(engine: Engine) -> Backend {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let endpoint = format!("http://{}", listener.local_addr().unwrap());
             tokio::spawn(dynoxide::server::serve_on(listener, db.clone()));
-            let client = verify_core::aws::dynamodb_at(&endpoint);
+            let client = verify_aws::clients::dynamodb_at(&endpoint);
             ensure_table(&client, "verify").await.unwrap();
             Backend { store: DynamoStore::new(client, "verify"), dynoxide: Some(db), engine_clock: Some(engine_clock) }
         }
         Engine::Moto => {
-            let client = verify_core::aws::dynamodb_at(&moto_endpoint());
+            let client = verify_aws::clients::dynamodb_at(&moto_endpoint());
             let table = format!("verify-{}-{n}", std::process::id());
             ensure_table(&client, &table).await.unwrap();
             Backend { store: DynamoStore::new(client, table), dynoxide: None, engine_clock: None }

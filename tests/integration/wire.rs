@@ -18,7 +18,7 @@ use verify_core::record::{self, StoredStatus, VerificationRecord};
 use verify_core::sender::outbox::Outbox;
 use verify_core::service::Verifier;
 use verify_core::sid;
-use verify_core::store::dynamo::{DynamoStore, ensure_table};
+use verify_aws::store::{DynamoStore, ensure_table};
 use verify_core::store::{RecordKey, Store, StoreError};
 
 const T0: Seconds = 1_900_000_000;
@@ -29,7 +29,7 @@ async fn embedded() -> aws_sdk_dynamodb::Client {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let endpoint = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(dynoxide::server::serve_on(listener, db));
-    verify_core::aws::dynamodb_at(&endpoint)
+    verify_aws::clients::dynamodb_at(&endpoint)
 }
 
 /// Both engines, each with a fresh table (moto is required: a missing
@@ -37,7 +37,7 @@ async fn embedded() -> aws_sdk_dynamodb::Client {
 async fn stores() -> Vec<(&'static str, DynamoStore)> {
     let engines = vec![
         ("embedded", embedded().await),
-        ("moto", verify_core::aws::dynamodb_at(&crate::support::moto_endpoint())),
+        ("moto", verify_aws::clients::dynamodb_at(&crate::support::moto_endpoint())),
     ];
     let mut stores = Vec::new();
     for (name, client) in engines {
@@ -207,7 +207,7 @@ async fn nothing_happens_without_credentials() {
         &[("VERIFY_CODE_KEY".to_owned(), "k".repeat(32))].into_iter().collect(),
     )
     .unwrap();
-    assert!(verify_core::app::require_credentials(&open).unwrap_err().contains("VERIFY_API_KEYS"));
+    assert!(verify_lambda::app::require_credentials(&open).unwrap_err().contains("VERIFY_API_KEYS"));
 }
 
 #[tokio::test]

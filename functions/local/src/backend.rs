@@ -12,10 +12,10 @@ use verify_core::api::auth::ApiKey;
 use verify_core::clock::SystemClock;
 use verify_core::config::{Settings, env};
 use verify_core::sender::outbox::Outbox;
-use verify_core::sender::sns::SnsSender;
+use verify_aws::sns::SnsSender;
 use verify_core::sender::Senders;
-use verify_core::store::dynamo::{DynamoStore, ensure_table};
-use verify_core::webhook_report::{ReportSettings, WebhookReport, vars as report_vars};
+use verify_aws::store::{DynamoStore, ensure_table};
+use verify_aws::webhook_report::{ReportSettings, WebhookReport, vars as report_vars};
 use verify_core::webhooks::config::{Endpoint, check_url, env as webhook_env};
 use verify_core::webhooks::signing::Secret;
 use std::sync::Arc;
@@ -56,8 +56,8 @@ impl Local {
             settings.cors.add(origin).map_err(|e| format!("--cors-origin: {e}"))?;
         }
         let (store, embedded, store_description) = if use_aws {
-            let sdk = verify_core::aws::sdk_config().await;
-            let client = verify_core::aws::dynamodb(&sdk);
+            let sdk = verify_aws::clients::sdk_config().await;
+            let client = verify_aws::clients::dynamodb(&sdk);
             if args.create_table {
                 ensure_table(&client, &settings.table).await?;
             }
@@ -68,8 +68,8 @@ impl Local {
             (DynamoStore::new(client, settings.table.clone()), Some(db), what)
         };
         let (senders, messages, sender_description) = if use_aws {
-            let sdk = verify_core::aws::sdk_config().await;
-            let sns = SnsSender::new(verify_core::aws::sns(&sdk), settings.sms.clone());
+            let sdk = verify_aws::clients::sdk_config().await;
+            let sns = SnsSender::new(verify_aws::clients::sns(&sdk), settings.sms.clone());
             (Senders::sms(sns), None, "Amazon SNS (AWS environment)")
         } else {
             let messages = Arc::new(if args.memory {
@@ -93,7 +93,7 @@ impl Local {
         let report = webhook_report(args, &vars, store.client().clone(), &settings)?;
         let webhook_urls = report.dispatcher.endpoints.iter().map(|e| e.url.clone()).collect();
         let table = settings.table.clone();
-        let api = verify_core::app::build(settings, store, senders);
+        let api = verify_core::api::Api::new(settings, store, senders);
         let local = Local { api, sender_description, report, webhook_urls, store_description, embedded, messages };
         if let Some(db) = &local.embedded {
             spawn_ttl_sweeper(db.clone(), Duration::from_secs(args.ttl_sweep_secs.max(1)));
@@ -141,7 +141,7 @@ fn webhook_report(
     } else if args.webhook_secret.is_some() {
         return Err("--webhook-secret needs --webhook URL".into());
     }
-    Ok(verify_core::webhook_report::build(settings, client, Arc::new(SystemClock)))
+    Ok(verify_aws::webhook_report::build(settings, client, Arc::new(SystemClock)))
 }
 
 /// Starts dynoxide in this process, served on an ephemeral loopback port,
@@ -167,7 +167,7 @@ async fn embedded_engine(args: &Args) -> Result<(aws_sdk_dynamodb::Client, dynox
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
     let endpoint = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
     tokio::spawn(dynoxide::server::serve_on(listener, db.clone()));
-    Ok((verify_core::aws::dynamodb_at(&endpoint), db, what))
+    Ok((verify_aws::clients::dynamodb_at(&endpoint), db, what))
 }
 
 /// DynamoDB deletes expired items on its own; the embedded engine only when

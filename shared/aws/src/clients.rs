@@ -1,0 +1,153 @@
+//! AWS clients, built once per process from the standard environment
+//! (region, credentials, `AWS_ENDPOINT_URL_DYNAMODB` / `_SNS` overrides).
+
+use aws_config::SdkConfig;
+use aws_sdk_dynamodb::config::SharedHttpClient;
+use std::sync::OnceLock;
+
+/// The one HTTPS client every AWS client in the process shares: hyper and
+/// rustls with *ring* for its cryptography. The SDK's default client uses
+/// aws-lc, which is about 1 MB more in every bootstrap (size is cold start on
+/// Lambda); ring gives the same TLS 1.2/1.3 suites AWS endpoints use, but no
+/// post-quantum key exchange (see the README's Security notes).
+pub fn https_client() -> SharedHttpClient {
+    static CLIENT: OnceLock<SharedHttpClient> = OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+            aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https()
+        })
+        .clone()
+}
+
+/// What a Lambda function needs to reach DynamoDB and SNS, read from the
+/// variables Lambda itself sets: the region (`AWS_REGION`), the execution
+/// role's credentials (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+/// `AWS_SESSION_TOKEN`, valid for the life of the execution environment),
+/// and for local runs the endpoint overrides (`AWS_ENDPOINT_URL_DYNAMODB`,
+/// `AWS_ENDPOINT_URL_SNS`, else `AWS_ENDPOINT_URL`).
+///
+/// Unlike [`sdk_config`] (aws-config's loader) it reads no profile files and
+/// sets up no metadata-service, container, SSO or STS web-identity providers
+/// that a function never uses, so none of that code is linked into the
+/// function binaries and init does no file I/O for it.
+#[derive(Clone, Debug)]
+pub struct LambdaEnv {
+    region: String,
+    credentials: aws_sdk_dynamodb::config::Credentials,
+    dynamodb_endpoint: Option<String>,
+    #[cfg_attr(not(feature = "sns"), allow(dead_code))]
+    sns_endpoint: Option<String>,
+}
+
+impl LambdaEnv {
+    pub fn from_env() -> Result<LambdaEnv, String> {
+        Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<LambdaEnv, String> {
+        let region = get("AWS_REGION")
+            .or_else(|| get("AWS_DEFAULT_REGION"))
+            .ok_or("AWS_REGION is not set (Lambda always sets it; set it when running a function elsewhere)")?;
+        let (Some(key), Some(secret)) = (get("AWS_ACCESS_KEY_ID"), get("AWS_SECRET_ACCESS_KEY")) else {
+            return Err("AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY are not set (Lambda sets the execution role's)".into());
+        };
+        let credentials =
+            aws_sdk_dynamodb::config::Credentials::new(key, secret, get("AWS_SESSION_TOKEN"), None, "lambda-environment");
+        let any = get("AWS_ENDPOINT_URL");
+        Ok(LambdaEnv {
+            region,
+            credentials,
+            dynamodb_endpoint: get("AWS_ENDPOINT_URL_DYNAMODB").or_else(|| any.clone()),
+            sns_endpoint: get("AWS_ENDPOINT_URL_SNS").or(any),
+        })
+    }
+
+    /// Everything at one local endpoint, with region and credentials that
+    /// only a local engine accepts.
+    fn local(endpoint: &str) -> LambdaEnv {
+        LambdaEnv {
+            region: "us-east-1".into(),
+            credentials: aws_sdk_dynamodb::config::Credentials::new("local", "local", None, None, "verify-local"),
+            dynamodb_endpoint: Some(endpoint.into()),
+            sns_endpoint: Some(endpoint.into()),
+        }
+    }
+
+    pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
+        use aws_sdk_dynamodb::config::{BehaviorVersion, Region};
+        let mut config = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(self.region.clone()))
+            .credentials_provider(self.credentials.clone())
+            .http_client(https_client());
+        if let Some(url) = &self.dynamodb_endpoint {
+            config = config.endpoint_url(url);
+        }
+        aws_sdk_dynamodb::Client::from_conf(config.build())
+    }
+
+    #[cfg(feature = "sns")]
+    pub fn sns(&self) -> aws_sdk_sns::Client {
+        use aws_sdk_sns::config::{BehaviorVersion, Region};
+        let mut config = aws_sdk_sns::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(self.region.clone()))
+            .credentials_provider(self.credentials.clone())
+            .http_client(https_client());
+        if let Some(url) = &self.sns_endpoint {
+            config = config.endpoint_url(url);
+        }
+        aws_sdk_sns::Client::from_conf(config.build())
+    }
+}
+
+pub async fn sdk_config() -> SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(https_client()).load().await
+}
+
+pub fn dynamodb(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(config)
+}
+
+#[cfg(feature = "sns")]
+pub fn sns(config: &SdkConfig) -> aws_sdk_sns::Client {
+    aws_sdk_sns::Client::new(config)
+}
+
+/// A DynamoDB client for a local engine (embedded dynoxide, moto): fixed
+/// region and dummy credentials, so nothing probes the environment or IMDS.
+pub fn dynamodb_at(endpoint: &str) -> aws_sdk_dynamodb::Client {
+    LambdaEnv::local(endpoint).dynamodb()
+}
+
+/// An SNS client for a local endpoint (moto), as [`dynamodb_at`].
+#[cfg(feature = "sns")]
+pub fn sns_at(endpoint: &str) -> aws_sdk_sns::Client {
+    LambdaEnv::local(endpoint).sns()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |name| map.get(name).cloned()
+    }
+
+    #[test]
+    fn lambda_env_reads_what_lambda_sets() {
+        let base = [("AWS_REGION", "eu-west-1"), ("AWS_ACCESS_KEY_ID", "AKID"), ("AWS_SECRET_ACCESS_KEY", "s")];
+        let e = LambdaEnv::from_lookup(env(&base)).unwrap();
+        assert_eq!((e.region.as_str(), e.dynamodb_endpoint.as_deref(), e.sns_endpoint.as_deref()), ("eu-west-1", None, None));
+        let mut with = base.to_vec();
+        with.extend([("AWS_ENDPOINT_URL", "http://127.0.0.1:1"), ("AWS_ENDPOINT_URL_SNS", "http://127.0.0.1:2")]);
+        let e = LambdaEnv::from_lookup(env(&with)).unwrap();
+        assert_eq!(e.dynamodb_endpoint.as_deref(), Some("http://127.0.0.1:1"));
+        assert_eq!(e.sns_endpoint.as_deref(), Some("http://127.0.0.1:2"));
+        assert!(LambdaEnv::from_lookup(env(&base[..1])).unwrap_err().contains("AWS_ACCESS_KEY_ID"));
+        assert!(LambdaEnv::from_lookup(env(&base[1..])).unwrap_err().contains("AWS_REGION"));
+    }
+}

@@ -1,0 +1,213 @@
+// examples/flex-agent: the plugin, loaded by its own entry point into a
+// standalone page (harness/serve.js, on http://localhost:…), driven in
+// headless Chromium against verify-local on another origin (http://127.0.0.1:…)
+// allowed by CORS, with the panel's own API key. Through a full verification
+// and each outcome: approved, wrong, locked, expired (and refused, with a key
+// verify-local does not know). Screenshots: target/test-logs/flex-agent-*.png.
+//
+// "Expired" without waiting: verify-local runs under libfaketime (Debian's
+// faketime package, LD_PRELOAD) reading its clock offset from a file, so the
+// test moves verify-local's clock past the code's validity in one step. The
+// browser's clock and monotonic time (timers, deadlines) are left alone.
+'use strict';
+
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const S = require('./server');
+const { launchBrowser } = require('./browser');
+const { startHarness } = require('../../examples/flex-agent/harness/serve');
+
+const PANEL_KEY_SID = `SK${crypto.randomBytes(16).toString('hex')}`;
+const PANEL_KEY_SECRET = crypto.randomBytes(24).toString('hex');
+const VALIDITY = 60; // seconds: the shortest a service allows
+const MAX_FAILURES = 3; // wrong codes before the number is locked
+
+function libfaketime() {
+  const found = fs
+    .readdirSync('/usr/lib')
+    .map((dir) => path.join('/usr/lib', dir, 'faketime', 'libfaketime.so.1'))
+    .find((p) => fs.existsSync(p));
+  if (!found) throw new Error('libfaketime is missing: bash tests/setup.sh installs faketime');
+  return found;
+}
+
+const clockFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'faketime-')), 'offset');
+/** Moves verify-local's wall clock `seconds` ahead of the real one. */
+async function setClockOffset(seconds) {
+  fs.writeFileSync(clockFile, `+${seconds}s\n`);
+  await new Promise((r) => setTimeout(r, 1500)); // libfaketime rereads it each second
+}
+
+let server;
+let harness;
+let browser;
+
+before(async () => {
+  fs.writeFileSync(clockFile, '+0s\n');
+  harness = await startHarness({ port: 0 });
+  server = await S.startServer({
+    services: {
+      services: [{ sid: S.SERVICE_SID, friendly_name: 'Support', validity_seconds: VALIDITY, max_failures: MAX_FAILURES }],
+    },
+    // The panel's own key, on top of the servers' (see the README: once keys
+    // carry permissions, this one gets `verify` only).
+    args: ['--api-key', `${PANEL_KEY_SID}:${PANEL_KEY_SECRET}`, '--cors-origin', harness.origin],
+    env: {
+      LD_PRELOAD: libfaketime(),
+      FAKETIME_TIMESTAMP_FILE: clockFile,
+      FAKETIME_CACHE_DURATION: '1',
+      FAKETIME_DONT_FAKE_MONOTONIC: '1',
+    },
+  });
+  configure(PANEL_KEY_SECRET);
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (server) await server.stop();
+  if (harness) await harness.close();
+  fs.rmSync(path.dirname(clockFile), { recursive: true, force: true });
+});
+
+function configure(secret) {
+  harness.configure({
+    FLEX_APP_VERIFY_BASE_URL: server.baseUrl,
+    FLEX_APP_VERIFY_KEY_SID: PANEL_KEY_SID,
+    FLEX_APP_VERIFY_KEY_SECRET: secret,
+  });
+}
+
+async function openTask(number) {
+  const page = await browser.newPage();
+  const sid = `WT${crypto.randomBytes(16).toString('hex')}`;
+  await page.goto(`${harness.origin}/?from=${encodeURIComponent(number)}&sid=${sid}`);
+  await page.getByTestId('verify-panel').waitFor();
+  assert.equal(await page.getByTestId('phone').inputValue(), number, 'the number comes from the task');
+  assert.notEqual(new URL(page.url()).origin, new URL(server.baseUrl).origin, 'the panel calls another origin');
+  return page;
+}
+
+/** Waits until the panel shows `state`; returns its text. */
+async function shows(page, state) {
+  const status = page.locator(`[data-testid="status"][data-state="${state}"]`);
+  try {
+    await status.waitFor({ timeout: 10000 });
+  } catch (e) {
+    const now = page.getByTestId('status');
+    throw new Error(`expected ${state}, the panel shows ${await now.getAttribute('data-state')}: ${await now.textContent()}`);
+  }
+  return status.textContent();
+}
+
+/** Clicks `testId` and waits for the panel's request to `path` to be answered. */
+async function clickAndWait(page, testId, path) {
+  const answered = page.waitForResponse((r) => r.url().endsWith(path) && r.request().method() === 'POST');
+  await page.getByTestId(testId).click();
+  return answered;
+}
+
+const send = (page) => clickAndWait(page, 'send', '/start-verify');
+
+async function enter(page, code) {
+  await page.getByTestId('code').fill(code);
+  return clickAndWait(page, 'check', '/check-verify');
+}
+
+function wrong(code) {
+  return code.replace(/./g, (d) => (d === '1' ? '2' : '1'));
+}
+
+for (const channel of ['sms', 'call']) {
+  test(`a full verification, the agent choosing ${channel}`, async () => {
+    const number = S.freshNumber();
+    const page = await openTask(number);
+    assert.match(await shows(page, 'idle'), /Send the customer a code/);
+    await page.getByTestId(`channel-${channel}`).check();
+    await send(page);
+    if (channel === 'call') {
+      // becomes a delivered call once the channels issue lands: then the
+      // panel shows 'sent' ("Calling …") here and the next three lines go.
+      assert.match(await shows(page, 'unavailable'), /Calls are not available/);
+      await browser.screenshot(page, 'flex-agent-call-unavailable');
+      await page.getByTestId('channel-sms').check();
+      await send(page);
+    }
+    assert.match(await shows(page, 'sent'), new RegExp(`${number.replace('+', '\\+')}`));
+    await enter(page, await server.lastCode(number));
+    assert.match(await shows(page, 'approved'), /verified/);
+    assert.equal(await page.getByTestId('send').isDisabled(), true, 'nothing more to do once approved');
+    await browser.screenshot(page, `flex-agent-approved-${channel}`);
+    await page.close();
+  });
+}
+
+test('a wrong code says so and leaves the code usable', async () => {
+  const number = S.freshNumber();
+  const page = await openTask(number);
+  await send(page);
+  await shows(page, 'sent');
+  const code = await server.lastCode(number);
+  await enter(page, wrong(code));
+  assert.match(await shows(page, 'wrong'), /Wrong code/);
+  await browser.screenshot(page, 'flex-agent-wrong');
+  await enter(page, code);
+  await shows(page, 'approved');
+  await page.close();
+});
+
+test('too many wrong codes lock the number, and the panel says until when', async () => {
+  const number = S.freshNumber();
+  const page = await openTask(number);
+  await send(page);
+  await shows(page, 'sent');
+  const code = await server.lastCode(number);
+  for (let i = 0; i < MAX_FAILURES; i += 1) {
+    await enter(page, wrong(code));
+    await shows(page, 'wrong');
+  }
+  await enter(page, code);
+  assert.match(await shows(page, 'locked'), /Locked\..*locked.*until \d{4}-\d\d-\d\dT/);
+  await browser.screenshot(page, 'flex-agent-locked');
+  const refused = await send(page);
+  assert.equal(refused.status(), 429);
+  assert.match(await shows(page, 'locked'), /until/);
+  assert.equal((await server.messages(number)).length, 1, 'a locked number gets no new code');
+  await page.close();
+});
+
+test('a key verify-local does not know is refused, and the panel says so', async () => {
+  configure('not-the-panel-secret');
+  try {
+    const number = S.freshNumber();
+    const page = await openTask(number);
+    await send(page);
+    assert.match(await shows(page, 'refused'), /refused the panel/);
+    await browser.screenshot(page, 'flex-agent-refused');
+    assert.deepEqual(await server.messages(number), []);
+    await page.close();
+  } finally {
+    configure(PANEL_KEY_SECRET);
+  }
+});
+
+test('a code checked after its validity is expired', async () => {
+  const number = S.freshNumber();
+  const page = await openTask(number);
+  await send(page);
+  await shows(page, 'sent');
+  const code = await server.lastCode(number);
+  try {
+    await setClockOffset(VALIDITY + 5);
+    await enter(page, code); // the right code, too late
+    assert.match(await shows(page, 'expired'), /Expired/);
+    await browser.screenshot(page, 'flex-agent-expired');
+  } finally {
+    await setClockOffset(0);
+  }
+  await page.close();
+});

@@ -76,7 +76,8 @@ after(async () => {
 
 function configure(secret) {
   harness.configure({
-    FLEX_APP_VERIFY_BASE_URL: server.baseUrl,
+    FLEX_APP_VERIFY_START_URL: `${server.baseUrl}/start-verify`,
+    FLEX_APP_VERIFY_CHECK_URL: `${server.baseUrl}/check-verify`,
     FLEX_APP_VERIFY_KEY_SID: PANEL_KEY_SID,
     FLEX_APP_VERIFY_KEY_SECRET: secret,
   });

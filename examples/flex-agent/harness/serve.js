@@ -3,8 +3,9 @@
 // way the plugin builder would: JSX, React, and the FLEX_APP_ variables
 // inlined at build time.
 //
-//   FLEX_APP_VERIFY_BASE_URL=http://127.0.0.1:8080 FLEX_APP_VERIFY_KEY_SID=SK… \
-//   FLEX_APP_VERIFY_KEY_SECRET=… npm run harness
+//   FLEX_APP_VERIFY_START_URL=http://127.0.0.1:8080/start-verify \
+//   FLEX_APP_VERIFY_CHECK_URL=http://127.0.0.1:8080/check-verify \
+//   FLEX_APP_VERIFY_KEY_SID=SK… FLEX_APP_VERIFY_KEY_SECRET=… npm run harness
 //   → http://localhost:3000/?from=%2B14155550123
 'use strict';
 
@@ -14,7 +15,7 @@ const path = require('node:path');
 const esbuild = require('esbuild');
 
 const HERE = __dirname;
-const VARS = ['FLEX_APP_VERIFY_BASE_URL', 'FLEX_APP_VERIFY_KEY_SID', 'FLEX_APP_VERIFY_KEY_SECRET'];
+const VARS = ['FLEX_APP_VERIFY_START_URL', 'FLEX_APP_VERIFY_CHECK_URL', 'FLEX_APP_VERIFY_KEY_SID', 'FLEX_APP_VERIFY_KEY_SECRET'];
 
 async function bundle(settings) {
   const define = { 'process.env.NODE_ENV': '"production"' };

@@ -21,7 +21,8 @@ export default class VerifyPanelPlugin extends FlexPlugin {
     // Build-time settings from .env (FLEX_APP_ variables), as the plugin
     // builder inlines them. The key is the panel's own, not your servers'.
     const api = verifyApi({
-      baseUrl: process.env.FLEX_APP_VERIFY_BASE_URL,
+      startUrl: process.env.FLEX_APP_VERIFY_START_URL,
+      checkUrl: process.env.FLEX_APP_VERIFY_CHECK_URL,
       keySid: process.env.FLEX_APP_VERIFY_KEY_SID,
       keySecret: process.env.FLEX_APP_VERIFY_KEY_SECRET,
     });

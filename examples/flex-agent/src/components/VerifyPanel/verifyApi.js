@@ -43,14 +43,17 @@ export function checkOutcome(r) {
   return common(r);
 }
 
-export function verifyApi({ baseUrl, keySid, keySecret }) {
-  const base = String(baseUrl || '').replace(/\/+$/, '');
+/**
+ * `startUrl` and `checkUrl`: verify-local's /start-verify and /check-verify,
+ * or on AWS the stack's StartVerifyUrl and CheckVerifyUrl.
+ */
+export function verifyApi({ startUrl, checkUrl, keySid, keySecret }) {
   const authorization = `Basic ${btoa(`${keySid}:${keySecret}`)}`;
 
-  async function post(path, fields) {
+  async function post(url, fields) {
     let response;
     try {
-      response = await fetch(`${base}${path}`, {
+      response = await fetch(url, {
         method: 'POST',
         headers: { Authorization: authorization, 'Content-Type': FORM },
         body: new URLSearchParams(fields).toString(),
@@ -63,7 +66,7 @@ export function verifyApi({ baseUrl, keySid, keySecret }) {
   }
 
   return {
-    start: async (to, channel) => startOutcome(await post('/start-verify', { to, channel }), channel),
-    check: async (to, code) => checkOutcome(await post('/check-verify', { to, code })),
+    start: async (to, channel) => startOutcome(await post(startUrl, { to, channel }), channel),
+    check: async (to, code) => checkOutcome(await post(checkUrl, { to, code })),
   };
 }

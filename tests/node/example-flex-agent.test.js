@@ -5,10 +5,12 @@
 // and each outcome: approved, wrong, locked, expired (and refused, with a key
 // verify-local does not know). Screenshots: target/test-logs/flex-agent-*.png.
 //
-// "Expired" without waiting: verify-local runs under libfaketime (Debian's
-// faketime package, LD_PRELOAD) reading its clock offset from a file, so the
-// test moves verify-local's clock past the code's validity in one step. The
-// browser's clock and monotonic time (timers, deadlines) are left alone.
+// "Expired" without waiting ten minutes (or the shortest validity, one): that
+// test starts a second verify-local under libfaketime (Debian's faketime
+// package, LD_PRELOAD), which reads its wall-clock offset from a file, and
+// moves that clock past the code's validity in one step, checking the move in
+// its responses' Date header. The browser's clock and verify-local's
+// monotonic time (timers, deadlines) are left alone.
 'use strict';
 
 const { test, before, after } = require('node:test');
@@ -35,35 +37,53 @@ function libfaketime() {
   return found;
 }
 
+// libfaketime reads verify-local's clock offset from this file. It picks up
+// a move forward within two seconds, but not reliably a move back, so the
+// verify-local whose clock moves serves the "expired" test alone.
 const clockFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'faketime-')), 'offset');
-/** Moves verify-local's wall clock `seconds` ahead of the real one. */
-async function setClockOffset(seconds) {
-  fs.writeFileSync(clockFile, `+${seconds}s\n`);
-  await new Promise((r) => setTimeout(r, 1500)); // libfaketime rereads it each second
+function writeClockFile(seconds) {
+  fs.writeFileSync(`${clockFile}.new`, `+${seconds}s\n`);
+  fs.renameSync(`${clockFile}.new`, clockFile); // never read half-written
+}
+
+/** `target`'s clock, as its responses' Date header shows it. */
+async function clockOf(target) {
+  const basic = Buffer.from(`${S.ACCOUNT_SID}:${S.AUTH_TOKEN}`).toString('base64');
+  const r = await fetch(`${target.baseUrl}/_local/messages?to=%2B10000000000`, { headers: { Authorization: `Basic ${basic}` } });
+  return Date.parse(r.headers.get('date'));
+}
+
+/** Moves `target`'s wall clock `seconds` ahead and waits until it shows. */
+async function moveClockForward(target, seconds) {
+  writeClockFile(seconds);
+  const deadline = Date.now() + 15000;
+  while ((await clockOf(target)) < Date.now() + (seconds - 2) * 1000) {
+    if (Date.now() > deadline) throw new Error(`verify-local's clock did not move ${seconds} s ahead`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 let server;
 let harness;
 let browser;
 
-before(async () => {
-  fs.writeFileSync(clockFile, '+0s\n');
-  harness = await startHarness({ port: 0 });
-  server = await S.startServer({
+/** verify-local as the panel's tests need it; `env` adds to its environment. */
+function startVerify(env = {}) {
+  return S.startServer({
     services: {
       services: [{ sid: S.SERVICE_SID, friendly_name: 'Support', validity_seconds: VALIDITY, max_failures: MAX_FAILURES }],
     },
     // The panel's own key, on top of the servers' (see the README: once keys
     // carry permissions, this one gets `verify` only).
     args: ['--api-key', `${PANEL_KEY_SID}:${PANEL_KEY_SECRET}`, '--cors-origin', harness.origin],
-    env: {
-      LD_PRELOAD: libfaketime(),
-      FAKETIME_TIMESTAMP_FILE: clockFile,
-      FAKETIME_CACHE_DURATION: '1',
-      FAKETIME_DONT_FAKE_MONOTONIC: '1',
-    },
+    env,
   });
-  configure(PANEL_KEY_SECRET);
+}
+
+before(async () => {
+  harness = await startHarness({ port: 0 });
+  server = await startVerify();
+  configure(server, PANEL_KEY_SECRET);
   browser = await launchBrowser();
 });
 
@@ -74,22 +94,23 @@ after(async () => {
   fs.rmSync(path.dirname(clockFile), { recursive: true, force: true });
 });
 
-function configure(secret) {
+/** Builds the plugin for `target` (a verify-local) with the panel's key. */
+function configure(target, secret) {
   harness.configure({
-    FLEX_APP_VERIFY_START_URL: `${server.baseUrl}/start-verify`,
-    FLEX_APP_VERIFY_CHECK_URL: `${server.baseUrl}/check-verify`,
+    FLEX_APP_VERIFY_START_URL: `${target.baseUrl}/start-verify`,
+    FLEX_APP_VERIFY_CHECK_URL: `${target.baseUrl}/check-verify`,
     FLEX_APP_VERIFY_KEY_SID: PANEL_KEY_SID,
     FLEX_APP_VERIFY_KEY_SECRET: secret,
   });
 }
 
-async function openTask(number) {
+async function openTask(number, target = server) {
   const page = await browser.newPage();
   const sid = `WT${crypto.randomBytes(16).toString('hex')}`;
   await page.goto(`${harness.origin}/?from=${encodeURIComponent(number)}&sid=${sid}`);
   await page.getByTestId('verify-panel').waitFor();
   assert.equal(await page.getByTestId('phone').inputValue(), number, 'the number comes from the task');
-  assert.notEqual(new URL(page.url()).origin, new URL(server.baseUrl).origin, 'the panel calls another origin');
+  assert.notEqual(new URL(page.url()).origin, new URL(target.baseUrl).origin, 'the panel calls another origin');
   return page;
 }
 
@@ -182,7 +203,7 @@ test('too many wrong codes lock the number, and the panel says until when', asyn
 });
 
 test('a key verify-local does not know is refused, and the panel says so', async () => {
-  configure('not-the-panel-secret');
+  configure(server, 'not-the-panel-secret');
   try {
     const number = S.freshNumber();
     const page = await openTask(number);
@@ -192,23 +213,32 @@ test('a key verify-local does not know is refused, and the panel says so', async
     assert.deepEqual(await server.messages(number), []);
     await page.close();
   } finally {
-    configure(PANEL_KEY_SECRET);
+    configure(server, PANEL_KEY_SECRET);
   }
 });
 
 test('a code checked after its validity is expired', async () => {
-  const number = S.freshNumber();
-  const page = await openTask(number);
-  await send(page);
-  await shows(page, 'sent');
-  const code = await server.lastCode(number);
+  writeClockFile(0);
+  const late = await startVerify({
+    LD_PRELOAD: libfaketime(),
+    FAKETIME_TIMESTAMP_FILE: clockFile,
+    FAKETIME_CACHE_DURATION: '1',
+    FAKETIME_DONT_FAKE_MONOTONIC: '1',
+  });
+  configure(late, PANEL_KEY_SECRET);
   try {
-    await setClockOffset(VALIDITY + 5);
+    const number = S.freshNumber();
+    const page = await openTask(number, late);
+    await send(page);
+    await shows(page, 'sent');
+    const code = await late.lastCode(number);
+    await moveClockForward(late, VALIDITY + 5);
     await enter(page, code); // the right code, too late
     assert.match(await shows(page, 'expired'), /Expired/);
     await browser.screenshot(page, 'flex-agent-expired');
+    await page.close();
   } finally {
-    await setClockOffset(0);
+    configure(server, PANEL_KEY_SECRET);
+    await late.stop();
   }
-  await page.close();
 });

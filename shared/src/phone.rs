@@ -32,11 +32,18 @@ impl PhoneNumber {
         if parsed.extension.is_some() || !parsed.is_valid() {
             return Err(PhoneError::Invalid);
         }
+        let e164 = parsed.format_as(PhoneNumberFormat::E164).into_owned();
+        // E.164 allows 15 digits; libphonenumber calls some longer German
+        // numbers valid, which no SMS API takes and no report filter
+        // ([`e164_spelling`]) matches (found by fuzz/).
+        if e164.len() > 16 {
+            return Err(PhoneError::Invalid);
+        }
         if matches!(parsed.get_type(), PhoneNumberType::PremiumRate | PhoneNumberType::SharedCost) {
             return Err(PhoneError::BlockedType);
         }
         Ok(PhoneNumber {
-            e164: parsed.format_as(PhoneNumberFormat::E164).into_owned(),
+            e164,
             country: parsed.get_region_code().map(|region| region.to_string()),
         })
     }
@@ -134,6 +141,15 @@ mod tests {
         for input in ["+１４１５５５５０１２３", "+١٤١٥٥٥٥٠١٢٣", "＋1 415 555 0123"] {
             assert_eq!(PhoneNumber::parse(input).map(|n| n.e164().to_owned()), Ok("+14155550123".to_owned()), "{input:?}");
         }
+    }
+
+    // Regression (found by fuzz/): libphonenumber accepts this German
+    // number with 16 digits, longer than E.164 allows.
+    #[test]
+    fn numbers_longer_than_e164_are_rejected() {
+        assert_eq!(PhoneNumber::parse("+49 234155559 49234"), Err(PhoneError::Invalid));
+        assert_eq!(e164_spelling("+49 234155559 49234"), None);
+        assert_eq!(PhoneNumber::parse("+49 151 23456789").unwrap().e164(), "+4915123456789");
     }
 
     #[test]

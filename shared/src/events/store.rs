@@ -203,7 +203,7 @@ impl EventStore {
         let mut out: Vec<(String, Event)> = Vec::new();
         let mut day_start = q.from - q.from.rem_euclid(86_400);
         if let Some(c) = cursor {
-            let t: Seconds = c.split('#').next().and_then(|t| t.parse().ok()).ok_or("bad page token")?;
+            let t = cursor_time(c).ok_or("bad page token")?;
             day_start = day_start.max(t - t.rem_euclid(86_400));
         }
         let lo = match cursor {
@@ -274,6 +274,13 @@ impl EventStore {
         }
         Ok(found)
     }
+}
+
+/// Where a page token (the `ev_sort` of a page's last event,
+/// `{seconds}#{event id}`) starts; `None` for a token no page handed out.
+/// Reports check it first, so a bad token is the client's 400, not a 503.
+pub fn cursor_time(cursor: &str) -> Option<Seconds> {
+    cursor.split('#').next()?.parse::<Seconds>().ok().filter(|t| *t >= 0)
 }
 
 fn conversion_pk(service_sid: &str, verification_sid: &str) -> String {

@@ -155,7 +155,7 @@ impl Reports {
         };
         let page_size = page_size(q)?;
         let page_no: u64 = q.get("Page").and_then(|p| p.parse().ok()).unwrap_or(0);
-        let token = q.get("PageToken");
+        let token = page_token(q, "PageToken")?;
         let page = self.events.page(&query, token, page_size).await.map_err(|e| self.unavailable(e))?;
         let converted = self.converted_among(&page.events).await?;
         let base = self.base_url(req);
@@ -280,7 +280,7 @@ impl Reports {
             Some(l) => l.parse::<usize>().ok().filter(|n| (1..=MAX_PAGE_SIZE).contains(n)).ok_or_else(|| invalid("limit"))?,
             None => 100,
         };
-        let page = self.events.page(&query, q.get("page_token"), limit).await.map_err(|e| self.unavailable(e))?;
+        let page = self.events.page(&query, page_token(q, "page_token")?, limit).await.map_err(|e| self.unavailable(e))?;
         let wants_csv = q.get("format") == Some("csv")
             || req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/csv"));
         let mut resp = if wants_csv {
@@ -336,6 +336,15 @@ impl Reports {
             HeaderValue::from_static("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; form-action 'self'"),
         );
         Ok(resp)
+    }
+}
+
+/// A page token as handed out in `next_page_url`; anything else is the
+/// client's error (found by fuzz/: it was a retryable 503).
+fn page_token<'q>(q: &'q Query, name: &str) -> Result<Option<&'q str>, ApiError> {
+    match q.get(name) {
+        Some(t) if crate::events::store::cursor_time(t).is_none() => Err(invalid(name)),
+        token => Ok(token),
     }
 }
 
@@ -398,6 +407,28 @@ mod tests {
         assert_eq!(parse_time("2015-07-30"), Some(1_438_214_400));
         assert_eq!(parse_time("1438286400"), Some(1_438_286_400));
         assert_eq!(parse_time("yesterday"), None);
+    }
+
+    // Regression (found by fuzz/): a page token no page handed out was
+    // answered 503 "Event store unavailable; please retry", forever.
+    #[tokio::test]
+    async fn a_bad_page_token_is_the_clients_error() {
+        let reports = Reports {
+            // Never reached: the token is refused first.
+            events: EventStore::new(crate::aws::dynamodb_at("http://127.0.0.1:9"), "t", 1, 1),
+            services: vec!["VA1".into()],
+            account_sid: "AC1".into(),
+            auth: Credentials::default(),
+            clock: Arc::new(crate::clock::ManualClock::at(1_700_000_000)),
+            public_base_url: None,
+        };
+        for uri in ["/v2/Attempts?PageToken=v%00", "/events?page_token=x%23y", "/events?page_token=-5%23evt_1"] {
+            let req = Request::builder().uri(uri).body(Bytes::new()).unwrap();
+            let resp = reports.handle(&req).await;
+            assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{uri}: {}", resp.body());
+            assert!(resp.body().contains("Invalid parameter"), "{}", resp.body());
+        }
+        assert_eq!(crate::events::store::cursor_time("1700000000#evt_1"), Some(1_700_000_000));
     }
 
     #[test]

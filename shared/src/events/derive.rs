@@ -55,7 +55,11 @@ pub fn derive(record: &StreamRecord, max_check_attempts: u32) -> Vec<Event> {
                         out.push(pending(&n, true));
                     }
                     if na.failed_checks > oa.failed_checks {
-                        let disc = format!("{}#{}", n.attempts, na.failed_checks);
+                        // The version and the count identify one note: only a full
+                        // write (a resend) resets failed_checks, and it bumps the
+                        // version. (The attempt count did not: a resend between
+                        // two notes gave both "attempts#1", one event lost.)
+                        let disc = format!("{}#{}", n.version, na.failed_checks);
                         out.push(make(&n, EventType::CheckFailed, n.updated_at, &disc));
                         // One id per verification: a second sighting is the same event.
                         if exhausted(&n) {
@@ -184,6 +188,27 @@ mod tests {
         approved.status = StoredStatus::Approved;
         let events = derive(&rec("MODIFY", Some(item(&counted)), Some(item(&approved))), MAX);
         assert_eq!(types(&events), ["verification.approved"]);
+    }
+
+    // Regression (found by bench/src/faults.rs): two wrong codes counted,
+    // noted one before and one after a resend (which rewrites the item and
+    // so resets failed_checks) came out with one id: one event lost.
+    #[test]
+    fn wrong_codes_noted_around_a_resend_are_two_events() {
+        let mut counted = start(None, T0, "VEa", "VL1");
+        counted.attempts = 2;
+        counted.version += 2;
+        let noted = |r: &VerificationRecord| {
+            let mut i = item(r);
+            i.insert(attr::FAILED_CHECKS.into(), AV::N("1".into()));
+            i
+        };
+        let first = derive(&rec("MODIFY", Some(item(&counted)), Some(noted(&counted))), MAX);
+        let resent = start(Some(&counted), T0 + 1, "VEx", "VL2");
+        assert_eq!((resent.sid.as_str(), resent.attempts), ("VEa", 2));
+        let second = derive(&rec("MODIFY", Some(item(&resent)), Some(noted(&resent))), MAX);
+        assert_eq!((types(&first), types(&second)), (vec!["verification.check_failed"], vec!["verification.check_failed"]));
+        assert_ne!(first[0].id, second[0].id, "two failed checks, two events");
     }
 
     #[test]

@@ -3,7 +3,33 @@
 
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::config::SharedHttpClient;
+use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use std::sync::OnceLock;
+use std::time::Duration;
+
+/// How long one attempt of an AWS call may take before the SDK gives up on
+/// it (and retries it, within [`OPERATION_TIMEOUT`]). The SDK's default is
+/// no limit at all (only a 3.1 s connect timeout), so an answer DynamoDB or
+/// SNS never sends held a function until Lambda killed it at its 10 s
+/// timeout: the client got a bare 502/504 instead of a retryable 503
+/// (measured by bench/src/faults.rs). A DynamoDB call answers in
+/// milliseconds, and init has already opened the connection (`app::warm_up`).
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long one AWS call may take in all, retries and their backoff
+/// included. A check makes at most three calls (find by sid, count, approve
+/// or note), a start at most four (write, send, void twice when the send
+/// failed; a write that failed is voided once and ends it), and a call that
+/// times out mostly ends the request: three timeouts (9 s) still end under
+/// the functions' 10 s.
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The timeouts every AWS client of the service gets (see [`ATTEMPT_TIMEOUT`]).
+pub fn timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .operation_timeout(OPERATION_TIMEOUT)
+        .build()
+}
 
 /// The one HTTPS client every AWS client in the process shares: hyper and
 /// rustls with *ring* for its cryptography. The SDK's default client uses
@@ -79,6 +105,7 @@ impl LambdaEnv {
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(self.region.clone()))
             .credentials_provider(self.credentials.clone())
+            .timeout_config(timeouts())
             .http_client(https_client());
         if let Some(url) = &self.dynamodb_endpoint {
             config = config.endpoint_url(url);
@@ -92,6 +119,7 @@ impl LambdaEnv {
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(self.region.clone()))
             .credentials_provider(self.credentials.clone())
+            .timeout_config(timeouts())
             .http_client(https_client());
         if let Some(url) = &self.sns_endpoint {
             config = config.endpoint_url(url);
@@ -101,7 +129,11 @@ impl LambdaEnv {
 }
 
 pub async fn sdk_config() -> SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(https_client()).load().await
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(https_client())
+        .timeout_config(timeouts())
+        .load()
+        .await
 }
 
 pub fn dynamodb(config: &SdkConfig) -> aws_sdk_dynamodb::Client {

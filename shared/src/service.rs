@@ -16,6 +16,13 @@ use crate::store::{Approval, Closing, Expect, RecordKey, Store, StoreError};
 /// before answering "too many concurrent requests".
 const MAX_START_RACES: usize = 8;
 
+/// How long a start keeps trying to void a code nobody received (a failed
+/// send, or a write whose answer was lost) before it gives up: a new try
+/// starts only within this, and each ends within the SDK's operation
+/// timeout (`crate::aws`), so the request still ends inside Lambda's.
+const VOID_BUDGET: std::time::Duration = std::time::Duration::from_secs(3);
+const VOID_PAUSE: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// Why a start or check did not go through, in domain terms; the HTTP layer
 /// maps each to Twilio's error codes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,16 +150,50 @@ impl<S: Store, M: Sender, C: Clock> Verifier<S, M, C> {
                     let name = req.friendly_name.as_deref().unwrap_or(&service.friendly_name);
                     return self.deliver(record, language, name, &code).await;
                 }
+                // Our own write, landed on an earlier try whose answer was
+                // lost (the SDK retried it): it is done, send its code.
+                // Planning again on it would count a second send for one
+                // SMS, or refuse the start on the limit it just used up and
+                // leave a code nobody received.
+                Err(StoreError::Conflict(Some(stored))) if is_own_write(&stored, &attempt_sid) => {
+                    let name = req.friendly_name.as_deref().unwrap_or(&service.friendly_name);
+                    return self.deliver(*stored, language, name, &code).await;
+                }
                 // Someone else wrote this number meanwhile: plan again from
                 // what is there now (returned with the refusal, no extra read).
                 Err(StoreError::Conflict(now_stored)) => {
                     expect = now_stored.as_ref().map_or(Expect::Absent, |r| Expect::Version(r.version));
                     current = now_stored.map(|r| *r);
                 }
-                Err(e) => return Err(e.into()),
+                Err(e) => {
+                    // The write may have landed with its answer lost: a
+                    // pending code nobody will receive. Undo it if it did.
+                    self.void_unsent(&record).await;
+                    return Err(e.into());
+                }
             }
         }
         Err(VerifyError::Busy)
+    }
+
+    /// Voids `record`'s code if it is still the stored one (nobody received
+    /// it) and gives its send back. Retried within [`VOID_BUDGET`]: a code
+    /// left behind is one nobody can enter, and a send counted for nothing.
+    async fn void_unsent(&self, record: &VerificationRecord) {
+        let key = key_for(&record.service_sid, &record.to);
+        let started = std::time::Instant::now();
+        loop {
+            match self.store.void_unsent(&key, &record.sid, &record.code_hash, self.clock.now()).await {
+                // Voided, or nothing of ours there to void.
+                Ok(()) | Err(StoreError::Conflict(_)) => return,
+                Err(e) if started.elapsed() >= VOID_BUDGET => {
+                    tracing::warn!(sid = %record.sid, error = ?e, "could not void an unsent code");
+                    return;
+                }
+                // A pause, so a throttled table is not answered with a burst.
+                Err(_) => tokio::time::sleep(VOID_PAUSE).await,
+            }
+        }
     }
 
     async fn deliver(
@@ -171,10 +212,7 @@ impl<S: Store, M: Sender, C: Clock> Verifier<S, M, C> {
             Err(e) => {
                 // Nobody received this code: void it so it cannot be used, and
                 // give the send back so the caller's retry is not penalised.
-                let key = key_for(&record.service_sid, &record.to);
-                if let Err(v) = self.store.void_unsent(&key, &record.sid, &record.code_hash, self.clock.now()).await {
-                    tracing::warn!(sid = %record.sid, error = ?v, "could not void an unsent code");
-                }
+                self.void_unsent(&record).await;
                 tracing::warn!(sid = %record.sid, to = %mask(&record.to), error = %e.0, "SMS send failed");
                 Err(VerifyError::SendFailed(e.0))
             }
@@ -194,11 +232,7 @@ impl<S: Store, M: Sender, C: Clock> Verifier<S, M, C> {
         };
         if !self.keys.matches(&counted.code_hash, &counted.sid, code) {
             tracing::info!(sid = %counted.sid, attempts = counted.attempts, "wrong code");
-            // Seen by the event stream as verification.check_failed.
-            if let Err(e) = self.store.note_check_failed(&key, &counted.sid).await {
-                tracing::warn!(sid = %counted.sid, error = ?e, "could not note a failed check");
-            }
-            return Ok(CheckOutcome { record: counted, approved: false });
+            return self.wrong_code(&key, counted).await;
         }
         let request_id = sid::new_sid("RQ");
         let approval = Approval {
@@ -214,8 +248,28 @@ impl<S: Store, M: Sender, C: Clock> Verifier<S, M, C> {
                 tracing::info!(sid = %record.sid, "approved");
                 Ok(CheckOutcome { record, approved: true })
             }
-            Err(StoreError::Conflict(stood)) => settle_lost_approval(stood.map(|r| *r), counted, &request_id),
+            Err(StoreError::Conflict(stood)) => match settle_lost_approval(stood.map(|r| *r), counted, &request_id)? {
+                won if won.approved => Ok(won),
+                // A resend replaced the code meanwhile: to the client, a wrong code.
+                lost => self.wrong_code(&key, lost.record).await,
+            },
             Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The answer to a counted check whose code is wrong, once noted for the
+    /// event stream (verification.check_failed). A verdict without its note
+    /// would be an event lost, so a store failure here is the client's
+    /// retryable error (the attempt stays counted), and a verification
+    /// replaced meanwhile (the note's condition failed) is gone: not found.
+    async fn wrong_code(&self, key: &RecordKey, counted: VerificationRecord) -> Result<CheckOutcome, VerifyError> {
+        match self.store.note_check_failed(key, &counted.sid).await {
+            Ok(()) => Ok(CheckOutcome { record: counted, approved: false }),
+            Err(StoreError::Conflict(_)) => Err(VerifyError::NotFound),
+            Err(e) => {
+                tracing::warn!(sid = %counted.sid, error = ?e, "could not note a failed check");
+                Err(e.into())
+            }
         }
     }
 
@@ -309,6 +363,12 @@ fn settle_lost_approval(
         }
         _ => Err(VerifyError::NotFound),
     }
+}
+
+/// Whether `stored` is a start's own write: its last send is this start's
+/// attempt (a fresh sid per start request), still pending.
+fn is_own_write(stored: &VerificationRecord, attempt_sid: &str) -> bool {
+    stored.status == StoredStatus::Pending && stored.send_attempts.last().is_some_and(|a| a.attempt_sid == attempt_sid)
 }
 
 fn key_for(service_sid: &str, to: &str) -> RecordKey {

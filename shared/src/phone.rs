@@ -64,8 +64,12 @@ impl PhoneNumber {
 
     /// The number with its last four digits hidden, for logs and events.
     pub fn masked(&self) -> String {
-        let keep = self.e164.len().saturating_sub(4);
-        format!("{}****", &self.e164[..keep])
+        // By characters: what this service stores is ASCII, but events are
+        // derived from whatever item the stream carries, and a byte cut
+        // inside a character panicked (found by fuzz/stream).
+        let keep = self.e164.chars().count().saturating_sub(4);
+        let shown: String = self.e164.chars().take(keep).collect();
+        format!("{shown}****")
     }
 }
 
@@ -150,6 +154,13 @@ mod tests {
         assert_eq!(PhoneNumber::parse("+49 234155559 49234"), Err(PhoneError::Invalid));
         assert_eq!(e164_spelling("+49 234155559 49234"), None);
         assert_eq!(PhoneNumber::parse("+49 151 23456789").unwrap().e164(), "+4915123456789");
+    }
+
+    #[test]
+    fn masking_hides_the_last_four_characters_of_anything_stored() {
+        assert_eq!(PhoneNumber::from_stored("+14155550123".into(), None).masked(), "+1415555****");
+        assert_eq!(PhoneNumber::from_stored("+1415é€12".into(), None).masked(), "+1415****");
+        assert_eq!(PhoneNumber::from_stored("12".into(), None).masked(), "****");
     }
 
     #[test]

@@ -65,7 +65,7 @@ done
 wait
 
 commit="$(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)"
-dirty="$(git -C "$here" status --porcelain -- ../shared . 2>/dev/null | grep -q . && echo ' (+ uncommitted changes)' || true)"
+dirty="$(git -C "$here" status --porcelain -- ../shared ../Cargo.lock . ':!results' 2>/dev/null | grep -q . && echo ' (+ uncommitted changes)' || true)"
 machine="$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -m), $(rustc --version | cut -d' ' -f1-2)"
 {
     echo "Run of $started, commit $commit$dirty, on $machine; FUZZ_SECONDS=$seconds FUZZ_RUNS=$runs."

@@ -42,16 +42,22 @@ pub fn runtime() -> tokio::runtime::Runtime {
 pub enum Answer {
     /// An empty result: `{"Items": [], "Count": 0}` (and no item for a get).
     Empty,
-    /// A non-retryable `ValidationException`, so a handler's error path runs.
+    /// A non-retryable `ValidationException`, so a handler's error path
+    /// runs; an update's condition fails instead (so a start's void of an
+    /// unsent code ends at once rather than retrying for its budget).
     Refuse,
 }
 
 /// A DynamoDB client that never leaves the process: every request gets `answer`.
 /// Retries are off, so an error returns at once.
 pub fn fake_dynamodb(answer: Answer) -> aws_sdk_dynamodb::Client {
-    let http = infallible_client_fn(move |_req| {
+    let http = infallible_client_fn(move |req| {
+        let update = req.headers().get("x-amz-target").and_then(|t| t.to_str().ok()).is_some_and(|t| t.ends_with("UpdateItem"));
         let (status, body) = match answer {
             Answer::Empty => (200, r#"{"Items":[],"Count":0,"ScannedCount":0}"#),
+            Answer::Refuse if update => {
+                (400, r#"{"__type":"com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException","message":"fuzz"}"#)
+            }
             Answer::Refuse => (400, r#"{"__type":"com.amazonaws.dynamodb.v20120810#ValidationException","message":"fuzz"}"#),
         };
         http::Response::builder()

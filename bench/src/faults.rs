@@ -1,6 +1,6 @@
 //! Fault injection under load: the real [`Api`] over [`DynamoStore`], its
 //! DynamoDB client configured as the Lambda functions configure theirs
-//! ([`verify_core::aws::dynamodb_at`]: same retries, same timeouts), talking
+//! ([`verify_core::aws::LambdaEnv`]: same retries, same timeouts), talking
 //! to the engine verify-local embeds (dynoxide on loopback) through a
 //! [`FaultProxy`]; a sender that fails a share of sends; concurrent clients
 //! starting and checking with right and wrong codes. Afterwards the engine is
@@ -193,8 +193,7 @@ impl World {
         });
         let api = Arc::new(Api {
             verifier: Verifier {
-                // Configured as the Lambda functions configure theirs.
-                store: DynamoStore::new(verify_core::aws::dynamodb_at(&proxied), TABLE),
+                store: DynamoStore::new(lambda_client(&proxied), TABLE),
                 sender: SharedSender(sender.clone()),
                 clock: Arc::new(ManualClock::at(NOW)),
                 services: settings.services.clone(),
@@ -230,6 +229,18 @@ impl World {
     pub fn latest_code(&self, to: &str) -> Option<String> {
         self.sender.latest(to)
     }
+}
+
+/// A DynamoDB client built as a Lambda function builds its own (the same
+/// retries and timeouts, from the same variables), pointed at `endpoint`.
+fn lambda_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
+    let env = verify_core::aws::LambdaEnv::from_lookup(|name| match name {
+        "AWS_REGION" => Some("us-east-1".into()),
+        "AWS_ACCESS_KEY_ID" | "AWS_SECRET_ACCESS_KEY" => Some("local".into()),
+        "AWS_ENDPOINT_URL_DYNAMODB" => Some(endpoint.into()),
+        _ => None,
+    });
+    env.expect("Lambda environment").dynamodb()
 }
 
 /// One request through `Api::handle`; an answer later than the Lambda

@@ -23,7 +23,8 @@ pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(1);
 /// the functions' 10 s.
 pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// The timeouts every AWS client of the service gets (see [`ATTEMPT_TIMEOUT`]).
+/// The timeouts of every AWS client a Lambda function builds
+/// ([`LambdaEnv`]; see [`ATTEMPT_TIMEOUT`]).
 pub fn timeouts() -> TimeoutConfig {
     TimeoutConfig::builder()
         .operation_attempt_timeout(ATTEMPT_TIMEOUT)
@@ -63,6 +64,9 @@ pub struct LambdaEnv {
     credentials: aws_sdk_dynamodb::config::Credentials,
     dynamodb_endpoint: Option<String>,
     sns_endpoint: Option<String>,
+    /// [`timeouts`] for a function (its 10 s deadline); none for a local
+    /// engine, which has no deadline and may be slow under a test's load.
+    deadline: bool,
 }
 
 impl LambdaEnv {
@@ -85,6 +89,7 @@ impl LambdaEnv {
             credentials,
             dynamodb_endpoint: get("AWS_ENDPOINT_URL_DYNAMODB").or_else(|| any.clone()),
             sns_endpoint: get("AWS_ENDPOINT_URL_SNS").or(any),
+            deadline: true,
         })
     }
 
@@ -96,8 +101,10 @@ impl LambdaEnv {
             credentials: aws_sdk_dynamodb::config::Credentials::new("local", "local", None, None, "verify-local"),
             dynamodb_endpoint: Some(endpoint.into()),
             sns_endpoint: Some(endpoint.into()),
+            deadline: false,
         }
     }
+
 
     pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
         use aws_sdk_dynamodb::config::{BehaviorVersion, Region};
@@ -105,8 +112,10 @@ impl LambdaEnv {
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(self.region.clone()))
             .credentials_provider(self.credentials.clone())
-            .timeout_config(timeouts())
             .http_client(https_client());
+        if self.deadline {
+            config = config.timeout_config(timeouts());
+        }
         if let Some(url) = &self.dynamodb_endpoint {
             config = config.endpoint_url(url);
         }
@@ -119,8 +128,10 @@ impl LambdaEnv {
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(self.region.clone()))
             .credentials_provider(self.credentials.clone())
-            .timeout_config(timeouts())
             .http_client(https_client());
+        if self.deadline {
+            config = config.timeout_config(timeouts());
+        }
         if let Some(url) = &self.sns_endpoint {
             config = config.endpoint_url(url);
         }
@@ -129,11 +140,7 @@ impl LambdaEnv {
 }
 
 pub async fn sdk_config() -> SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(https_client())
-        .timeout_config(timeouts())
-        .load()
-        .await
+    aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(https_client()).load().await
 }
 
 pub fn dynamodb(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
@@ -177,5 +184,19 @@ mod tests {
         assert_eq!(e.sns_endpoint.as_deref(), Some("http://127.0.0.1:2"));
         assert!(LambdaEnv::from_lookup(env(&base[..1])).unwrap_err().contains("AWS_ACCESS_KEY_ID"));
         assert!(LambdaEnv::from_lookup(env(&base[1..])).unwrap_err().contains("AWS_REGION"));
+    }
+
+    #[test]
+    fn function_clients_end_their_calls_before_the_function_does() {
+        let base = [("AWS_REGION", "eu-west-1"), ("AWS_ACCESS_KEY_ID", "AKID"), ("AWS_SECRET_ACCESS_KEY", "s")];
+        let e = LambdaEnv::from_lookup(env(&base)).unwrap();
+        let ddb = e.dynamodb();
+        let t = ddb.config().timeout_config().expect("timeouts");
+        assert_eq!((t.operation_attempt_timeout(), t.operation_timeout()), (Some(ATTEMPT_TIMEOUT), Some(OPERATION_TIMEOUT)));
+        let sns = e.sns();
+        assert_eq!(sns.config().timeout_config().and_then(|t| t.operation_timeout()), Some(OPERATION_TIMEOUT));
+        // A local engine has no deadline.
+        let local = dynamodb_at("http://127.0.0.1:1");
+        assert_eq!(local.config().timeout_config().and_then(|t| t.operation_timeout()), None);
     }
 }

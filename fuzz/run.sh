@@ -36,6 +36,9 @@ mkdir -p results corpus
 logs="results/logs"
 mkdir -p "$logs"
 started=$(date -u +%Y-%m-%dT%H:%MZ)
+# What was built, taken now: commits made while it runs are not in it.
+commit="$(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+dirty="$(git -C "$here" status --porcelain -- ../shared ../Cargo.lock . ':!results' 2>/dev/null | grep -q . && echo ' (+ uncommitted changes)' || true)"
 stamp="$logs/.started"
 touch "$stamp"
 
@@ -64,8 +67,6 @@ for t in "${targets[@]}"; do
 done
 wait
 
-commit="$(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)"
-dirty="$(git -C "$here" status --porcelain -- ../shared ../Cargo.lock . ':!results' 2>/dev/null | grep -q . && echo ' (+ uncommitted changes)' || true)"
 machine="$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -m), $(rustc --version | cut -d' ' -f1-2)"
 {
     echo "Run of $started, commit $commit$dirty, on $machine; FUZZ_SECONDS=$seconds FUZZ_RUNS=$runs."

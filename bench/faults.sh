@@ -6,8 +6,8 @@
 # violated. A dev build on purpose: it is not a speed benchmark, and debug
 # assertions and overflow checks stay on.
 #
-# Flags go to bench-faults: --seed 1 --operations 20000 --clients 64
-# --numbers 2000 --fault-rate 0.3 --send-failure-rate 0.2 --hold-ms 30000.
+# Flags go to bench-faults: --seed 1 --operations 10000 --clients 64
+# --numbers 1000 --fault-rate 0.3 --send-failure-rate 0.2 --hold-ms 30000.
 # Everything runs in one process on loopback (dynoxide, the fault proxy,
 # the service); about ten minutes on 2 cores.
 set -euo pipefail

@@ -163,7 +163,10 @@ impl Report {
 
 /// The service under test and what surrounds it.
 pub struct World {
+    /// One function instance (tests use this one; the load gives each client its own).
     pub api: Arc<FaultApi>,
+    /// The proxy's endpoint, for more instances.
+    proxied: String,
     pub sender: Arc<FlakySender>,
     pub proxy: Arc<FaultProxy>,
     /// The engine itself, for reading the stream.
@@ -191,20 +194,15 @@ impl World {
             inbox: Mutex::new(HashMap::new()),
             failed: AtomicU64::new(0),
         });
-        let api = Arc::new(Api {
-            verifier: Verifier {
-                store: DynamoStore::new(lambda_client(&proxied), TABLE),
-                sender: SharedSender(sender.clone()),
-                clock: Arc::new(ManualClock::at(NOW)),
-                services: settings.services.clone(),
-                keys: settings.keys.clone(),
-            },
-            account_sid: settings.account_sid.clone(),
-            public_base_url: None,
-            credentials: Credentials::default(),
-            cors: Cors::default(),
-        });
-        World { api, sender, proxy, db, direct: DynamoStore::new(direct, TABLE), settings }
+        let api = instance(&proxied, &sender, &settings);
+        World { api, proxied, sender, proxy, db, direct: DynamoStore::new(direct, TABLE), settings }
+    }
+
+    /// Another function instance: its own DynamoDB client (so its own SDK
+    /// retry quota, as each Lambda execution environment has), the same
+    /// proxy, phones and settings.
+    pub fn instance(&self) -> Arc<FaultApi> {
+        instance(&self.proxied, &self.sender, &self.settings)
     }
 
     pub fn service_sid(&self) -> String {
@@ -229,6 +227,22 @@ impl World {
     pub fn latest_code(&self, to: &str) -> Option<String> {
         self.sender.latest(to)
     }
+}
+
+fn instance(proxied: &str, sender: &Arc<FlakySender>, settings: &Settings) -> Arc<FaultApi> {
+    Arc::new(Api {
+        verifier: Verifier {
+            store: DynamoStore::new(lambda_client(proxied), TABLE),
+            sender: SharedSender(sender.clone()),
+            clock: Arc::new(ManualClock::at(NOW)),
+            services: settings.services.clone(),
+            keys: settings.keys.clone(),
+        },
+        account_sid: settings.account_sid.clone(),
+        public_base_url: None,
+        credentials: Credentials::default(),
+        cors: Cors::default(),
+    })
 }
 
 /// A DynamoDB client built as a Lambda function builds its own (the same
@@ -263,7 +277,7 @@ async fn call(api: &FaultApi, path: &str, body: String) -> http::Response<String
 pub async fn run(config: Config) -> Report {
     let proxy = FaultProxy::new(config.fault_rate, config.hold, config.seed);
     let world = World::new(proxy, config.send_failure_rate, config.seed).await;
-    let (api, sender, settings) = (world.api.clone(), world.sender.clone(), &world.settings);
+    let (sender, settings) = (world.sender.clone(), &world.settings);
     let limits = settings.services.default_service().limits.clone();
     let numbers: Vec<String> = (0..config.numbers).map(|i| format!("+49151{:08}", config.seed % 1000 * 100_000 + i as u64)).collect();
 
@@ -273,7 +287,9 @@ pub async fn run(config: Config) -> Report {
     let mut clients = tokio::task::JoinSet::new();
     for c in 0..config.clients {
         let client = Client {
-            api: api.clone(),
+            // A Lambda instance serves one request at a time: a client's
+            // requests go to an instance of its own.
+            api: world.instance(),
             sender: sender.clone(),
             numbers: numbers.clone(),
             answers: answers.clone(),

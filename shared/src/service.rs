@@ -11,17 +11,19 @@ use crate::record::{self, CheckRefusal, StartInput, StartRefusal, Status, Stored
 use crate::sender::{Sender, Sms};
 use crate::sid;
 use crate::store::{Approval, Closing, Expect, RecordKey, Store, StoreError};
+use std::time::{Duration, Instant};
 
 /// How often a start re-plans after losing a race for the same number
 /// before answering "too many concurrent requests".
 const MAX_START_RACES: usize = 8;
 
-/// How long a start keeps trying to void a code nobody received (a failed
-/// send, or a write whose answer was lost) before it gives up: a new try
-/// starts only within this, and each ends within the SDK's operation
-/// timeout (`crate::aws`), so the request still ends inside Lambda's.
-const VOID_BUDGET: std::time::Duration = std::time::Duration::from_secs(3);
-const VOID_PAUSE: std::time::Duration = std::time::Duration::from_millis(100);
+/// How long into a start it may try again to void a code nobody received
+/// (a failed send, or a write whose answer was lost). The first try always
+/// runs; another starts only while the request is younger than this, and
+/// each ends within the SDK's 3 s operation timeout (`crate::aws`), so the
+/// request ends by 9 s, inside the functions' 10 s.
+const VOID_RETRIES_UNTIL: Duration = Duration::from_secs(6);
+const VOID_PAUSE: Duration = Duration::from_millis(100);
 
 /// Why a start or check did not go through, in domain terms; the HTTP layer
 /// maps each to Twilio's error codes.
@@ -98,6 +100,7 @@ impl<S: Store, M: Sender, C: Clock> Verifier<S, M, C> {
     /// The service's channels, countries and features are checked first:
     /// a refused request writes nothing and sends nothing.
     pub async fn start(&self, service: &Service, req: &StartRequest) -> Result<VerificationRecord, VerifyError> {
+        let started = Instant::now();
         if !service.allows_channel(&req.channel) {
             return Err(VerifyError::ChannelDisabled(req.channel.clone()));
         }
@@ -148,7 +151,7 @@ impl<S: Store, M: Sender, C: Clock> Verifier<S, M, C> {
             match self.store.put(&record, record.ttl(limits), expect).await {
                 Ok(()) => {
                     let name = req.friendly_name.as_deref().unwrap_or(&service.friendly_name);
-                    return self.deliver(record, language, name, &code).await;
+                    return self.deliver(record, language, name, &code, started).await;
                 }
                 // Our own write, landed on an earlier try whose answer was
                 // lost (the SDK retried it): it is done, send its code.
@@ -157,7 +160,7 @@ impl<S: Store, M: Sender, C: Clock> Verifier<S, M, C> {
                 // leave a code nobody received.
                 Err(StoreError::Conflict(Some(stored))) if is_own_write(&stored, &attempt_sid) => {
                     let name = req.friendly_name.as_deref().unwrap_or(&service.friendly_name);
-                    return self.deliver(*stored, language, name, &code).await;
+                    return self.deliver(*stored, language, name, &code, started).await;
                 }
                 // Someone else wrote this number meanwhile: plan again from
                 // what is there now (returned with the refusal, no extra read).
@@ -168,7 +171,7 @@ impl<S: Store, M: Sender, C: Clock> Verifier<S, M, C> {
                 Err(e) => {
                     // The write may have landed with its answer lost: a
                     // pending code nobody will receive. Undo it if it did.
-                    self.void_unsent(&record).await;
+                    self.void_unsent(&record, started).await;
                     return Err(e.into());
                 }
             }
@@ -177,16 +180,16 @@ impl<S: Store, M: Sender, C: Clock> Verifier<S, M, C> {
     }
 
     /// Voids `record`'s code if it is still the stored one (nobody received
-    /// it) and gives its send back. Retried within [`VOID_BUDGET`]: a code
-    /// left behind is one nobody can enter, and a send counted for nothing.
-    async fn void_unsent(&self, record: &VerificationRecord) {
+    /// it) and gives its send back. Retried while the start (begun at
+    /// `started`) is younger than [`VOID_RETRIES_UNTIL`]: a code left behind
+    /// is one nobody can enter, and a send counted for nothing.
+    async fn void_unsent(&self, record: &VerificationRecord, started: Instant) {
         let key = key_for(&record.service_sid, &record.to);
-        let started = std::time::Instant::now();
         loop {
             match self.store.void_unsent(&key, &record.sid, &record.code_hash, self.clock.now()).await {
                 // Voided, or nothing of ours there to void.
                 Ok(()) | Err(StoreError::Conflict(_)) => return,
-                Err(e) if started.elapsed() >= VOID_BUDGET => {
+                Err(e) if started.elapsed() + VOID_PAUSE >= VOID_RETRIES_UNTIL => {
                     tracing::warn!(sid = %record.sid, error = ?e, "could not void an unsent code");
                     return;
                 }
@@ -202,6 +205,7 @@ impl<S: Store, M: Sender, C: Clock> Verifier<S, M, C> {
         language: &str,
         name: &str,
         code: &Code,
+        started: Instant,
     ) -> Result<VerificationRecord, VerifyError> {
         let sms = Sms { to: record.to.clone(), body: message::sms_text(language, name, code) };
         match self.sender.send(&sms).await {
@@ -212,7 +216,7 @@ impl<S: Store, M: Sender, C: Clock> Verifier<S, M, C> {
             Err(e) => {
                 // Nobody received this code: void it so it cannot be used, and
                 // give the send back so the caller's retry is not penalised.
-                self.void_unsent(&record).await;
+                self.void_unsent(&record, started).await;
                 tracing::warn!(sid = %record.sid, to = %mask(&record.to), error = %e.0, "SMS send failed");
                 Err(VerifyError::SendFailed(e.0))
             }

@@ -3,7 +3,8 @@
 //! bench/results/faults.md). Exits non-zero when an invariant was violated.
 //!
 //! Flags: --seed, --operations, --clients, --numbers, --fault-rate,
-//! --send-failure-rate, --hold-ms, --out.
+//! --send-failure-rate, --hold-ms, --out. `BENCH_FAULTS_LOG=1` also prints
+//! the service's log lines (what it retried, voided, refused).
 
 use std::time::Duration;
 use verify_bench::Flags;
@@ -18,9 +19,9 @@ async fn main() {
     let small = Config::small(0);
     let config = Config {
         seed: flags.number("seed", 1),
-        operations: flags.number("operations", 20_000),
+        operations: flags.number("operations", 10_000),
         clients: flags.number("clients", 64),
-        numbers: flags.number("numbers", 2_000),
+        numbers: flags.number("numbers", 1_000),
         fault_rate: flags.number("fault-rate", small.fault_rate),
         send_failure_rate: flags.number("send-failure-rate", small.send_failure_rate),
         hold: Duration::from_millis(flags.number("hold-ms", small.hold.as_millis() as u64)),

@@ -6,15 +6,20 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 . "$root/tests/ci.sh"
 venv="$root/tests/.venv"
-req="$root/tests/requirements.txt"
 stamp="$venv/.requirements.sha256"
+# The tests' own requirements and each example's (examples/*/requirements.txt),
+# in one environment: the tests run the examples with it, and pip refuses
+# pins that disagree.
+shopt -s nullglob
+reqs=("$root/tests/requirements.txt" "$root"/examples/*/requirements.txt)
+shopt -u nullglob
 
-want="$(sha256sum "$req" | cut -d' ' -f1)"
+want="$(cat "${reqs[@]}" | sha256sum | cut -d' ' -f1)"
 if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     echo "setup: creating the Python environment in tests/.venv"
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet --no-cache-dir --upgrade pip
-    "$venv/bin/pip" install --quiet --no-cache-dir -r "$req"
+    "$venv/bin/pip" install --quiet --no-cache-dir $(printf -- '-r %s ' "${reqs[@]}")
     echo "$want" > "$stamp"
 fi
 
@@ -25,6 +30,18 @@ if [ -f "$root/tests/node/package.json" ]; then
         (cd "$root/tests/node" && npm install --no-audit --no-fund --loglevel=error && touch node_modules)
     fi
 fi
+
+# Each example's npm packages, exactly as its lock file pins them.
+shopt -s nullglob
+locks=("$root"/examples/*/package-lock.json)
+shopt -u nullglob
+for lock in "${locks[@]}"; do
+    dir="$(dirname "$lock")"
+    if [ ! -d "$dir/node_modules" ] || [ "$lock" -nt "$dir/node_modules" ]; then
+        echo "setup: installing npm packages in ${dir#"$root"/}"
+        (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error && touch node_modules)
+    fi
+done
 
 # Debian packages named in tests/apt-packages.txt (e.g. chromium), if any.
 if [ -f "$root/tests/apt-packages.txt" ]; then

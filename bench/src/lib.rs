@@ -2,7 +2,11 @@
 //! reading a process's peak RSS, a tiny flag parser. The benchmarks are
 //! `src/bin/bench-lambda.rs` and `src/bin/bench-local.rs`; `bench/run.sh`
 //! builds everything in release mode, runs both and writes the report.
+//! `src/bin/bench-faults.rs` (run by `bench/faults.sh`) is the fault-injection
+//! run of [`faults`].
 
+pub mod fault_proxy;
+pub mod faults;
 pub mod in_process;
 
 use std::collections::HashMap;

@@ -24,17 +24,24 @@ const SIGNING_TOKEN = 'fedcba9876543210fedcba9876543210';
 const BROWSER_ORIGIN = 'https://flex.twilio.com';
 const SERVICE_SID = 'VA' + 'abcdef0123456789'.repeat(2);
 
-async function startServer() {
+/**
+ * Starts verify-local. Options, for tests that need more than the defaults:
+ * `services` (the VERIFY_SERVICES document), `args` (more command-line
+ * arguments, e.g. another --api-key or --cors-origin) and `env` (more
+ * environment, e.g. libfaketime's).
+ */
+async function startServer(options = {}) {
   if (!fs.existsSync(BIN)) throw new Error(`verify-local is not built at ${BIN}`);
   const env = { ...process.env };
   for (const name of ['AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_SNS', 'VERIFY_API_KEYS']) {
     delete env[name];
   }
   Object.assign(env, {
-    VERIFY_SERVICES: JSON.stringify({ services: [{ sid: SERVICE_SID, friendly_name: 'Node Shop' }] }),
+    VERIFY_SERVICES: JSON.stringify(options.services || { services: [{ sid: SERVICE_SID, friendly_name: 'Node Shop' }] }),
     VERIFY_ACCOUNT_SID: ACCOUNT_SID,
     VERIFY_AUTH_TOKENS: SIGNING_TOKEN,
     RUST_LOG: 'warn',
+    ...options.env,
   });
   const child = spawn(
     BIN,
@@ -43,6 +50,7 @@ async function startServer() {
       '--api-key', `${ACCOUNT_SID}:${AUTH_TOKEN}`,
       '--api-key', `${API_KEY_SID}:${API_KEY_SECRET}`,
       '--cors-origin', BROWSER_ORIGIN,
+      ...(options.args || []),
     ],
     { env, stdio: ['ignore', 'ignore', 'pipe'] },
   );

@@ -65,6 +65,14 @@ class Server:
         r.raise_for_status()
         return r.json()
 
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
     def last_code(self, to):
         """The code in the newest SMS to `to` (its trailing digits)."""
         msgs = self.messages(to)
@@ -82,8 +90,9 @@ def _drain(stream, sink, ready, pattern, found):
     ready.set()
 
 
-@pytest.fixture(scope="session")
-def server():
+def launch_verify_local(extra_args=(), extra_env=None):
+    """Starts verify-local configured as above, plus `extra_args` and
+    `extra_env` (for a module that needs, say, --webhook); call .stop()."""
     if not os.access(BIN, os.X_OK):
         pytest.fail(f"verify-local is not built at {BIN} (cargo build --workspace)")
     env = dict(os.environ)
@@ -95,6 +104,7 @@ def server():
             "VERIFY_ACCOUNT_SID": ACCOUNT_SID,
             "VERIFY_AUTH_TOKENS": SIGNING_TOKEN,
             "RUST_LOG": "warn",
+            **(extra_env or {}),
         }
     )
     args = [
@@ -102,6 +112,7 @@ def server():
         "--api-key", f"{ACCOUNT_SID}:{AUTH_TOKEN}",
         "--api-key", f"{API_KEY_SID}:{API_KEY_SECRET}",
         "--cors-origin", BROWSER_ORIGIN,
+        *extra_args,
     ]
     proc = subprocess.Popen(
         args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, bufsize=1
@@ -109,26 +120,28 @@ def server():
     log, found, ready = [], [], threading.Event()
     pattern = re.compile(r"verify-local listening on (http://\S+)")
     threading.Thread(target=_drain, args=(proc.stderr, log, ready, pattern, found), daemon=True).start()
+    srv = Server(base_url=found[0] if ready.wait(30) and found else "", process=proc, log=log)
+    if not srv.base_url:
+        srv.stop()
+        pytest.fail("verify-local did not start:\n" + "".join(log))
+    # It listens before printing, so this answers at once.
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        try:
+            requests.get(f"{srv.base_url}/_local/messages", timeout=1)
+            break
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    return srv
+
+
+@pytest.fixture(scope="session")
+def server():
+    srv = launch_verify_local()
     try:
-        if not ready.wait(30) or not found:
-            pytest.fail("verify-local did not start:\n" + "".join(log))
-        srv = Server(base_url=found[0], process=proc, log=log)
-        # It listens before printing, so this answers at once.
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            try:
-                requests.get(f"{srv.base_url}/_local/messages", timeout=1)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.1)
         yield srv
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        srv.stop()
 
 
 _numbers = iter(range(100, 10_000))

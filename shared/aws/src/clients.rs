@@ -3,7 +3,34 @@
 
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::config::SharedHttpClient;
+use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use std::sync::OnceLock;
+use std::time::Duration;
+
+/// How long one attempt of an AWS call may take before the SDK gives up on
+/// it (and retries it, within [`OPERATION_TIMEOUT`]). The SDK's default is
+/// no limit at all (only a 3.1 s connect timeout), so an answer DynamoDB or
+/// SNS never sends held a function until Lambda killed it at its 10 s
+/// timeout: the client got a bare 502/504 instead of a retryable 503
+/// (measured by bench/src/faults.rs). A DynamoDB call answers in
+/// milliseconds, and init has already opened the connection (`app::warm_up`).
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long one AWS call may take in all, retries and their backoff
+/// included. A check makes at most three calls (find by sid, count, approve
+/// or note), a start at most four (write, send, void twice when the send
+/// failed; a write that failed is voided once and ends it), and a call that
+/// times out mostly ends the request: three timeouts (9 s) still end under
+/// the functions' 10 s.
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The timeouts of every AWS client a Lambda function builds
+/// ([`LambdaEnv`]; see [`ATTEMPT_TIMEOUT`]).
+pub fn timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .operation_timeout(OPERATION_TIMEOUT)
+        .build()
+}
 
 /// The one HTTPS client every AWS client in the process shares: hyper and
 /// rustls with *ring* for its cryptography. The SDK's default client uses
@@ -38,6 +65,9 @@ pub struct LambdaEnv {
     dynamodb_endpoint: Option<String>,
     #[cfg_attr(not(feature = "sns"), allow(dead_code))]
     sns_endpoint: Option<String>,
+    /// [`timeouts`] for a function (its 10 s deadline); none for a local
+    /// engine, which has no deadline and may be slow under a test's load.
+    deadline: bool,
 }
 
 impl LambdaEnv {
@@ -60,6 +90,7 @@ impl LambdaEnv {
             credentials,
             dynamodb_endpoint: get("AWS_ENDPOINT_URL_DYNAMODB").or_else(|| any.clone()),
             sns_endpoint: get("AWS_ENDPOINT_URL_SNS").or(any),
+            deadline: true,
         })
     }
 
@@ -71,8 +102,10 @@ impl LambdaEnv {
             credentials: aws_sdk_dynamodb::config::Credentials::new("local", "local", None, None, "verify-local"),
             dynamodb_endpoint: Some(endpoint.into()),
             sns_endpoint: Some(endpoint.into()),
+            deadline: false,
         }
     }
+
 
     pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
         use aws_sdk_dynamodb::config::{BehaviorVersion, Region};
@@ -81,6 +114,9 @@ impl LambdaEnv {
             .region(Region::new(self.region.clone()))
             .credentials_provider(self.credentials.clone())
             .http_client(https_client());
+        if self.deadline {
+            config = config.timeout_config(timeouts());
+        }
         if let Some(url) = &self.dynamodb_endpoint {
             config = config.endpoint_url(url);
         }
@@ -95,6 +131,9 @@ impl LambdaEnv {
             .region(Region::new(self.region.clone()))
             .credentials_provider(self.credentials.clone())
             .http_client(https_client());
+        if self.deadline {
+            config = config.timeout_config(timeouts());
+        }
         if let Some(url) = &self.sns_endpoint {
             config = config.endpoint_url(url);
         }
@@ -149,5 +188,19 @@ mod tests {
         assert_eq!(e.sns_endpoint.as_deref(), Some("http://127.0.0.1:2"));
         assert!(LambdaEnv::from_lookup(env(&base[..1])).unwrap_err().contains("AWS_ACCESS_KEY_ID"));
         assert!(LambdaEnv::from_lookup(env(&base[1..])).unwrap_err().contains("AWS_REGION"));
+    }
+
+    #[test]
+    fn function_clients_end_their_calls_before_the_function_does() {
+        let base = [("AWS_REGION", "eu-west-1"), ("AWS_ACCESS_KEY_ID", "AKID"), ("AWS_SECRET_ACCESS_KEY", "s")];
+        let e = LambdaEnv::from_lookup(env(&base)).unwrap();
+        let ddb = e.dynamodb();
+        let t = ddb.config().timeout_config().expect("timeouts");
+        assert_eq!((t.operation_attempt_timeout(), t.operation_timeout()), (Some(ATTEMPT_TIMEOUT), Some(OPERATION_TIMEOUT)));
+        let sns = e.sns();
+        assert_eq!(sns.config().timeout_config().and_then(|t| t.operation_timeout()), Some(OPERATION_TIMEOUT));
+        // A local engine has no deadline.
+        let local = dynamodb_at("http://127.0.0.1:1");
+        assert_eq!(local.config().timeout_config().and_then(|t| t.operation_timeout()), None);
     }
 }

@@ -12,10 +12,19 @@ use crate::record::{self, CheckRefusal, StartInput, StartRefusal, Status, Stored
 use crate::sender::{Message, Senders};
 use crate::sid;
 use crate::store::{RecordKey, Store, StoreError};
+use std::time::{Duration, Instant};
 
 /// How often a start re-plans after losing a race for the same number
 /// before answering "too many concurrent requests".
 const MAX_START_RACES: usize = 8;
+
+/// How long into a start it may try again to void a code nobody received
+/// (a failed send, or a write whose answer was lost). The first try always
+/// runs; another starts only while the request is younger than this, and
+/// each ends within the SDK's 3 s operation timeout (`crate::aws`), so the
+/// request ends by 9 s, inside the functions' 10 s.
+const VOID_RETRIES_UNTIL: Duration = Duration::from_secs(6);
+const VOID_PAUSE: Duration = Duration::from_millis(100);
 
 /// Why a start or check did not go through, in domain terms; the HTTP layer
 /// maps each to Twilio's error codes.
@@ -99,6 +108,7 @@ impl<S: Store, C: Clock> Verifier<S, C> {
     /// The service's channels, countries and features are checked first:
     /// a refused request writes nothing and sends nothing.
     pub async fn start(&self, service: &Service, req: &StartRequest) -> Result<VerificationRecord, VerifyError> {
+        let started = Instant::now();
         if !service.allows_channel(req.channel) || self.senders.get(req.channel).is_none() {
             return Err(VerifyError::ChannelDisabled(req.channel.as_str().to_owned()));
         }
@@ -134,12 +144,28 @@ impl<S: Store, C: Clock> Verifier<S, C> {
             match self.store.apply(&change).await {
                 Ok(record) => {
                     let name = req.friendly_name.as_deref().unwrap_or(&service.friendly_name);
-                    return self.deliver(record, language, name, &code).await;
+                    return self.deliver(record, language, name, &code, started).await;
+                }
+                // Our own write, landed on an earlier try whose answer was
+                // lost (the SDK retried it): it is done, send its code.
+                // Planning again on it would count a second send for one
+                // SMS, or refuse the start on the limit it just used up and
+                // leave a code nobody received.
+                Err(StoreError::Conflict(Some(stored))) if is_own_write(&stored, &attempt_sid) => {
+                    let name = req.friendly_name.as_deref().unwrap_or(&service.friendly_name);
+                    return self.deliver(*stored, language, name, &code, started).await;
                 }
                 // Someone else wrote this recipient meanwhile: plan again from
                 // what is there now (returned with the refusal, no extra read).
                 Err(StoreError::Conflict(now_stored)) => current = now_stored.map(|r| *r),
-                Err(e) => return Err(e.into()),
+                Err(e) => {
+                    // The write may have landed with its answer lost: a
+                    // pending code nobody will receive. Undo it if it did.
+                    if let Some(record) = change.put_record() {
+                        self.void_unsent(record, started).await;
+                    }
+                    return Err(e.into());
+                }
             }
         }
         Err(VerifyError::Busy)
@@ -163,12 +189,32 @@ impl<S: Store, C: Clock> Verifier<S, C> {
         err
     }
 
+    /// Voids `record`'s code if it is still the stored one (nobody received
+    /// it) and gives its send back. Retried while the start (begun at
+    /// `started`) is younger than [`VOID_RETRIES_UNTIL`]: a code left behind
+    /// is one nobody can enter, and a send counted for nothing.
+    async fn void_unsent(&self, record: &VerificationRecord, started: Instant) {
+        loop {
+            match self.store.apply(&record::void_unsent(record, self.clock.now_ms())).await {
+                // Voided, or nothing of ours there to void.
+                Ok(_) | Err(StoreError::Conflict(_)) => return,
+                Err(e) if started.elapsed() + VOID_PAUSE >= VOID_RETRIES_UNTIL => {
+                    tracing::warn!(sid = %record.sid, error = ?e, "could not void an unsent code");
+                    return;
+                }
+                // A pause, so a throttled table is not answered with a burst.
+                Err(_) => tokio::time::sleep(VOID_PAUSE).await,
+            }
+        }
+    }
+
     async fn deliver(
         &self,
         record: VerificationRecord,
         language: &str,
         name: &str,
         code: &Code,
+        started: Instant,
     ) -> Result<VerificationRecord, VerifyError> {
         let channel = Channel::parse(&record.channel).map_err(|_| VerifyError::ChannelDisabled(record.channel.clone()))?;
         let content = channel.content(&message::Params { language, name, code });
@@ -185,9 +231,7 @@ impl<S: Store, C: Clock> Verifier<S, C> {
             Err(e) => {
                 // Nobody received this code: void it so it cannot be used, and
                 // give the send back so the caller's retry is not penalised.
-                if let Err(v) = self.store.apply(&record::void_unsent(&record, self.clock.now_ms())).await {
-                    tracing::warn!(sid = %record.sid, error = ?v, "could not void an unsent code");
-                }
+                self.void_unsent(&record, started).await;
                 tracing::warn!(sid = %record.sid, to = %mask_address(&record.to), error = %e.0, "send failed");
                 Err(VerifyError::SendFailed(e.0))
             }
@@ -208,12 +252,7 @@ impl<S: Store, C: Clock> Verifier<S, C> {
         };
         if !self.keys.matches(&counted.code_hash, &counted.sid, code) {
             tracing::info!(sid = %counted.sid, attempts = counted.attempts, "wrong code");
-            // Seen by the event stream as verification.check_failed.
-            let note = record::note_check_failed(&key, &counted.sid, self.clock.now_ms());
-            if let Err(e) = self.store.apply(&note).await {
-                tracing::warn!(sid = %counted.sid, error = ?e, "could not note a failed check");
-            }
-            return Ok(CheckOutcome { record: counted, approved: false });
+            return self.wrong_code(&key, counted).await;
         }
         let request_id = sid::new_sid("RQ");
         match self.store.apply(&record::approve(&counted, &request_id, now_ms, limits)).await {
@@ -221,8 +260,28 @@ impl<S: Store, C: Clock> Verifier<S, C> {
                 tracing::info!(sid = %record.sid, "approved");
                 Ok(CheckOutcome { record, approved: true })
             }
-            Err(StoreError::Conflict(stood)) => settle_lost_approval(stood.map(|r| *r), counted, &request_id),
+            Err(StoreError::Conflict(stood)) => match settle_lost_approval(stood.map(|r| *r), counted, &request_id)? {
+                won if won.approved => Ok(won),
+                // A resend replaced the code meanwhile: to the client, a wrong code.
+                lost => self.wrong_code(&key, lost.record).await,
+            },
             Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The answer to a counted check whose code is wrong, once noted for the
+    /// event stream (verification.check_failed). A verdict without its note
+    /// would be an event lost, so a store failure here is the client's
+    /// retryable error (the attempt stays counted), and a verification
+    /// replaced meanwhile (the note's condition failed) is gone: not found.
+    async fn wrong_code(&self, key: &RecordKey, counted: VerificationRecord) -> Result<CheckOutcome, VerifyError> {
+        match self.store.apply(&record::note_check_failed(key, &counted.sid, self.clock.now_ms())).await {
+            Ok(_) => Ok(CheckOutcome { record: counted, approved: false }),
+            Err(StoreError::Conflict(_)) => Err(VerifyError::NotFound),
+            Err(e) => {
+                tracing::warn!(sid = %counted.sid, error = ?e, "could not note a failed check");
+                Err(e.into())
+            }
         }
     }
 
@@ -353,6 +412,12 @@ fn settle_lost_approval(
         }
         _ => Err(VerifyError::NotFound),
     }
+}
+
+/// Whether `stored` is a start's own write: its last send is this start's
+/// attempt (a fresh sid per start request), still pending.
+fn is_own_write(stored: &VerificationRecord, attempt_sid: &str) -> bool {
+    stored.status == StoredStatus::Pending && stored.send_attempts.last().is_some_and(|a| a.attempt_sid == attempt_sid)
 }
 
 /// The record of a recipient (by its [`Recipient::key`]) in a service.

@@ -361,6 +361,13 @@ impl EventStore {
     }
 }
 
+/// Where a page token (the `ev_sort` of a page's last event,
+/// `{seconds}#{event id}`) starts; `None` for a token no page handed out.
+/// Reports check it first, so a bad token is the client's 400, not a 503.
+pub fn cursor_time(cursor: &str) -> Option<Seconds> {
+    cursor.split('#').next()?.parse::<Seconds>().ok().filter(|t| *t >= 0)
+}
+
 fn conversion_pk(service_sid: &str, verification_sid: &str) -> String {
     format!("CONV#{service_sid}#{verification_sid}")
 }

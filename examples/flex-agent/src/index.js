@@ -1,0 +1,5 @@
+import * as FlexPlugin from '@twilio/flex-plugin';
+
+import VerifyPanelPlugin from './VerifyPanelPlugin';
+
+FlexPlugin.loadPlugin(VerifyPanelPlugin);

@@ -101,3 +101,29 @@ async fn a_completed_verification_stays_within_the_write_budget() {
     verifier.start(&service, &start).await.unwrap();
     assert_eq!(log.take(), ["PutItem", "PutItem"], "start on a known number");
 }
+
+/// The same budget as a contract of every store, counted at the `Store`
+/// trait: a start is one `apply` (two when it first re-plans), a check two,
+/// right or wrong, and nothing reads. A backend that needed a read to
+/// enforce a rule would fail here.
+async fn every_store_keeps_the_budget(engine: Engine) {
+    let h = harness(engine, Limits::default()).await;
+    let to = fresh_number();
+    h.verifier.store.take_calls();
+    h.start(&start_request(&to)).await.unwrap();
+    assert_eq!(h.verifier.store.take_calls(), ["apply"], "{engine:?}: start");
+    let right = last_code(&h.outbox, &to);
+    let wrong = if right == "000000" { "111111" } else { "000000" };
+    let target = CheckTarget::To(PhoneNumber::parse(&to).unwrap().into());
+    assert!(!h.check(&target, &Code::parse(wrong, 6).unwrap()).await.unwrap().approved);
+    assert_eq!(h.verifier.store.take_calls(), ["apply", "apply"], "{engine:?}: a wrong code (count, then the failure note)");
+    assert!(h.check(&target, &Code::parse(&right, 6).unwrap()).await.unwrap().approved);
+    assert_eq!(h.verifier.store.take_calls(), ["apply", "apply"], "{engine:?}: the right code (count, then approve)");
+}
+
+#[tokio::test]
+async fn every_store_keeps_the_budget_on_each_engine() {
+    for engine in [Engine::Memory, Engine::Dynoxide, Engine::Moto] {
+        every_store_keeps_the_budget(engine).await;
+    }
+}

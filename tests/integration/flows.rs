@@ -189,9 +189,10 @@ async fn failed_sms_voids_the_code_and_gives_the_send_back(engine: Engine) {
 
 async fn store_faults_are_retryable_errors(engine: Engine) {
     let h = harness(engine, Limits::default()).await;
-    // Same code, a table that does not exist: every call fails as a fault.
+    // Same code, a store that fails every call (for DynamoDB, a table that
+    // does not exist): every call fails as a fault.
     let broken = verify_core::service::Verifier {
-        store: verify_aws::store::DynamoStore::new(h.verifier.store.client().clone(), "no-such-table"),
+        store: h.verifier.store.broken(),
         senders: verify_core::sender::Senders::sms(h.outbox.clone()),
         clock: h.clock.clone(),
         services: h.verifier.services.clone(),
@@ -203,8 +204,11 @@ async fn store_faults_are_retryable_errors(engine: Engine) {
     assert!(matches!(broken.check(h.service(), &by_number(&to), &code("123456")).await, Err(VerifyError::StoreUnavailable(_))));
 }
 
-macro_rules! on_both_engines {
+macro_rules! on_every_store {
     ($($name:ident),* $(,)?) => {
+        mod on_memory {
+            $( #[tokio::test(flavor = "multi_thread")] async fn $name() { super::$name(super::Engine::Memory).await } )*
+        }
         mod on_dynoxide {
             $( #[tokio::test(flavor = "multi_thread")] async fn $name() { super::$name(super::Engine::Dynoxide).await } )*
         }
@@ -214,7 +218,7 @@ macro_rules! on_both_engines {
     };
 }
 
-on_both_engines!(
+on_every_store!(
     start_then_check_approves_once,
     check_by_sid_and_wrong_sid,
     resend_keeps_sid_and_invalidates_old_code,

@@ -255,11 +255,13 @@ def deployment(iam_moto) -> Deployment:
         "verify/iam/code-key": "iam-code-key-" + "k" * 32,
         "verify/iam/api-keys": EVENTS_API_KEYS_JSON,
         "verify/iam/webhooks": "",  # set per run (the receiver's port)
+        "verify/iam/number-key": "iam-number-key-" + "n" * 32,
     }
     params = {
         "CodeKeySecretName": "verify/iam/code-key",
         "ApiKeysSecretName": "verify/iam/api-keys",
         "WebhooksSecretName": "verify/iam/webhooks",
+        "NumberKeySecretName": "verify/iam/number-key",
         "WebhookAllowLoopback": "true",  # the receiver is on 127.0.0.1
     }
     resolver = Resolver(

@@ -83,27 +83,26 @@ pub fn require_credentials(settings: &Settings) -> Result<(), String> {
 /// meanwhile). Failures are not fatal: the first request will connect again
 /// and report properly.
 pub async fn warm_up(store: &DynamoStore, senders: Vec<(&'static str, WarmUp)>) {
-    warm_up_clients(Some(store), senders, true).await
+    warm_up_clients(Some(store), senders, || {
+        let _ = verify_core::phone::PhoneNumber::parse("+14155550123");
+    })
+    .await
 }
 
 /// webhook-report's warm-up: its one connection, DynamoDB. It parses no
-/// phone numbers, so the metadata is left alone.
+/// phone numbers: passing no loader (rather than a flag) keeps
+/// libphonenumber's metadata out of its binary altogether.
 pub async fn warm_up_store(store: &DynamoStore) {
-    warm_up_clients(Some(store), Vec::new(), false).await
+    warm_up_clients(Some(store), Vec::new(), || ()).await
 }
 
-async fn warm_up_clients(store: Option<&DynamoStore>, senders: Vec<(&'static str, WarmUp)>, phone_metadata: bool) {
+/// `load` is CPU work to do on a blocking thread meanwhile.
+async fn warm_up_clients(store: Option<&DynamoStore>, senders: Vec<(&'static str, WarmUp)>, load: impl FnOnce() + Send + 'static) {
     let started = std::time::Instant::now();
-    let phone = async {
-        if !phone_metadata {
-            return Ok(std::time::Duration::ZERO);
-        }
-        tokio::task::spawn_blocking(move || {
-            let _ = verify_core::phone::PhoneNumber::parse("+14155550123");
-            started.elapsed()
-        })
-        .await
-    };
+    let phone = tokio::task::spawn_blocking(move || {
+        load();
+        started.elapsed()
+    });
     let names: Vec<&str> = senders.iter().map(|(n, _)| *n).collect();
     let dynamo = async { if let Some(s) = store { s.warm_up().await.map_err(|e| format!("{e:?}")) } else { Ok(()) } };
     let others = futures_join_all(senders.into_iter().map(|(_, f)| f).collect());

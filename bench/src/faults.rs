@@ -1,6 +1,6 @@
 //! Fault injection under load: the real [`Api`] over [`DynamoStore`], its
 //! DynamoDB client configured as the Lambda functions configure theirs
-//! ([`verify_core::aws::LambdaEnv`]: same retries, same timeouts), talking
+//! ([`verify_aws::clients::LambdaEnv`]: same retries, same timeouts), talking
 //! to the engine verify-local embeds (dynoxide on loopback) through a
 //! [`FaultProxy`]; a sender that fails a share of sends; concurrent clients
 //! starting and checking with right and wrong codes. Afterwards the engine is
@@ -26,12 +26,12 @@ use verify_core::config::{Limits, Settings, env};
 use verify_core::events::EventType;
 use verify_core::events::derive::Deriver;
 use verify_core::events::number_key::{NumberKey, NumberKeys};
-use verify_core::events::stream::parse_record;
+use verify_aws::events::stream::parse_record;
 use verify_core::otp::Code;
 use verify_core::record::{Status, VerificationRecord};
-use verify_core::sender::{SendError, Sender, Sms};
+use verify_core::sender::{Message, SendError, SendFuture, Sender, Senders};
 use verify_core::service::Verifier;
-use verify_core::store::dynamo::{DynamoStore, ensure_table};
+use verify_aws::store::{DynamoStore, ensure_table};
 use verify_core::store::{RecordKey, Store};
 
 /// The Lambda functions' timeout (template.yaml): an answer later than this
@@ -103,20 +103,26 @@ impl FlakySender {
 #[derive(Clone)]
 pub struct SharedSender(Arc<FlakySender>);
 
-impl Sender for SharedSender {
-    async fn send(&self, sms: &Sms) -> Result<(), SendError> {
+impl SharedSender {
+    fn deliver(&self, message: &Message) -> Result<(), SendError> {
         let fails = self.0.rng.lock().expect("rng").unit() < self.0.rate;
         if fails {
             self.0.failed.fetch_add(1, Ordering::Relaxed);
             return Err(SendError("injected: provider refused".into()));
         }
-        let code = crate::code_in(&sms.body).expect("an SMS carries a code");
-        self.0.inbox.lock().expect("inbox").entry(sms.to.clone()).or_default().push(code);
+        let code = crate::code_in(message.content.text()).expect("an SMS carries a code");
+        self.0.inbox.lock().expect("inbox").entry(message.to.clone()).or_default().push(code);
         Ok(())
     }
 }
 
-type FaultApi = Api<DynamoStore, SharedSender, Arc<ManualClock>>;
+impl Sender for SharedSender {
+    fn send<'a>(&'a self, message: &'a Message) -> SendFuture<'a> {
+        Box::pin(async move { self.deliver(message) })
+    }
+}
+
+type FaultApi = Api<DynamoStore, Arc<ManualClock>>;
 
 /// One invariant: how many things it looked at, and what broke it.
 #[derive(Clone, Debug, Default)]
@@ -184,7 +190,7 @@ impl World {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind engine");
         let engine = format!("http://{}", listener.local_addr().expect("engine address"));
         tokio::spawn(dynoxide::server::serve_on(listener, db.clone()));
-        let direct = verify_core::aws::dynamodb_at(&engine);
+        let direct = verify_aws::clients::dynamodb_at(&engine);
         ensure_table(&direct, TABLE).await.expect("table");
         let proxy = Arc::new(proxy.upstream(&engine));
         let proxied = proxy.clone().serve().await;
@@ -214,7 +220,7 @@ impl World {
     pub fn events(&self) -> Vec<verify_core::events::Event> {
         let numbers = NumberKeys::new(NumberKey::new(b"fault-harness-number-key-0123456789").expect("key"), None);
         let deriver = Deriver { services: self.settings.services.clone(), numbers };
-        read_stream(&self.db, TABLE).iter().filter_map(|v| parse_record(v).ok()).flat_map(|r| deriver.derive(&r)).collect()
+        read_stream(&self.db, TABLE).iter().filter_map(|v| parse_record(v).ok()).flat_map(|r| deriver.derive(&r.change())).collect()
     }
 
     /// Answers one form POST as verify-local would (within the Lambda timeout).
@@ -235,7 +241,7 @@ fn instance(proxied: &str, sender: &Arc<FlakySender>, settings: &Settings) -> Ar
     Arc::new(Api {
         verifier: Verifier {
             store: DynamoStore::new(lambda_client(proxied), TABLE),
-            sender: SharedSender(sender.clone()),
+            senders: Senders::sms(SharedSender(sender.clone())),
             clock: Arc::new(ManualClock::at(NOW)),
             services: settings.services.clone(),
             keys: settings.keys.clone(),
@@ -250,7 +256,7 @@ fn instance(proxied: &str, sender: &Arc<FlakySender>, settings: &Settings) -> Ar
 /// A DynamoDB client built as a Lambda function builds its own (the same
 /// retries and timeouts, from the same variables), pointed at `endpoint`.
 fn lambda_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
-    let env = verify_core::aws::LambdaEnv::from_lookup(|name| match name {
+    let env = verify_aws::clients::LambdaEnv::from_lookup(|name| match name {
         "AWS_REGION" => Some("us-east-1".into()),
         "AWS_ACCESS_KEY_ID" | "AWS_SECRET_ACCESS_KEY" => Some("local".into()),
         "AWS_ENDPOINT_URL_DYNAMODB" => Some(endpoint.into()),
@@ -313,7 +319,7 @@ pub async fn run(config: Config) -> Report {
     let mut records = HashMap::new();
     for to in &numbers {
         let key = RecordKey { service_sid: settings.services.default_service().sid.clone(), to: to.clone() };
-        if let Some(r) = store.get(&key).await.expect("direct read") {
+        if let Some(r) = store.read(&key).await.expect("direct read") {
             records.insert(to.clone(), r);
         }
     }
@@ -681,7 +687,7 @@ impl Check<'_> {
         let mut out = Vec::new();
         for v in self.stream {
             let Ok(r) = parse_record(v) else { continue };
-            let Some(new) = r.new_image.as_ref().and_then(verify_core::store::item::from_item) else { continue };
+            let Some(new) = r.new_image.as_ref().and_then(verify_aws::item::from_item) else { continue };
             if new.sid == sid {
                 let approved_by = new.approved_by.as_deref().unwrap_or("-");
                 let hash: String = new.code_hash.digest.iter().take(3).map(|b| format!("{b:02x}")).collect();

@@ -20,7 +20,7 @@ use lambda_http::IntoResponse;
 use std::sync::Arc;
 use std::time::Instant;
 use verify_core::sender::outbox::Outbox;
-use verify_core::store::dynamo::DynamoStore;
+use verify_aws::store::DynamoStore;
 
 type Answer = dyn Fn(&str, &str) -> String + Send + Sync;
 
@@ -111,10 +111,10 @@ pub async fn measure(dynamo_endpoint: &str, table: &str, events_dir: &std::path:
 
     // A real item: one start through the real store on embedded dynoxide.
     let outbox = Outbox::new();
-    let real = verify_core::app::build(
+    let real = verify_core::api::Api::new(
         settings(table),
-        DynamoStore::new(verify_core::aws::dynamodb_at(dynamo_endpoint), table),
-        outbox.clone(),
+        DynamoStore::new(verify_aws::clients::dynamodb_at(dynamo_endpoint), table),
+        verify_core::sender::Senders::sms(outbox.clone()),
     );
     let to = "+4915199999999";
     let started = through_lambda_http(&event(&start_tpl, serde_json::json!({"To": to})), |r| async move {
@@ -175,7 +175,7 @@ pub async fn measure(dynamo_endpoint: &str, table: &str, events_dir: &std::path:
     );
     let s = settings(table);
     let sms = s.sms.clone();
-    let api = verify_core::app::build(s, DynamoStore::new(dynamo, table), verify_core::sender::sns::SnsSender::new(sns, sms));
+    let api = verify_core::api::Api::new(s, DynamoStore::new(dynamo, table), verify_core::sender::Senders::sms(verify_aws::sns::SnsSender::new(sns, sms)));
     let api = &api;
 
     let numbers = Numbers::starting_at(42);

@@ -72,7 +72,7 @@ async fn a_hung_dynamodb_call_is_a_retryable_error_before_the_lambda_timeout() {
 /// Whether the number's stored verification is still pending (checkable).
 async fn pending(w: &World) -> bool {
     let key = verify_core::store::RecordKey { service_sid: w.service_sid(), to: TO.into() };
-    let r = verify_core::store::Store::get(&w.direct, &key).await.unwrap();
+    let r = verify_core::store::Store::read(&w.direct, &key).await.unwrap();
     r.is_some_and(|r| r.status == verify_core::record::StoredStatus::Pending)
 }
 
@@ -93,15 +93,19 @@ async fn a_start_whose_write_landed_unanswered_leaves_no_usable_code() {
 // it. The void is now tried again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_send_whose_first_void_fails_still_leaves_no_usable_code() {
-    let failed_voids = std::sync::atomic::AtomicU32::new(0);
+    let failed_voids = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let counted = failed_voids.clone();
     let proxy = FaultProxy::new(0.0, HANG, 1).with_rule(move |op, body| {
-        let void = op == "UpdateItem" && String::from_utf8_lossy(body).contains("#sends - :one");
-        (void && failed_voids.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < 3).then_some(Fault::Throttling)
+        // The void is the one update guarded on a counted send (`#sends >=`).
+        let void = op == "UpdateItem" && String::from_utf8_lossy(body).contains("#sends >= ");
+        assert!(!void || String::from_utf8_lossy(body).contains("failed"), "the void marks the code failed");
+        (void && counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < 3).then_some(Fault::Throttling)
     });
     let w = World::new(proxy, 1.0, 1).await;
     let (status, body, _) = w.post("Verifications", &[("To", TO), ("Channel", "sms")]).await;
     assert_eq!((status, body["code"].as_u64()), (503, Some(20503)), "{body}");
     assert!(!pending(&w).await, "the unsent code must have been voided");
+    assert!(failed_voids.load(std::sync::atomic::Ordering::SeqCst) >= 3, "the injected void failures happened");
 }
 
 // Regression: a right code whose approval lost the race to a resend (the
@@ -112,7 +116,7 @@ async fn a_failed_send_whose_first_void_fails_still_leaves_no_usable_code() {
 async fn a_code_replaced_before_its_approval_is_a_noted_wrong_code() {
     let w = std::sync::Arc::new(
         world_with(|op, body| {
-            (op == "UpdateItem" && String::from_utf8_lossy(body).contains("#code_hash = :hash AND #key_id")).then_some(Fault::Slow)
+            { let body = String::from_utf8_lossy(body); (op == "UpdateItem" && body.contains("#code_hash = ") && body.contains("#approved_by")).then_some(Fault::Slow) }
         })
         .await,
     );
@@ -147,7 +151,7 @@ async fn a_start_recognises_its_own_write_whose_answer_was_lost() {
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["send_code_attempts"].as_array().map(Vec::len), Some(1), "{body}");
     let key = verify_core::store::RecordKey { service_sid: w.service_sid(), to: TO.into() };
-    let stored = verify_core::store::Store::get(&w.direct, &key).await.unwrap().unwrap();
+    let stored = verify_core::store::Store::read(&w.direct, &key).await.unwrap().unwrap();
     assert_eq!((stored.sends, stored.send_attempts.len()), (1, 1), "one SMS, one send counted");
     let code = w.latest_code(TO).unwrap();
     let (status, body, _) = w.post("VerificationCheck", &[("To", TO), ("Code", &code)]).await;

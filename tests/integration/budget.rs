@@ -15,7 +15,7 @@ use verify_core::otp::Code;
 use verify_core::phone::PhoneNumber;
 use verify_core::sender::outbox::Outbox;
 use verify_core::service::{CheckTarget, Verifier};
-use verify_core::store::dynamo::{DynamoStore, ensure_table};
+use verify_aws::store::{DynamoStore, ensure_table};
 
 /// Records the name of every DynamoDB operation the client starts.
 #[derive(Debug, Clone, Default)]
@@ -67,7 +67,7 @@ async fn a_completed_verification_stays_within_the_write_budget() {
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("t", "t", None, None, "test"))
         .endpoint_url(&endpoint)
-        .http_client(verify_core::aws::https_client())
+        .http_client(verify_aws::clients::https_client())
         .interceptor(log.clone())
         .build();
     let client = aws_sdk_dynamodb::Client::from_conf(config);
@@ -77,7 +77,7 @@ async fn a_completed_verification_stays_within_the_write_budget() {
     let outbox = Outbox::new();
     let verifier = Verifier {
         store: DynamoStore::new(client, "verify"),
-        sender: outbox.clone(),
+        senders: verify_core::sender::Senders::sms(outbox.clone()),
         clock: Arc::new(ManualClock::at(T0)),
         services: Services::single(Service::new(SERVICE_SID.into(), "Acme".into(), Limits::default())),
         keys: keys(),
@@ -85,7 +85,7 @@ async fn a_completed_verification_stays_within_the_write_budget() {
     let to = fresh_number();
     let start = start_request(&to);
     let service = verifier.services.default_service().clone();
-    let target = CheckTarget::To(PhoneNumber::parse(&to).unwrap());
+    let target = CheckTarget::To(PhoneNumber::parse(&to).unwrap().into());
 
     verifier.start(&service, &start).await.unwrap();
     assert_eq!(log.take(), ["PutItem"], "first start: one conditional put");
@@ -100,4 +100,30 @@ async fn a_completed_verification_stays_within_the_write_budget() {
     // the second is conditioned on its version. Still no read.
     verifier.start(&service, &start).await.unwrap();
     assert_eq!(log.take(), ["PutItem", "PutItem"], "start on a known number");
+}
+
+/// The same budget as a contract of every store, counted at the `Store`
+/// trait: a start is one `apply` (two when it first re-plans), a check two,
+/// right or wrong, and nothing reads. A backend that needed a read to
+/// enforce a rule would fail here.
+async fn every_store_keeps_the_budget(engine: Engine) {
+    let h = harness(engine, Limits::default()).await;
+    let to = fresh_number();
+    h.verifier.store.take_calls();
+    h.start(&start_request(&to)).await.unwrap();
+    assert_eq!(h.verifier.store.take_calls(), ["apply"], "{engine:?}: start");
+    let right = last_code(&h.outbox, &to);
+    let wrong = if right == "000000" { "111111" } else { "000000" };
+    let target = CheckTarget::To(PhoneNumber::parse(&to).unwrap().into());
+    assert!(!h.check(&target, &Code::parse(wrong, 6).unwrap()).await.unwrap().approved);
+    assert_eq!(h.verifier.store.take_calls(), ["apply", "apply"], "{engine:?}: a wrong code (count, then the failure note)");
+    assert!(h.check(&target, &Code::parse(&right, 6).unwrap()).await.unwrap().approved);
+    assert_eq!(h.verifier.store.take_calls(), ["apply", "apply"], "{engine:?}: the right code (count, then approve)");
+}
+
+#[tokio::test]
+async fn every_store_keeps_the_budget_on_each_engine() {
+    for engine in [Engine::Memory, Engine::Dynoxide, Engine::Moto] {
+        every_store_keeps_the_budget(engine).await;
+    }
 }

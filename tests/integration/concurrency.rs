@@ -16,7 +16,7 @@ async fn burst_of_checks(h: Arc<Harness>, to: &str, codes: Vec<String>) -> Vec<R
         .map(|c| {
             let (h, barrier, to) = (h.clone(), barrier.clone(), to.to_owned());
             tokio::spawn(async move {
-                let target = CheckTarget::To(PhoneNumber::parse(&to).unwrap());
+                let target = CheckTarget::To(PhoneNumber::parse(&to).unwrap().into());
                 let code = Code::parse(&c, 6).unwrap();
                 barrier.wait().await;
                 h.check(&target, &code).await.map(|o| o.approved)
@@ -123,6 +123,26 @@ async fn dynoxide_two_hundred_wrong_codes_evaluate_at_most_five() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 8)]
 async fn dynoxide_parallel_starts_never_exceed_the_send_cap() {
     parallel_starts_never_exceed_the_send_cap(Engine::Dynoxide).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+async fn memory_fifty_right_codes_approve_exactly_once() {
+    fifty_right_codes_approve_exactly_once(Engine::Memory).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+async fn memory_losers_of_an_approval_race_are_not_found() {
+    losers_of_an_approval_race_are_not_found(Engine::Memory).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+async fn memory_two_hundred_wrong_codes_evaluate_at_most_five() {
+    two_hundred_wrong_codes_evaluate_at_most_five(Engine::Memory).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+async fn memory_parallel_starts_never_exceed_the_send_cap() {
+    parallel_starts_never_exceed_the_send_cap(Engine::Memory).await
 }
 
 // Not run on moto: its server evaluates a conditional write and applies it

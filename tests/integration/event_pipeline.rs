@@ -13,11 +13,12 @@ use verify_core::config::{Service, Settings};
 use verify_core::events::number_key::{NumberKey, NumberKeys};
 use verify_core::otp::Code;
 use verify_core::phone::PhoneNumber;
+use verify_core::record;
 use verify_core::sender::outbox::Outbox;
 use verify_core::service::{CheckTarget, StartRequest, Verifier};
-use verify_core::store::dynamo::DynamoStore;
+use verify_aws::store::DynamoStore;
 use verify_core::time_fmt::iso8601;
-use verify_core::webhook_report::{ReportSettings, WebhookReport, build};
+use verify_aws::webhook_report::{ReportSettings, WebhookReport, build};
 use verify_core::webhooks::config::Endpoint;
 use verify_core::webhooks::ssrf::Allow;
 
@@ -32,7 +33,7 @@ const SERVICES: &str = r#"{"default_service_sid": "VA000000000000000000000000000
      "max_check_attempts": 100, "max_sends": 100, "max_failures": 100},
     {"sid": "VA0000000000000000000000000000000b", "friendly_name": "Strict", "max_check_attempts": 3}]}"#;
 
-type TestVerifier = Verifier<DynamoStore, Outbox, Arc<ManualClock>>;
+type TestVerifier = Verifier<DynamoStore, Arc<ManualClock>>;
 
 struct Pipeline {
     verifier: Arc<TestVerifier>,
@@ -69,8 +70,8 @@ async fn pipeline(endpoints: Vec<Endpoint>) -> Pipeline {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(dynoxide::server::serve_on(listener, db.clone()));
-    let client = verify_core::aws::dynamodb_at(&url);
-    verify_core::store::dynamo::ensure_table(&client, "verify").await.unwrap();
+    let client = verify_aws::clients::dynamodb_at(&url);
+    verify_aws::store::ensure_table(&client, "verify").await.unwrap();
     // Now, to the second: the reports look back from their clock.
     let clock = Arc::new(ManualClock::at(verify_core::clock::SystemClock.now()));
     let vars = vars(NUMBER_KEY, None);
@@ -78,7 +79,7 @@ async fn pipeline(endpoints: Vec<Endpoint>) -> Pipeline {
     let outbox = Outbox::new();
     let verifier = Arc::new(Verifier {
         store: DynamoStore::new(client.clone(), "verify"),
-        sender: outbox.clone(),
+        senders: verify_core::sender::Senders::sms(outbox.clone()),
         clock: clock.clone(),
         services: settings.services,
         keys: settings.keys,
@@ -93,7 +94,7 @@ impl Pipeline {
     }
 
     async fn start(&self, service: &str, to: &str) -> String {
-        let req = StartRequest { to: PhoneNumber::parse(to).unwrap(), channel: "sms".into(), language: None, friendly_name: None };
+        let req = StartRequest { to: PhoneNumber::parse(to).unwrap().into(), channel: verify_core::channel::Channel::Sms, language: None, friendly_name: None };
         self.verifier.start(&self.service(service), &req).await.unwrap().sid
     }
 
@@ -104,7 +105,7 @@ impl Pipeline {
 
     /// Checks `code`; true when it approved.
     async fn check(&self, service: &str, to: &str, code: &str) -> bool {
-        let target = CheckTarget::To(PhoneNumber::parse(to).unwrap());
+        let target = CheckTarget::To(PhoneNumber::parse(to).unwrap().into());
         let code = Code::parse(code, 6).unwrap();
         self.verifier.check(&self.service(service), &target, &code).await.unwrap().approved
     }
@@ -163,9 +164,9 @@ async fn every_wrong_code_racing_resends_becomes_an_event() {
     for i in 0..90 {
         let (v, service, wrong) = (p.verifier.clone(), p.service(DEFAULT_SERVICE), wrong.clone());
         tasks.spawn(async move {
-            let target = CheckTarget::To(PhoneNumber::parse(to).unwrap());
+            let target = CheckTarget::To(PhoneNumber::parse(to).unwrap().into());
             if i % 3 == 0 {
-                let req = StartRequest { to: PhoneNumber::parse(to).unwrap(), channel: "sms".into(), language: None, friendly_name: None };
+                let req = StartRequest { to: PhoneNumber::parse(to).unwrap().into(), channel: verify_core::channel::Channel::Sms, language: None, friendly_name: None };
                 (false, v.start(&service, &req).await.is_ok())
             } else {
                 // A resend may have sent this very code: then it approves.
@@ -209,14 +210,14 @@ async fn a_wrong_code_noted_after_a_resend_is_not_taken_for_a_replay() {
     let key = RecordKey { service_sid: DEFAULT_SERVICE.into(), to: to.into() };
     for _ in 0..2 {
         p.clock.advance_ms(5);
-        store.count_check(&key, Some(&sid), p.clock.now_ms(), &limits).await.unwrap();
+        store.apply(&record::count_check(&key, Some(&sid), p.clock.now_ms(), &limits)).await.unwrap();
     }
     p.clock.advance_ms(5);
-    store.note_check_failed(&key, &sid, p.clock.now_ms()).await.unwrap();
+    store.apply(&record::note_check_failed(&key, &sid, p.clock.now_ms())).await.unwrap();
     p.clock.advance_ms(5);
     assert_eq!(p.start(DEFAULT_SERVICE, to).await, sid, "a resend");
     p.clock.advance_ms(5);
-    store.note_check_failed(&key, &sid, p.clock.now_ms()).await.unwrap();
+    store.apply(&record::note_check_failed(&key, &sid, p.clock.now_ms())).await.unwrap();
     p.drain_stream().await;
     let events = p.events_of(&sid).await;
     assert_eq!(of_type(&events, "verification.check_failed").len(), 2, "{events:#?}");

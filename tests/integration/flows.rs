@@ -14,7 +14,7 @@ fn start_req(to: &str) -> StartRequest {
 }
 
 fn by_number(to: &str) -> CheckTarget {
-    CheckTarget::To(PhoneNumber::parse(to).unwrap())
+    CheckTarget::To(PhoneNumber::parse(to).unwrap().into())
 }
 
 fn code(s: &str) -> Code {
@@ -160,7 +160,7 @@ async fn expired_item_left_by_ttl_does_not_count_as_live(engine: Engine) {
     let old = last_code(&h.outbox, &to);
     h.clock.advance(601);
     let key = RecordKey { service_sid: SERVICE_SID.into(), to: to.clone() };
-    assert!(h.verifier.store.get(&key).await.unwrap().is_some(), "the item is still there (TTL lag)");
+    assert!(h.verifier.store.read(&key).await.unwrap().is_some(), "the item is still there (TTL lag)");
     let second = h.start(&start_req(&to)).await.unwrap();
     assert_ne!(first.sid, second.sid, "a start after expiry creates a new verification");
     let new = last_code(&h.outbox, &to);
@@ -177,7 +177,7 @@ async fn failed_sms_voids_the_code_and_gives_the_send_back(engine: Engine) {
     let err = h.start(&start_req(&to)).await;
     assert!(matches!(err, Err(VerifyError::SendFailed(_))), "{err:?}");
     let key = RecordKey { service_sid: SERVICE_SID.into(), to: to.clone() };
-    let stored = h.verifier.store.get(&key).await.unwrap().unwrap();
+    let stored = h.verifier.store.read(&key).await.unwrap().unwrap();
     assert_eq!((stored.status, stored.sends), (StoredStatus::Failed, 0));
     // Whatever code was generated, it cannot be checked now.
     assert_eq!(h.check(&by_number(&to), &code("123456")).await, Err(VerifyError::NotFound));
@@ -189,10 +189,11 @@ async fn failed_sms_voids_the_code_and_gives_the_send_back(engine: Engine) {
 
 async fn store_faults_are_retryable_errors(engine: Engine) {
     let h = harness(engine, Limits::default()).await;
-    // Same code, a table that does not exist: every call fails as a fault.
+    // Same code, a store that fails every call (for DynamoDB, a table that
+    // does not exist): every call fails as a fault.
     let broken = verify_core::service::Verifier {
-        store: verify_core::store::dynamo::DynamoStore::new(h.verifier.store.client().clone(), "no-such-table"),
-        sender: h.outbox.clone(),
+        store: h.verifier.store.broken(),
+        senders: verify_core::sender::Senders::sms(h.outbox.clone()),
         clock: h.clock.clone(),
         services: h.verifier.services.clone(),
         keys: keys(),
@@ -203,8 +204,11 @@ async fn store_faults_are_retryable_errors(engine: Engine) {
     assert!(matches!(broken.check(h.service(), &by_number(&to), &code("123456")).await, Err(VerifyError::StoreUnavailable(_))));
 }
 
-macro_rules! on_both_engines {
+macro_rules! on_every_store {
     ($($name:ident),* $(,)?) => {
+        mod on_memory {
+            $( #[tokio::test(flavor = "multi_thread")] async fn $name() { super::$name(super::Engine::Memory).await } )*
+        }
         mod on_dynoxide {
             $( #[tokio::test(flavor = "multi_thread")] async fn $name() { super::$name(super::Engine::Dynoxide).await } )*
         }
@@ -214,7 +218,7 @@ macro_rules! on_both_engines {
     };
 }
 
-on_both_engines!(
+on_every_store!(
     start_then_check_approves_once,
     check_by_sid_and_wrong_sid,
     resend_keeps_sid_and_invalidates_old_code,
@@ -249,14 +253,14 @@ async fn ttl_sweep_removes_only_what_no_rule_needs() {
     assert!(!h.check(&by_number(&failed), &wrong(&right)).await.unwrap().approved);
 
     assert_eq!(sweep_at(T0 + 600).await, 0, "both items are still needed at T+600 s");
-    assert!(h.verifier.store.get(&key(&pending)).await.unwrap().is_some());
+    assert!(h.verifier.store.read(&key(&pending)).await.unwrap().is_some());
 
     assert_eq!(sweep_at(T0 + 601).await, 1, "only the pending verification is past its TTL");
-    assert!(h.verifier.store.get(&key(&pending)).await.unwrap().is_none(), "deleted once its windows closed");
-    let kept = h.verifier.store.get(&key(&failed)).await.unwrap().expect("the failure window still counts it");
+    assert!(h.verifier.store.read(&key(&pending)).await.unwrap().is_none(), "deleted once its windows closed");
+    let kept = h.verifier.store.read(&key(&failed)).await.unwrap().expect("the failure window still counts it");
     assert_eq!(kept.failures, 1);
 
     assert_eq!(sweep_at(T0 + 86_400).await, 0, "the failure counts until T+24 h");
     assert_eq!(sweep_at(T0 + 86_401).await, 1);
-    assert!(h.verifier.store.get(&key(&failed)).await.unwrap().is_none());
+    assert!(h.verifier.store.read(&key(&failed)).await.unwrap().is_none());
 }

@@ -17,7 +17,7 @@ use verify_core::config::Limits;
 use verify_core::otp::Code;
 use verify_core::phone::PhoneNumber;
 use verify_core::service::CheckTarget;
-use verify_core::webhook_report::{ReportSettings, build};
+use verify_aws::webhook_report::{ReportSettings, build};
 use verify_core::webhooks::config::Endpoint;
 use verify_core::webhooks::signing::Secret;
 use verify_core::webhooks::ssrf::Allow;
@@ -53,7 +53,7 @@ async fn receiver() -> (String, Arc<Mutex<Vec<String>>>) {
 /// Starts, a resend, a wrong code each time, then the right code: the codes
 /// issued, in order.
 async fn verification_with_every_write(h: &Harness, to: &str) -> Vec<String> {
-    let target = CheckTarget::To(PhoneNumber::parse(to).unwrap());
+    let target = CheckTarget::To(PhoneNumber::parse(to).unwrap().into());
     let mut codes = Vec::new();
     for _ in 0..2 {
         h.start(&start_request(to)).await.unwrap();
@@ -75,13 +75,13 @@ async fn nothing_stored_or_sent_carries_a_code_or_a_full_number(engine: Engine) 
     let (url, bodies) = receiver().await;
     let vars = HashMap::from([
         ("VERIFY_SERVICE_SID".to_owned(), SERVICE_SID.to_owned()),
-        ("VERIFY_TABLE".to_owned(), h.verifier.store.table().to_owned()),
+        ("VERIFY_TABLE".to_owned(), h.verifier.store.dynamo().table().to_owned()),
         ("VERIFY_NUMBER_KEY".to_owned(), "leak-test-number-key-0123456789abcdef".to_owned()),
     ]);
     let mut settings = ReportSettings::from_vars(&vars).unwrap();
     settings.endpoints = vec![Endpoint::new(&url, vec![Secret::parse(SECRET).unwrap()], None, None)];
     settings.delivery.allow = Allow::LOOPBACK;
-    let app = build(settings, h.verifier.store.client().clone(), h.clock.clone());
+    let app = build(settings, h.verifier.store.dynamo().client().clone(), h.clock.clone());
     let records = stream_records(&h).await;
     assert!(!records.is_empty(), "{engine:?}: the table's stream is empty");
     let outcome = app.dispatcher.handle_records(&records).await;
@@ -103,7 +103,7 @@ async fn nothing_stored_or_sent_carries_a_code_or_a_full_number(engine: Engine) 
         }
     }
 
-    let store = &h.verifier.store;
+    let store = h.verifier.store.dynamo();
     let items = store.client().scan().table_name(store.table()).send().await.unwrap().items().to_vec();
     let kinds: Vec<&str> = items.iter().map(|i| i["pk"].as_s().unwrap().split('#').next().unwrap()).collect();
     for kind in ["VER", "EV", "CONV", "DLV"] {

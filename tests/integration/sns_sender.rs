@@ -3,8 +3,14 @@
 
 use crate::support::moto_endpoint;
 use verify_core::config::SmsSettings;
-use verify_core::sender::sns::SnsSender;
-use verify_core::sender::{Sender, Sms};
+use verify_aws::sns::SnsSender;
+use verify_core::channel::Channel;
+use verify_core::message::Content;
+use verify_core::sender::{Message, Sender};
+
+fn sms(to: &str, body: &str) -> Message {
+    Message { channel: Channel::Sms, to: to.to_owned(), content: Content::Text(body.to_owned()) }
+}
 
 async fn moto_sms() -> Vec<serde_json::Value> {
     let data: serde_json::Value =
@@ -14,12 +20,12 @@ async fn moto_sms() -> Vec<serde_json::Value> {
 
 #[tokio::test]
 async fn publishes_the_text_to_the_number() {
-    let client = verify_core::aws::sns_at(&moto_endpoint());
+    let client = verify_aws::clients::sns_at(&moto_endpoint());
     let settings = SmsSettings { sender_id: Some("ACME".into()), origination_number: None };
     let sender = SnsSender::new(client, settings);
     let to = format!("+1415555{:04}", 9000 + std::process::id() % 999);
     let body = format!("Your Acme verification code is: 4{:05}", std::process::id() % 100_000);
-    sender.send(&Sms { to: to.clone(), body: body.clone() }).await.expect("moto accepts the publish");
+    sender.send(&sms(&to, &body)).await.expect("moto accepts the publish");
     let sent = moto_sms().await;
     assert!(
         sent.iter().any(|m| m["phone_number"] == to.as_str() && m["message"] == body.as_str()),
@@ -30,8 +36,8 @@ async fn publishes_the_text_to_the_number() {
 #[tokio::test]
 async fn an_unreachable_provider_is_a_send_error() {
     // Nothing listens on port 9 of loopback: the SDK cannot connect.
-    let sender = SnsSender::new(verify_core::aws::sns_at("http://127.0.0.1:9"), SmsSettings::default());
-    let err = sender.send(&Sms { to: "+14155550100".into(), body: "Your code is: 123456".into() }).await.unwrap_err();
+    let sender = SnsSender::new(verify_aws::clients::sns_at("http://127.0.0.1:9"), SmsSettings::default());
+    let err = sender.send(&sms("+14155550100", "Your code is: 123456")).await.unwrap_err();
     assert!(err.0.contains("SNS Publish failed"), "{err:?}");
     assert!(!err.0.contains("123456"), "the error must not carry the message text");
 }

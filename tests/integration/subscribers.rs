@@ -26,7 +26,7 @@ async fn a_code_sent_to_one_spelling_checks_under_another(engine: Engine, sent_t
     let delivered_to = PhoneNumber::parse(sent_to).unwrap();
     assert_eq!(record.to, delivered_to.e164(), "the code goes where it was asked to go");
     let code = Code::parse(&last_code(&h.outbox, delivered_to.e164()), 6).unwrap();
-    let target = CheckTarget::To(PhoneNumber::parse(checked_as).unwrap());
+    let target = CheckTarget::To(PhoneNumber::parse(checked_as).unwrap().into());
     assert!(h.check(&target, &code).await.unwrap().approved);
 }
 

@@ -1,6 +1,11 @@
-//! Shared test plumbing: real DynamoDB-compatible engines (embedded dynoxide,
-//! moto's server), a verifier over them with an injectable clock, and the
-//! local outbox as the SMS sink.
+//! Shared test plumbing: the stores the contract suite runs on (the
+//! in-memory reference store, and the DynamoDB store on real engines:
+//! embedded dynoxide and moto's server), a verifier over them with an
+//! injectable clock, and the local outbox as the SMS sink.
+//!
+//! The flows, limits, expiry, concurrency and budget tests take a
+//! [`TestStore`] and so run on every backend: a new backend is one more
+//! [`Engine`] here.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,22 +18,104 @@ use verify_core::service::{CheckOutcome, CheckTarget, StartRequest, VerifyError}
 use verify_core::otp::{CodeKey, CodeKeys};
 use verify_core::sender::outbox::Outbox;
 use verify_core::service::Verifier;
-use verify_core::store::dynamo::{DynamoStore, ensure_table};
+use verify_aws::store::{DynamoStore, ensure_table};
+use verify_core::change::Change;
+use verify_core::store::memory::MemoryStore;
+use verify_core::store::{RecordKey, Store, StoreError};
 
 pub const T0: i64 = 1_800_000_000;
 pub const SERVICE_SID: &str = "VA0123456789abcdef0123456789abcdef";
 
-/// Which engine a test runs against.
+/// Which backend a test runs against.
 #[derive(Clone, Copy, Debug)]
 pub enum Engine {
+    /// `verify_core::store::memory`: the reference meaning of every guard.
+    Memory,
     Dynoxide,
     Moto,
+}
+
+/// A store of any backend, through the one `Store` trait, counting the
+/// calls it serves (for the budget contract).
+#[derive(Clone)]
+pub struct TestStore {
+    backend: Backing,
+    calls: Arc<std::sync::Mutex<Vec<&'static str>>>,
+}
+
+#[derive(Clone)]
+enum Backing {
+    Memory(MemoryStore),
+    Dynamo(DynamoStore),
+    /// Fails every call as an unreachable store would.
+    Broken,
+}
+
+impl TestStore {
+    fn new(backend: Backing) -> TestStore {
+        TestStore { backend, calls: Arc::default() }
+    }
+
+    /// The same backend failing every call (a fault, not a refusal): for a
+    /// DynamoDB engine a table that does not exist, else a store that is down.
+    pub fn broken(&self) -> TestStore {
+        match &self.backend {
+            Backing::Dynamo(d) => TestStore::new(Backing::Dynamo(DynamoStore::new(d.client().clone(), "no-such-table"))),
+            _ => TestStore::new(Backing::Broken),
+        }
+    }
+
+    /// The DynamoDB store, for tests of what only it has (its table, its stream).
+    pub fn dynamo(&self) -> &DynamoStore {
+        match &self.backend {
+            Backing::Dynamo(d) => d,
+            _ => panic!("not a DynamoDB store"),
+        }
+    }
+
+    /// The calls served since the last take (`read`, `apply`, `find_by_sid`).
+    pub fn take_calls(&self) -> Vec<&'static str> {
+        std::mem::take(&mut self.calls.lock().unwrap())
+    }
+
+    fn log(&self, call: &'static str) {
+        self.calls.lock().unwrap().push(call);
+    }
+}
+
+impl Store for TestStore {
+    async fn read(&self, key: &RecordKey) -> Result<Option<VerificationRecord>, StoreError> {
+        self.log("read");
+        match &self.backend {
+            Backing::Memory(m) => m.read(key).await,
+            Backing::Dynamo(d) => d.read(key).await,
+            Backing::Broken => Err(StoreError::Unavailable("down".into())),
+        }
+    }
+
+    async fn apply(&self, change: &Change) -> Result<VerificationRecord, StoreError> {
+        self.log("apply");
+        match &self.backend {
+            Backing::Memory(m) => m.apply(change).await,
+            Backing::Dynamo(d) => d.apply(change).await,
+            Backing::Broken => Err(StoreError::Unavailable("down".into())),
+        }
+    }
+
+    async fn find_by_sid(&self, service_sid: &str, sid: &str) -> Result<Option<RecordKey>, StoreError> {
+        self.log("find_by_sid");
+        match &self.backend {
+            Backing::Memory(m) => m.find_by_sid(service_sid, sid).await,
+            Backing::Dynamo(d) => d.find_by_sid(service_sid, sid).await,
+            Backing::Broken => Err(StoreError::Unavailable("down".into())),
+        }
+    }
 }
 
 /// A store on a fresh table, plus the embedded database when there is one
 /// (to force TTL sweeps and inspect items) and that engine's own clock.
 pub struct Backend {
-    pub store: DynamoStore,
+    pub store: TestStore,
     pub dynoxide: Option<dynoxide::Database>,
     /// dynoxide's clock: set, never read from the wall, so what a TTL sweep
     /// deletes depends on the test's time and not on today's date.
@@ -50,26 +137,28 @@ pub fn moto_endpoint() -> String {
 pub async fn backend(engine: Engine) -> Backend {
     let n = TABLES.fetch_add(1, Ordering::SeqCst);
     match engine {
+        Engine::Memory => Backend { store: TestStore::new(Backing::Memory(MemoryStore::new())), dynoxide: None, engine_clock: None },
         Engine::Dynoxide => {
             let engine_clock = EngineClock::new(T0 as u64);
             let db = dynoxide::Database::memory_with_clock(engine_clock.arc()).expect("in-memory dynoxide");
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let endpoint = format!("http://{}", listener.local_addr().unwrap());
             tokio::spawn(dynoxide::server::serve_on(listener, db.clone()));
-            let client = verify_core::aws::dynamodb_at(&endpoint);
+            let client = verify_aws::clients::dynamodb_at(&endpoint);
             ensure_table(&client, "verify").await.unwrap();
-            Backend { store: DynamoStore::new(client, "verify"), dynoxide: Some(db), engine_clock: Some(engine_clock) }
+            let store = TestStore::new(Backing::Dynamo(DynamoStore::new(client, "verify")));
+            Backend { store, dynoxide: Some(db), engine_clock: Some(engine_clock) }
         }
         Engine::Moto => {
-            let client = verify_core::aws::dynamodb_at(&moto_endpoint());
+            let client = verify_aws::clients::dynamodb_at(&moto_endpoint());
             let table = format!("verify-{}-{n}", std::process::id());
             ensure_table(&client, &table).await.unwrap();
-            Backend { store: DynamoStore::new(client, table), dynoxide: None, engine_clock: None }
+            Backend { store: TestStore::new(Backing::Dynamo(DynamoStore::new(client, table))), dynoxide: None, engine_clock: None }
         }
     }
 }
 
-pub type TestVerifier = Verifier<DynamoStore, Outbox, Arc<ManualClock>>;
+pub type TestVerifier = Verifier<TestStore, Arc<ManualClock>>;
 
 pub struct Harness {
     pub verifier: TestVerifier,
@@ -90,7 +179,7 @@ pub async fn harness(engine: Engine, limits: Limits) -> Harness {
     let clock = Arc::new(ManualClock::at(T0));
     let verifier = Verifier {
         store: b.store,
-        sender: outbox.clone(),
+        senders: verify_core::sender::Senders::sms(outbox.clone()),
         clock: clock.clone(),
         services: Services::single(Service::new(SERVICE_SID.into(), "Acme".into(), limits)),
         keys: keys(),
@@ -133,7 +222,7 @@ impl Harness {
 
 /// A plain SMS start for `to`, as the function-URL endpoint builds it.
 pub fn start_request(to: &str) -> StartRequest {
-    StartRequest { to: PhoneNumber::parse(to).unwrap(), channel: "sms".into(), language: None, friendly_name: None }
+    StartRequest { to: PhoneNumber::parse(to).unwrap().into(), channel: verify_core::channel::Channel::Sms, language: None, friendly_name: None }
 }
 
 /// Every record of the harness table's stream, oldest first, as a Lambda
@@ -142,10 +231,10 @@ pub fn start_request(to: &str) -> StartRequest {
 pub async fn stream_records(h: &Harness) -> Vec<serde_json::Value> {
     match &h.dynoxide {
         Some(db) => {
-            let (db, table) = (db.clone(), h.verifier.store.table().to_owned());
+            let (db, table) = (db.clone(), h.verifier.store.dynamo().table().to_owned());
             tokio::task::spawn_blocking(move || dynoxide_stream(&db, &table)).await.unwrap()
         }
-        None => moto_stream(h.verifier.store.table()).await,
+        None => moto_stream(h.verifier.store.dynamo().table()).await,
     }
 }
 

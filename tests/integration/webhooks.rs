@@ -15,13 +15,13 @@ use verify_core::clock::{Clock, ManualClock, Seconds};
 use verify_core::events::EventType;
 use verify_core::events::derive::Deriver;
 use verify_core::events::number_key::{NumberKey, NumberKeys};
-use verify_core::events::stream::{StreamRecord, parse_record};
+use verify_aws::events::stream::{StreamRecord, parse_record};
 use verify_core::events::Event;
 use verify_core::webhooks::config::{DeliverySettings, Endpoint};
 use verify_core::webhooks::delivery::{DeliveryStatus, max_retry_delay};
 use verify_core::webhooks::signing::Secret;
 use verify_core::webhooks::ssrf::Allow;
-use verify_core::webhook_report::{ReportSettings, WebhookReport, build};
+use verify_aws::webhook_report::{ReportSettings, WebhookReport, build};
 
 mod event_pipeline;
 
@@ -35,7 +35,7 @@ fn derive(record: &StreamRecord) -> Vec<Event> {
     let vars = HashMap::from([("VERIFY_SERVICE_SID".to_owned(), FIXTURE_SERVICE.to_owned())]);
     let (services, _) = verify_core::config::services_and_account(&vars).unwrap();
     let numbers = NumberKeys::new(NumberKey::new(NUMBER_KEY.as_bytes()).unwrap(), None);
-    Deriver { services, numbers }.derive(record)
+    Deriver { services, numbers }.derive(&record.change())
 }
 
 fn fixture(name: &str) -> Value {
@@ -140,8 +140,8 @@ async fn harness(endpoints: Vec<Endpoint>, allow: Allow) -> Harness {
     let server = tokio::spawn(async move {
         let _ = dynoxide::server::serve_on(listener, db).await;
     });
-    let client = verify_core::aws::dynamodb_at(&endpoint);
-    verify_core::store::dynamo::ensure_table(&client, "verify").await.unwrap();
+    let client = verify_aws::clients::dynamodb_at(&endpoint);
+    verify_aws::store::ensure_table(&client, "verify").await.unwrap();
     let mut settings = ReportSettings::from_vars(&HashMap::from([
         ("VERIFY_SERVICE_SID".into(), FIXTURE_SERVICE.into()),
         ("VERIFY_NUMBER_KEY".into(), NUMBER_KEY.into()),
@@ -327,7 +327,7 @@ impl StreamReader {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_verification_flow_feeds_events_webhooks_and_reports() {
     use verify_core::sender::outbox::Outbox;
-    use verify_core::store::dynamo::DynamoStore;
+    use verify_aws::store::DynamoStore;
 
     // One engine on a manual clock, so its TTL sweep can run in the future.
     let now = verify_core::clock::SystemClock.now();
@@ -336,8 +336,8 @@ async fn the_verification_flow_feeds_events_webhooks_and_reports() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let endpoint_url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(dynoxide::server::serve_on(listener, db.clone()));
-    let client = verify_core::aws::dynamodb_at(&endpoint_url);
-    verify_core::store::dynamo::ensure_table(&client, "verify").await.unwrap();
+    let client = verify_aws::clients::dynamodb_at(&endpoint_url);
+    verify_aws::store::ensure_table(&client, "verify").await.unwrap();
 
     let service = format!("VA{}", "2".repeat(32));
     let vars: HashMap<String, String> = HashMap::from([
@@ -346,7 +346,8 @@ async fn the_verification_flow_feeds_events_webhooks_and_reports() {
         ("VERIFY_SERVICE_SID".into(), service.clone()),
     ]);
     let settings = verify_core::config::Settings::from_vars(&vars).unwrap();
-    let api = verify_core::app::build(settings, DynamoStore::new(client.clone(), "verify"), Outbox::new());
+    let outbox = Outbox::new();
+    let api = verify_core::api::Api::new(settings, DynamoStore::new(client.clone(), "verify"), verify_core::sender::Senders::sms(outbox.clone()));
 
     let (rx, hook_url, _srv) = Receiver::start(vec![Reply::Status(204)]).await;
     let mut report_settings = ReportSettings::from_vars(&vars).unwrap();
@@ -369,7 +370,7 @@ async fn the_verification_flow_feeds_events_webhooks_and_reports() {
     }
     let resp = api.handle(verify_core::api::routes::Function::Local, &post("/check-verify", "To=%2B14155550123&Code=000000")).await;
     let wrong_ok = resp.status() == 200;
-    let sms = api.verifier.sender.messages(Some("+14155550123"))[0].body.clone();
+    let sms = outbox.messages(Some("+14155550123"))[0].body.clone();
     let code = &sms[sms.len() - 6..];
     if code != "000000" {
         assert!(wrong_ok);
@@ -458,13 +459,13 @@ async fn the_verification_flow_feeds_events_webhooks_and_reports() {
 /// every event once, in time order, and walking pages of 7 returns the same.
 #[tokio::test]
 async fn multi_day_reads_return_every_event_in_order() {
-    use verify_core::events::store::{EventQuery, EventStore};
+    use verify_aws::events::store::{EventQuery, EventStore};
     use verify_core::events::{Event, EventType};
     let db = dynoxide::Database::memory().unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let endpoint = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { dynoxide::server::serve_on(listener, db).await });
-    let client = verify_core::aws::dynamodb_at(&endpoint);
+    let client = verify_aws::clients::dynamodb_at(&endpoint);
     let services = [format!("VA{}", "1".repeat(32)), format!("VA{}", "2".repeat(32))];
     let event = |i: i64| Event {
         id: format!("evt_{i:032x}"),
@@ -488,7 +489,7 @@ async fn multi_day_reads_return_every_event_in_order() {
     for shards in [1, 8] {
         // A table each: an event's item, once written, keeps its bucket.
         let table = format!("verify-{shards}");
-        verify_core::store::dynamo::ensure_table(&client, &table).await.unwrap();
+        verify_aws::store::ensure_table(&client, &table).await.unwrap();
         let store = EventStore::new(client.clone(), table, shards, 90);
         for e in &all {
             store.put(e).await.unwrap();

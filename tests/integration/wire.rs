@@ -1,5 +1,5 @@
-//! The v2 wire layer against a real DynamoDB engine: the store's `close`
-//! (cancel / manual approval) on the embedded engine and, when
+//! The v2 wire layer against a real DynamoDB engine: `record::close`
+//! (cancel / manual approval) applied by the store on the embedded engine and, when
 //! `MOTO_ENDPOINT` is set (tests/run.sh sets it), on moto too; and
 //! `Api::handle` as each Lambda function routes, with a manual clock.
 
@@ -18,8 +18,8 @@ use verify_core::record::{self, StoredStatus, VerificationRecord};
 use verify_core::sender::outbox::Outbox;
 use verify_core::service::Verifier;
 use verify_core::sid;
-use verify_core::store::dynamo::{DynamoStore, ensure_table};
-use verify_core::store::{Closing, Expect, RecordKey, Store, StoreError};
+use verify_aws::store::{DynamoStore, ensure_table};
+use verify_core::store::{RecordKey, Store, StoreError};
 
 const T0: Seconds = 1_900_000_000;
 
@@ -29,7 +29,7 @@ async fn embedded() -> aws_sdk_dynamodb::Client {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let endpoint = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(dynoxide::server::serve_on(listener, db));
-    verify_core::aws::dynamodb_at(&endpoint)
+    verify_aws::clients::dynamodb_at(&endpoint)
 }
 
 /// Both engines, each with a fresh table (moto is required: a missing
@@ -37,7 +37,7 @@ async fn embedded() -> aws_sdk_dynamodb::Client {
 async fn stores() -> Vec<(&'static str, DynamoStore)> {
     let engines = vec![
         ("embedded", embedded().await),
-        ("moto", verify_core::aws::dynamodb_at(&crate::support::moto_endpoint())),
+        ("moto", verify_aws::clients::dynamodb_at(&crate::support::moto_endpoint())),
     ];
     let mut stores = Vec::new();
     for (name, client) in engines {
@@ -54,12 +54,13 @@ fn planned(old: Option<&VerificationRecord>, to: &str, new_sid: &str, now: Secon
 
 async fn put_new(store: &DynamoStore, to: &str, sid: &str) -> VerificationRecord {
     let r = planned(None, to, sid, T0);
-    store.put(&r, r.ttl(&Limits::default()), Expect::Absent).await.unwrap();
-    r
+    let change = record::plan_start_of(None, r.clone());
+    store.apply(&change).await.unwrap()
 }
 
-fn closing<'a>(sid: &'a str, status: StoredStatus, now: Seconds) -> Closing<'a> {
-    Closing { sid, status, now_ms: now * 1000, max_check_attempts: 5, request_id: "RQtest" }
+/// Cancels or approves (without a code) the record of `to`, as the service does.
+async fn close(store: &DynamoStore, to: &str, sid: &str, status: StoredStatus, now: Seconds) -> Result<VerificationRecord, StoreError> {
+    store.apply(&record::close(&key(to), sid, status, "RQtest", now * 1000, &Limits::default())).await
 }
 
 fn key(to: &str) -> RecordKey {
@@ -72,10 +73,10 @@ async fn close_cancels_or_approves_only_a_pending_current_verification() {
         let to = "+14155550101";
         let r = put_new(&store, to, "VEa").await;
 
-        let canceled = store.close(&key(to), &closing("VEa", StoredStatus::Canceled, T0 + 1)).await.unwrap();
+        let canceled = close(&store, to, "VEa", StoredStatus::Canceled, T0 + 1).await.unwrap();
         assert_eq!((canceled.status, canceled.version, canceled.updated_at), (StoredStatus::Canceled, r.version + 1, T0 + 1), "{engine}");
         assert_eq!((canceled.sends, canceled.failures), (r.sends, r.failures), "{engine}: counters are untouched");
-        match store.close(&key(to), &closing("VEa", StoredStatus::Canceled, T0 + 2)).await {
+        match close(&store, to, "VEa", StoredStatus::Canceled, T0 + 2).await {
             Err(StoreError::Conflict(Some(stood))) => assert_eq!(stood.status, StoredStatus::Canceled, "{engine}"),
             other => panic!("{engine}: second cancel: {other:?}"),
         }
@@ -83,13 +84,13 @@ async fn close_cancels_or_approves_only_a_pending_current_verification() {
         // A new verification for the number: the old sid no longer closes anything.
         let next = planned(Some(&canceled), to, "VEb", T0 + 3);
         assert_eq!(next.sid, "VEb");
-        store.put(&next, next.ttl(&Limits::default()), Expect::Version(canceled.version)).await.unwrap();
-        assert!(matches!(store.close(&key(to), &closing("VEa", StoredStatus::Approved, T0 + 4)).await, Err(StoreError::Conflict(_))), "{engine}");
-        let approved = store.close(&key(to), &closing("VEb", StoredStatus::Approved, T0 + 4)).await.unwrap();
+        store.apply(&record::plan_start_of(Some(&canceled), next)).await.unwrap();
+        assert!(matches!(close(&store, to, "VEa", StoredStatus::Approved, T0 + 4).await, Err(StoreError::Conflict(_))), "{engine}");
+        let approved = close(&store, to, "VEb", StoredStatus::Approved, T0 + 4).await.unwrap();
         assert_eq!((approved.status, approved.approved_by.as_deref()), (StoredStatus::Approved, Some("RQtest")), "{engine}");
 
         // Nothing there at all.
-        assert!(matches!(store.close(&key("+14155550199"), &closing("VEz", StoredStatus::Canceled, T0)).await, Err(StoreError::Conflict(None))), "{engine}");
+        assert!(matches!(close(&store, "+14155550199", "VEz", StoredStatus::Canceled, T0).await, Err(StoreError::Conflict(None))), "{engine}");
     }
 }
 
@@ -99,14 +100,14 @@ async fn close_refuses_expired_and_exhausted_verifications() {
         let to = "+14155550102";
         let r = put_new(&store, to, "VEc").await;
         // Expired means expired, whatever TTL has (not) done yet.
-        let at_expiry = closing("VEc", StoredStatus::Canceled, r.expires_at);
-        assert!(matches!(store.close(&key(to), &at_expiry).await, Err(StoreError::Conflict(Some(_)))), "{engine}");
+        let at_expiry = close(&store, to, "VEc", StoredStatus::Canceled, r.expires_at).await;
+        assert!(matches!(at_expiry, Err(StoreError::Conflict(Some(_)))), "{engine}");
         // Out of attempts.
         for _ in 0..5 {
-            store.count_check(&key(to), Some("VEc"), (T0 + 1) * 1000, &Limits::default()).await.unwrap();
+            store.apply(&record::count_check(&key(to), Some("VEc"), (T0 + 1) * 1000, &Limits::default())).await.unwrap();
         }
-        assert!(matches!(store.close(&key(to), &closing("VEc", StoredStatus::Approved, T0 + 2)).await, Err(StoreError::Conflict(_))), "{engine}");
-        let still = store.get(&key(to)).await.unwrap().unwrap();
+        assert!(matches!(close(&store, to, "VEc", StoredStatus::Approved, T0 + 2).await, Err(StoreError::Conflict(_))), "{engine}");
+        let still = store.read(&key(to)).await.unwrap().unwrap();
         assert_eq!(still.status, StoredStatus::Pending, "{engine}: a refused close writes nothing");
     }
 }
@@ -116,7 +117,7 @@ async fn close_refuses_expired_and_exhausted_verifications() {
 const VA: &str = "VA0123456789abcdef0123456789abcdef";
 
 struct Harness {
-    api: Api<DynamoStore, Outbox, Arc<ManualClock>>,
+    api: Api<DynamoStore, Arc<ManualClock>>,
     outbox: Outbox,
     clock: Arc<ManualClock>,
 }
@@ -131,7 +132,7 @@ async fn harness(public_base_url: Option<&str>) -> Harness {
     let api = Api {
         verifier: Verifier {
             store: DynamoStore::new(client, "verify"),
-            sender: outbox.clone(),
+            senders: verify_core::sender::Senders::sms(outbox.clone()),
             clock: clock.clone(),
             services: Services::single(Service::new(VA.into(), "Wire".into(), Limits::default())),
             keys: CodeKeys::new(CodeKey::new(&[9u8; 32]).unwrap(), None),
@@ -206,7 +207,7 @@ async fn nothing_happens_without_credentials() {
         &[("VERIFY_CODE_KEY".to_owned(), "k".repeat(32))].into_iter().collect(),
     )
     .unwrap();
-    assert!(verify_core::app::require_credentials(&open).unwrap_err().contains("VERIFY_API_KEYS"));
+    assert!(verify_lambda::app::require_credentials(&open).unwrap_err().contains("VERIFY_API_KEYS"));
 }
 
 #[tokio::test]

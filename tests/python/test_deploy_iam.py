@@ -16,7 +16,7 @@ environment, and goes through its flows:
   cancel;
 - check-verify: init (warm-up), a wrong code by number, the right code by
   sid (after a start made by a separate user holding start-verify's policy);
-- webhook-report: reading the table's stream as Lambda's event source mapping
+- webhook-report: init (warm-up), reading the table's stream as Lambda's event source mapping
   does with the function's role (ListStreams, DescribeStream,
   GetShardIterator, GetRecords), the batch (events stored, a signed webhook
   delivered to a local receiver), sending a failed batch's record to the
@@ -255,11 +255,13 @@ def deployment(iam_moto) -> Deployment:
         "verify/iam/code-key": "iam-code-key-" + "k" * 32,
         "verify/iam/api-keys": EVENTS_API_KEYS_JSON,
         "verify/iam/webhooks": "",  # set per run (the receiver's port)
+        "verify/iam/number-key": "iam-number-key-" + "n" * 32,
     }
     params = {
         "CodeKeySecretName": "verify/iam/code-key",
         "ApiKeysSecretName": "verify/iam/api-keys",
         "WebhooksSecretName": "verify/iam/webhooks",
+        "NumberKeySecretName": "verify/iam/number-key",
         "WebhookAllowLoopback": "true",  # the receiver is on 127.0.0.1
     }
     resolver = Resolver(
@@ -420,7 +422,7 @@ class Flows:
         # Give the function's last log lines time to reach the file.
         time.sleep(0.2)
         log = self.emulator.log(name)
-        if fn_name in ("start-verify", "check-verify") and ("warmed up" not in log or "warm-up failed" in log):
+        if fn_name in ("start-verify", "check-verify", "webhook-report") and ("warmed up" not in log or "warm-up failed" in log):
             failures["init (warm-up)"] = "; ".join(l for l in log.splitlines() if "warm" in l) or "no warm-up line"
         stop(self.emulator.functions.pop(name))
         return Run(failures, self.d.moto.refused_since(offset), log)

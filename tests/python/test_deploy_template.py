@@ -251,7 +251,7 @@ VAR = re.compile(r'"(VERIFY_[A-Z0-9_]+)"')
 
 
 def source_files():
-    for base in ("shared/src", "functions"):
+    for base in ("shared", "functions"):
         yield from (ROOT / base).rglob("*.rs")
 
 
@@ -261,7 +261,7 @@ def code_variables() -> set[str]:
 
 def local_only_variables() -> set[str]:
     """The variables the code marks as verify-local's (`LOCAL_ONLY` lists of
-    constants, e.g. in shared/src/config)."""
+    constants, e.g. in shared/core/src/config)."""
     consts, lists = {}, []
     for p in source_files():
         text = p.read_text()

@@ -449,7 +449,7 @@ async fn main() {
     let dynamo_upstream = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(dynoxide::server::serve_on(listener, db.clone()));
     let table = "bench";
-    verify_core::store::dynamo::ensure_table(&verify_core::aws::dynamodb_at(&dynamo_upstream), table).await.unwrap();
+    verify_aws::store::ensure_table(&verify_aws::clients::dynamodb_at(&dynamo_upstream), table).await.unwrap();
 
     // Timing proxies in front of DynamoDB and SNS, one shared busy clock.
     let backend = Arc::new(Busy::default());

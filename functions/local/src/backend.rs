@@ -12,31 +12,18 @@ use verify_core::api::auth::ApiKey;
 use verify_core::clock::SystemClock;
 use verify_core::config::{Settings, env};
 use verify_core::sender::outbox::Outbox;
-use verify_core::sender::sns::SnsSender;
-use verify_core::sender::{SendError, Sender, Sms};
-use verify_core::store::dynamo::{DynamoStore, ensure_table};
-use verify_core::webhook_report::{ReportSettings, WebhookReport, vars as report_vars};
+use verify_aws::sns::SnsSender;
+use verify_core::sender::Senders;
+use verify_aws::store::{DynamoStore, ensure_table};
+use verify_aws::webhook_report::{ReportSettings, WebhookReport, vars as report_vars};
 use verify_core::webhooks::config::{Endpoint, check_url, env as webhook_env};
 use verify_core::webhooks::signing::Secret;
 use std::sync::Arc;
 
-/// Either the console outbox (default) or SNS (with the AWS environment).
-pub enum LocalSender {
-    Outbox(Outbox),
-    Sns(SnsSender),
-}
-
-impl Sender for LocalSender {
-    async fn send(&self, sms: &Sms) -> Result<(), SendError> {
-        match self {
-            LocalSender::Outbox(o) => o.send(sms).await,
-            LocalSender::Sns(s) => s.send(sms).await,
-        }
-    }
-}
-
 pub struct Local {
-    pub api: Api<DynamoStore, LocalSender, SystemClock>,
+    pub api: Api<DynamoStore, SystemClock>,
+    /// Where codes go: printed and listed (the console outbox), or SNS.
+    pub sender_description: &'static str,
     /// webhook-report: events, webhooks and the reporting routes.
     pub report: WebhookReport,
     /// Where this process delivers webhooks to (for the banner).
@@ -69,8 +56,8 @@ impl Local {
             settings.cors.add(origin).map_err(|e| format!("--cors-origin: {e}"))?;
         }
         let (store, embedded, store_description) = if use_aws {
-            let sdk = verify_core::aws::sdk_config().await;
-            let client = verify_core::aws::dynamodb(&sdk);
+            let sdk = verify_aws::clients::sdk_config().await;
+            let client = verify_aws::clients::dynamodb(&sdk);
             if args.create_table {
                 ensure_table(&client, &settings.table).await?;
             }
@@ -80,9 +67,10 @@ impl Local {
             ensure_table(&client, &settings.table).await?;
             (DynamoStore::new(client, settings.table.clone()), Some(db), what)
         };
-        let (sender, messages) = if use_aws {
-            let sdk = verify_core::aws::sdk_config().await;
-            (LocalSender::Sns(SnsSender::new(verify_core::aws::sns(&sdk), settings.sms.clone())), None)
+        let (senders, messages, sender_description) = if use_aws {
+            let sdk = verify_aws::clients::sdk_config().await;
+            let sns = SnsSender::new(verify_aws::clients::sns(&sdk), settings.sms.clone());
+            (Senders::sms(sns), None, "Amazon SNS (AWS environment)")
         } else {
             let messages = Arc::new(if args.memory {
                 LocalMessages::in_memory()
@@ -93,16 +81,20 @@ impl Local {
             let kept = messages.clone();
             let outbox = Outbox::new().on_send(move |m| {
                 // The console is this mode's delivery channel, like a phone.
-                println!("SMS to {}: {}", m.to, m.body);
+                println!("{} to {}: {}", m.channel.to_uppercase(), m.to, m.body);
                 kept.record(m);
             });
-            (LocalSender::Outbox(outbox), Some(messages))
+            // Every channel the service has is "delivered" here, listed with its channel.
+            let senders = verify_core::channel::REGISTRY
+                .iter()
+                .fold(Senders::none(), |all, spec| all.with(spec.channel, Arc::new(outbox.clone())));
+            (senders, Some(messages), "printed here and listed at /_local/messages (nothing is sent)")
         };
         let report = webhook_report(args, &vars, store.client().clone(), &settings)?;
         let webhook_urls = report.dispatcher.endpoints.iter().map(|e| e.url.clone()).collect();
         let table = settings.table.clone();
-        let api = verify_core::app::build(settings, store, sender);
-        let local = Local { api, report, webhook_urls, store_description, embedded, messages };
+        let api = verify_core::api::Api::new(settings, store, senders);
+        let local = Local { api, sender_description, report, webhook_urls, store_description, embedded, messages };
         if let Some(db) = &local.embedded {
             spawn_ttl_sweeper(db.clone(), Duration::from_secs(args.ttl_sweep_secs.max(1)));
             crate::stream::spawn_stream_poller(
@@ -116,12 +108,6 @@ impl Local {
         Ok(local)
     }
 
-    pub fn sender_description(&self) -> &'static str {
-        match self.api.verifier.sender {
-            LocalSender::Outbox(_) => "printed here and listed at /_local/messages (nothing is sent)",
-            LocalSender::Sns(_) => "Amazon SNS (AWS environment)",
-        }
-    }
 }
 
 /// webhook-report as on Lambda, plus `--webhook` endpoints for the default
@@ -155,7 +141,7 @@ fn webhook_report(
     } else if args.webhook_secret.is_some() {
         return Err("--webhook-secret needs --webhook URL".into());
     }
-    Ok(verify_core::webhook_report::build(settings, client, Arc::new(SystemClock)))
+    Ok(verify_aws::webhook_report::build(settings, client, Arc::new(SystemClock)))
 }
 
 /// Starts dynoxide in this process, served on an ephemeral loopback port,
@@ -181,7 +167,7 @@ async fn embedded_engine(args: &Args) -> Result<(aws_sdk_dynamodb::Client, dynox
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
     let endpoint = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
     tokio::spawn(dynoxide::server::serve_on(listener, db.clone()));
-    Ok((verify_core::aws::dynamodb_at(&endpoint), db, what))
+    Ok((verify_aws::clients::dynamodb_at(&endpoint), db, what))
 }
 
 /// DynamoDB deletes expired items on its own; the embedded engine only when

@@ -102,7 +102,7 @@ async fn run(args: Args) -> Result<(), String> {
     let default = api.verifier.services.default_service();
     eprintln!("verify-local");
     eprintln!("  store:    {}", local.store_description);
-    eprintln!("  sms:      {}", local.sender_description());
+    eprintln!("  sms:      {}", local.sender_description);
     eprintln!("  service:  {} ({}) default", default.sid, default.friendly_name);
     for other in api.verifier.services.all().iter().filter(|s| s.sid != default.sid) {
         eprintln!("  service:  {} ({})", other.sid, other.friendly_name);

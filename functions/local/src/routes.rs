@@ -67,7 +67,7 @@ async fn messages(State(local): State<Shared>, req: Request) -> Response {
 
 fn listed(local: &Local, req: &http::Request<bytes::Bytes>) -> Result<Response, ApiError> {
     let api = &local.api;
-    api.credentials.authenticate(req, api.public_base_url.as_deref())?;
+    verify_core::api::auth::authenticate(&api.credentials, req, api.public_base_url.as_deref())?;
     if req.method() != http::Method::GET && req.method() != http::Method::HEAD {
         return Err(ApiError::new(405, 20004, format!("Method {} not allowed; use GET", req.method())));
     }

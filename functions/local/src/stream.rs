@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 use std::time::Duration;
-use verify_core::webhooks::Dispatcher;
+use verify_aws::webhooks::Dispatcher;
 
 /// Reads the table's stream from the start and hands every batch to the
 /// dispatcher, as Lambda's event source mapping does. Records reported as

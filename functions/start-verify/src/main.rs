@@ -1,26 +1,8 @@
 //! start-verify: starts, fetches, cancels and approves verifications and
 //! lists services (Twilio Verify v2 routes), plus the plain function-URL
-//! start at `POST /`.
-//! A thin edge around `verify_core::api::Api::handle`; clients are built
-//! once at init, and the function refuses to start without credentials.
-
-use lambda_http::{Body, Error, Request, Response, run, service_fn};
-use verify_core::api::routes::Function;
-use verify_core::app;
+//! start at `POST /`. It sends codes, so it registers the SMS sender.
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    verify_core::logging::init_for_lambda();
-    let app = app::from_env_for(app::Uses::STORE_AND_SMS).await?;
-    let app = &app;
-    run(service_fn(move |req: Request| async move {
-        let resp = app.handle(Function::StartVerify, &into_bytes(req)).await;
-        Ok::<Response<Body>, Error>(resp.map(Body::from))
-    }))
-    .await
-}
-
-fn into_bytes(req: Request) -> http::Request<bytes::Bytes> {
-    let (parts, body) = req.into_parts();
-    http::Request::from_parts(parts, bytes::Bytes::copy_from_slice(body.as_ref()))
+async fn main() -> Result<(), lambda_http::Error> {
+    verify_lambda::http::serve(verify_core::api::routes::Function::StartVerify, verify_lambda::app::sms_by_sns).await
 }

@@ -1,0 +1,206 @@
+//! AWS clients, built once per process from the standard environment
+//! (region, credentials, `AWS_ENDPOINT_URL_DYNAMODB` / `_SNS` overrides).
+
+use aws_config::SdkConfig;
+use aws_sdk_dynamodb::config::SharedHttpClient;
+use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// How long one attempt of an AWS call may take before the SDK gives up on
+/// it (and retries it, within [`OPERATION_TIMEOUT`]). The SDK's default is
+/// no limit at all (only a 3.1 s connect timeout), so an answer DynamoDB or
+/// SNS never sends held a function until Lambda killed it at its 10 s
+/// timeout: the client got a bare 502/504 instead of a retryable 503
+/// (measured by bench/src/faults.rs). A DynamoDB call answers in
+/// milliseconds, and init has already opened the connection (`app::warm_up`).
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long one AWS call may take in all, retries and their backoff
+/// included. A check makes at most three calls (find by sid, count, approve
+/// or note), a start at most four (write, send, void twice when the send
+/// failed; a write that failed is voided once and ends it), and a call that
+/// times out mostly ends the request: three timeouts (9 s) still end under
+/// the functions' 10 s.
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The timeouts of every AWS client a Lambda function builds
+/// ([`LambdaEnv`]; see [`ATTEMPT_TIMEOUT`]).
+pub fn timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .operation_timeout(OPERATION_TIMEOUT)
+        .build()
+}
+
+/// The one HTTPS client every AWS client in the process shares: hyper and
+/// rustls with *ring* for its cryptography. The SDK's default client uses
+/// aws-lc, which is about 1 MB more in every bootstrap (size is cold start on
+/// Lambda); ring gives the same TLS 1.2/1.3 suites AWS endpoints use, but no
+/// post-quantum key exchange (see the README's Security notes).
+pub fn https_client() -> SharedHttpClient {
+    static CLIENT: OnceLock<SharedHttpClient> = OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+            aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https()
+        })
+        .clone()
+}
+
+/// What a Lambda function needs to reach DynamoDB and SNS, read from the
+/// variables Lambda itself sets: the region (`AWS_REGION`), the execution
+/// role's credentials (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+/// `AWS_SESSION_TOKEN`, valid for the life of the execution environment),
+/// and for local runs the endpoint overrides (`AWS_ENDPOINT_URL_DYNAMODB`,
+/// `AWS_ENDPOINT_URL_SNS`, else `AWS_ENDPOINT_URL`).
+///
+/// Unlike [`sdk_config`] (aws-config's loader) it reads no profile files and
+/// sets up no metadata-service, container, SSO or STS web-identity providers
+/// that a function never uses, so none of that code is linked into the
+/// function binaries and init does no file I/O for it.
+#[derive(Clone, Debug)]
+pub struct LambdaEnv {
+    region: String,
+    credentials: aws_sdk_dynamodb::config::Credentials,
+    dynamodb_endpoint: Option<String>,
+    #[cfg_attr(not(feature = "sns"), allow(dead_code))]
+    sns_endpoint: Option<String>,
+    /// [`timeouts`] for a function (its 10 s deadline); none for a local
+    /// engine, which has no deadline and may be slow under a test's load.
+    deadline: bool,
+}
+
+impl LambdaEnv {
+    pub fn from_env() -> Result<LambdaEnv, String> {
+        Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<LambdaEnv, String> {
+        let region = get("AWS_REGION")
+            .or_else(|| get("AWS_DEFAULT_REGION"))
+            .ok_or("AWS_REGION is not set (Lambda always sets it; set it when running a function elsewhere)")?;
+        let (Some(key), Some(secret)) = (get("AWS_ACCESS_KEY_ID"), get("AWS_SECRET_ACCESS_KEY")) else {
+            return Err("AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY are not set (Lambda sets the execution role's)".into());
+        };
+        let credentials =
+            aws_sdk_dynamodb::config::Credentials::new(key, secret, get("AWS_SESSION_TOKEN"), None, "lambda-environment");
+        let any = get("AWS_ENDPOINT_URL");
+        Ok(LambdaEnv {
+            region,
+            credentials,
+            dynamodb_endpoint: get("AWS_ENDPOINT_URL_DYNAMODB").or_else(|| any.clone()),
+            sns_endpoint: get("AWS_ENDPOINT_URL_SNS").or(any),
+            deadline: true,
+        })
+    }
+
+    /// Everything at one local endpoint, with region and credentials that
+    /// only a local engine accepts.
+    fn local(endpoint: &str) -> LambdaEnv {
+        LambdaEnv {
+            region: "us-east-1".into(),
+            credentials: aws_sdk_dynamodb::config::Credentials::new("local", "local", None, None, "verify-local"),
+            dynamodb_endpoint: Some(endpoint.into()),
+            sns_endpoint: Some(endpoint.into()),
+            deadline: false,
+        }
+    }
+
+
+    pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
+        use aws_sdk_dynamodb::config::{BehaviorVersion, Region};
+        let mut config = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(self.region.clone()))
+            .credentials_provider(self.credentials.clone())
+            .http_client(https_client());
+        if self.deadline {
+            config = config.timeout_config(timeouts());
+        }
+        if let Some(url) = &self.dynamodb_endpoint {
+            config = config.endpoint_url(url);
+        }
+        aws_sdk_dynamodb::Client::from_conf(config.build())
+    }
+
+    #[cfg(feature = "sns")]
+    pub fn sns(&self) -> aws_sdk_sns::Client {
+        use aws_sdk_sns::config::{BehaviorVersion, Region};
+        let mut config = aws_sdk_sns::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(self.region.clone()))
+            .credentials_provider(self.credentials.clone())
+            .http_client(https_client());
+        if self.deadline {
+            config = config.timeout_config(timeouts());
+        }
+        if let Some(url) = &self.sns_endpoint {
+            config = config.endpoint_url(url);
+        }
+        aws_sdk_sns::Client::from_conf(config.build())
+    }
+}
+
+pub async fn sdk_config() -> SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(https_client()).load().await
+}
+
+pub fn dynamodb(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(config)
+}
+
+#[cfg(feature = "sns")]
+pub fn sns(config: &SdkConfig) -> aws_sdk_sns::Client {
+    aws_sdk_sns::Client::new(config)
+}
+
+/// A DynamoDB client for a local engine (embedded dynoxide, moto): fixed
+/// region and dummy credentials, so nothing probes the environment or IMDS.
+pub fn dynamodb_at(endpoint: &str) -> aws_sdk_dynamodb::Client {
+    LambdaEnv::local(endpoint).dynamodb()
+}
+
+/// An SNS client for a local endpoint (moto), as [`dynamodb_at`].
+#[cfg(feature = "sns")]
+pub fn sns_at(endpoint: &str) -> aws_sdk_sns::Client {
+    LambdaEnv::local(endpoint).sns()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |name| map.get(name).cloned()
+    }
+
+    #[test]
+    fn lambda_env_reads_what_lambda_sets() {
+        let base = [("AWS_REGION", "eu-west-1"), ("AWS_ACCESS_KEY_ID", "AKID"), ("AWS_SECRET_ACCESS_KEY", "s")];
+        let e = LambdaEnv::from_lookup(env(&base)).unwrap();
+        assert_eq!((e.region.as_str(), e.dynamodb_endpoint.as_deref(), e.sns_endpoint.as_deref()), ("eu-west-1", None, None));
+        let mut with = base.to_vec();
+        with.extend([("AWS_ENDPOINT_URL", "http://127.0.0.1:1"), ("AWS_ENDPOINT_URL_SNS", "http://127.0.0.1:2")]);
+        let e = LambdaEnv::from_lookup(env(&with)).unwrap();
+        assert_eq!(e.dynamodb_endpoint.as_deref(), Some("http://127.0.0.1:1"));
+        assert_eq!(e.sns_endpoint.as_deref(), Some("http://127.0.0.1:2"));
+        assert!(LambdaEnv::from_lookup(env(&base[..1])).unwrap_err().contains("AWS_ACCESS_KEY_ID"));
+        assert!(LambdaEnv::from_lookup(env(&base[1..])).unwrap_err().contains("AWS_REGION"));
+    }
+
+    #[test]
+    fn function_clients_end_their_calls_before_the_function_does() {
+        let base = [("AWS_REGION", "eu-west-1"), ("AWS_ACCESS_KEY_ID", "AKID"), ("AWS_SECRET_ACCESS_KEY", "s")];
+        let e = LambdaEnv::from_lookup(env(&base)).unwrap();
+        let ddb = e.dynamodb();
+        let t = ddb.config().timeout_config().expect("timeouts");
+        assert_eq!((t.operation_attempt_timeout(), t.operation_timeout()), (Some(ATTEMPT_TIMEOUT), Some(OPERATION_TIMEOUT)));
+        let sns = e.sns();
+        assert_eq!(sns.config().timeout_config().and_then(|t| t.operation_timeout()), Some(OPERATION_TIMEOUT));
+        // A local engine has no deadline.
+        let local = dynamodb_at("http://127.0.0.1:1");
+        assert_eq!(local.config().timeout_config().and_then(|t| t.operation_timeout()), None);
+    }
+}

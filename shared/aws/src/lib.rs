@@ -1,0 +1,25 @@
+//! The AWS adapters of the verification service. Every rule is in
+//! `verify-core`; this crate translates:
+//!
+//! - [`store`]: the [`verify_core::store::Store`] on DynamoDB, each
+//!   [`verify_core::change::Change`] one conditional write (guards to
+//!   `ConditionExpression`s, mechanically), the item layout ([`item`]) and
+//!   the table ([`store::ensure_table`]);
+//! - [`events`]: events stored for reports, and the table's stream decoded
+//!   into record changes at the edge;
+//! - [`webhooks`]: deliveries stored in the table and sent by the guarded
+//!   HTTPS client; [`reports`]: the reporting routes on the stored events;
+//!   [`webhook_report`]: that function's settings and assembly;
+//! - [`sns`]: the SMS sender; [`clients`]: the SDK clients and the one
+//!   HTTPS client they share.
+
+pub mod clients;
+pub mod conditional;
+pub mod events;
+pub mod item;
+pub mod reports;
+#[cfg(feature = "sns")]
+pub mod sns;
+pub mod store;
+pub mod webhook_report;
+pub mod webhooks;

@@ -1,0 +1,171 @@
+//! The webhook-report function, assembled: the event pipeline and webhook
+//! [`Dispatcher`] for stream batches and scheduled retries, and the
+//! [`Reports`] routes, from the environment. Besides the variables of
+//! [`verify_core::webhooks::config`] and [`verify_core::api::auth`]:
+//!
+//! - `VERIFY_TABLE`, the services (`VERIFY_SERVICES`, or `VERIFY_SERVICE_SID`
+//!   / `VERIFY_SERVICE_NAME` and the limits), `VERIFY_ACCOUNT_SID`,
+//!   `VERIFY_PUBLIC_BASE_URL`, `VERIFY_WARM_UP` as for the other functions
+//!   (no code key: this function never sees codes);
+//! - `VERIFY_NUMBER_KEY` (required, ≥ 32 bytes) and
+//!   `VERIFY_NUMBER_KEY_PREVIOUS`: the secret that keys the hash of each
+//!   event's number ([`verify_core::events::number_key`]), and the one before a
+//!   rotation;
+//! - `VERIFY_REPORT_SERVICE_SIDS`: more services to report on (comma list);
+//! - `VERIFY_EVENT_RETENTION_DAYS` (90) and `VERIFY_EVENT_SHARDS` (8; only
+//!   ever raise it: events written under a larger count are not found with a
+//!   smaller one).
+
+use verify_core::clock::Clock;
+use verify_core::config::{DEFAULT_TABLE, Services, env};
+use verify_core::events::derive::Deriver;
+use verify_core::events::number_key::{NumberKey, NumberKeys};
+use crate::events::store::{DEFAULT_RETENTION_DAYS, DEFAULT_SHARDS, EventStore};
+use crate::reports::Reports;
+use verify_core::access::credentials::Credentials;
+use verify_core::sid;
+use crate::webhooks::client::WebhookClient;
+use verify_core::webhooks::config::{self as wh, DeliverySettings, Endpoint};
+use crate::webhooks::store::DeliveryStore;
+use crate::webhooks::Dispatcher;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub mod vars {
+    pub const NUMBER_KEY: &str = "VERIFY_NUMBER_KEY";
+    pub const NUMBER_KEY_PREVIOUS: &str = "VERIFY_NUMBER_KEY_PREVIOUS";
+    pub const REPORT_SERVICE_SIDS: &str = "VERIFY_REPORT_SERVICE_SIDS";
+    pub const EVENT_RETENTION_DAYS: &str = "VERIFY_EVENT_RETENTION_DAYS";
+    pub const EVENT_SHARDS: &str = "VERIFY_EVENT_SHARDS";
+}
+
+pub struct WebhookReport {
+    pub dispatcher: Arc<Dispatcher>,
+    pub reports: Reports,
+}
+
+/// Everything read from the environment, before any client is built.
+#[derive(Debug)]
+pub struct ReportSettings {
+    pub table: String,
+    pub account_sid: String,
+    /// The services reported on: the configured ones and any more named.
+    pub services: Vec<String>,
+    /// The configured services, whose limits events are derived by.
+    pub configured: Services,
+    pub numbers: NumberKeys,
+    pub retention_days: i64,
+    pub shards: u32,
+    pub endpoints: Vec<Endpoint>,
+    pub delivery: DeliverySettings,
+    /// Who may read reports: the same keys and tokens as the other functions.
+    pub credentials: Credentials,
+    pub public_base_url: Option<String>,
+    /// Open the DynamoDB connection during init (`VERIFY_WARM_UP`).
+    pub warm_up: bool,
+}
+
+impl ReportSettings {
+    pub fn from_vars(vars: &HashMap<String, String>) -> Result<ReportSettings, String> {
+        let get = |name: &str| vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+        let num = |name: &str, default: i64, min: i64, max: i64| -> Result<i64, String> {
+            match get(name) {
+                None => Ok(default),
+                Some(v) => v.parse::<i64>().ok().filter(|n| (min..=max).contains(n)).ok_or_else(|| format!("{name}: {v:?} is not a whole number from {min} to {max}")),
+            }
+        };
+        let (configured, account_sid) = verify_core::config::services_and_account(vars)?;
+        let mut services: Vec<String> = configured.all().iter().map(|s| s.sid.clone()).collect();
+        for s in get(vars::REPORT_SERVICE_SIDS).unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            if !sid::is_sid(sid::SERVICE, s) {
+                return Err(format!("{}: {s:?} is not a VA sid", vars::REPORT_SERVICE_SIDS));
+            }
+            if !services.iter().any(|x| x == s) {
+                services.push(s.to_owned());
+            }
+        }
+        let (endpoints, delivery) = wh::from_vars(vars)?;
+        Ok(ReportSettings {
+            table: get(env::TABLE).unwrap_or(DEFAULT_TABLE).to_owned(),
+            account_sid,
+            services,
+            configured,
+            numbers: number_keys(&get)?,
+            retention_days: num(vars::EVENT_RETENTION_DAYS, DEFAULT_RETENTION_DAYS, 1, 3650)?,
+            shards: num(vars::EVENT_SHARDS, DEFAULT_SHARDS as i64, 1, 64)? as u32,
+            endpoints,
+            delivery,
+            credentials: Credentials::parse(get(env::API_KEYS), get(env::AUTH_TOKENS))
+                .map_err(|e| format!("{} / {}: {e}", env::API_KEYS, env::AUTH_TOKENS))?,
+            public_base_url: get(env::PUBLIC_BASE_URL).map(|u| u.trim_end_matches('/').to_owned()),
+            warm_up: verify_core::config::warm_up(get(env::WARM_UP)),
+        })
+    }
+}
+
+/// The number key is required: without it the stored hash of a number
+/// could be reversed by trying the 10⁴ numbers its masked form leaves.
+fn number_keys<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Result<NumberKeys, String> {
+    let key = |name: &str, secret: &str| NumberKey::new(secret.as_bytes()).map_err(|e| format!("{name}: {e}"));
+    let current = get(vars::NUMBER_KEY).ok_or_else(|| {
+        format!("{} is required (a random secret of at least 32 bytes; it keys the hash of numbers in stored events)", vars::NUMBER_KEY)
+    })?;
+    let previous = get(vars::NUMBER_KEY_PREVIOUS).map(|p| key(vars::NUMBER_KEY_PREVIOUS, p)).transpose()?;
+    Ok(NumberKeys::new(key(vars::NUMBER_KEY, current)?, previous))
+}
+
+/// Builds the function from settings, a DynamoDB client and a clock.
+pub fn build(settings: ReportSettings, client: aws_sdk_dynamodb::Client, clock: Arc<dyn Clock>) -> WebhookReport {
+    let events = EventStore::new(client.clone(), settings.table.clone(), settings.shards, settings.retention_days);
+    let deliveries = DeliveryStore::new(client, settings.table.clone(), settings.retention_days);
+    let dispatcher = Arc::new(Dispatcher {
+        events: events.clone(),
+        deliveries,
+        client: WebhookClient::new(settings.delivery.allow, settings.delivery.timeout),
+        endpoints: settings.endpoints,
+        settings: settings.delivery,
+        clock: clock.clone(),
+        deriver: Deriver { services: settings.configured, numbers: settings.numbers.clone() },
+    });
+    let reports = Reports {
+        events,
+        services: settings.services,
+        numbers: settings.numbers,
+        account_sid: settings.account_sid,
+        auth: settings.credentials,
+        clock,
+        public_base_url: settings.public_base_url,
+    };
+    WebhookReport { dispatcher, reports }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn the_number_key_is_required_and_rotatable() {
+        let err = ReportSettings::from_vars(&vars(&[])).unwrap_err();
+        assert!(err.contains(vars::NUMBER_KEY), "{err}");
+        let err = ReportSettings::from_vars(&vars(&[(vars::NUMBER_KEY, "short")])).unwrap_err();
+        assert!(err.contains(vars::NUMBER_KEY), "{err}");
+        let (old, new) = ("o".repeat(32), "n".repeat(32));
+        let before = ReportSettings::from_vars(&vars(&[(vars::NUMBER_KEY, &old)])).unwrap();
+        let after = ReportSettings::from_vars(&vars(&[(vars::NUMBER_KEY, &new), (vars::NUMBER_KEY_PREVIOUS, &old)])).unwrap();
+        let stored = before.numbers.hash("VA1", "+14155550123");
+        assert_ne!(after.numbers.hash("VA1", "+14155550123"), stored);
+        assert!(after.numbers.lookups("VA1", "+14155550123").contains(&stored));
+    }
+
+    #[test]
+    fn warm_up_is_on_unless_turned_off() {
+        let key = "k".repeat(32);
+        assert!(ReportSettings::from_vars(&vars(&[(vars::NUMBER_KEY, &key)])).unwrap().warm_up);
+        let off = ReportSettings::from_vars(&vars(&[(vars::NUMBER_KEY, &key), (env::WARM_UP, "false")])).unwrap();
+        assert!(!off.warm_up);
+    }
+}

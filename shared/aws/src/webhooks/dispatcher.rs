@@ -1,0 +1,270 @@
+//! Signed webhooks that are never lost.
+//!
+//! A stream batch is handled record by record: derive the events, store
+//! them, record one delivery per interested endpoint, and only then try to
+//! send. A record whose events or deliveries could not be stored is reported
+//! as a batch item failure (Lambda retries from it; every write is
+//! idempotent). Sending never fails a record: a failed attempt stays pending
+//! with its next attempt time, and the scheduled run ([`Dispatcher::run_due`])
+//! retries it on the backoff schedule in [`verify_core::webhooks::delivery`]. The first attempts of
+//! a batch get a short time budget; whatever has not answered by then is left
+//! to the schedule, so one dead endpoint never stalls the stream.
+//!
+//! Order: a batch's records are handled in stream order, and stop at the
+//! first that cannot be stored (Lambda hands the batch back from there). The
+//! first attempts to one endpoint of one verification's events are made one
+//! after another in that order; different endpoints and verifications are
+//! tried at once. A failed attempt is retried later, so after a failure a
+//! receiver can see later events first: every event carries `sequence`.
+
+use verify_core::clock::{Clock, Seconds};
+use verify_core::events::derive::Deriver;
+use crate::events::store::EventStore;
+use crate::events::stream::{StreamRecord, parse_record};
+use super::client::WebhookClient;
+use verify_core::webhooks::config::{DeliverySettings, Endpoint};
+use verify_core::webhooks::delivery::{Delivery, DeliveryStatus, Outcome};
+use std::collections::HashMap;
+use std::sync::Arc;
+use super::store::DeliveryStore;
+
+/// Deliveries tried at once by one scheduled run.
+const RETRY_CONCURRENCY: usize = 16;
+/// Due deliveries one scheduled run takes on.
+pub const RETRY_BATCH: usize = 100;
+
+pub struct Dispatcher {
+    pub events: EventStore,
+    pub deliveries: DeliveryStore,
+    pub endpoints: Vec<Endpoint>,
+    pub client: WebhookClient,
+    pub settings: DeliverySettings,
+    pub clock: Arc<dyn Clock>,
+    /// Turns stream records into events.
+    pub deriver: Deriver,
+}
+
+/// A delivery recorded by this batch, with the verification its event is
+/// about: its first attempt comes after those of that verification's earlier
+/// events to the same endpoint.
+#[derive(Clone, Debug)]
+pub struct Fresh {
+    pub verification: String,
+    pub delivery: Delivery,
+}
+
+/// What a stream batch came to.
+#[derive(Debug, Default)]
+pub struct BatchOutcome {
+    /// Sequence number of the record to hand back to the stream (a batch
+    /// item failure): its events or deliveries could not be stored. Records
+    /// after it are not handled; the stream hands them back with it.
+    pub failed: Vec<String>,
+    pub events: usize,
+    pub deliveries: usize,
+}
+
+/// What a scheduled run came to.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct RetryOutcome {
+    pub attempted: usize,
+    pub delivered: usize,
+    pub errors: usize,
+}
+
+impl Dispatcher {
+    /// The lease an attempt holds on a delivery: the scheduled run leaves it
+    /// alone until then, and takes it over if the attempt never reported.
+    fn lease(&self) -> Seconds {
+        self.settings.timeout.as_secs() as Seconds + 60
+    }
+
+    /// Handles the `Records` of one stream batch.
+    pub async fn handle_records(self: &Arc<Self>, records: &[serde_json::Value]) -> BatchOutcome {
+        let mut outcome = BatchOutcome::default();
+        let mut fresh = Vec::new();
+        for raw in records {
+            let seq = raw
+                .get("dynamodb")
+                .and_then(|d| d.get("SequenceNumber"))
+                .and_then(|s| s.as_str())
+                .unwrap_or_default()
+                .to_owned();
+            let record = match parse_record(raw) {
+                Ok(r) => r,
+                Err(e) => {
+                    // A record we cannot read will not read better on retry:
+                    // log it and move on rather than block the shard.
+                    tracing::error!(sequence_number = %seq, error = %e, "unreadable stream record skipped");
+                    continue;
+                }
+            };
+            match self.process(&record).await {
+                Ok((events, deliveries)) => {
+                    outcome.events += events;
+                    outcome.deliveries += deliveries.len();
+                    fresh.extend(deliveries);
+                }
+                Err(e) => {
+                    // Lambda resumes from the lowest failed record; handling
+                    // later ones now would only put their events first.
+                    tracing::error!(sequence_number = %seq, error = %e, "stream record not processed; handing it back");
+                    outcome.failed.push(seq);
+                    break;
+                }
+            }
+        }
+        self.attempt_now(fresh).await;
+        outcome
+    }
+
+    /// Stores the events of one record and records their deliveries; returns
+    /// the number of events and the deliveries newly recorded, in order.
+    pub async fn process(&self, record: &StreamRecord) -> Result<(usize, Vec<Fresh>), String> {
+        let events = self.deriver.derive(&record.change());
+        let mut created = Vec::new();
+        let now = self.clock.now();
+        for e in &events {
+            self.events.put(e).await?;
+            tracing::info!(event_id = %e.id, event_type = e.event_type.as_str(), verification_sid = %e.verification_sid, to = %e.to_masked, "event");
+            let body = e.payload().to_string();
+            for ep in self.endpoints.iter().filter(|ep| ep.wants(&e.service_sid, e.event_type)) {
+                let d = Delivery {
+                    endpoint_id: ep.id.clone(),
+                    event_id: e.id.clone(),
+                    event_type: e.event_type.as_str().to_owned(),
+                    body: body.clone(),
+                    status: DeliveryStatus::Pending,
+                    attempts: 0,
+                    created_at: now,
+                    next_attempt_at: now + self.lease(),
+                    last_status: None,
+                    last_error: None,
+                    delivered_at: None,
+                };
+                if self.deliveries.create(&d).await? {
+                    created.push(Fresh { verification: format!("{}#{}", e.service_sid, e.verification_sid), delivery: d });
+                }
+            }
+        }
+        Ok((events.len(), created))
+    }
+
+    /// First attempts of freshly recorded deliveries, within the budget: one
+    /// task per (endpoint, verification), which tries its deliveries in order.
+    async fn attempt_now(self: &Arc<Self>, deliveries: Vec<Fresh>) {
+        if deliveries.is_empty() {
+            return;
+        }
+        let mut queues: Vec<Vec<Delivery>> = Vec::new();
+        let mut queue_of: HashMap<(String, String), usize> = HashMap::new();
+        for f in deliveries {
+            let key = (f.delivery.endpoint_id.clone(), f.verification);
+            let i = *queue_of.entry(key).or_insert_with(|| {
+                queues.push(Vec::new());
+                queues.len() - 1
+            });
+            queues[i].push(f.delivery);
+        }
+        let mut tasks = tokio::task::JoinSet::new();
+        for queue in queues {
+            let me = Arc::clone(self);
+            tasks.spawn(async move {
+                for d in queue {
+                    if let Err(e) = me.attempt(d).await {
+                        tracing::warn!(error = %e, "first attempt not recorded; the retry schedule has it");
+                    }
+                }
+            });
+        }
+        let all = async { while tasks.join_next().await.is_some() {} };
+        if tokio::time::timeout(self.settings.immediate_budget, all).await.is_err() {
+            tracing::info!(left = tasks.len(), "first attempts still running are left to the retry schedule");
+            tasks.abort_all();
+        }
+    }
+
+    /// The scheduled run: retries every due delivery (up to [`RETRY_BATCH`]).
+    pub async fn run_due(self: &Arc<Self>) -> Result<RetryOutcome, String> {
+        let now = self.clock.now();
+        let due = self.deliveries.due(now, RETRY_BATCH).await?;
+        let permits = Arc::new(tokio::sync::Semaphore::new(RETRY_CONCURRENCY));
+        let mut tasks = tokio::task::JoinSet::new();
+        for d in due {
+            let (me, permits) = (Arc::clone(self), Arc::clone(&permits));
+            tasks.spawn(async move {
+                let _permit = permits.acquire_owned().await.ok()?;
+                match me.deliveries.claim(&d, me.clock.now() + me.lease()).await {
+                    Ok(true) => Some(me.attempt(d).await),
+                    Ok(false) => None, // another run took it
+                    Err(e) => Some(Err(e)),
+                }
+            });
+        }
+        let mut outcome = RetryOutcome::default();
+        while let Some(r) = tasks.join_next().await {
+            match r {
+                Ok(Some(Ok(d))) => {
+                    outcome.attempted += 1;
+                    if d.status == DeliveryStatus::Delivered {
+                        outcome.delivered += 1;
+                    }
+                }
+                Ok(Some(Err(e))) => {
+                    outcome.errors += 1;
+                    tracing::warn!(error = %e, "retry not recorded");
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    outcome.errors += 1;
+                    tracing::warn!(error = %e, "retry task failed");
+                }
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// One attempt of a delivery this caller holds, and its record.
+    async fn attempt(&self, d: Delivery) -> Result<Delivery, String> {
+        let Some(ep) = self.endpoints.iter().find(|e| e.id == d.endpoint_id) else {
+            let mut after = d.clone();
+            after.status = DeliveryStatus::Failed;
+            after.last_error = Some("endpoint no longer configured".into());
+            self.deliveries.record(&d, &after).await?;
+            return Ok(after);
+        };
+        if self.deliveries.endpoint_disabled(&ep.id).await? {
+            let mut after = d.clone();
+            after.status = DeliveryStatus::Disabled;
+            after.last_error = Some("endpoint disabled (it answered 410 Gone)".into());
+            self.deliveries.record(&d, &after).await?;
+            return Ok(after);
+        }
+        let outcome = self.client.send(&ep.url, &ep.secrets, &d.event_id, &d.body, self.clock.now()).await;
+        let now = self.clock.now();
+        let after = d.after(&outcome, now);
+        match &outcome {
+            Outcome::Delivered { status } => {
+                tracing::info!(endpoint = %ep.id, event_id = %d.event_id, status, attempts = after.attempts, "webhook delivered")
+            }
+            Outcome::Gone => {
+                tracing::warn!(endpoint = %ep.id, event_id = %d.event_id, "endpoint answered 410 Gone; disabling it");
+                self.deliveries.disable_endpoint(&ep.id, now, "410 Gone").await?;
+            }
+            Outcome::Failed { error, .. } | Outcome::Refused { reason: error } => match after.status {
+                DeliveryStatus::Pending => tracing::warn!(
+                    endpoint = %ep.id, event_id = %d.event_id, attempts = after.attempts, error = %error,
+                    retry_in = after.next_attempt_at - now, "webhook attempt failed; will retry"
+                ),
+                _ => tracing::error!(
+                    endpoint = %ep.id, event_id = %d.event_id, attempts = after.attempts, error = %error,
+                    "webhook delivery given up"
+                ),
+            },
+        }
+        if !self.deliveries.record(&d, &after).await? {
+            tracing::warn!(endpoint = %ep.id, event_id = %d.event_id, "another attempt was recorded first");
+        }
+        Ok(after)
+    }
+}

@@ -1,0 +1,324 @@
+//! The request handlers over plain `http` types. Every request of every
+//! function goes through [`Api::handle`]: CORS preflight, origin check,
+//! authentication, routing, then the handler; CORS headers on the way out.
+
+use super::auth::{self, Caller, Credentials};
+use super::cors::{self, Cors};
+use super::error::code;
+use super::params::{Params, names};
+use super::resource::{self, DEFAULT_PAGE_SIZE, Links, MAX_PAGE_SIZE};
+use super::routes::{self, Function, Route};
+use super::ApiError;
+use crate::clock::Clock;
+use crate::config::{Service, check_friendly_name};
+use crate::message;
+use crate::otp::Code;
+use crate::channel::{Channel, ChannelError};
+use crate::recipient::{Recipient, RecipientKind};
+use crate::record::StoredStatus;
+use crate::service::{CheckTarget, StartRequest, Verifier, VerifyError};
+use crate::sid;
+use crate::store::Store;
+use bytes::Bytes;
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use serde_json::Value;
+
+/// Start parameters Twilio defines whose feature this service does not have:
+/// refused, because ignoring them would send something other than asked
+/// (a caller-chosen code, another template). Other unknown or unsupported
+/// parameters are ignored, as Twilio ignores parameters it does not know.
+const UNSUPPORTED_START_PARAMS: &[&str] = &["CustomCode", "TemplateSid"];
+
+/// The verifier plus what the HTTP layer adds: who we are, where, who may call.
+pub struct Api<S, C> {
+    pub verifier: Verifier<S, C>,
+    pub account_sid: String,
+    /// Fixed base for `url` fields; otherwise taken from each request.
+    pub public_base_url: Option<String>,
+    pub credentials: Credentials,
+    pub cors: Cors,
+}
+
+pub type HttpResponse = Response<String>;
+
+impl<S> Api<S, crate::clock::SystemClock> {
+    /// The API over a store and senders, as configured, on the system clock
+    /// (the Lambda functions, verify-local and tests assemble it this way).
+    pub fn new(settings: crate::config::Settings, store: S, senders: crate::sender::Senders) -> Self {
+        Api {
+            verifier: Verifier {
+                store,
+                senders,
+                clock: crate::clock::SystemClock,
+                services: settings.services,
+                keys: settings.keys,
+            },
+            account_sid: settings.account_sid,
+            public_base_url: settings.public_base_url,
+            credentials: settings.credentials,
+            cors: settings.cors,
+        }
+    }
+}
+
+impl<S: Store, C: Clock> Api<S, C> {
+    /// Answers one request as `function` serves it, in this order: a CORS
+    /// preflight (the one thing answered without credentials: browsers send
+    /// none with it), the refusal of a cross-site request from an origin
+    /// not allowed, authentication, routing, the handler. Nothing is read
+    /// from the store or sent before the request has passed all of them.
+    pub async fn handle(&self, function: Function, req: &Request<Bytes>) -> HttpResponse {
+        let started = std::time::Instant::now();
+        let routed = routes::route(function, req.method(), req.uri().path());
+        if let Some(preflight) = cors::preflight(&self.cors, req) {
+            crate::logging::served("preflight", preflight.status().as_u16(), None, started);
+            return preflight;
+        }
+        let name = routed.as_ref().map_or("unrouted", Route::name);
+        let (mut resp, code) = match self.dispatch(routed, req).await {
+            Ok(resp) => (resp, None),
+            Err(e) => (error_response(&e), Some(e.code)),
+        };
+        cors::apply(&self.cors, req.headers(), &mut resp);
+        crate::logging::served(name, resp.status().as_u16(), code, started);
+        resp
+    }
+
+    async fn dispatch(&self, routed: Result<Route, ApiError>, req: &Request<Bytes>) -> Result<HttpResponse, ApiError> {
+        if let Some(refused) = cors::refuse_cross_site(&self.cors, req) {
+            tracing::warn!(method = %req.method(), path = req.uri().path(), "request refused: origin not allowed");
+            return Err(refused);
+        }
+        let caller = auth::authenticate(&self.credentials, req, self.public_base_url.as_deref()).inspect_err(|_| {
+            tracing::warn!(method = %req.method(), path = req.uri().path(), "request refused: bad or missing credentials");
+        })?;
+        let route = routed?;
+        let base = self.base_url(req);
+        let links = Links { base_url: &base, account_sid: &self.account_sid };
+        let default = self.verifier.services.default_service();
+        let (status, body) = match route {
+            Route::PlainStart => (StatusCode::CREATED, self.start(default, req, &links).await?),
+            Route::CreateVerification { service_sid } => {
+                (StatusCode::CREATED, self.start(self.service(&service_sid)?, req, &links).await?)
+            }
+            Route::PlainCheck => (StatusCode::OK, with_template_message(self.check(default, req, &links).await?)),
+            Route::CreateVerificationCheck { service_sid } => {
+                (StatusCode::OK, self.check(self.service(&service_sid)?, req, &links).await?)
+            }
+            Route::FetchVerification { service_sid, id } => {
+                (StatusCode::OK, self.fetch(self.service(&service_sid)?, &id, &links).await?)
+            }
+            Route::UpdateVerification { service_sid, id } => {
+                (StatusCode::OK, self.update(self.service(&service_sid)?, &id, req, &caller, &links).await?)
+            }
+            Route::FetchService { sid } => (StatusCode::OK, resource::service(self.service(&sid)?, &links)),
+            Route::ListServices => (StatusCode::OK, self.list_services(req, &links)?),
+        };
+        Ok(json_response(status, &body))
+    }
+
+    /// A configured service, or Twilio's 404 for an unknown one.
+    fn service(&self, sid: &str) -> Result<&Service, ApiError> {
+        self.verifier.services.get(sid).ok_or_else(|| not_found(&format!("/Services/{sid}")))
+    }
+
+    /// `To`, `Channel`, `Locale`, `CustomFriendlyName`: sends a code.
+    async fn start(&self, service: &Service, req: &Request<Bytes>, links: &Links<'_>) -> Result<Value, ApiError> {
+        let params = body_params(req)?;
+        for name in UNSUPPORTED_START_PARAMS {
+            if params.text(&[name])?.is_some() {
+                return Err(ApiError::new(
+                    403,
+                    code::FEATURE_NOT_SUPPORTED,
+                    format!("Service does not support this feature: {name}"),
+                ));
+            }
+        }
+        let channel = parse_channel(params.text(names::CHANNEL)?.unwrap_or("sms"))?;
+        let to = parse_to(channel.spec().accepts, params.required(names::TO)?)?;
+        let language = params
+            .text(names::LOCALE)?
+            .map(|l| message::language_for(l).ok_or_else(|| ApiError::invalid("Invalid parameter: Locale")))
+            .transpose()?;
+        let friendly_name = params
+            .text(names::CUSTOM_FRIENDLY_NAME)?
+            .map(|n| check_friendly_name(n).map_err(|e| ApiError::invalid(format!("Invalid parameter: CustomFriendlyName ({e})"))))
+            .transpose()?;
+        let request = StartRequest { to, channel, language, friendly_name };
+        let record = self
+            .verifier
+            .start(service, &request)
+            .await
+            .map_err(|e| refused(&e, &format!("/Services/{}/Verifications", service.sid)))?;
+        Ok(resource::verification(&record, self.verifier.clock.now(), &service.limits, links))
+    }
+
+    /// `Code` plus `To` or `VerificationSid`: `approved`, or (wrong code) `pending`.
+    async fn check(&self, service: &Service, req: &Request<Bytes>, links: &Links<'_>) -> Result<Value, ApiError> {
+        let params = body_params(req)?;
+        let code = params.required(names::CODE)?;
+        let limits = &service.limits;
+        // A code that cannot possibly match is refused before anything is
+        // counted or compared: it reveals nothing and costs no attempt.
+        let code = Code::parse(code, limits.code_length).ok_or_else(|| {
+            ApiError::invalid(format!("Invalid parameter: Code (must be {} digits)", limits.code_length))
+        })?;
+        let target = match (params.text(names::VERIFICATION_SID)?, params.text(names::TO)?) {
+            (Some(sid), _) if sid::is_sid(sid::VERIFICATION, sid) => CheckTarget::Sid(sid.to_owned()),
+            (Some(_), _) => return Err(ApiError::invalid("Invalid parameter: VerificationSid")),
+            (None, Some(to)) => CheckTarget::To(parse_recipient(to)?),
+            (None, None) => return Err(ApiError::invalid("Missing required parameter To or VerificationSid")),
+        };
+        let outcome = self
+            .verifier
+            .check(service, &target, &code)
+            .await
+            .map_err(|e| refused(&e, &format!("/Services/{}/VerificationCheck", service.sid)))?;
+        Ok(resource::verification_check(&outcome.record, self.verifier.clock.now(), limits, links))
+    }
+
+    /// The pending verification a sid or number names.
+    async fn fetch(&self, service: &Service, id: &str, links: &Links<'_>) -> Result<Value, ApiError> {
+        let resource_path = format!("/Services/{}/Verifications/{id}", service.sid);
+        let target = path_target(id).ok_or_else(|| not_found(&resource_path))?;
+        let record = self.verifier.fetch(service, &target).await.map_err(|e| refused(&e, &resource_path))?;
+        Ok(resource::verification(&record, self.verifier.clock.now(), &service.limits, links))
+    }
+
+    /// `Status=canceled` ends a pending verification; `Status=approved`
+    /// approves it without a code, which only an authenticated caller may do
+    /// (for apps that verify the code themselves, as with Twilio's custom codes).
+    async fn update(
+        &self,
+        service: &Service,
+        id: &str,
+        req: &Request<Bytes>,
+        caller: &Caller,
+        links: &Links<'_>,
+    ) -> Result<Value, ApiError> {
+        let params = body_params(req)?;
+        let status = match params.required(names::STATUS)?.trim().to_ascii_lowercase().as_str() {
+            "canceled" => StoredStatus::Canceled,
+            "approved" if caller.is_authenticated() => StoredStatus::Approved,
+            "approved" => {
+                return Err(ApiError::new(
+                    403,
+                    code::FEATURE_NOT_SUPPORTED,
+                    "Service does not support this feature: approval without a code needs credentials",
+                ));
+            }
+            _ => return Err(ApiError::invalid("Invalid parameter: Status (canceled or approved)")),
+        };
+        let resource_path = format!("/Services/{}/Verifications/{id}", service.sid);
+        let target = path_target(id).ok_or_else(|| not_found(&resource_path))?;
+        let record = self.verifier.close(service, &target, status).await.map_err(|e| refused(&e, &resource_path))?;
+        Ok(resource::verification(&record, self.verifier.clock.now(), &service.limits, links))
+    }
+
+    /// `PageSize` (1–1000, default 50) and `Page` from the query.
+    fn list_services(&self, req: &Request<Bytes>, links: &Links<'_>) -> Result<Value, ApiError> {
+        let query = Params::from_form(req.uri().query().unwrap_or("").as_bytes());
+        let number = |names: &[&str], default: usize, min: usize, max: usize| -> Result<usize, ApiError> {
+            match query.text(names)? {
+                None => Ok(default),
+                Some(raw) => match raw.trim().parse::<usize>() {
+                    Ok(n) if (min..=max).contains(&n) => Ok(n),
+                    _ => Err(ApiError::invalid(format!("Invalid parameter: {}", names[0]))),
+                },
+            }
+        };
+        let page_size = number(&["PageSize"], DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)?;
+        let page = number(&["Page"], 0, 0, 1_000_000)?;
+        Ok(resource::services_page(self.verifier.services.all(), page_size, page, links))
+    }
+
+    fn base_url(&self, req: &Request<Bytes>) -> String {
+        self.public_base_url.clone().unwrap_or_else(|| request_base_url(req))
+    }
+}
+
+/// The plain check endpoint answers as Twilio's serverless `check-verify`
+/// template does, so pages written for it can show `message`: the
+/// VerificationCheck plus a `message` ("Verification success." or
+/// "Incorrect token."). The v2 resource stays exactly Twilio's.
+fn with_template_message(mut check: Value) -> Value {
+    let approved = check["status"] == "approved";
+    check["message"] = Value::from(if approved { "Verification success." } else { "Incorrect token." });
+    check
+}
+
+/// Maps a domain refusal to Twilio's error, logging causes the client does
+/// not see.
+fn refused(e: &VerifyError, resource: &str) -> ApiError {
+    if let VerifyError::StoreUnavailable(cause) | VerifyError::SendFailed(cause) = e {
+        tracing::error!(%cause, "dependency failed");
+    }
+    ApiError::from_verify(e, resource)
+}
+
+fn not_found(resource: &str) -> ApiError {
+    ApiError::from_verify(&VerifyError::NotFound, resource)
+}
+
+/// The `{Sid}` of a verification path: a `VE` sid, or the recipient (an
+/// E.164 number or an e-mail address).
+fn path_target(id: &str) -> Option<CheckTarget> {
+    if sid::is_sid(sid::VERIFICATION, id) {
+        return Some(CheckTarget::Sid(id.to_owned()));
+    }
+    Recipient::parse_any(id).ok().map(CheckTarget::To)
+}
+
+/// The body's parameters, by its content type (the router has already made
+/// sure only POST gets here).
+fn body_params(req: &Request<Bytes>) -> Result<Params, ApiError> {
+    if req.method() != Method::POST {
+        return Err(ApiError::new(405, code::METHOD_NOT_ALLOWED, format!("Method {} not allowed; use POST", req.method())));
+    }
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    Params::from_body(content_type, req.body())
+}
+
+/// `To` as the kind of recipient the channel takes.
+fn parse_to(kind: RecipientKind, raw: &str) -> Result<Recipient, ApiError> {
+    Recipient::parse(kind, raw).map_err(|e| ApiError::from_recipient(&e, raw))
+}
+
+/// `To` of a check: whichever kind of recipient it is.
+fn parse_recipient(raw: &str) -> Result<Recipient, ApiError> {
+    Recipient::parse_any(raw).map_err(|e| ApiError::from_recipient(&e, raw))
+}
+
+fn parse_channel(raw: &str) -> Result<Channel, ApiError> {
+    Channel::parse(raw).map_err(|e| match e {
+        ChannelError::NotDelivered(c) => {
+            ApiError::new(400, code::CHANNEL_DISABLED, format!("Delivery channel disabled: {c} (this service delivers on: {})", delivered()))
+        }
+        ChannelError::Unknown => ApiError::invalid("Invalid parameter: Channel"),
+    })
+}
+
+fn delivered() -> String {
+    crate::channel::REGISTRY.iter().map(|c| c.name).collect::<Vec<_>>().join(", ")
+}
+
+pub use crate::access::request_base_url;
+
+pub fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
+    let mut resp = Response::new(body.to_string());
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp
+}
+
+pub fn error_response(e: &ApiError) -> HttpResponse {
+    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
+    let mut resp = json_response(status, &e.body());
+    if let Some(secs) = e.retry_after {
+        resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1) as u64));
+    }
+    if e.status == 401 {
+        resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"Twilio API\""));
+    }
+    resp
+}

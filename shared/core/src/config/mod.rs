@@ -1,0 +1,360 @@
+//! Configuration: the limits of a service and the settings of a deployment,
+//! read from the environment with clear errors for bad values.
+
+mod services;
+
+pub use services::{MAX_FRIENDLY_NAME_CHARS, Service, Services, check_friendly_name};
+
+use crate::access::credentials::Credentials;
+use crate::access::origins::Cors;
+use crate::otp::{CodeKey, CodeKeys, MAX_CODE_LENGTH, MIN_CODE_LENGTH};
+use crate::sid;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+
+/// The limits one service enforces. Defaults follow NIST SP 800-63B and
+/// Twilio Verify: 6 digits, 10 minutes, 5 checks, 5 sends per 10 minutes,
+/// 20 failed checks per number per 24 hours.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    pub code_length: usize,
+    pub validity_secs: i64,
+    pub max_check_attempts: u32,
+    pub max_sends: u32,
+    pub send_window_secs: i64,
+    pub max_failures: u32,
+    pub failure_window_secs: i64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            code_length: 6,
+            validity_secs: 600,
+            max_check_attempts: 5,
+            max_sends: 5,
+            send_window_secs: 600,
+            max_failures: 20,
+            failure_window_secs: 24 * 3600,
+        }
+    }
+}
+
+/// Everything a deployment needs to know.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub table: String,
+    pub account_sid: String,
+    pub services: Services,
+    pub keys: CodeKeys,
+    /// Who may call. Empty means open, which only verify-local allows.
+    pub credentials: Credentials,
+    /// Browser origins allowed to call cross-origin.
+    pub cors: Cors,
+    pub sms: SmsSettings,
+    /// Base for the `url` fields, e.g. `https://verify.example.com`; when
+    /// unset, taken from each request's Host header.
+    pub public_base_url: Option<String>,
+    /// Open the DynamoDB connection during init so the first request does not
+    /// pay the TLS handshake.
+    pub warm_up: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct SmsSettings {
+    pub sender_id: Option<String>,
+    pub origination_number: Option<String>,
+}
+
+/// The name of every environment variable, in one place.
+pub mod env {
+    pub const TABLE: &str = "VERIFY_TABLE";
+    pub const ACCOUNT_SID: &str = "VERIFY_ACCOUNT_SID";
+    pub const SERVICE_SID: &str = "VERIFY_SERVICE_SID";
+    pub const SERVICE_NAME: &str = "VERIFY_SERVICE_NAME";
+    pub const CODE_KEY: &str = "VERIFY_CODE_KEY";
+    pub const CODE_KEY_PREVIOUS: &str = "VERIFY_CODE_KEY_PREVIOUS";
+    pub const CODE_LENGTH: &str = "VERIFY_CODE_LENGTH";
+    pub const VALIDITY_SECONDS: &str = "VERIFY_VALIDITY_SECONDS";
+    pub const MAX_CHECK_ATTEMPTS: &str = "VERIFY_MAX_CHECK_ATTEMPTS";
+    pub const MAX_SENDS: &str = "VERIFY_MAX_SENDS";
+    pub const SEND_WINDOW_SECONDS: &str = "VERIFY_SEND_WINDOW_SECONDS";
+    pub const MAX_FAILURES: &str = "VERIFY_MAX_FAILURES";
+    pub const FAILURE_WINDOW_SECONDS: &str = "VERIFY_FAILURE_WINDOW_SECONDS";
+    pub const SMS_SENDER_ID: &str = "VERIFY_SMS_SENDER_ID";
+    pub const SMS_ORIGINATION_NUMBER: &str = "VERIFY_SMS_ORIGINATION_NUMBER";
+    pub const PUBLIC_BASE_URL: &str = "VERIFY_PUBLIC_BASE_URL";
+    pub const WARM_UP: &str = "VERIFY_WARM_UP";
+    /// The services JSON document (see [`super::Services::from_json`]).
+    pub const SERVICES: &str = "VERIFY_SERVICES";
+    /// A file holding the services JSON document, instead of `VERIFY_SERVICES`.
+    pub const SERVICES_FILE: &str = "VERIFY_SERVICES_FILE";
+    /// JSON list of `{"key_id", "secret_sha256"}`: Basic credentials.
+    pub const API_KEYS: &str = "VERIFY_API_KEYS";
+    /// Comma-separated auth tokens that sign `X-Twilio-Signature` requests.
+    pub const AUTH_TOKENS: &str = "VERIFY_AUTH_TOKENS";
+    /// Comma-separated browser origins allowed cross-origin, or `*`.
+    pub const CORS_ORIGINS: &str = "VERIFY_CORS_ORIGINS";
+
+    /// Variables for verify-local only. The functions share the reading of
+    /// `VERIFY_SERVICES_FILE`, but a Lambda deployment has no file to name
+    /// (it passes `VERIFY_SERVICES`), so `template.yaml` sets none of these;
+    /// the template tests read this list.
+    pub const LOCAL_ONLY: &[&str] = &[SERVICES_FILE];
+}
+
+pub const DEFAULT_TABLE: &str = "verify";
+pub const DEFAULT_SERVICE_NAME: &str = "Verify";
+
+/// A stable default sid derived from a name, so a deployment that sets none
+/// keeps the same service sid across restarts.
+pub fn derived_sid(prefix: &str, name: &str) -> String {
+    let digest = Sha256::new_with_prefix(b"verify-default-sid:").chain_update(name).finalize();
+    format!("{prefix}{}", hex::encode(&digest[..16]))
+}
+
+impl Settings {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Settings, String> {
+        Settings::from_vars(&std::env::vars().collect())
+    }
+
+    /// Reads settings from a map of variables. The code key is required:
+    /// without it there is nothing safe to hash codes with.
+    pub fn from_vars(vars: &HashMap<String, String>) -> Result<Settings, String> {
+        let get = |name: &str| vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+        let current = get(env::CODE_KEY)
+            .ok_or_else(|| format!("{} is required (a random secret of at least 32 bytes)", env::CODE_KEY))?;
+        let current = CodeKey::new(current.as_bytes()).map_err(|e| format!("{}: {e}", env::CODE_KEY))?;
+        let previous = get(env::CODE_KEY_PREVIOUS)
+            .map(|k| CodeKey::new(k.as_bytes()).map_err(|e| format!("{}: {e}", env::CODE_KEY_PREVIOUS)))
+            .transpose()?;
+        let (services, account_sid) = services_and_account(vars)?;
+        let credentials = Credentials::parse(get(env::API_KEYS), get(env::AUTH_TOKENS))
+            .map_err(|e| format!("{} / {}: {e}", env::API_KEYS, env::AUTH_TOKENS))?;
+        let cors = Cors::parse_list(get(env::CORS_ORIGINS).unwrap_or(""))
+            .map_err(|e| format!("{}: {e}", env::CORS_ORIGINS))?;
+        Ok(Settings {
+            table: get(env::TABLE).unwrap_or(DEFAULT_TABLE).to_owned(),
+            account_sid,
+            services,
+            keys: CodeKeys::new(current, previous),
+            credentials,
+            cors,
+            sms: SmsSettings {
+                sender_id: get(env::SMS_SENDER_ID).map(str::to_owned),
+                origination_number: get(env::SMS_ORIGINATION_NUMBER).map(str::to_owned),
+            },
+            public_base_url: get(env::PUBLIC_BASE_URL).map(|u| u.trim_end_matches('/').to_owned()),
+            warm_up: warm_up(get(env::WARM_UP)),
+        })
+    }
+}
+
+/// `VERIFY_WARM_UP`: on unless it says off, for every function.
+pub fn warm_up(value: Option<&str>) -> bool {
+    value.is_none_or(|v| !matches!(v, "0" | "false" | "no" | "off"))
+}
+
+/// The configured services and the account sid shown in resources: the one
+/// reading shared by every function, webhook-report included (which needs no
+/// code key).
+pub fn services_and_account(vars: &HashMap<String, String>) -> Result<(Services, String), String> {
+    let get = |name: &str| vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let limits = limits_from(&get)?;
+    let services = services_from(&get, &limits)?;
+    let account_sid = match get(env::ACCOUNT_SID) {
+        Some(s) if sid::is_sid(sid::ACCOUNT, s) => s.to_owned(),
+        Some(s) => return Err(format!("{}: {s:?} is not an AC sid", env::ACCOUNT_SID)),
+        None => derived_sid(sid::ACCOUNT, &services.default_service().sid),
+    };
+    Ok((services, account_sid))
+}
+
+/// The services: from the JSON document when one is configured (limits it
+/// leaves out default to `limits`), else the one service the
+/// `VERIFY_SERVICE_SID` / `VERIFY_SERVICE_NAME` variables describe.
+fn services_from<'a>(get: &impl Fn(&str) -> Option<&'a str>, limits: &Limits) -> Result<Services, String> {
+    let document = match (get(env::SERVICES), get(env::SERVICES_FILE)) {
+        (Some(_), Some(_)) => return Err(format!("set {} or {}, not both", env::SERVICES, env::SERVICES_FILE)),
+        (Some(json), None) => Some((json.to_owned(), env::SERVICES.to_owned())),
+        (None, Some(path)) => {
+            let json = std::fs::read_to_string(path).map_err(|e| format!("{}: {path}: {e}", env::SERVICES_FILE))?;
+            Some((json, format!("{} ({path})", env::SERVICES_FILE)))
+        }
+        (None, None) => None,
+    };
+    if let Some((json, source)) = document {
+        for single in [env::SERVICE_SID, env::SERVICE_NAME] {
+            if get(single).is_some() {
+                return Err(format!("{single} cannot be combined with {source}: name the service in the JSON"));
+            }
+        }
+        return Services::from_json(&json, limits).map_err(|e| format!("{source}: {e}"));
+    }
+    let name = get(env::SERVICE_NAME).unwrap_or(DEFAULT_SERVICE_NAME);
+    let name = check_friendly_name(name).map_err(|e| format!("{}: {e}", env::SERVICE_NAME))?;
+    let sid = match get(env::SERVICE_SID) {
+        Some(s) if sid::is_sid(sid::SERVICE, s) => s.to_owned(),
+        Some(s) => return Err(format!("{}: {s:?} is not a VA sid (VA + 32 hex digits)", env::SERVICE_SID)),
+        None => derived_sid(sid::SERVICE, &name),
+    };
+    Ok(Services::single(Service::new(sid, name, limits.clone())))
+}
+
+/// One limit: where it is read from (environment variable, key in the
+/// services JSON) and the values it may take. The environment and the JSON
+/// go through this one table, so both accept exactly the same ranges.
+pub(crate) struct LimitField {
+    pub env: &'static str,
+    pub json: &'static str,
+    pub min: i64,
+    pub max: i64,
+    pub set: fn(&mut Limits, i64),
+}
+
+pub(crate) const LIMIT_FIELDS: &[LimitField] = &[
+    LimitField {
+        env: env::CODE_LENGTH,
+        json: "code_length",
+        min: MIN_CODE_LENGTH as i64,
+        max: MAX_CODE_LENGTH as i64,
+        set: |l, v| l.code_length = v as usize,
+    },
+    LimitField { env: env::VALIDITY_SECONDS, json: "validity_seconds", min: 60, max: 24 * 3600, set: |l, v| l.validity_secs = v },
+    LimitField {
+        env: env::MAX_CHECK_ATTEMPTS,
+        json: "max_check_attempts",
+        min: 1,
+        max: 100,
+        set: |l, v| l.max_check_attempts = v as u32,
+    },
+    LimitField { env: env::MAX_SENDS, json: "max_sends", min: 1, max: 100, set: |l, v| l.max_sends = v as u32 },
+    LimitField {
+        env: env::SEND_WINDOW_SECONDS,
+        json: "send_window_seconds",
+        min: 60,
+        max: 24 * 3600,
+        set: |l, v| l.send_window_secs = v,
+    },
+    LimitField { env: env::MAX_FAILURES, json: "max_failures", min: 1, max: 100, set: |l, v| l.max_failures = v as u32 },
+    LimitField {
+        env: env::FAILURE_WINDOW_SECONDS,
+        json: "failure_window_seconds",
+        min: 60,
+        max: 30 * 24 * 3600,
+        set: |l, v| l.failure_window_secs = v,
+    },
+];
+
+impl LimitField {
+    /// Checks a value against the field's range; `name` is how the caller
+    /// spelt the field, for the error.
+    pub(crate) fn apply(&self, limits: &mut Limits, value: Option<i64>, raw: &str, name: &str) -> Result<(), String> {
+        match value {
+            Some(v) if v >= self.min && v <= self.max => {
+                (self.set)(limits, v);
+                Ok(())
+            }
+            _ => Err(format!("{name}: {raw} is not a whole number from {} to {}", self.min, self.max)),
+        }
+    }
+}
+
+fn limits_from<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Result<Limits, String> {
+    let mut limits = Limits::default();
+    for field in LIMIT_FIELDS {
+        if let Some(raw) = get(field.env) {
+            field.apply(&mut limits, raw.parse::<i64>().ok(), &format!("{raw:?}"), field.env)?;
+        }
+    }
+    Ok(limits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_need_only_a_key() {
+        let s = Settings::from_vars(&vars(&[(env::CODE_KEY, &"k".repeat(32))])).unwrap();
+        assert_eq!(s.services.default_service().limits, Limits::default());
+        assert!(sid::is_sid(sid::SERVICE, &s.services.default_service().sid));
+        assert!(s.credentials.is_empty());
+        assert!(!s.cors.is_enabled());
+        assert!(sid::is_sid(sid::ACCOUNT, &s.account_sid));
+        assert_eq!(s.table, DEFAULT_TABLE);
+        assert!(s.warm_up);
+    }
+
+    #[test]
+    fn missing_or_short_key_is_an_error() {
+        assert!(Settings::from_vars(&vars(&[])).unwrap_err().contains(env::CODE_KEY));
+        assert!(Settings::from_vars(&vars(&[(env::CODE_KEY, "short")])).is_err());
+    }
+
+    #[test]
+    fn out_of_range_limits_are_errors() {
+        let key = "k".repeat(32);
+        for (name, bad) in [(env::CODE_LENGTH, "3"), (env::CODE_LENGTH, "11"), (env::MAX_SENDS, "x"), (env::SERVICE_SID, "VA1")] {
+            let err = Settings::from_vars(&vars(&[(env::CODE_KEY, &key), (name, bad)])).unwrap_err();
+            assert!(err.contains(name), "{err}");
+        }
+        let s = Settings::from_vars(&vars(&[(env::CODE_KEY, &key), (env::CODE_LENGTH, "8"), (env::WARM_UP, "false")]))
+            .unwrap();
+        assert_eq!(s.services.default_service().limits.code_length, 8);
+        assert!(!s.warm_up);
+    }
+
+    #[test]
+    fn services_come_from_json_with_env_limits_as_defaults() {
+        let key = "k".repeat(32);
+        let json = r#"{"services":[{"friendly_name":"Acme","max_sends":3},{"friendly_name":"Beta"}]}"#;
+        let s = Settings::from_vars(&vars(&[(env::CODE_KEY, &key), (env::SERVICES, json), (env::CODE_LENGTH, "8")]))
+            .unwrap();
+        assert_eq!(s.services.all().len(), 2);
+        let acme = s.services.default_service();
+        assert_eq!((acme.friendly_name.as_str(), acme.limits.max_sends, acme.limits.code_length), ("Acme", 3, 8));
+        let err = Settings::from_vars(&vars(&[(env::CODE_KEY, &key), (env::SERVICES, json), (env::SERVICE_NAME, "X")]))
+            .unwrap_err();
+        assert!(err.contains(env::SERVICE_NAME), "{err}");
+        let err = Settings::from_vars(&vars(&[(env::CODE_KEY, &key), (env::SERVICES, "{")])).unwrap_err();
+        assert!(err.contains(env::SERVICES), "{err}");
+    }
+
+    #[test]
+    fn services_file_is_read() {
+        let key = "k".repeat(32);
+        let path = std::env::temp_dir().join(format!("verify-services-{}.json", std::process::id()));
+        std::fs::write(&path, r#"{"services":[{"friendly_name":"From File"}]}"#).unwrap();
+        let s = Settings::from_vars(&vars(&[(env::CODE_KEY, &key), (env::SERVICES_FILE, path.to_str().unwrap())])).unwrap();
+        std::fs::remove_file(&path).ok();
+        assert_eq!(s.services.default_service().friendly_name, "From File");
+        let missing = Settings::from_vars(&vars(&[(env::CODE_KEY, &key), (env::SERVICES_FILE, "/nonexistent/x.json")]));
+        assert!(missing.unwrap_err().contains(env::SERVICES_FILE));
+    }
+
+    #[test]
+    fn credentials_and_cors_are_read() {
+        let key = "k".repeat(32);
+        let keys = format!(r#"[{{"key_id":"SK1","secret_sha256":"{}"}}]"#, "0".repeat(64));
+        let s = Settings::from_vars(&vars(&[
+            (env::CODE_KEY, &key),
+            (env::API_KEYS, &keys),
+            (env::AUTH_TOKENS, &"t".repeat(32)),
+            (env::CORS_ORIGINS, "https://a.example, http://localhost:3000"),
+        ]))
+        .unwrap();
+        assert_eq!(s.credentials.key_ids().collect::<Vec<_>>(), ["SK1"]);
+        assert_eq!(s.credentials.token_count(), 1);
+        assert!(s.cors.is_enabled());
+        let bad = Settings::from_vars(&vars(&[(env::CODE_KEY, &key), (env::CORS_ORIGINS, "a.example")]));
+        assert!(bad.unwrap_err().contains(env::CORS_ORIGINS));
+        let bad = Settings::from_vars(&vars(&[(env::CODE_KEY, &key), (env::API_KEYS, "[1]")]));
+        assert!(bad.unwrap_err().contains(env::API_KEYS));
+    }
+}

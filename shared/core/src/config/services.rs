@@ -1,0 +1,278 @@
+//! Verification services: what each one is called (the name in the SMS), its
+//! limits, channels and destination countries; read from a JSON document
+//! (`VERIFY_SERVICES` or the file named by `VERIFY_SERVICES_FILE`), or built
+//! from the single-service environment variables when there is none.
+//!
+//! ```json
+//! {
+//!   "default_service_sid": "VA0123456789abcdef0123456789abcdef",
+//!   "services": [
+//!     { "sid": "VA0123456789abcdef0123456789abcdef", "friendly_name": "Acme",
+//!       "code_length": 6, "validity_seconds": 600, "max_check_attempts": 5,
+//!       "max_sends": 5, "send_window_seconds": 600, "max_failures": 20,
+//!       "failure_window_seconds": 86400, "channels": ["sms"],
+//!       "countries": ["US", "CA"], "custom_friendly_name": true }
+//!   ]
+//! }
+//! ```
+//! Only `friendly_name` is required. Limits left out take the deployment's
+//! defaults (the `VERIFY_CODE_LENGTH`… variables, else the built-in ones).
+
+use super::{LIMIT_FIELDS, Limits, derived_sid};
+use crate::channel::Channel;
+use crate::sid;
+use serde_json::{Map, Value};
+
+
+pub use crate::friendly_name::{MAX_FRIENDLY_NAME_CHARS, check_friendly_name};
+
+/// One verification service.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Service {
+    pub sid: String,
+    pub friendly_name: String,
+    pub limits: Limits,
+    /// Channels a start may ask for (registered ones: [`crate::channel::REGISTRY`]).
+    pub channels: Vec<Channel>,
+    /// ISO 3166 alpha-2 codes of the countries codes may be sent to; `None`
+    /// allows every country.
+    pub countries: Option<Vec<String>>,
+    /// Whether a start may replace the name in the SMS (`CustomFriendlyName`).
+    pub custom_friendly_name: bool,
+}
+
+impl Service {
+    /// A service with the given name and limits, every country and the
+    /// supported channels allowed.
+    pub fn new(sid: String, friendly_name: String, limits: Limits) -> Service {
+        Service {
+            sid,
+            friendly_name,
+            limits,
+            channels: crate::channel::REGISTRY.iter().map(|c| c.channel).collect(),
+            countries: None,
+            custom_friendly_name: true,
+        }
+    }
+
+    pub fn allows_channel(&self, channel: Channel) -> bool {
+        self.channels.contains(&channel)
+    }
+
+    /// A number whose country is unknown is allowed only when every country is.
+    pub fn allows_country(&self, country: Option<&str>) -> bool {
+        match (&self.countries, country) {
+            (None, _) => true,
+            (Some(list), Some(c)) => list.iter().any(|allowed| allowed.eq_ignore_ascii_case(c)),
+            (Some(_), None) => false,
+        }
+    }
+}
+
+/// The configured services, looked up by sid, with one default (used by the
+/// plain function-URL endpoints, which name no service).
+#[derive(Clone, Debug)]
+pub struct Services {
+    list: Vec<Service>,
+    default: usize,
+}
+
+impl Services {
+    /// A set of exactly one service, which is the default.
+    pub fn single(service: Service) -> Services {
+        Services { list: vec![service], default: 0 }
+    }
+
+    pub fn get(&self, sid: &str) -> Option<&Service> {
+        self.list.iter().find(|s| s.sid == sid)
+    }
+
+    pub fn default_service(&self) -> &Service {
+        &self.list[self.default]
+    }
+
+    /// In configuration order.
+    pub fn all(&self) -> &[Service] {
+        &self.list
+    }
+
+    /// Parses the services document. `defaults` are the limits a service gets
+    /// for every limit it does not name.
+    pub fn from_json(json: &str, defaults: &Limits) -> Result<Services, String> {
+        let doc: Value = serde_json::from_str(json).map_err(|e| format!("services JSON: {e}"))?;
+        let Value::Object(doc) = doc else { return Err("services JSON: must be an object with \"services\"".into()) };
+        for key in doc.keys() {
+            if !matches!(key.as_str(), "services" | "default_service_sid") {
+                return Err(format!("services JSON: unknown key {key:?}"));
+            }
+        }
+        let entries = match doc.get("services") {
+            Some(Value::Array(a)) if !a.is_empty() => a,
+            _ => return Err("services JSON: \"services\" must be a non-empty array".into()),
+        };
+        let mut list = Vec::with_capacity(entries.len());
+        for (i, entry) in entries.iter().enumerate() {
+            let Value::Object(entry) = entry else { return Err(format!("services[{i}]: must be an object")) };
+            let service = parse_service(entry, defaults).map_err(|e| format!("services[{i}]: {e}"))?;
+            if list.iter().any(|s: &Service| s.sid == service.sid) {
+                return Err(format!("services[{i}]: sid {} is used twice", service.sid));
+            }
+            list.push(service);
+        }
+        let default = match doc.get("default_service_sid") {
+            None | Some(Value::Null) => 0,
+            Some(Value::String(sid)) => list
+                .iter()
+                .position(|s| &s.sid == sid)
+                .ok_or_else(|| format!("services JSON: default_service_sid {sid:?} is not one of the services"))?,
+            Some(_) => return Err("services JSON: default_service_sid must be a string".into()),
+        };
+        Ok(Services { list, default })
+    }
+}
+
+fn parse_service(entry: &Map<String, Value>, defaults: &Limits) -> Result<Service, String> {
+    const OTHER_KEYS: &[&str] = &["sid", "friendly_name", "channels", "countries", "custom_friendly_name"];
+    for key in entry.keys() {
+        if !OTHER_KEYS.contains(&key.as_str()) && !LIMIT_FIELDS.iter().any(|f| f.json == key) {
+            return Err(format!("unknown key {key:?}"));
+        }
+    }
+    let friendly_name = match entry.get("friendly_name") {
+        Some(Value::String(name)) => check_friendly_name(name).map_err(|e| format!("friendly_name: {e}"))?,
+        _ => return Err("friendly_name (a string) is required".into()),
+    };
+    let sid = match entry.get("sid") {
+        None | Some(Value::Null) => derived_sid(sid::SERVICE, &friendly_name),
+        Some(Value::String(s)) if sid::is_sid(sid::SERVICE, s) => s.clone(),
+        Some(other) => return Err(format!("sid: {other} is not a VA sid (VA + 32 hex digits)")),
+    };
+    let mut limits = defaults.clone();
+    for field in LIMIT_FIELDS {
+        if let Some(v) = entry.get(field.json) {
+            field.apply(&mut limits, v.as_i64(), &v.to_string(), field.json)?;
+        }
+    }
+    let mut service = Service::new(sid, friendly_name, limits);
+    if let Some(v) = entry.get("channels") {
+        let channels = string_list(v).ok_or("channels: must be a list of strings")?;
+        if channels.is_empty() {
+            return Err("channels: must name at least one channel".into());
+        }
+        let mut parsed = Vec::new();
+        for c in channels {
+            let supported = || crate::channel::REGISTRY.iter().map(|s| s.name).collect::<Vec<_>>().join(", ");
+            match Channel::parse(&c) {
+                Ok(channel) => parsed.push(channel),
+                Err(_) => return Err(format!("channels: {c:?} is not supported (supported: {})", supported())),
+            }
+        }
+        service.channels = parsed;
+    }
+    match entry.get("countries") {
+        None | Some(Value::Null) => {}
+        Some(v) => {
+            let countries = string_list(v).ok_or("countries: must be a list of strings")?;
+            if countries.len() == 1 && countries[0] == "*" {
+                // Every country, said explicitly.
+            } else if countries.is_empty() {
+                return Err("countries: an empty list would refuse every number; leave it out to allow all".into());
+            } else {
+                let mut upper = Vec::new();
+                for c in countries {
+                    if c.len() != 2 || !c.bytes().all(|b| b.is_ascii_alphabetic()) {
+                        return Err(format!("countries: {c:?} is not an ISO 3166 alpha-2 code such as \"US\""));
+                    }
+                    upper.push(c.to_ascii_uppercase());
+                }
+                service.countries = Some(upper);
+            }
+        }
+    }
+    match entry.get("custom_friendly_name") {
+        None | Some(Value::Null) => {}
+        Some(Value::Bool(b)) => service.custom_friendly_name = *b,
+        Some(_) => return Err("custom_friendly_name: must be true or false".into()),
+    }
+    Ok(service)
+}
+
+fn string_list(v: &Value) -> Option<Vec<String>> {
+    v.as_array()?.iter().map(|s| s.as_str().map(|s| s.trim().to_owned())).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SID_A: &str = "VA0123456789abcdef0123456789abcdef";
+    const SID_B: &str = "VAfedcba9876543210fedcba9876543210";
+
+    #[test]
+    fn a_full_document_parses() {
+        let json = format!(
+            r#"{{"default_service_sid":"{SID_B}","services":[
+                {{"sid":"{SID_A}","friendly_name":"Acme"}},
+                {{"sid":"{SID_B}","friendly_name":"Acme Pay","code_length":8,"validity_seconds":300,
+                  "max_check_attempts":3,"max_sends":2,"channels":["SMS"],"countries":["us","CA"],
+                  "custom_friendly_name":false}}]}}"#
+        );
+        let defaults = Limits { max_failures: 7, ..Limits::default() };
+        let s = Services::from_json(&json, &defaults).unwrap();
+        assert_eq!(s.all().len(), 2);
+        assert_eq!(s.default_service().sid, SID_B);
+        let a = s.get(SID_A).unwrap();
+        assert_eq!(a.limits, defaults, "omitted limits take the deployment's defaults");
+        assert_eq!(a.countries, None);
+        assert!(a.custom_friendly_name);
+        let b = s.get(SID_B).unwrap();
+        assert_eq!((b.limits.code_length, b.limits.validity_secs, b.limits.max_check_attempts, b.limits.max_sends), (8, 300, 3, 2));
+        assert_eq!(b.limits.max_failures, 7);
+        assert_eq!(b.channels, vec![Channel::Sms]);
+        assert_eq!(b.countries.as_deref(), Some(&["US".to_owned(), "CA".to_owned()][..]));
+        assert!(!b.custom_friendly_name);
+        assert!(b.allows_country(Some("US")) && b.allows_country(Some("ca")));
+        assert!(!b.allows_country(Some("GB")) && !b.allows_country(None));
+        assert!(a.allows_country(None));
+        assert!(s.get("VA00000000000000000000000000000000").is_none());
+    }
+
+    #[test]
+    fn the_first_service_is_the_default_and_sids_can_be_derived() {
+        let s = Services::from_json(r#"{"services":[{"friendly_name":"One"},{"friendly_name":"Two"}]}"#, &Limits::default())
+            .unwrap();
+        assert_eq!(s.default_service().friendly_name, "One");
+        assert!(sid::is_sid(sid::SERVICE, &s.all()[1].sid));
+        assert_ne!(s.all()[0].sid, s.all()[1].sid);
+        let again = Services::from_json(r#"{"services":[{"friendly_name":"One"}]}"#, &Limits::default()).unwrap();
+        assert_eq!(again.default_service().sid, s.default_service().sid, "derived sids are stable");
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        let d = Limits::default();
+        let cases = [
+            ("[]", "object"),
+            (r#"{"services":[]}"#, "non-empty"),
+            (r#"{"services":[{}]}"#, "friendly_name"),
+            (r#"{"services":[{"friendly_name":"A"}],"extra":1}"#, "extra"),
+            (r#"{"services":[{"friendly_name":"A","code_lenght":6}]}"#, "code_lenght"),
+            (r#"{"services":[{"friendly_name":"A","code_length":3}]}"#, "code_length"),
+            (r#"{"services":[{"friendly_name":"A","max_sends":"5"}]}"#, "max_sends"),
+            (r#"{"services":[{"friendly_name":"A","sid":"VA1"}]}"#, "sid"),
+            (r#"{"services":[{"friendly_name":"A","channels":["call"]}]}"#, "call"),
+            (r#"{"services":[{"friendly_name":"A","countries":["USA"]}]}"#, "USA"),
+            (r#"{"services":[{"friendly_name":"A","countries":[]}]}"#, "empty"),
+            (r#"{"services":[{"friendly_name":"visit evil.com"}]}"#, "'.'"),
+            (r#"{"services":[{"friendly_name":"A"},{"friendly_name":"A"}]}"#, "twice"),
+            (r#"{"services":[{"friendly_name":"A"}],"default_service_sid":"VA0"}"#, "default_service_sid"),
+        ];
+        for (json, needle) in cases {
+            let err = Services::from_json(json, &d).unwrap_err();
+            assert!(err.contains(needle), "{json}: {err}");
+        }
+        let star = Services::from_json(r#"{"services":[{"friendly_name":"A","countries":["*"]}]}"#, &d).unwrap();
+        assert_eq!(star.default_service().countries, None);
+    }
+
+}

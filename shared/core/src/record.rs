@@ -1,0 +1,617 @@
+//! The verification state machine, as pure functions over one record.
+//!
+//! One record exists per (service, recipient key). It holds the current
+//! verification (sid, code hash, status, check attempts, expiry) and the
+//! recipient's own counters (sends in the current window, failed checks in
+//! the current window), so every limit can be enforced by one conditional
+//! write on a single item. Each operation here returns a [`Change`]: what
+//! to write and the [`Guard`] under which the write is valid. A store only
+//! applies it (see [`crate::change`]); no rule is restated anywhere else.
+
+use crate::change::{Assign, Change, Field, Guard, Value, Write};
+use crate::clock::{Millis, Seconds, secs_of};
+use crate::config::Limits;
+use crate::otp::CodeHash;
+use crate::store::RecordKey;
+
+/// What is stored. `Pending` is the only state a code can be checked in;
+/// expiry and exhausted attempts are derived from time and counters (see
+/// [`VerificationRecord::status_at`]), so no write is needed for them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoredStatus {
+    Pending,
+    Approved,
+    Canceled,
+    /// The SMS could not be sent; the code was never delivered.
+    Failed,
+}
+
+/// What a client sees, in Twilio's vocabulary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Pending,
+    Approved,
+    Canceled,
+    MaxAttemptsReached,
+    Expired,
+    Failed,
+}
+
+impl StoredStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StoredStatus::Pending => "pending",
+            StoredStatus::Approved => "approved",
+            StoredStatus::Canceled => "canceled",
+            StoredStatus::Failed => "failed",
+        }
+    }
+    pub fn parse(s: &str) -> Option<StoredStatus> {
+        Some(match s {
+            "pending" => StoredStatus::Pending,
+            "approved" => StoredStatus::Approved,
+            "canceled" => StoredStatus::Canceled,
+            "failed" => StoredStatus::Failed,
+            _ => return None,
+        })
+    }
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::Approved => "approved",
+            Status::Canceled => "canceled",
+            Status::MaxAttemptsReached => "max_attempts_reached",
+            Status::Expired => "expired",
+            Status::Failed => "failed",
+        }
+    }
+}
+
+/// One send of a code, as Twilio lists them in `send_code_attempts`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SendAttempt {
+    pub attempt_sid: String,
+    pub time: Seconds,
+    pub channel: String,
+}
+
+/// At most this many sends are remembered per verification (the newest).
+pub const MAX_SEND_ATTEMPTS_KEPT: usize = 10;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerificationRecord {
+    pub service_sid: String,
+    pub to: String,
+    pub country: Option<String>,
+    pub sid: String,
+    pub channel: String,
+    pub locale: String,
+    pub status: StoredStatus,
+    pub code_hash: CodeHash,
+    /// Checks counted against this verification (counted before comparing).
+    pub attempts: u32,
+    pub created_at: Seconds,
+    pub updated_at: Seconds,
+    pub expires_at: Seconds,
+    pub send_attempts: Vec<SendAttempt>,
+    /// Sends to this number in the window that began at `send_window_start`.
+    pub sends: u32,
+    pub send_window_start: Seconds,
+    /// Checks of this number, across verifications, since the window began
+    /// or since the last approval. A new code does not reset it (NIST).
+    pub failures: u32,
+    pub failure_window_start: Seconds,
+    /// Bumped by every write to the item, so it counts the item's changes:
+    /// a start writes only if it is unchanged, and the events derived from a
+    /// change carry it as their `sequence` (and their ids are made from it).
+    pub version: u64,
+    /// When the last write happened, in milliseconds (set by every write
+    /// with `version`); orders events within a second.
+    pub changed_ms: Millis,
+    /// The request that approved it, so a retried approval is recognised.
+    pub approved_by: Option<String>,
+    /// When the store may delete the record (see [`VerificationRecord::ttl_for`]).
+    pub ttl: Seconds,
+    /// What happened to the record that changes none of the above, noted
+    /// for the event stream only.
+    pub activity: Activity,
+}
+
+/// Outcomes that change no rule's inputs, noted on the record so the event
+/// stream (which sees only records) can report them. A full write (start,
+/// resend) starts them afresh.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Activity {
+    /// Wrong codes entered for the current verification; written after the
+    /// comparison, so a failed check shows apart from a counted one.
+    pub failed_checks: u32,
+    /// Starts refused by a limit since the last full write, when the last
+    /// one was (whole seconds), and why (`max_sends` or `locked`).
+    pub refused_starts: u32,
+    pub refused_at: Seconds,
+    pub refused_reason: Option<String>,
+}
+
+impl VerificationRecord {
+    /// The status a client sees at `now`: an expired or exhausted pending
+    /// verification is reported as such even though no write recorded it.
+    pub fn status_at(&self, now: Seconds, limits: &Limits) -> Status {
+        match self.status {
+            StoredStatus::Pending if now >= self.expires_at => Status::Expired,
+            StoredStatus::Pending if self.attempts >= limits.max_check_attempts => Status::MaxAttemptsReached,
+            StoredStatus::Pending => Status::Pending,
+            StoredStatus::Approved => Status::Approved,
+            StoredStatus::Canceled => Status::Canceled,
+            StoredStatus::Failed => Status::Failed,
+        }
+    }
+
+    /// A code can be checked only while pending, unexpired and not exhausted.
+    pub fn is_checkable(&self, now: Seconds, limits: &Limits) -> bool {
+        self.status_at(now, limits) == Status::Pending
+    }
+
+    /// When DynamoDB may delete the item: once the verification, the send
+    /// window and (if any failures are counted) the failure window are all
+    /// over. Only garbage collection depends on this; every rule compares
+    /// `expires_at` and the windows itself, because TTL deletes days late.
+    pub fn ttl_for(&self, limits: &Limits) -> Seconds {
+        let mut ttl = self.expires_at.max(self.send_window_start + limits.send_window_secs);
+        if self.failures > 0 {
+            ttl = ttl.max(self.failure_window_start + limits.failure_window_secs);
+        }
+        ttl
+    }
+}
+
+/// Why a start is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StartRefusal {
+    /// Too many sends to this number in the window (Twilio 60203).
+    SendsExhausted { retry_after: Seconds },
+    /// Too many failed checks of this number (Twilio 60202): no new code
+    /// until the window passes, so resending cannot reset the count.
+    Locked { retry_after: Seconds },
+}
+
+/// The fresh values a start brings: a new sid (used if a new verification is
+/// needed), the attempt sid, and how to hash the code under a given sid.
+pub struct StartInput<'a> {
+    pub service_sid: &'a str,
+    pub to: &'a str,
+    pub country: Option<&'a str>,
+    pub channel: &'a str,
+    pub locale: &'a str,
+    pub new_sid: &'a str,
+    pub attempt_sid: &'a str,
+    /// The moment of the start; every rule reads its whole second ([`StartInput::now`]).
+    pub now_ms: Millis,
+    pub hash_for: &'a (dyn Fn(&str) -> CodeHash + Sync),
+}
+
+impl StartInput<'_> {
+    pub fn now(&self) -> Seconds {
+        secs_of(self.now_ms)
+    }
+}
+
+/// Decides what a start writes, given the record now stored (if any): the
+/// whole new record, on condition that nothing changed the stored one since
+/// it was read (or that there still is none).
+///
+/// A pending, unexpired, unexhausted verification is resent: same sid, fresh
+/// code, fresh validity. Anything else (none, approved, canceled, failed,
+/// expired, exhausted) gives way to a new verification. The recipient's
+/// send and failure counters carry over within their windows either way.
+pub fn plan_start(
+    old: Option<&VerificationRecord>,
+    input: &StartInput<'_>,
+    limits: &Limits,
+) -> Result<Change, StartRefusal> {
+    Ok(plan_start_of(old, new_record(old, input, limits)?))
+}
+
+/// The change that writes a start's new `record` over `old`, the record it
+/// was planned from: only if that is still what is stored.
+pub fn plan_start_of(old: Option<&VerificationRecord>, record: VerificationRecord) -> Change {
+    let guard = match old {
+        None => Guard { exists: Some(false), ..Guard::default() },
+        Some(o) => Guard { version: Some(o.version), ..Guard::default() },
+    };
+    Change { key: RecordKey::of(&record), write: Write::Put(Box::new(record)), guard }
+}
+
+fn new_record(
+    old: Option<&VerificationRecord>,
+    input: &StartInput<'_>,
+    limits: &Limits,
+) -> Result<VerificationRecord, StartRefusal> {
+    let now = input.now();
+    let (sends, send_window_start) = match old {
+        Some(o) if now < o.send_window_start + limits.send_window_secs => {
+            if o.sends >= limits.max_sends {
+                let retry_after = o.send_window_start + limits.send_window_secs - now;
+                return Err(StartRefusal::SendsExhausted { retry_after });
+            }
+            (o.sends + 1, o.send_window_start)
+        }
+        _ => (1, now),
+    };
+    let (failures, failure_window_start) = match old {
+        Some(o) if now < o.failure_window_start + limits.failure_window_secs => {
+            if o.failures >= limits.max_failures {
+                let retry_after = o.failure_window_start + limits.failure_window_secs - now;
+                return Err(StartRefusal::Locked { retry_after });
+            }
+            (o.failures, o.failure_window_start)
+        }
+        _ => (0, now),
+    };
+    let attempt = SendAttempt { attempt_sid: input.attempt_sid.to_owned(), time: now, channel: input.channel.to_owned() };
+    let resend = old.filter(|o| o.is_checkable(now, limits));
+    let (sid, created_at, attempts, mut send_attempts) = match resend {
+        Some(o) => (o.sid.clone(), o.created_at, o.attempts, o.send_attempts.clone()),
+        None => (input.new_sid.to_owned(), now, 0, Vec::new()),
+    };
+    send_attempts.push(attempt);
+    if send_attempts.len() > MAX_SEND_ATTEMPTS_KEPT {
+        send_attempts.drain(..send_attempts.len() - MAX_SEND_ATTEMPTS_KEPT);
+    }
+    let mut record = VerificationRecord {
+        service_sid: input.service_sid.to_owned(),
+        to: input.to.to_owned(),
+        country: input.country.map(str::to_owned),
+        code_hash: (input.hash_for)(&sid),
+        sid,
+        channel: input.channel.to_owned(),
+        locale: input.locale.to_owned(),
+        status: StoredStatus::Pending,
+        attempts,
+        created_at,
+        updated_at: now,
+        expires_at: now + limits.validity_secs,
+        send_attempts,
+        sends,
+        send_window_start,
+        failures,
+        failure_window_start,
+        version: old.map_or(1, |o| o.version + 1),
+        changed_ms: input.now_ms,
+        approved_by: None,
+        ttl: 0,
+        activity: Activity::default(),
+    };
+    record.ttl = record.ttl_for(limits);
+    Ok(record)
+}
+
+/// Every change is numbered and timed: `version` counts the item's changes
+/// (a start that read an older one re-plans instead of overwriting), and
+/// the event stream makes each event's sequence, id and sub-second time
+/// from the two.
+fn stamp(now_ms: Millis) -> [Assign; 2] {
+    [Assign::Add(Field::Version, 1), Assign::Set(Field::ChangedMs, Value::Int(now_ms))]
+}
+
+fn update(key: &RecordKey, guard: Guard, now_ms: Millis, assigns: impl IntoIterator<Item = Assign>) -> Change {
+    let write = Write::Update(assigns.into_iter().chain(stamp(now_ms)).collect());
+    Change { key: key.clone(), write, guard }
+}
+
+/// The longest any record must be kept after a write that counts something.
+pub fn longest_window(limits: &Limits) -> Seconds {
+    limits.failure_window_secs.max(limits.validity_secs).max(limits.send_window_secs)
+}
+
+/// Counts one check attempt, before any comparison, if the verification is
+/// pending, unexpired, and neither it nor the recipient is out of attempts;
+/// `sid`, when given, must be the current verification. Counted first, so
+/// parallel guesses cannot exceed the limit; the failure count is the
+/// recipient's and spans verifications. The record is then kept at least as
+/// long as any window.
+pub fn count_check(key: &RecordKey, sid: Option<&str>, now_ms: Millis, limits: &Limits) -> Change {
+    let now = secs_of(now_ms);
+    let guard = Guard {
+        exists: Some(true),
+        status: Some(StoredStatus::Pending),
+        sid: sid.map(str::to_owned),
+        unexpired_at: Some(now),
+        attempts_below: Some(limits.max_check_attempts),
+        failures_below: Some(limits.max_failures),
+        ..Guard::default()
+    };
+    update(key, guard, now_ms, [
+        Assign::Add(Field::Attempts, 1),
+        Assign::Add(Field::Failures, 1),
+        Assign::Set(Field::UpdatedAt, Value::Int(now)),
+        Assign::Set(Field::Ttl, Value::Int(now + longest_window(limits))),
+    ])
+}
+
+/// Approves the counted verification if it is still pending, unexpired, and
+/// still carries the code hash that matched (a resend in between replaced
+/// the code, and the old one must not approve); resets the recipient's
+/// failure count. Exactly one of any number of concurrent approvals holds.
+/// `request_id` is recorded so a retried write recognises its own success.
+pub fn approve(counted: &VerificationRecord, request_id: &str, now_ms: Millis, limits: &Limits) -> Change {
+    let now = secs_of(now_ms);
+    let guard = Guard {
+        exists: Some(true),
+        status: Some(StoredStatus::Pending),
+        sid: Some(counted.sid.clone()),
+        code_hash: Some(counted.code_hash.clone()),
+        unexpired_at: Some(now),
+        ..Guard::default()
+    };
+    // After approval only the send window still matters.
+    let ttl = (counted.send_window_start + limits.send_window_secs).max(now);
+    update(&RecordKey::of(counted), guard, now_ms, [
+        Assign::Set(Field::Status, Value::Status(StoredStatus::Approved)),
+        Assign::Set(Field::Failures, Value::Int(0)),
+        Assign::Set(Field::ApprovedBy, Value::Text(request_id.to_owned())),
+        Assign::Set(Field::UpdatedAt, Value::Int(now)),
+        Assign::Set(Field::Ttl, Value::Int(ttl)),
+    ])
+}
+
+/// Marks a verification whose code could not be sent as failed, and gives
+/// the send back to the recipient's window, if nothing replaced it meanwhile.
+pub fn void_unsent(record: &VerificationRecord, now_ms: Millis) -> Change {
+    let guard = Guard {
+        exists: Some(true),
+        status: Some(StoredStatus::Pending),
+        sid: Some(record.sid.clone()),
+        code_hash: Some(record.code_hash.clone()),
+        sends_at_least: Some(1),
+        ..Guard::default()
+    };
+    update(&RecordKey::of(record), guard, now_ms, [
+        Assign::Set(Field::Status, Value::Status(StoredStatus::Failed)),
+        Assign::Add(Field::Sends, -1),
+        Assign::Set(Field::UpdatedAt, Value::Int(secs_of(now_ms))),
+    ])
+}
+
+/// Ends a verification by hand: `Canceled`, or `Approved` without a code.
+/// Only if `sid` is still the recipient's current verification and it is
+/// pending, unexpired and not out of attempts (what
+/// [`VerificationRecord::status_at`] calls pending). The send and failure
+/// counters are left as they are, so canceling cannot be used to send more
+/// codes or guess more often; the TTL already outlives every window (each
+/// counting write set it so), and ending the verification extends none.
+pub fn close(key: &RecordKey, sid: &str, status: StoredStatus, request_id: &str, now_ms: Millis, limits: &Limits) -> Change {
+    debug_assert!(matches!(status, StoredStatus::Canceled | StoredStatus::Approved));
+    let now = secs_of(now_ms);
+    let guard = Guard {
+        exists: Some(true),
+        status: Some(StoredStatus::Pending),
+        sid: Some(sid.to_owned()),
+        unexpired_at: Some(now),
+        attempts_below: Some(limits.max_check_attempts),
+        ..Guard::default()
+    };
+    let mut assigns = vec![Assign::Set(Field::Status, Value::Status(status)), Assign::Set(Field::UpdatedAt, Value::Int(now))];
+    if status == StoredStatus::Approved {
+        assigns.push(Assign::Set(Field::ApprovedBy, Value::Text(request_id.to_owned())));
+    }
+    update(key, guard, now_ms, assigns)
+}
+
+/// Notes that a code compared wrong, after the check was counted, so the
+/// event stream can tell a failed check from a successful one. A change like
+/// any other (numbered), so a start that read the record before it re-plans
+/// rather than overwriting the note.
+pub fn note_check_failed(key: &RecordKey, sid: &str, now_ms: Millis) -> Change {
+    let guard = Guard { exists: Some(true), sid: Some(sid.to_owned()), ..Guard::default() };
+    update(key, guard, now_ms, [Assign::Add(Field::FailedChecks, 1)])
+}
+
+/// Notes that a start was refused by a limit (`reason`: `max_sends` or
+/// `locked`), at most once a second per recipient, so a flood of refused
+/// starts cannot turn into a flood of writes.
+pub fn note_start_refused(key: &RecordKey, reason: &str, now_ms: Millis) -> Change {
+    let now = secs_of(now_ms);
+    let guard = Guard { exists: Some(true), no_refusal_noted_since: Some(now), ..Guard::default() };
+    update(key, guard, now_ms, [
+        Assign::Add(Field::RefusedStarts, 1),
+        Assign::Set(Field::RefusedAt, Value::Int(now)),
+        Assign::Set(Field::RefusedReason, Value::Text(reason.to_owned())),
+    ])
+}
+
+/// Why a check cannot be counted, read from the record as it stood.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CheckRefusal {
+    /// No pending verification: never started, approved, canceled, failed,
+    /// expired, or a sid that is not the number's current one (Twilio 20404).
+    NotFound,
+    /// This verification's attempts are used up (Twilio 60202).
+    AttemptsExhausted { retry_after: Seconds },
+    /// The number is locked after too many failures across verifications
+    /// (Twilio 60202 too, with its own message and unlock time).
+    Locked { retry_after: Seconds },
+}
+
+/// Classifies a refused check from the record the store returned with the
+/// refusal (`None` when there is no record at all).
+pub fn why_not_checkable(
+    current: Option<&VerificationRecord>,
+    expected_sid: Option<&str>,
+    now: Seconds,
+    limits: &Limits,
+) -> CheckRefusal {
+    let Some(r) = current else { return CheckRefusal::NotFound };
+    if expected_sid.is_some_and(|sid| sid != r.sid) {
+        return CheckRefusal::NotFound;
+    }
+    match r.status_at(now, limits) {
+        Status::MaxAttemptsReached => CheckRefusal::AttemptsExhausted { retry_after: r.expires_at - now },
+        Status::Pending if r.failures >= limits.max_failures => CheckRefusal::Locked {
+            retry_after: (r.failure_window_start + limits.failure_window_secs - now).max(1),
+        },
+        _ => CheckRefusal::NotFound,
+    }
+}
+
+/// Fixtures for tests of whatever consumes records (this module's, the
+/// event derivation's, the store's against real engines): one planned start
+/// with fixed example inputs, so every suite builds records the same way.
+#[doc(hidden)]
+pub mod example {
+    use super::*;
+
+    /// A stand-in code hash: the sid's bytes under key "k".
+    pub fn code_hash(sid: &str) -> CodeHash {
+        CodeHash { key_id: "k".into(), digest: sid.as_bytes().to_vec() }
+    }
+
+    /// `plan_start` for service VA1, an SMS in English to `to` (a US
+    /// number), with default limits.
+    pub fn start(
+        old: Option<&VerificationRecord>,
+        to: &str,
+        new_sid: &str,
+        attempt_sid: &str,
+        now: Seconds,
+    ) -> Result<VerificationRecord, StartRefusal> {
+        let input = StartInput {
+            service_sid: "VA1",
+            to,
+            country: Some("US"),
+            channel: "sms",
+            locale: "en",
+            new_sid,
+            attempt_sid,
+            now_ms: now * 1000,
+            hash_for: &code_hash,
+        };
+        plan_start(old, &input, &Limits::default()).map(Change::into_record)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: Seconds = 1_700_000_000;
+
+    use example::code_hash as hash;
+
+    fn start(old: Option<&VerificationRecord>, now: Seconds, new_sid: &str) -> Result<VerificationRecord, StartRefusal> {
+        example::start(old, "+14155550123", new_sid, "VL1", now)
+    }
+
+    #[test]
+    fn first_start_creates_a_pending_verification() {
+        let r = start(None, T0, "VEa").unwrap();
+        assert_eq!((r.sid.as_str(), r.status, r.attempts, r.sends, r.version), ("VEa", StoredStatus::Pending, 0, 1, 1));
+        assert_eq!(r.expires_at, T0 + 600);
+        assert_eq!(r.code_hash, hash("VEa"));
+        assert_eq!(r.changed_ms, T0 * 1000);
+    }
+
+    #[test]
+    fn resend_keeps_the_sid_and_replaces_the_code() {
+        let first = start(None, T0, "VEa").unwrap();
+        let second = start(Some(&first), T0 + 60, "VEb").unwrap();
+        assert_eq!(second.sid, "VEa");
+        assert_eq!(second.sends, 2);
+        assert_eq!(second.send_attempts.len(), 2);
+        assert_eq!(second.expires_at, T0 + 660);
+        assert_eq!(second.version, 2);
+    }
+
+    #[test]
+    fn expired_or_finished_verifications_give_way_to_new_ones() {
+        let first = start(None, T0, "VEa").unwrap();
+        let after_expiry = start(Some(&first), T0 + 600, "VEb").unwrap();
+        assert_eq!(after_expiry.sid, "VEb", "expired means expired, whatever TTL has done");
+        let mut approved = first.clone();
+        approved.status = StoredStatus::Approved;
+        assert_eq!(start(Some(&approved), T0 + 1, "VEc").unwrap().sid, "VEc");
+        let mut exhausted = first.clone();
+        exhausted.attempts = 5;
+        let fresh = start(Some(&exhausted), T0 + 1, "VEd").unwrap();
+        assert_eq!((fresh.sid.as_str(), fresh.attempts), ("VEd", 0));
+    }
+
+    #[test]
+    fn sixth_send_in_the_window_is_refused_until_it_passes() {
+        let mut r = start(None, T0, "VEa").unwrap();
+        for i in 1..5 {
+            r = start(Some(&r), T0 + i, "VEx").unwrap();
+        }
+        assert_eq!(r.sends, 5);
+        assert_eq!(start(Some(&r), T0 + 10, "VEx"), Err(StartRefusal::SendsExhausted { retry_after: 590 }));
+        assert_eq!(start(Some(&r), T0 + 600, "VEy").unwrap().sends, 1);
+    }
+
+    #[test]
+    fn failures_carry_over_new_codes_and_lock_the_number() {
+        let mut r = start(None, T0, "VEa").unwrap();
+        r.failures = 20;
+        assert_eq!(start(Some(&r), T0 + 700, "VEb"), Err(StartRefusal::Locked { retry_after: 86_400 - 700 }));
+        r.failures = 7;
+        let next = start(Some(&r), T0 + 700, "VEb").unwrap();
+        assert_eq!(next.failures, 7, "a new code must not reset the failure count");
+        let next_day = start(Some(&r), T0 + 86_400, "VEc").unwrap();
+        assert_eq!(next_day.failures, 0);
+    }
+
+    #[test]
+    fn status_is_derived_from_time_and_counters() {
+        let limits = Limits::default();
+        let mut r = start(None, T0, "VEa").unwrap();
+        assert_eq!(r.status_at(T0 + 599, &limits), Status::Pending);
+        assert_eq!(r.status_at(T0 + 600, &limits), Status::Expired);
+        r.attempts = 5;
+        assert_eq!(r.status_at(T0 + 1, &limits), Status::MaxAttemptsReached);
+    }
+
+    #[test]
+    fn refused_checks_are_classified() {
+        let limits = Limits::default();
+        let mut r = start(None, T0, "VEa").unwrap();
+        assert_eq!(why_not_checkable(None, None, T0, &limits), CheckRefusal::NotFound);
+        assert_eq!(why_not_checkable(Some(&r), Some("VEother"), T0, &limits), CheckRefusal::NotFound);
+        assert_eq!(why_not_checkable(Some(&r), None, T0 + 601, &limits), CheckRefusal::NotFound);
+        r.attempts = 5;
+        assert_eq!(
+            why_not_checkable(Some(&r), None, T0 + 100, &limits),
+            CheckRefusal::AttemptsExhausted { retry_after: 500 }
+        );
+        r.attempts = 1;
+        r.failures = 20;
+        assert!(matches!(why_not_checkable(Some(&r), None, T0, &limits), CheckRefusal::Locked { .. }));
+        r.status = StoredStatus::Approved;
+        assert_eq!(why_not_checkable(Some(&r), None, T0, &limits), CheckRefusal::NotFound);
+    }
+
+    #[test]
+    fn ttl_outlives_every_window_that_still_counts() {
+        let limits = Limits::default();
+        let mut r = start(None, T0, "VEa").unwrap();
+        assert_eq!(r.ttl_for(&limits), T0 + 600);
+        assert_eq!(r.ttl, T0 + 600, "a start writes its TTL");
+        r.failures = 1;
+        assert_eq!(r.ttl_for(&limits), T0 + 86_400);
+    }
+
+    #[test]
+    fn send_history_is_bounded() {
+        let limits = Limits { max_sends: 100, ..Limits::default() };
+        let mut r = start(None, T0, "VEa").unwrap();
+        for i in 1..30 {
+            let input = StartInput {
+                service_sid: "VA1", to: "+1", country: None, channel: "sms", locale: "en",
+                new_sid: "VEz", attempt_sid: "VL", now_ms: (T0 + i) * 1000, hash_for: &hash,
+            };
+            r = plan_start(Some(&r), &input, &limits).unwrap().into_record();
+        }
+        assert_eq!(r.sid, "VEa");
+        assert_eq!(r.send_attempts.len(), MAX_SEND_ATTEMPTS_KEPT);
+    }
+}

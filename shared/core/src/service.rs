@@ -1,0 +1,427 @@
+//! The verification flow: start (send a code) and check (compare a code),
+//! composed from the pure rules in [`crate::record`], a [`Store`] that
+//! applies them, and the channel's [`crate::sender::Sender`].
+
+use crate::clock::{Clock, Millis, Seconds, secs_of};
+use crate::config::{Limits, Service, Services};
+use crate::channel::Channel;
+use crate::message;
+use crate::otp::{self, Code, CodeKeys};
+use crate::recipient::{Recipient, mask_address};
+use crate::record::{self, CheckRefusal, StartInput, StartRefusal, Status, StoredStatus, VerificationRecord};
+use crate::sender::{Message, Senders};
+use crate::sid;
+use crate::store::{RecordKey, Store, StoreError};
+use std::time::{Duration, Instant};
+
+/// How often a start re-plans after losing a race for the same number
+/// before answering "too many concurrent requests".
+const MAX_START_RACES: usize = 8;
+
+/// How long into a start it may try again to void a code nobody received
+/// (a failed send, or a write whose answer was lost). The first try always
+/// runs; another starts only while the request is younger than this, and
+/// each ends within the SDK's 3 s operation timeout (`crate::aws`), so the
+/// request ends by 9 s, inside the functions' 10 s.
+const VOID_RETRIES_UNTIL: Duration = Duration::from_secs(6);
+const VOID_PAUSE: Duration = Duration::from_millis(100);
+
+/// Why a start or check did not go through, in domain terms; the HTTP layer
+/// maps each to Twilio's error codes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VerifyError {
+    /// No pending verification to check (never started, approved, canceled,
+    /// expired, or not this number's current verification).
+    NotFound,
+    /// This verification's check attempts are used up.
+    AttemptsExhausted { retry_after: Seconds },
+    /// The number is locked: too many wrong codes across its verifications
+    /// in the failure window. No check and no new code until it passes.
+    Locked { retry_after: Seconds, until: Seconds },
+    /// Too many sends to this number in the window.
+    SendsExhausted { retry_after: Seconds },
+    /// Lost too many races for one number at once; retry.
+    Busy,
+    /// DynamoDB failed or could not be reached; retry.
+    StoreUnavailable(String),
+    /// The SMS provider refused or failed; the code was voided; retry.
+    SendFailed(String),
+    /// The service does not send to this number's country.
+    CountryNotAllowed,
+    /// The service does not deliver on this channel, or no sender for it
+    /// is configured.
+    ChannelDisabled(String),
+    /// The request asks for something this service does not allow.
+    FeatureDisabled(&'static str),
+}
+
+impl From<StoreError> for VerifyError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(m) => VerifyError::StoreUnavailable(m),
+            // Callers handle conflicts themselves; one reaching here means the
+            // record changed under us in a way we do not retry.
+            StoreError::Conflict(_) => VerifyError::Busy,
+        }
+    }
+}
+
+/// Which verification a check, fetch or update is for: the recipient's
+/// current one, or the one with this sid (if it is still its recipient's
+/// current one).
+#[derive(Clone, Debug)]
+pub enum CheckTarget {
+    To(Recipient),
+    Sid(String),
+}
+
+#[derive(Clone, Debug)]
+pub struct StartRequest {
+    /// Already parsed as the kind of recipient `channel` takes.
+    pub to: Recipient,
+    pub channel: Channel,
+    /// A language we have a template for, already validated; `None` picks
+    /// one from the recipient's country.
+    pub language: Option<&'static str>,
+    /// Replaces the service's name in the SMS (`CustomFriendlyName`),
+    /// already checked with [`crate::config::check_friendly_name`].
+    pub friendly_name: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckOutcome {
+    pub record: VerificationRecord,
+    pub approved: bool,
+}
+
+pub struct Verifier<S, C> {
+    pub store: S,
+    /// One sender per channel the deployment delivers on.
+    pub senders: Senders,
+    pub clock: C,
+    pub services: Services,
+    pub keys: CodeKeys,
+}
+
+impl<S: Store, C: Clock> Verifier<S, C> {
+    /// Sends a fresh code: a new verification, or a resend of the pending one.
+    /// The service's channels, countries and features are checked first:
+    /// a refused request writes nothing and sends nothing.
+    pub async fn start(&self, service: &Service, req: &StartRequest) -> Result<VerificationRecord, VerifyError> {
+        let started = Instant::now();
+        if !service.allows_channel(req.channel) || self.senders.get(req.channel).is_none() {
+            return Err(VerifyError::ChannelDisabled(req.channel.as_str().to_owned()));
+        }
+        if !service.allows_country(req.to.country()) {
+            return Err(VerifyError::CountryNotAllowed);
+        }
+        if req.friendly_name.is_some() && !service.custom_friendly_name {
+            return Err(VerifyError::FeatureDisabled("CustomFriendlyName"));
+        }
+        let limits = &service.limits;
+        let code = otp::generate(limits.code_length);
+        let new_sid = sid::new_sid(sid::VERIFICATION);
+        let attempt_sid = sid::new_sid(sid::ATTEMPT);
+        let language = req.language.unwrap_or_else(|| message::language_for_country(req.to.country()));
+        let hash_for = |sid: &str| self.keys.hash(sid, &code);
+        let mut current = None::<VerificationRecord>;
+        for _ in 0..MAX_START_RACES {
+            let input = StartInput {
+                service_sid: &service.sid,
+                to: req.to.address(),
+                country: req.to.country(),
+                channel: req.channel.as_str(),
+                locale: language,
+                new_sid: &new_sid,
+                attempt_sid: &attempt_sid,
+                now_ms: self.clock.now_ms(),
+                hash_for: &hash_for,
+            };
+            let change = match record::plan_start(current.as_ref(), &input, limits) {
+                Ok(change) => change,
+                Err(refusal) => return Err(self.refused_start(service, req, refusal, input.now_ms).await),
+            };
+            match self.store.apply(&change).await {
+                Ok(record) => {
+                    let name = req.friendly_name.as_deref().unwrap_or(&service.friendly_name);
+                    return self.deliver(record, language, name, &code, started).await;
+                }
+                // Our own write, landed on an earlier try whose answer was
+                // lost (the SDK retried it): it is done, send its code.
+                // Planning again on it would count a second send for one
+                // SMS, or refuse the start on the limit it just used up and
+                // leave a code nobody received.
+                Err(StoreError::Conflict(Some(stored))) if is_own_write(&stored, &attempt_sid) => {
+                    let name = req.friendly_name.as_deref().unwrap_or(&service.friendly_name);
+                    return self.deliver(*stored, language, name, &code, started).await;
+                }
+                // Someone else wrote this recipient meanwhile: plan again from
+                // what is there now (returned with the refusal, no extra read).
+                Err(StoreError::Conflict(now_stored)) => current = now_stored.map(|r| *r),
+                Err(e) => {
+                    // The write may have landed with its answer lost: a
+                    // pending code nobody will receive. Undo it if it did.
+                    if let Some(record) = change.put_record() {
+                        self.void_unsent(record, started).await;
+                    }
+                    return Err(e.into());
+                }
+            }
+        }
+        Err(VerifyError::Busy)
+    }
+
+    /// A start refused by a limit: noted on the record (seen by the event
+    /// stream as verification.send_rate_limited), then the error.
+    async fn refused_start(&self, service: &Service, req: &StartRequest, refusal: StartRefusal, now_ms: Millis) -> VerifyError {
+        let (reason, err) = match refusal {
+            StartRefusal::SendsExhausted { retry_after } => ("max_sends", VerifyError::SendsExhausted { retry_after }),
+            StartRefusal::Locked { retry_after } => {
+                ("locked", VerifyError::Locked { retry_after, until: secs_of(now_ms) + retry_after })
+            }
+        };
+        let note = record::note_start_refused(&key_for(&service.sid, &req.to.key()), reason, now_ms);
+        if let Err(e) = self.store.apply(&note).await
+            && !matches!(e, StoreError::Conflict(_))
+        {
+            tracing::warn!(error = ?e, "could not note a refused start");
+        }
+        err
+    }
+
+    /// Voids `record`'s code if it is still the stored one (nobody received
+    /// it) and gives its send back. Retried while the start (begun at
+    /// `started`) is younger than [`VOID_RETRIES_UNTIL`]: a code left behind
+    /// is one nobody can enter, and a send counted for nothing.
+    async fn void_unsent(&self, record: &VerificationRecord, started: Instant) {
+        loop {
+            match self.store.apply(&record::void_unsent(record, self.clock.now_ms())).await {
+                // Voided, or nothing of ours there to void.
+                Ok(_) | Err(StoreError::Conflict(_)) => return,
+                Err(e) if started.elapsed() + VOID_PAUSE >= VOID_RETRIES_UNTIL => {
+                    tracing::warn!(sid = %record.sid, error = ?e, "could not void an unsent code");
+                    return;
+                }
+                // A pause, so a throttled table is not answered with a burst.
+                Err(_) => tokio::time::sleep(VOID_PAUSE).await,
+            }
+        }
+    }
+
+    async fn deliver(
+        &self,
+        record: VerificationRecord,
+        language: &str,
+        name: &str,
+        code: &Code,
+        started: Instant,
+    ) -> Result<VerificationRecord, VerifyError> {
+        let channel = Channel::parse(&record.channel).map_err(|_| VerifyError::ChannelDisabled(record.channel.clone()))?;
+        let content = channel.content(&message::Params { language, name, code });
+        let message = Message { channel, to: record.to.clone(), content };
+        let sent = match self.senders.get(channel) {
+            Some(sender) => sender.send(&message).await,
+            None => Err(crate::sender::SendError(format!("no sender for {}", channel.as_str()))),
+        };
+        match sent {
+            Ok(()) => {
+                tracing::info!(sid = %record.sid, to = %mask_address(&record.to), channel = channel.as_str(), sends = record.sends, "code sent");
+                Ok(record)
+            }
+            Err(e) => {
+                // Nobody received this code: void it so it cannot be used, and
+                // give the send back so the caller's retry is not penalised.
+                self.void_unsent(&record, started).await;
+                tracing::warn!(sid = %record.sid, to = %mask_address(&record.to), error = %e.0, "send failed");
+                Err(VerifyError::SendFailed(e.0))
+            }
+        }
+    }
+
+    /// Checks a code: counts the attempt, compares in constant time, and on a
+    /// match approves with a guarded write that exactly one caller can win.
+    pub async fn check(&self, service: &Service, target: &CheckTarget, code: &Code) -> Result<CheckOutcome, VerifyError> {
+        let limits = &service.limits;
+        let (key, sid) = self.locate(service, target).await?;
+        let now_ms = self.clock.now_ms();
+        let now = secs_of(now_ms);
+        let counted = match self.store.apply(&record::count_check(&key, sid, now_ms, limits)).await {
+            Ok(r) => r,
+            Err(StoreError::Conflict(stood)) => return Err(self.refused_check(&key, stood.as_deref(), sid, now, limits).await),
+            Err(e) => return Err(e.into()),
+        };
+        if !self.keys.matches(&counted.code_hash, &counted.sid, code) {
+            tracing::info!(sid = %counted.sid, attempts = counted.attempts, "wrong code");
+            return self.wrong_code(&key, counted).await;
+        }
+        let request_id = sid::new_sid("RQ");
+        match self.store.apply(&record::approve(&counted, &request_id, now_ms, limits)).await {
+            Ok(record) => {
+                tracing::info!(sid = %record.sid, "approved");
+                Ok(CheckOutcome { record, approved: true })
+            }
+            Err(StoreError::Conflict(stood)) => match settle_lost_approval(stood.map(|r| *r), counted, &request_id)? {
+                won if won.approved => Ok(won),
+                // A resend replaced the code meanwhile: to the client, a wrong code.
+                lost => self.wrong_code(&key, lost.record).await,
+            },
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The answer to a counted check whose code is wrong, once noted for the
+    /// event stream (verification.check_failed). A verdict without its note
+    /// would be an event lost, so a store failure here is the client's
+    /// retryable error (the attempt stays counted), and a verification
+    /// replaced meanwhile (the note's condition failed) is gone: not found.
+    async fn wrong_code(&self, key: &RecordKey, counted: VerificationRecord) -> Result<CheckOutcome, VerifyError> {
+        match self.store.apply(&record::note_check_failed(key, &counted.sid, self.clock.now_ms())).await {
+            Ok(_) => Ok(CheckOutcome { record: counted, approved: false }),
+            Err(StoreError::Conflict(_)) => Err(VerifyError::NotFound),
+            Err(e) => {
+                tracing::warn!(sid = %counted.sid, error = ?e, "could not note a failed check");
+                Err(e.into())
+            }
+        }
+    }
+
+    /// The verification a fetch names, while it is pending. Like Twilio,
+    /// one that was approved, canceled, expired, ran out of attempts or
+    /// failed to send is gone as far as clients are concerned.
+    pub async fn fetch(&self, service: &Service, target: &CheckTarget) -> Result<VerificationRecord, VerifyError> {
+        let (key, sid) = self.locate(service, target).await?;
+        let record = self.store.read(&key).await?.ok_or(VerifyError::NotFound)?;
+        let now = self.clock.now();
+        if sid.is_some_and(|s| s != record.sid) || record.status_at(now, &service.limits) != Status::Pending {
+            return Err(VerifyError::NotFound);
+        }
+        Ok(record)
+    }
+
+    /// Cancels (`Canceled`) or approves without a code (`Approved`) a pending
+    /// verification, with one conditional write. Counters stay as they are.
+    pub async fn close(
+        &self,
+        service: &Service,
+        target: &CheckTarget,
+        status: StoredStatus,
+    ) -> Result<VerificationRecord, VerifyError> {
+        let (key, sid) = self.locate(service, target).await?;
+        let current_sid = match sid {
+            Some(s) => s.to_owned(),
+            // By number: whichever verification is current; the write is
+            // conditioned on that sid, so a resend in between is harmless.
+            None => match self.store.read(&key).await? {
+                Some(r) => r.sid,
+                None => return Err(VerifyError::NotFound),
+            },
+        };
+        let request_id = sid::new_sid("RQ");
+        let change = record::close(&key, &current_sid, status, &request_id, self.clock.now_ms(), &service.limits);
+        match self.store.apply(&change).await {
+            Ok(record) => {
+                tracing::info!(sid = %record.sid, status = status.as_str(), "closed by request");
+                Ok(record)
+            }
+            Err(StoreError::Conflict(_)) => Err(VerifyError::NotFound),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The record key a target names, and the sid it must carry (when the
+    /// target is a sid). A sid is looked up only within `service`.
+    async fn locate<'t>(
+        &self,
+        service: &Service,
+        target: &'t CheckTarget,
+    ) -> Result<(RecordKey, Option<&'t str>), VerifyError> {
+        match target {
+            CheckTarget::To(to) => Ok((key_for(&service.sid, &to.key()), None)),
+            CheckTarget::Sid(sid) => match self.store.find_by_sid(&service.sid, sid).await? {
+                Some(key) => Ok((key, Some(sid.as_str()))),
+                None => Err(VerifyError::NotFound),
+            },
+        }
+    }
+}
+
+impl<S: Store, C: Clock> Verifier<S, C> {
+    /// The answer to a check the store refused to count, from the record as
+    /// it stood. A verification whose attempts were just used up may be
+    /// about to be approved by one of the checks that used them: a check
+    /// that lost that race must get what a check after the approval gets
+    /// (not found), not "attempts exhausted". So, on that path only, the
+    /// record is read again until the counted checks have settled, for at
+    /// most [`SETTLE_WAIT`] (which also slows a guesser down).
+    async fn refused_check(
+        &self,
+        key: &RecordKey,
+        stood: Option<&VerificationRecord>,
+        sid: Option<&str>,
+        now: Seconds,
+        limits: &Limits,
+    ) -> VerifyError {
+        let refusal = record::why_not_checkable(stood, sid, now, limits);
+        let (CheckRefusal::AttemptsExhausted { .. }, Some(stood)) = (refusal, stood) else {
+            return refusal_error(refusal, now);
+        };
+        let mut waited = std::time::Duration::ZERO;
+        let mut step = std::time::Duration::from_millis(10);
+        while waited < SETTLE_WAIT {
+            tokio::time::sleep(step).await;
+            waited += step;
+            step = (step * 2).min(SETTLE_WAIT - waited.min(SETTLE_WAIT)).max(std::time::Duration::from_millis(1));
+            match self.store.read(key).await {
+                Ok(Some(r)) if r.sid == stood.sid && r.status == StoredStatus::Approved => return VerifyError::NotFound,
+                Ok(Some(r)) if r.sid == stood.sid && r.status == StoredStatus::Pending => continue,
+                // Replaced, canceled, gone, or unreadable: answer from what stood.
+                _ => break,
+            }
+        }
+        refusal_error(refusal, now)
+    }
+}
+
+/// How long a check refused for exhausted attempts waits for a concurrent
+/// approval to land (see [`Verifier::refused_check`]). An approval is one
+/// conditional write after the count, a few milliseconds.
+pub const SETTLE_WAIT: std::time::Duration = std::time::Duration::from_millis(250);
+
+fn refusal_error(refusal: CheckRefusal, now: Seconds) -> VerifyError {
+    match refusal {
+        CheckRefusal::NotFound => VerifyError::NotFound,
+        CheckRefusal::AttemptsExhausted { retry_after } => VerifyError::AttemptsExhausted { retry_after },
+        CheckRefusal::Locked { retry_after } => VerifyError::Locked { retry_after, until: now + retry_after },
+    }
+}
+
+/// The approval's condition failed. Either our own earlier try succeeded (a
+/// retried write), a resend replaced the code (this code is now just wrong),
+/// or someone else approved or it expired (nothing left to check).
+fn settle_lost_approval(
+    stood: Option<VerificationRecord>,
+    counted: VerificationRecord,
+    request_id: &str,
+) -> Result<CheckOutcome, VerifyError> {
+    match stood {
+        Some(r) if r.status == StoredStatus::Approved && r.approved_by.as_deref() == Some(request_id) => {
+            Ok(CheckOutcome { record: r, approved: true })
+        }
+        Some(r) if r.sid == counted.sid && r.status == StoredStatus::Pending && r.code_hash != counted.code_hash => {
+            Ok(CheckOutcome { record: counted, approved: false })
+        }
+        _ => Err(VerifyError::NotFound),
+    }
+}
+
+/// Whether `stored` is a start's own write: its last send is this start's
+/// attempt (a fresh sid per start request), still pending.
+fn is_own_write(stored: &VerificationRecord, attempt_sid: &str) -> bool {
+    stored.status == StoredStatus::Pending && stored.send_attempts.last().is_some_and(|a| a.attempt_sid == attempt_sid)
+}
+
+/// The record of a recipient (by its [`Recipient::key`]) in a service.
+fn key_for(service_sid: &str, subscriber: &str) -> RecordKey {
+    RecordKey { service_sid: service_sid.to_owned(), to: subscriber.to_owned() }
+}
+

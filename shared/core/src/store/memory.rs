@@ -1,0 +1,63 @@
+//! The [`Store`] in process memory: the reference meaning of a [`Change`].
+//! It evaluates each guard with [`Guard::holds`](crate::change::Guard::holds)
+//! and applies each write with
+//! [`Write::applied_to`](crate::change::Write::applied_to) under one lock,
+//! so it is as atomic as a conditional write on one item. The store contract
+//! tests run it beside the DynamoDB engines; anything a database adapter
+//! translates must behave exactly like this.
+
+use super::{RecordKey, Store, StoreError};
+use crate::change::Change;
+use crate::record::VerificationRecord;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+#[derive(Clone, Debug, Default)]
+pub struct MemoryStore {
+    records: Arc<Mutex<HashMap<RecordKey, VerificationRecord>>>,
+}
+
+impl MemoryStore {
+    pub fn new() -> MemoryStore {
+        MemoryStore::default()
+    }
+
+    /// Every record, for tests that inspect the whole store.
+    pub fn records(&self) -> Vec<VerificationRecord> {
+        self.records.lock().expect("store lock").values().cloned().collect()
+    }
+
+    /// Deletes what a TTL sweep at `now` would delete (`ttl < now`), as
+    /// DynamoDB eventually does; returns how many.
+    pub fn sweep_ttl(&self, now: i64) -> usize {
+        let mut records = self.records.lock().expect("store lock");
+        let before = records.len();
+        records.retain(|_, r| r.ttl >= now);
+        before - records.len()
+    }
+}
+
+impl Store for MemoryStore {
+    async fn read(&self, key: &RecordKey) -> Result<Option<VerificationRecord>, StoreError> {
+        Ok(self.records.lock().expect("store lock").get(key).cloned())
+    }
+
+    async fn apply(&self, change: &Change) -> Result<VerificationRecord, StoreError> {
+        let mut records = self.records.lock().expect("store lock");
+        let stored = records.get(&change.key);
+        if !change.guard.holds(stored) {
+            return Err(StoreError::Conflict(stored.cloned().map(Box::new)));
+        }
+        let after = change
+            .write
+            .applied_to(stored)
+            .ok_or_else(|| StoreError::Unavailable("an update of a record that does not exist".into()))?;
+        records.insert(change.key.clone(), after.clone());
+        Ok(after)
+    }
+
+    async fn find_by_sid(&self, service_sid: &str, sid: &str) -> Result<Option<RecordKey>, StoreError> {
+        let records = self.records.lock().expect("store lock");
+        Ok(records.iter().find(|(k, r)| k.service_sid == service_sid && r.sid == sid).map(|(k, _)| k.clone()))
+    }
+}

@@ -1,0 +1,151 @@
+//! The deployed application: DynamoDB store, the function's senders, system
+//! clock, built once at init from the environment by each Lambda function's
+//! `main`. Each main names its senders ([`sms_by_sns`] or [`no_delivery`]),
+//! so a function that never sends links no sender's SDK.
+
+use verify_core::api::Api;
+use verify_aws::clients::LambdaEnv;
+use verify_core::clock::SystemClock;
+use verify_core::config::Settings;
+use verify_core::sender::Senders;
+use verify_aws::store::DynamoStore;
+use std::future::Future;
+use std::pin::Pin;
+
+use std::time::Duration;
+
+pub type App = Api<DynamoStore, SystemClock>;
+
+/// The longest init waits for the warm-up calls. A handshake at 128 MB takes
+/// under a second; past this the first request simply opens the connection.
+pub const WARM_UP_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// A warm-up call: opens one connection (a cheap, harmless request).
+pub type WarmUp = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
+
+/// What a function sends codes with, and how to open its connections.
+pub struct Delivery {
+    pub senders: Senders,
+    /// One per sender's service, named for the log line.
+    pub warm_ups: Vec<(&'static str, WarmUp)>,
+}
+
+/// How a function's main builds its [`Delivery`] from the environment.
+pub type DeliverySetup = fn(&LambdaEnv, &Settings) -> Delivery;
+
+/// start-verify: SMS through SNS.
+#[cfg(feature = "sns")]
+pub fn sms_by_sns(aws: &LambdaEnv, settings: &Settings) -> Delivery {
+    let sns = std::sync::Arc::new(verify_aws::sns::SnsSender::new(aws.sns(), settings.sms.clone()));
+    let warm = sns.clone();
+    let warm_up: WarmUp = Box::pin(async move { warm.warm_up().await.map_err(|e| e.0) });
+    Delivery { senders: Senders::none().with(verify_core::channel::Channel::Sms, sns), warm_ups: vec![("sns", warm_up)] }
+}
+
+/// check-verify: sends nothing.
+pub fn no_delivery(_: &LambdaEnv, _: &Settings) -> Delivery {
+    Delivery { senders: Senders::none(), warm_ups: Vec::new() }
+}
+
+/// Reads settings, opens clients and (unless `VERIFY_WARM_UP` is off) the
+/// connections the function uses. Fails loudly on bad configuration: better
+/// a function that refuses to start than one that answers wrongly.
+pub async fn from_env(delivery: DeliverySetup) -> Result<App, String> {
+    let settings = Settings::from_env()?;
+    require_credentials(&settings)?;
+    let aws = LambdaEnv::from_env()?;
+    let store = DynamoStore::new(aws.dynamodb(), settings.table.clone());
+    let Delivery { senders, warm_ups } = delivery(&aws, &settings);
+    if settings.warm_up {
+        warm_up(&store, warm_ups).await;
+    }
+    Ok(Api::new(settings, store, senders))
+}
+
+/// The Lambda functions' rule: no credentials, no start.
+pub fn require_credentials(settings: &Settings) -> Result<(), String> {
+    if settings.credentials.is_empty() {
+        return Err(format!(
+            "no credentials configured: set {} (API keys) and/or {} (auth tokens for X-Twilio-Signature); \
+             refusing to serve an open API that sends SMS",
+            verify_core::config::env::API_KEYS,
+            verify_core::config::env::AUTH_TOKENS
+        ));
+    }
+    Ok(())
+}
+
+/// Everything a first request would otherwise pay for once, done during
+/// init and concurrently: the used connections (one cheap call each, so init
+/// costs the slower handshake, not the sum) and the phone-number metadata
+/// (libphonenumber's database decoded and its first region's patterns
+/// compiled: a few ms of CPU, on a blocking thread so the handshakes proceed
+/// meanwhile). Failures are not fatal: the first request will connect again
+/// and report properly.
+pub async fn warm_up(store: &DynamoStore, senders: Vec<(&'static str, WarmUp)>) {
+    warm_up_clients(Some(store), senders, || {
+        let _ = verify_core::phone::PhoneNumber::parse("+14155550123");
+    })
+    .await
+}
+
+/// webhook-report's warm-up: its one connection, DynamoDB. It parses no
+/// phone numbers: passing no loader (rather than a flag) keeps
+/// libphonenumber's metadata out of its binary altogether.
+pub async fn warm_up_store(store: &DynamoStore) {
+    warm_up_clients(Some(store), Vec::new(), || ()).await
+}
+
+/// `load` is CPU work to do on a blocking thread meanwhile.
+async fn warm_up_clients(store: Option<&DynamoStore>, senders: Vec<(&'static str, WarmUp)>, load: impl FnOnce() + Send + 'static) {
+    let started = std::time::Instant::now();
+    let phone = tokio::task::spawn_blocking(move || {
+        load();
+        started.elapsed()
+    });
+    let names: Vec<&str> = senders.iter().map(|(n, _)| *n).collect();
+    let dynamo = async { if let Some(s) = store { s.warm_up().await.map_err(|e| format!("{e:?}")) } else { Ok(()) } };
+    let others = futures_join_all(senders.into_iter().map(|(_, f)| f).collect());
+    let network = async {
+        let both = tokio::join!(dynamo, others);
+        (both, started.elapsed())
+    };
+    match tokio::time::timeout(WARM_UP_TIMEOUT, async { tokio::join!(network, phone) }).await {
+        Ok((((dynamo, others), network_took), phone_took)) => {
+            let mut ok = true;
+            if let Err(e) = &dynamo {
+                tracing::warn!(error = %e, "DynamoDB warm-up failed");
+                ok = false;
+            }
+            for (name, result) in names.iter().zip(&others) {
+                if let Err(e) = result {
+                    tracing::warn!(sender = name, error = %e, "sender warm-up failed");
+                    ok = false;
+                }
+            }
+            if ok {
+                // One line per cold start: what init spent, and on what.
+                let ms = |d: std::time::Duration| format!("{:.1}", d.as_secs_f64() * 1000.0);
+                let phone_ms = phone_took.map(ms).unwrap_or_default();
+                let senders = names.join(",");
+                tracing::info!(dynamodb = store.is_some(), senders, network_ms = ms(network_took), phone_ms, total_ms = ms(started.elapsed()), "warmed up");
+            }
+        }
+        Err(_) => tracing::warn!(timeout = ?WARM_UP_TIMEOUT, "warm-up did not finish; continuing"),
+    }
+}
+
+/// Runs warm-up calls concurrently, each result in order.
+async fn futures_join_all(calls: Vec<WarmUp>) -> Vec<Result<(), String>> {
+    let mut set = tokio::task::JoinSet::new();
+    for (i, call) in calls.into_iter().enumerate() {
+        set.spawn(async move { (i, call.await) });
+    }
+    let mut out: Vec<(usize, Result<(), String>)> = Vec::new();
+    while let Some(done) = set.join_next().await {
+        out.push(done.unwrap_or_else(|e| (usize::MAX, Err(e.to_string()))));
+    }
+    out.sort_by_key(|(i, _)| *i);
+    out.into_iter().map(|(_, r)| r).collect()
+}
+

@@ -9,6 +9,8 @@ mod flows;
 mod leaks;
 mod local_edge;
 mod local_server;
+mod safe_list;
+mod scoped_keys;
 mod sns_sender;
 mod subscribers;
 mod support;

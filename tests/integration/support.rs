@@ -21,6 +21,7 @@ use verify_core::service::Verifier;
 use verify_aws::store::{DynamoStore, ensure_table};
 use verify_core::change::Change;
 use verify_core::store::memory::MemoryStore;
+use verify_core::store::safe_list::{SafeListEntry, SafeListStore};
 use verify_core::store::{RecordKey, Store, StoreError};
 
 pub const T0: i64 = 1_800_000_000;
@@ -107,6 +108,35 @@ impl Store for TestStore {
         match &self.backend {
             Backing::Memory(m) => m.find_by_sid(service_sid, sid).await,
             Backing::Dynamo(d) => d.find_by_sid(service_sid, sid).await,
+            Backing::Broken => Err(StoreError::Unavailable("down".into())),
+        }
+    }
+}
+
+impl SafeListStore for TestStore {
+    async fn add_safe_number(&self, entry: &SafeListEntry) -> Result<(), StoreError> {
+        self.log("add_safe_number");
+        match &self.backend {
+            Backing::Memory(m) => m.add_safe_number(entry).await,
+            Backing::Dynamo(d) => d.add_safe_number(entry).await,
+            Backing::Broken => Err(StoreError::Unavailable("down".into())),
+        }
+    }
+
+    async fn safe_number(&self, key: &str) -> Result<Option<SafeListEntry>, StoreError> {
+        self.log("safe_number");
+        match &self.backend {
+            Backing::Memory(m) => m.safe_number(key).await,
+            Backing::Dynamo(d) => d.safe_number(key).await,
+            Backing::Broken => Err(StoreError::Unavailable("down".into())),
+        }
+    }
+
+    async fn remove_safe_number(&self, key: &str) -> Result<bool, StoreError> {
+        self.log("remove_safe_number");
+        match &self.backend {
+            Backing::Memory(m) => m.remove_safe_number(key).await,
+            Backing::Dynamo(d) => d.remove_safe_number(key).await,
             Backing::Broken => Err(StoreError::Unavailable("down".into())),
         }
     }

@@ -25,6 +25,13 @@ const { startHarness } = require('../../examples/flex-agent/harness/serve');
 
 const PANEL_KEY_SID = `SK${crypto.randomBytes(16).toString('hex')}`;
 const PANEL_KEY_SECRET = crypto.randomBytes(24).toString('hex');
+const PANEL_KEYS = JSON.stringify([
+  {
+    key_id: PANEL_KEY_SID,
+    secret_sha256: crypto.createHash('sha256').update(PANEL_KEY_SECRET).digest('hex'),
+    permissions: ['verify'],
+  },
+]);
 const VALIDITY = 60; // seconds: the shortest a service allows
 const MAX_FAILURES = 3; // wrong codes before the number is locked
 
@@ -73,10 +80,11 @@ function startVerify(env = {}) {
     services: {
       services: [{ sid: S.SERVICE_SID, friendly_name: 'Support', validity_seconds: VALIDITY, max_failures: MAX_FAILURES }],
     },
-    // The panel's own key, on top of the servers' (see the README: once keys
-    // carry permissions, this one gets `verify` only).
-    args: ['--api-key', `${PANEL_KEY_SID}:${PANEL_KEY_SECRET}`, '--cors-origin', harness.origin],
-    env,
+    // The panel's own key, on top of the servers' (all permissions, from
+    // --api-key): configured as an operator would, holding `verify` only
+    // (see the example's README).
+    args: ['--cors-origin', harness.origin],
+    env: { VERIFY_API_KEYS: PANEL_KEYS, ...env },
   });
 }
 
@@ -200,6 +208,29 @@ test('too many wrong codes lock the number, and the panel says until when', asyn
   assert.match(await shows(page, 'locked'), /until/);
   assert.equal((await server.messages(number)).length, 1, 'a locked number gets no new code');
   await page.close();
+});
+
+test("the panel's key holds `verify` only: it cannot approve without a code or read codes", async () => {
+  const number = S.freshNumber();
+  const basic = Buffer.from(`${PANEL_KEY_SID}:${PANEL_KEY_SECRET}`).toString('base64');
+  const call = (path, init = {}) =>
+    fetch(`${server.baseUrl}${path}`, { ...init, headers: { Authorization: `Basic ${basic}`, ...(init.headers || {}) } });
+  const form = (fields) => ({
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(fields).toString(),
+  });
+  const started = await call(`/v2/Services/${S.SERVICE_SID}/Verifications`, form({ To: number, Channel: 'sms' }));
+  assert.equal(started.status, 201);
+  const { sid } = await started.json();
+  const approve = await call(`/v2/Services/${S.SERVICE_SID}/Verifications/${sid}`, form({ Status: 'approved' }));
+  assert.equal(approve.status, 403);
+  assert.equal((await approve.json()).code, 20403);
+  for (const path of [`/_local/messages?to=${encodeURIComponent(number)}`, '/v2/Attempts', '/v2/Services']) {
+    assert.equal((await call(path)).status, 403, path);
+  }
+  const fetched = await call(`/v2/Services/${S.SERVICE_SID}/Verifications/${sid}`);
+  assert.equal((await fetched.json()).status, 'pending', 'the refused approval changed nothing');
 });
 
 test('a key verify-local does not know is refused, and the panel says so', async () => {

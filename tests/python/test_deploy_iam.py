@@ -79,6 +79,19 @@ FUNCTIONS = {f.binary: f for f in present_functions(TEMPLATE)}
 ACCOUNT, REGION = "123456789012", "us-east-1"
 WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"iam-test-webhook-signing-key-32b").decode()
 BASIC = "Basic " + base64.b64encode(f"{EVENTS_API_KEY_ID}:{EVENTS_API_KEY_SECRET}".encode()).decode()
+# A key holding `admin` too, for the management routes (the Safe List).
+ADMIN_KEY_ID, ADMIN_KEY_SECRET = "SK" + "a" * 32, "iam-admin-secret"
+ADMIN_BASIC = "Basic " + base64.b64encode(f"{ADMIN_KEY_ID}:{ADMIN_KEY_SECRET}".encode()).decode()
+API_KEYS_JSON = json.dumps(
+    json.loads(EVENTS_API_KEYS_JSON)
+    + [
+        {
+            "key_id": ADMIN_KEY_ID,
+            "secret_sha256": hashlib.sha256(ADMIN_KEY_SECRET.encode()).hexdigest(),
+            "permissions": ["verify", "approve", "reports", "admin"],
+        }
+    ]
+)
 # Services for which moto authorizes every request against the resource "*".
 STAR_RESOURCE_SERVICES = ("dynamodb:", "sns:")
 
@@ -253,7 +266,7 @@ def deployment(iam_moto) -> Deployment:
         arns[f"index {index['IndexName']}"] = index.get("IndexArn") or f"{desc['TableArn']}/index/{index['IndexName']}"
     secrets = {
         "verify/iam/code-key": "iam-code-key-" + "k" * 32,
-        "verify/iam/api-keys": EVENTS_API_KEYS_JSON,
+        "verify/iam/api-keys": API_KEYS_JSON,
         "verify/iam/webhooks": "",  # set per run (the receiver's port)
         "verify/iam/number-key": "iam-number-key-" + "n" * 32,
     }
@@ -449,6 +462,23 @@ class Flows:
         err, got = http_ok(self.emulator.invoke_payload(name, url_event("POST", f"{base}/{sid}", form(Status="canceled"))), 200)
         if err or got.get("status") != "canceled":
             failures["cancel"] = err or f"status {got.get('status')}"
+        self._safe_list(name, failures)
+
+    def _safe_list(self, name: str, failures: dict[str, str]) -> None:
+        """Safe List create, fetch and delete, with the admin key."""
+        number = fresh_number()
+        path = f"/v2/SafeList/Numbers/{urllib.parse.quote(number)}"
+        invoke = lambda *a, **k: self.emulator.invoke_payload(name, url_event(*a, **k, auth=ADMIN_BASIC))  # noqa: E731
+        err, _ = http_ok(invoke("POST", "/v2/SafeList/Numbers", form(PhoneNumber=number)), 201)
+        if err:
+            failures["safe list create"] = err
+            return
+        err, got = http_ok(invoke("GET", path), 200)
+        if err or got.get("phone_number") != number:
+            failures["safe list fetch"] = err or f"{got}"
+        ok, resp = invoke("DELETE", path)
+        if not ok or resp.get("statusCode") != 204:
+            failures["safe list delete"] = f"{resp}"
 
     def _helper_start(self) -> tuple[str, str, str]:
         """A verification started by the helper: (number, sid, code)."""

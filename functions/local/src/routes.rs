@@ -12,7 +12,7 @@ use std::sync::Arc;
 use verify_core::api::ApiError;
 use verify_core::api::handlers::{HttpResponse, error_response};
 use verify_core::api::params::{MAX_BODY_BYTES, Params};
-use verify_core::api::routes::Function;
+use verify_core::api::routes::{Function, Operation};
 
 type Shared = Arc<Local>;
 
@@ -67,7 +67,8 @@ async fn messages(State(local): State<Shared>, req: Request) -> Response {
 
 fn listed(local: &Local, req: &http::Request<bytes::Bytes>) -> Result<Response, ApiError> {
     let api = &local.api;
-    verify_core::api::auth::authenticate(&api.credentials, req, api.public_base_url.as_deref())?;
+    let caller = verify_core::api::auth::authenticate(&api.credentials, req, api.public_base_url.as_deref())?;
+    verify_core::api::auth::authorize(api.credentials.permissions_of(&caller), Operation::ReadLocalMessages)?;
     if req.method() != http::Method::GET && req.method() != http::Method::HEAD {
         return Err(ApiError::new(405, 20004, format!("Method {} not allowed; use GET", req.method())));
     }

@@ -4,7 +4,8 @@
 //! - [`store`]: the [`verify_core::store::Store`] on DynamoDB, each
 //!   [`verify_core::change::Change`] one conditional write (guards to
 //!   `ConditionExpression`s, mechanically), the item layout ([`item`]) and
-//!   the table ([`store::ensure_table`]);
+//!   the table ([`store::ensure_table`]); [`safe_list`]: the Safe List's
+//!   items in the same table;
 //! - [`events`]: events stored for reports, and the table's stream decoded
 //!   into record changes at the edge;
 //! - [`webhooks`]: deliveries stored in the table and sent by the guarded
@@ -18,6 +19,7 @@ pub mod conditional;
 pub mod events;
 pub mod item;
 pub mod reports;
+pub mod safe_list;
 #[cfg(feature = "sns")]
 pub mod sns;
 pub mod store;

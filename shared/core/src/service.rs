@@ -11,6 +11,7 @@ use crate::recipient::{Recipient, mask_address};
 use crate::record::{self, CheckRefusal, StartInput, StartRefusal, Status, StoredStatus, VerificationRecord};
 use crate::sender::{Message, Senders};
 use crate::sid;
+use crate::store::safe_list::SafeListStore;
 use crate::store::{RecordKey, Store, StoreError};
 use std::time::{Duration, Instant};
 
@@ -103,7 +104,7 @@ pub struct Verifier<S, C> {
     pub keys: CodeKeys,
 }
 
-impl<S: Store, C: Clock> Verifier<S, C> {
+impl<S: Store + SafeListStore, C: Clock> Verifier<S, C> {
     /// Sends a fresh code: a new verification, or a resend of the pending one.
     /// The service's channels, countries and features are checked first:
     /// a refused request writes nothing and sends nothing.
@@ -112,7 +113,9 @@ impl<S: Store, C: Clock> Verifier<S, C> {
         if !service.allows_channel(req.channel) || self.senders.get(req.channel).is_none() {
             return Err(VerifyError::ChannelDisabled(req.channel.as_str().to_owned()));
         }
-        if !service.allows_country(req.to.country()) {
+        // The Safe List is read only when the country rule would refuse, so
+        // it costs nothing on allowed traffic.
+        if !service.allows_country(req.to.country()) && !self.safe_listed(&req.to).await? {
             return Err(VerifyError::CountryNotAllowed);
         }
         if req.friendly_name.is_some() && !service.custom_friendly_name {
@@ -345,7 +348,15 @@ impl<S: Store, C: Clock> Verifier<S, C> {
     }
 }
 
-impl<S: Store, C: Clock> Verifier<S, C> {
+impl<S: Store + SafeListStore, C: Clock> Verifier<S, C> {
+    /// Whether the recipient is a number on the Safe List (addresses never are).
+    async fn safe_listed(&self, to: &Recipient) -> Result<bool, VerifyError> {
+        match to {
+            Recipient::Phone(_) => Ok(self.store.safe_number(&to.key()).await?.is_some()),
+            Recipient::Email(_) => Ok(false),
+        }
+    }
+
     /// The answer to a check the store refused to count, from the record as
     /// it stood. A verification whose attempts were just used up may be
     /// about to be approved by one of the checks that used them: a check

@@ -7,6 +7,8 @@ pub const VERIFICATION: &str = "VE";
 pub const SERVICE: &str = "VA";
 pub const ATTEMPT: &str = "VL";
 pub const ACCOUNT: &str = "AC";
+/// A Safe List entry.
+pub const SAFE_LIST: &str = "GN";
 
 /// A fresh random sid. 128 random bits, so sids cannot be guessed or enumerated.
 pub fn new_sid(prefix: &str) -> String {

@@ -15,6 +15,7 @@ pub mod params;
 
 use verify_core::api::ApiError;
 use verify_core::api::error::code;
+use verify_core::api::routes::Operation;
 use verify_core::api::handlers::{HttpResponse, error_response, json_response, request_base_url};
 use verify_core::clock::Clock;
 use verify_core::events::number_key::NumberKeys;
@@ -91,10 +92,17 @@ fn not_found(path: &str) -> ApiError {
 impl Reports {
     /// Routes one request: authentication first, then the path.
     pub async fn handle(&self, req: &Request<Bytes>) -> HttpResponse {
-        if let Err(e) = verify_core::api::auth::authenticate(&self.auth, req, self.public_base_url.as_deref()) {
-            let mut resp = error_response(&e);
-            resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"verify\""));
-            return resp;
+        let caller = match verify_core::api::auth::authenticate(&self.auth, req, self.public_base_url.as_deref()) {
+            Ok(caller) => caller,
+            Err(e) => {
+                let mut resp = error_response(&e);
+                resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"verify\""));
+                return resp;
+            }
+        };
+        let held = self.auth.permissions_of(&caller);
+        if let Err(e) = verify_core::api::auth::authorize(held, Operation::ReadReports) {
+            return error_response(&e);
         }
         if req.method() != Method::GET && req.method() != Method::HEAD {
             return error_response(&ApiError::new(405, code::METHOD_NOT_ALLOWED, format!("Method {} not allowed; use GET", req.method())));

@@ -15,6 +15,7 @@
 //! layer turns a refusal into Twilio's 401 ([`crate::api::auth`]).
 
 use super::body::BodyKind;
+use super::permissions::Permissions;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
@@ -25,36 +26,48 @@ use sha2::{Digest, Sha256};
 use std::fmt;
 use subtle::{Choice, ConstantTimeEq};
 
-/// An API key as configured: its public id and the SHA-256 of its secret.
+/// An API key as configured: its public id, the SHA-256 of its secret and
+/// what it may do.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ApiKey {
     key_id: String,
     secret_sha256: [u8; 32],
+    permissions: Permissions,
 }
 
 impl ApiKey {
-    /// From a key id and the hex SHA-256 of its secret (the configured form).
+    /// From a key id and the hex SHA-256 of its secret (the configured
+    /// form), holding [`Permissions::UNLISTED_KEY`] until told otherwise.
     pub fn from_digest(key_id: &str, secret_sha256_hex: &str) -> Result<ApiKey, String> {
         let key_id = check_key_id(key_id)?;
         let digest = hex::decode(secret_sha256_hex.trim())
             .ok()
             .and_then(|d| <[u8; 32]>::try_from(d).ok())
             .ok_or_else(|| format!("API key {key_id}: secret_sha256 must be 64 hex digits (the SHA-256 of the secret)"))?;
-        Ok(ApiKey { key_id, secret_sha256: digest })
+        Ok(ApiKey { key_id, secret_sha256: digest, permissions: Permissions::UNLISTED_KEY })
     }
 
     /// From a key id and its secret (verify-local's `--api-key ID:SECRET`);
-    /// only the digest is kept.
+    /// only the digest is kept. The developer's own key: every permission.
     pub fn from_secret(key_id: &str, secret: &str) -> Result<ApiKey, String> {
         let key_id = check_key_id(key_id)?;
         if secret.is_empty() {
             return Err(format!("API key {key_id}: the secret is empty"));
         }
-        Ok(ApiKey { key_id, secret_sha256: Sha256::digest(secret.as_bytes()).into() })
+        Ok(ApiKey { key_id, secret_sha256: Sha256::digest(secret.as_bytes()).into(), permissions: Permissions::ALL })
+    }
+
+    pub fn with_permissions(mut self, permissions: Permissions) -> ApiKey {
+        self.permissions = permissions;
+        self
     }
 
     pub fn key_id(&self) -> &str {
         &self.key_id
+    }
+
+    pub fn permissions(&self) -> Permissions {
+        self.permissions
     }
 }
 
@@ -120,8 +133,9 @@ pub struct Credentials {
 }
 
 impl Credentials {
-    /// Reads `VERIFY_API_KEYS` (a JSON list of `{"key_id", "secret_sha256"}`)
-    /// and `VERIFY_AUTH_TOKENS` (comma-separated), both optional.
+    /// Reads `VERIFY_API_KEYS` (a JSON list of `{"key_id", "secret_sha256"}`
+    /// and optionally `"permissions": ["verify", …]`) and
+    /// `VERIFY_AUTH_TOKENS` (comma-separated), both optional.
     pub fn parse(api_keys_json: Option<&str>, auth_tokens: Option<&str>) -> Result<Credentials, String> {
         let mut creds = Credentials::default();
         if let Some(json) = api_keys_json {
@@ -130,11 +144,17 @@ impl Credentials {
             struct Entry {
                 key_id: String,
                 secret_sha256: String,
+                permissions: Option<Vec<String>>,
             }
-            let entries: Vec<Entry> = serde_json::from_str(json)
-                .map_err(|e| format!("API keys: {e} (expected [{{\"key_id\": \"SK…\", \"secret_sha256\": \"<hex>\"}}])"))?;
+            let entries: Vec<Entry> = serde_json::from_str(json).map_err(|e| {
+                format!("API keys: {e} (expected [{{\"key_id\": \"SK…\", \"secret_sha256\": \"<hex>\", \"permissions\": [\"verify\", …]}}])")
+            })?;
             for e in entries {
-                creds.add_key(ApiKey::from_digest(&e.key_id, &e.secret_sha256)?)?;
+                let mut key = ApiKey::from_digest(&e.key_id, &e.secret_sha256)?;
+                if let Some(names) = &e.permissions {
+                    key = key.with_permissions(Permissions::parse(names).map_err(|m| format!("API key {}: {m}", e.key_id))?);
+                }
+                creds.add_key(key)?;
             }
         }
         if let Some(list) = auth_tokens {
@@ -167,6 +187,16 @@ impl Credentials {
 
     pub fn token_count(&self) -> usize {
         self.tokens.len()
+    }
+
+    /// What an authenticated caller may do: its key's permissions, the
+    /// fixed set of signed requests, or an open server's.
+    pub fn permissions_of(&self, caller: &Caller) -> Permissions {
+        match caller {
+            Caller::Open => Permissions::OPEN,
+            Caller::Signed => Permissions::SIGNED,
+            Caller::ApiKey(id) => self.keys.iter().find(|k| &k.key_id == id).map_or(Permissions::NONE, |k| k.permissions),
+        }
     }
 
     /// Decides who is calling. With no credentials configured everyone is
@@ -520,5 +550,31 @@ mod tests {
         assert!(Credentials::parse(Some(&twice), None).is_err());
         assert!(ApiKey::from_secret("a:b", "s").is_err());
         assert!(!format!("{:?}", AuthToken::new(&"t".repeat(32)).unwrap()).contains("tttt"));
+    }
+
+    #[test]
+    fn keys_carry_their_permissions() {
+        use crate::access::permissions::{Permission, Permissions};
+        let digest = hex::encode(Sha256::digest(b"panel-secret"));
+        let json = format!(
+            r#"[{{"key_id":"SKpanel","secret_sha256":"{digest}","permissions":["verify"]}},
+                {{"key_id":"SKserver","secret_sha256":"{digest}"}}]"#
+        );
+        let mut c = Credentials::parse(Some(&json), None).unwrap();
+        c.add_key(ApiKey::from_secret("SKdev", "s").unwrap()).unwrap();
+        let of = |id: &str| c.permissions_of(&Caller::ApiKey(id.into()));
+        assert_eq!(of("SKpanel"), Permissions::of(&[Permission::Verify]));
+        assert_eq!(of("SKserver"), Permissions::UNLISTED_KEY, "no list: today's access minus admin");
+        assert!(!of("SKserver").allows(Permission::Admin));
+        assert_eq!(of("SKdev"), Permissions::ALL, "verify-local --api-key");
+        assert_eq!(of("SKunknown"), Permissions::NONE);
+        assert_eq!(c.permissions_of(&Caller::Signed), Permissions::SIGNED);
+        assert_eq!(c.permissions_of(&Caller::Open), Permissions::OPEN);
+        let bad = format!(r#"[{{"key_id":"SKx","secret_sha256":"{digest}","permissions":["verify","root"]}}]"#);
+        let e = Credentials::parse(Some(&bad), None).unwrap_err();
+        assert!(e.contains("SKx") && e.contains("root"), "{e}");
+        let empty = format!(r#"[{{"key_id":"SKx","secret_sha256":"{digest}","permissions":[]}}]"#);
+        let c = Credentials::parse(Some(&empty), None).unwrap();
+        assert_eq!(c.permissions_of(&Caller::ApiKey("SKx".into())), Permissions::NONE, "an empty list grants nothing");
     }
 }

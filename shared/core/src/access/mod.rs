@@ -1,5 +1,5 @@
 //! Who may call, as configuration and pure checks: API keys and auth
-//! tokens ([`credentials`]), browser origins ([`origins`]), and how a body
+//! tokens ([`credentials`]) and what each may do ([`permissions`]), browser origins ([`origins`]), and how a body
 //! is encoded ([`body`], which the signature check needs). No HTTP
 //! responses here: [`crate::api`] turns refusals into Twilio's errors, so
 //! configuration can hold these without importing the HTTP layer.
@@ -7,6 +7,7 @@
 pub mod body;
 pub mod credentials;
 pub mod origins;
+pub mod permissions;
 
 use bytes::Bytes;
 use http::Request;

@@ -19,6 +19,7 @@ use crate::record::StoredStatus;
 use crate::service::{CheckTarget, StartRequest, Verifier, VerifyError};
 use crate::sid;
 use crate::store::Store;
+use crate::store::safe_list::SafeListStore;
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use serde_json::Value;
@@ -61,7 +62,7 @@ impl<S> Api<S, crate::clock::SystemClock> {
     }
 }
 
-impl<S: Store, C: Clock> Api<S, C> {
+impl<S: Store + SafeListStore, C: Clock> Api<S, C> {
     /// Answers one request as `function` serves it, in this order: a CORS
     /// preflight (the one thing answered without credentials: browsers send
     /// none with it), the refusal of a cross-site request from an origin
@@ -93,6 +94,8 @@ impl<S: Store, C: Clock> Api<S, C> {
             tracing::warn!(method = %req.method(), path = req.uri().path(), "request refused: bad or missing credentials");
         })?;
         let route = routed?;
+        let held = self.credentials.permissions_of(&caller);
+        auth::authorize(held, route.operation())?;
         let base = self.base_url(req);
         let links = Links { base_url: &base, account_sid: &self.account_sid };
         let default = self.verifier.services.default_service();
@@ -109,10 +112,18 @@ impl<S: Store, C: Clock> Api<S, C> {
                 (StatusCode::OK, self.fetch(self.service(&service_sid)?, &id, &links).await?)
             }
             Route::UpdateVerification { service_sid, id } => {
-                (StatusCode::OK, self.update(self.service(&service_sid)?, &id, req, &caller, &links).await?)
+                (StatusCode::OK, self.update(self.service(&service_sid)?, &id, req, &caller, held, &links).await?)
             }
             Route::FetchService { sid } => (StatusCode::OK, resource::service(self.service(&sid)?, &links)),
             Route::ListServices => (StatusCode::OK, self.list_services(req, &links)?),
+            Route::CreateSafeListNumber => (StatusCode::CREATED, self.create_safe_number(req, &links).await?),
+            Route::FetchSafeListNumber { phone_number } => (StatusCode::OK, self.fetch_safe_number(&phone_number, &links).await?),
+            Route::DeleteSafeListNumber { phone_number } => {
+                self.delete_safe_number(&phone_number).await?;
+                let mut resp = Response::new(String::new());
+                *resp.status_mut() = StatusCode::NO_CONTENT;
+                return Ok(resp);
+            }
         };
         Ok(json_response(status, &body))
     }
@@ -186,20 +197,25 @@ impl<S: Store, C: Clock> Api<S, C> {
     }
 
     /// `Status=canceled` ends a pending verification; `Status=approved`
-    /// approves it without a code, which only an authenticated caller may do
-    /// (for apps that verify the code themselves, as with Twilio's custom codes).
+    /// approves it without a code, which only an authenticated caller
+    /// holding `approve` may do (for apps that verify the code themselves,
+    /// as with Twilio's custom codes).
     async fn update(
         &self,
         service: &Service,
         id: &str,
         req: &Request<Bytes>,
         caller: &Caller,
+        held: auth::Permissions,
         links: &Links<'_>,
     ) -> Result<Value, ApiError> {
         let params = body_params(req)?;
         let status = match params.required(names::STATUS)?.trim().to_ascii_lowercase().as_str() {
             "canceled" => StoredStatus::Canceled,
-            "approved" if caller.is_authenticated() => StoredStatus::Approved,
+            "approved" if caller.is_authenticated() => {
+                auth::authorize(held, routes::Operation::ApproveVerification)?;
+                StoredStatus::Approved
+            }
             "approved" => {
                 return Err(ApiError::new(
                     403,
@@ -271,7 +287,7 @@ fn path_target(id: &str) -> Option<CheckTarget> {
 
 /// The body's parameters, by its content type (the router has already made
 /// sure only POST gets here).
-fn body_params(req: &Request<Bytes>) -> Result<Params, ApiError> {
+pub(super) fn body_params(req: &Request<Bytes>) -> Result<Params, ApiError> {
     if req.method() != Method::POST {
         return Err(ApiError::new(405, code::METHOD_NOT_ALLOWED, format!("Method {} not allowed; use POST", req.method())));
     }

@@ -11,6 +11,7 @@ pub mod handlers;
 pub mod params;
 pub mod resource;
 pub mod routes;
+pub mod safe_list;
 
 pub use error::ApiError;
 pub use handlers::Api;

@@ -4,11 +4,62 @@
 //! A Lambda function URL delivers every path to its one function, so each
 //! function knows which routes are its own: start-verify serves starting,
 //! fetching and updating verifications and reading services; check-verify
-//! serves checks. verify-local serves them all.
+//! serves checks. verify-local serves them all. The Safe List is
+//! start-verify's (the geo rule it relaxes is applied there).
 
 use super::ApiError;
 use super::error::code;
+use crate::access::permissions::Permission;
 use http::Method;
+
+/// Everything a caller can ask of any program, by what it does (not by
+/// path: one route can be two operations, as cancel and approve are).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Operation {
+    StartVerification,
+    CheckVerification,
+    FetchVerification,
+    CancelVerification,
+    ApproveVerification,
+    ReadServices,
+    /// webhook-report's `/v2/Attempts`, `/v2/Attempts/Summary`, `/events`,
+    /// `/dashboard` (served there and by verify-local).
+    ReadReports,
+    /// verify-local's `/_local/messages`.
+    ReadLocalMessages,
+    ManageSafeList,
+}
+
+impl Operation {
+    pub const ALL: [Operation; 9] = [
+        Operation::StartVerification,
+        Operation::CheckVerification,
+        Operation::FetchVerification,
+        Operation::CancelVerification,
+        Operation::ApproveVerification,
+        Operation::ReadServices,
+        Operation::ReadReports,
+        Operation::ReadLocalMessages,
+        Operation::ManageSafeList,
+    ];
+
+    /// The permission each operation needs: the one table every program
+    /// (start-verify, check-verify, webhook-report, verify-local) consults.
+    pub fn permission(self) -> Permission {
+        match self {
+            Operation::StartVerification
+            | Operation::CheckVerification
+            | Operation::FetchVerification
+            | Operation::CancelVerification => Permission::Verify,
+            Operation::ApproveVerification => Permission::Approve,
+            // The outbox shows codes, and knowing a code is as good as
+            // approving without one.
+            Operation::ReadLocalMessages => Permission::Approve,
+            Operation::ReadReports => Permission::Reports,
+            Operation::ReadServices | Operation::ManageSafeList => Permission::Admin,
+        }
+    }
+}
 
 /// Which deployed program is routing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,6 +86,12 @@ pub enum Route {
     FetchService { sid: String },
     /// `GET /v2/Services`
     ListServices,
+    /// `POST /v2/SafeList/Numbers` with `PhoneNumber`
+    CreateSafeListNumber,
+    /// `GET /v2/SafeList/Numbers/{PhoneNumber}`
+    FetchSafeListNumber { phone_number: String },
+    /// `DELETE /v2/SafeList/Numbers/{PhoneNumber}`
+    DeleteSafeListNumber { phone_number: String },
     /// The function-URL start endpoint (default service).
     PlainStart,
     /// The function-URL check endpoint (default service).
@@ -52,8 +109,26 @@ impl Route {
             Route::CreateVerificationCheck { .. } => "create_verification_check",
             Route::FetchService { .. } => "fetch_service",
             Route::ListServices => "list_services",
+            Route::CreateSafeListNumber => "create_safe_list_number",
+            Route::FetchSafeListNumber { .. } => "fetch_safe_list_number",
+            Route::DeleteSafeListNumber { .. } => "delete_safe_list_number",
             Route::PlainStart => "start_verify",
             Route::PlainCheck => "check_verify",
+        }
+    }
+
+    /// What the route does, for the permission table. An update is a
+    /// cancel; approving through it is checked again once the body says so.
+    pub fn operation(&self) -> Operation {
+        match self {
+            Route::CreateVerification { .. } | Route::PlainStart => Operation::StartVerification,
+            Route::CreateVerificationCheck { .. } | Route::PlainCheck => Operation::CheckVerification,
+            Route::FetchVerification { .. } => Operation::FetchVerification,
+            Route::UpdateVerification { .. } => Operation::CancelVerification,
+            Route::FetchService { .. } | Route::ListServices => Operation::ReadServices,
+            Route::CreateSafeListNumber | Route::FetchSafeListNumber { .. } | Route::DeleteSafeListNumber { .. } => {
+                Operation::ManageSafeList
+            }
         }
     }
 }
@@ -92,6 +167,15 @@ pub fn route(function: Function, method: &Method, path: &str) -> Result<Route, A
         ["v2", "Services", sid, "VerificationCheck"] if checks => {
             found(post, Route::CreateVerificationCheck { service_sid: decode(sid) }, "POST")
         }
+        ["v2", "SafeList", "Numbers"] if starts => found(post, Route::CreateSafeListNumber, "POST"),
+        ["v2", "SafeList", "Numbers", number] if starts => {
+            let phone_number = decode(number);
+            match *method {
+                Method::GET => Ok(Route::FetchSafeListNumber { phone_number }),
+                Method::DELETE => Ok(Route::DeleteSafeListNumber { phone_number }),
+                _ => Err(wrong_method("GET or DELETE")),
+            }
+        }
         _ => Err(not_found()),
     }
 }
@@ -110,6 +194,45 @@ mod tests {
 
     fn at(f: Function, m: Method, path: &str) -> Result<Route, u16> {
         route(f, &m, path).map_err(|e| e.status)
+    }
+
+    #[test]
+    fn the_permission_table() {
+        use Operation::*;
+        use Permission::*;
+        let expected = [
+            (StartVerification, Verify),
+            (CheckVerification, Verify),
+            (FetchVerification, Verify),
+            (CancelVerification, Verify),
+            (ApproveVerification, Approve),
+            (ReadLocalMessages, Approve),
+            (ReadReports, Reports),
+            (ReadServices, Admin),
+            (ManageSafeList, Admin),
+        ];
+        assert_eq!(expected.len(), Operation::ALL.len(), "every operation is listed here");
+        for (op, p) in expected {
+            assert_eq!(op.permission(), p, "{op:?}");
+        }
+        // Every route maps to an operation needing what its kind needs.
+        let svc = VA.to_owned();
+        let cases = [
+            (Method::POST, format!("/v2/Services/{VA}/Verifications"), Verify),
+            (Method::POST, "/start-verify".to_owned(), Verify),
+            (Method::POST, "/check-verify".to_owned(), Verify),
+            (Method::POST, format!("/v2/Services/{VA}/VerificationCheck"), Verify),
+            (Method::GET, format!("/v2/Services/{VA}/Verifications/VE1"), Verify),
+            (Method::POST, format!("/v2/Services/{VA}/Verifications/VE1"), Verify),
+            (Method::GET, "/v2/Services".to_owned(), Admin),
+            (Method::GET, format!("/v2/Services/{svc}"), Admin),
+            (Method::POST, "/v2/SafeList/Numbers".to_owned(), Admin),
+            (Method::GET, "/v2/SafeList/Numbers/%2B14155550123".to_owned(), Admin),
+            (Method::DELETE, "/v2/SafeList/Numbers/+14155550123".to_owned(), Admin),
+        ];
+        for (m, path, p) in cases {
+            assert_eq!(route(Function::Local, &m, &path).unwrap().operation().permission(), p, "{m} {path}");
+        }
     }
 
     #[test]
@@ -138,6 +261,24 @@ mod tests {
             at(Local, Method::POST, &format!("/v2/Services/{VA}/VerificationCheck/")),
             Ok(Route::CreateVerificationCheck { service_sid: svc })
         );
+    }
+
+    #[test]
+    fn safe_list_routes() {
+        use Function::{CheckVerify, Local, StartVerify};
+        let number = || "+14155550123".to_owned();
+        assert_eq!(at(Local, Method::POST, "/v2/SafeList/Numbers"), Ok(Route::CreateSafeListNumber));
+        assert_eq!(
+            at(StartVerify, Method::GET, "/v2/SafeList/Numbers/%2B14155550123"),
+            Ok(Route::FetchSafeListNumber { phone_number: number() })
+        );
+        assert_eq!(
+            at(Local, Method::DELETE, "/v2/SafeList/Numbers/+14155550123"),
+            Ok(Route::DeleteSafeListNumber { phone_number: number() })
+        );
+        assert_eq!(at(Local, Method::GET, "/v2/SafeList/Numbers"), Err(405));
+        assert_eq!(at(Local, Method::POST, "/v2/SafeList/Numbers/+14155550123"), Err(405));
+        assert_eq!(at(CheckVerify, Method::POST, "/v2/SafeList/Numbers"), Err(404));
     }
 
     #[test]

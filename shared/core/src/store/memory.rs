@@ -6,6 +6,7 @@
 //! tests run it beside the DynamoDB engines; anything a database adapter
 //! translates must behave exactly like this.
 
+use super::safe_list::{SafeListEntry, SafeListStore};
 use super::{RecordKey, Store, StoreError};
 use crate::change::Change;
 use crate::record::VerificationRecord;
@@ -15,6 +16,7 @@ use std::sync::{Arc, Mutex};
 #[derive(Clone, Debug, Default)]
 pub struct MemoryStore {
     records: Arc<Mutex<HashMap<RecordKey, VerificationRecord>>>,
+    safe_list: Arc<Mutex<HashMap<String, SafeListEntry>>>,
 }
 
 impl MemoryStore {
@@ -59,5 +61,24 @@ impl Store for MemoryStore {
     async fn find_by_sid(&self, service_sid: &str, sid: &str) -> Result<Option<RecordKey>, StoreError> {
         let records = self.records.lock().expect("store lock");
         Ok(records.iter().find(|(k, r)| k.service_sid == service_sid && r.sid == sid).map(|(k, _)| k.clone()))
+    }
+}
+
+impl SafeListStore for MemoryStore {
+    async fn add_safe_number(&self, entry: &SafeListEntry) -> Result<(), StoreError> {
+        let mut listed = self.safe_list.lock().expect("store lock");
+        if listed.contains_key(&entry.key) {
+            return Err(StoreError::Conflict(None));
+        }
+        listed.insert(entry.key.clone(), entry.clone());
+        Ok(())
+    }
+
+    async fn safe_number(&self, key: &str) -> Result<Option<SafeListEntry>, StoreError> {
+        Ok(self.safe_list.lock().expect("store lock").get(key).cloned())
+    }
+
+    async fn remove_safe_number(&self, key: &str) -> Result<bool, StoreError> {
+        Ok(self.safe_list.lock().expect("store lock").remove(key).is_some())
     }
 }

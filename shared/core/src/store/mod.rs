@@ -1,11 +1,13 @@
 //! Persistence of verification records behind a small trait, so the rules
 //! are independent of any database: [`memory`] (the reference, in process)
-//! and DynamoDB's store implement it.
+//! and DynamoDB's store implement it. The Safe List has its own small trait
+//! ([`safe_list::SafeListStore`]), implemented by the same stores.
 //!
 //! Every change is one conditional write (or one read), so each limit holds
 //! under any concurrency: the guard, not the caller, decides.
 
 pub mod memory;
+pub mod safe_list;
 
 use crate::change::Change;
 use crate::record::VerificationRecord;

@@ -31,7 +31,9 @@ const STRICT_SERVICE: &str = "VA0000000000000000000000000000000b";
 const SERVICES: &str = r#"{"default_service_sid": "VA0000000000000000000000000000000a", "services": [
     {"sid": "VA0000000000000000000000000000000a", "friendly_name": "Acme",
      "max_check_attempts": 100, "max_sends": 100, "max_failures": 100},
-    {"sid": "VA0000000000000000000000000000000b", "friendly_name": "Strict", "max_check_attempts": 3}]}"#;
+    {"sid": "VA0000000000000000000000000000000b", "friendly_name": "Strict", "max_check_attempts": 3},
+    {"sid": "VA0000000000000000000000000000000c", "friendly_name": "Acme US", "countries": ["US"]}]}"#;
+const US_ONLY_SERVICE: &str = "VA0000000000000000000000000000000c";
 
 type TestVerifier = Verifier<DynamoStore, Arc<ManualClock>>;
 
@@ -434,4 +436,40 @@ async fn numbers_are_found_under_the_current_or_previous_key_only() {
     };
     assert_eq!(lookup(OTHER_NUMBER_KEY, Some(NUMBER_KEY)).await, 1, "rotated: the previous key still finds it");
     assert_eq!(lookup(OTHER_NUMBER_KEY, None).await, 0, "another key finds nothing");
+}
+
+/// Every start refused by a rule is a `verification.blocked` event with its
+/// reason, in `/events` and in webhooks' source, though no code and no
+/// verification exist; the Safe List lifts the block.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn starts_refused_by_geo_permissions_are_blocked_events() {
+    use verify_core::store::safe_list::{SafeListEntry, SafeListStore};
+    let mut p = pipeline(Vec::new()).await;
+    let to = "+442079460970";
+    let req = StartRequest { to: PhoneNumber::parse(to).unwrap().into(), channel: verify_core::channel::Channel::Sms, language: None, friendly_name: None };
+    let service = p.service(US_ONLY_SERVICE);
+    for _ in 0..2 {
+        let refused = p.verifier.start(&service, &req).await.unwrap_err();
+        assert_eq!(refused, verify_core::service::VerifyError::CountryNotAllowed);
+        p.clock.advance(1);
+    }
+    assert!(p.outbox.messages(Some(to)).is_empty(), "nothing sent");
+    let entry = SafeListEntry { sid: verify_core::sid::new_sid("GN"), key: to.into(), phone_number: to.into(), created_at: p.clock.now() };
+    p.verifier.store.add_safe_number(&entry).await.unwrap();
+    p.verifier.start(&service, &req).await.unwrap();
+    p.drain_stream().await;
+
+    let page = p.get_json(&format!("/events?type=verification.blocked&service_sid={US_ONLY_SERVICE}&limit=100")).await;
+    let events = page["events"].as_array().unwrap();
+    assert_eq!(events.len(), 2, "one event per refused start: {page}");
+    let ids: HashSet<&str> = events.iter().map(|e| e["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 2);
+    for e in events {
+        assert_eq!(e["data"]["reason"], "geo_permissions", "{e}");
+        assert_eq!(e["data"]["country"], "GB", "{e}");
+        assert!(!e.to_string().contains("460970"), "no full number in an event: {e}");
+    }
+    // The listed number's start is an ordinary pending one.
+    let pending = p.get_json(&format!("/events?type=verification.pending&service_sid={US_ONLY_SERVICE}&limit=100")).await;
+    assert_eq!(pending["events"].as_array().unwrap().len(), 1);
 }

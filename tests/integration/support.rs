@@ -21,6 +21,7 @@ use verify_core::service::Verifier;
 use verify_aws::store::{DynamoStore, ensure_table};
 use verify_core::change::Change;
 use verify_core::store::memory::MemoryStore;
+use verify_core::store::blocked::{BlockedStarts, BlockedStore};
 use verify_core::store::safe_list::{SafeListEntry, SafeListStore};
 use verify_core::store::{RecordKey, Store, StoreError};
 
@@ -137,6 +138,17 @@ impl SafeListStore for TestStore {
         match &self.backend {
             Backing::Memory(m) => m.remove_safe_number(key).await,
             Backing::Dynamo(d) => d.remove_safe_number(key).await,
+            Backing::Broken => Err(StoreError::Unavailable("down".into())),
+        }
+    }
+}
+
+impl BlockedStore for TestStore {
+    async fn note_blocked(&self, note: &BlockedStarts) -> Result<(), StoreError> {
+        self.log("note_blocked");
+        match &self.backend {
+            Backing::Memory(m) => m.note_blocked(note).await,
+            Backing::Dynamo(d) => d.note_blocked(note).await,
             Backing::Broken => Err(StoreError::Unavailable("down".into())),
         }
     }

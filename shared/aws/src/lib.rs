@@ -14,6 +14,7 @@
 //! - [`sns`]: the SMS sender; [`clients`]: the SDK clients and the one
 //!   HTTPS client they share.
 
+pub mod blocked;
 pub mod clients;
 pub mod conditional;
 pub mod events;

@@ -11,6 +11,7 @@ use crate::recipient::{Recipient, mask_address};
 use crate::record::{self, CheckRefusal, StartInput, StartRefusal, Status, StoredStatus, VerificationRecord};
 use crate::sender::{Message, Senders};
 use crate::sid;
+use crate::store::blocked::{BlockedStarts, BlockedStore, reason};
 use crate::store::safe_list::SafeListStore;
 use crate::store::{RecordKey, Store, StoreError};
 use std::time::{Duration, Instant};
@@ -104,7 +105,7 @@ pub struct Verifier<S, C> {
     pub keys: CodeKeys,
 }
 
-impl<S: Store + SafeListStore, C: Clock> Verifier<S, C> {
+impl<S: Store + SafeListStore + BlockedStore, C: Clock> Verifier<S, C> {
     /// Sends a fresh code: a new verification, or a resend of the pending one.
     /// The service's channels, countries and features are checked first:
     /// a refused request writes nothing and sends nothing.
@@ -116,6 +117,7 @@ impl<S: Store + SafeListStore, C: Clock> Verifier<S, C> {
         // The Safe List is read only when the country rule would refuse, so
         // it costs nothing on allowed traffic.
         if !service.allows_country(req.to.country()) && !self.safe_listed(&req.to).await? {
+            self.note_blocked(service, req, reason::GEO_PERMISSIONS).await;
             return Err(VerifyError::CountryNotAllowed);
         }
         if req.friendly_name.is_some() && !service.custom_friendly_name {
@@ -348,7 +350,26 @@ impl<S: Store + SafeListStore, C: Clock> Verifier<S, C> {
     }
 }
 
-impl<S: Store + SafeListStore, C: Clock> Verifier<S, C> {
+impl<S: Store + SafeListStore + BlockedStore, C: Clock> Verifier<S, C> {
+    /// Records a start refused by a rule, for the `verification.blocked`
+    /// event. The refusal stands whether or not this is recorded: a store
+    /// fault here is logged, not answered.
+    async fn note_blocked(&self, service: &Service, req: &StartRequest, why: &str) {
+        let note = BlockedStarts {
+            service_sid: service.sid.clone(),
+            key: req.to.key(),
+            to: req.to.address().to_owned(),
+            channel: req.channel.as_str().to_owned(),
+            country: req.to.country().map(str::to_owned),
+            count: 0,
+            reason: why.to_owned(),
+            changed_ms: self.clock.now_ms(),
+        };
+        if let Err(e) = self.store.note_blocked(&note).await {
+            tracing::warn!(error = ?e, to = %req.to.masked(), reason = why, "a blocked start was not recorded");
+        }
+    }
+
     /// Whether the recipient is a number on the Safe List (addresses never are).
     async fn safe_listed(&self, to: &Recipient) -> Result<bool, VerifyError> {
         match to {

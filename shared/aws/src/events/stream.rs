@@ -31,10 +31,17 @@ pub struct StreamRecord {
 impl StreamRecord {
     /// The change of a verification record this stream record shows, decoded
     /// here at the edge: derivation sees records, never items. Images that
-    /// are not verification records (events, deliveries) decode to none.
+    /// are not verification records (events, deliveries) decode to none;
+    /// blocked-starts items to their own part of the change.
     pub fn change(&self) -> RecordChange {
         let record = |image: &Option<Item>| image.as_ref().and_then(from_item);
-        RecordChange { old: record(&self.old_image), new: record(&self.new_image), ttl_removal: self.ttl_removal }
+        let blocked = |image: &Option<Item>| image.as_ref().and_then(crate::blocked::from_item);
+        RecordChange {
+            old: record(&self.old_image),
+            new: record(&self.new_image),
+            ttl_removal: self.ttl_removal,
+            blocked: blocked(&self.new_image).map(|new| (blocked(&self.old_image), new)),
+        }
     }
 }
 

@@ -19,6 +19,7 @@ use crate::record::StoredStatus;
 use crate::service::{CheckTarget, StartRequest, Verifier, VerifyError};
 use crate::sid;
 use crate::store::Store;
+use crate::store::blocked::BlockedStore;
 use crate::store::safe_list::SafeListStore;
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
@@ -62,7 +63,7 @@ impl<S> Api<S, crate::clock::SystemClock> {
     }
 }
 
-impl<S: Store + SafeListStore, C: Clock> Api<S, C> {
+impl<S: Store + SafeListStore + BlockedStore, C: Clock> Api<S, C> {
     /// Answers one request as `function` serves it, in this order: a CORS
     /// preflight (the one thing answered without credentials: browsers send
     /// none with it), the refusal of a cross-site request from an origin

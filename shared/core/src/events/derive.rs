@@ -14,6 +14,7 @@
 //! | TTL removal of a pending, unexhausted verification | `expired` |
 //! | a pending verification replaced after its expiry | `expired` (for the old sid) |
 //! | `refused_starts` went up | `send_rate_limited` |
+//! | a blocked-starts item's count went up | `blocked` (no verification sid) |
 //!
 //! Items of other kinds (events, deliveries) share the table; the stream
 //! decoder finds no record in them, and a change with no record gives nothing.
@@ -24,6 +25,7 @@ use crate::clock::Millis;
 use crate::config::Services;
 use crate::recipient::mask_address;
 use crate::record::{StoredStatus, VerificationRecord};
+use crate::store::blocked::BlockedStarts;
 
 /// One change of a record: what it was and what it became (`None`: no
 /// record, before an insert or after a removal).
@@ -34,6 +36,9 @@ pub struct RecordChange {
     /// The removal was DynamoDB's TTL process (or another store's expiry
     /// sweep), not a request.
     pub ttl_removal: bool,
+    /// Instead of a verification record, the blocked starts of a recipient
+    /// (before and after).
+    pub blocked: Option<(Option<BlockedStarts>, BlockedStarts)>,
 }
 
 /// What derivation needs besides the record.
@@ -56,6 +61,11 @@ impl Deriver {
     /// The events one change means, in the order they happened.
     pub fn derive(&self, change: &RecordChange) -> Vec<Event> {
         let mut out = Vec::new();
+        if let Some((old, new)) = &change.blocked {
+            if new.count > old.as_ref().map_or(0, |o| o.count) {
+                out.push(self.blocked(new));
+            }
+        }
         let exhausted = |r: &VerificationRecord| r.attempts >= self.max_check_attempts(&r.service_sid);
         match (&change.old, &change.new) {
             (Some(o), None) => {
@@ -109,6 +119,29 @@ impl Deriver {
             (None, None) => {}
         }
         out
+    }
+
+    /// A blocked start: numbered by the recipient's count of them, so each
+    /// refusal is its own event and a replayed stream record the same one.
+    fn blocked(&self, b: &BlockedStarts) -> Event {
+        let subject = format!("blocked:{}", self.numbers.hash(&b.service_sid, &b.to));
+        Event {
+            id: event_id(&b.service_sid, &subject, EventType::Blocked, &b.count.to_string()),
+            event_type: EventType::Blocked,
+            time_ms: b.changed_ms,
+            sequence: b.count,
+            service_sid: b.service_sid.clone(),
+            verification_sid: String::new(),
+            channel: b.channel.clone(),
+            country: b.country.clone(),
+            to_masked: mask_address(&b.to),
+            to_hash: self.numbers.hash(&b.service_sid, &b.to),
+            check_attempts: 0,
+            send_attempts: 0,
+            attempt_sid: None,
+            resend: false,
+            reason: Some(b.reason.clone()),
+        }
     }
 
     /// The `pending` event of the record's newest send, keyed by its attempt sid.
@@ -198,7 +231,7 @@ mod tests {
 
     /// A change as the stream shows it (`_kind` is the stream's name for it).
     fn rec(_kind: &str, old: Option<VerificationRecord>, new: Option<VerificationRecord>) -> RecordChange {
-        RecordChange { old, new, ttl_removal: false }
+        RecordChange { old, new, ttl_removal: false, blocked: None }
     }
 
     fn types(events: &[Event]) -> Vec<&'static str> {
@@ -383,5 +416,30 @@ mod tests {
     #[test]
     fn no_record_gives_nothing() {
         assert!(derive(&RecordChange::default()).is_empty());
+    }
+
+    #[test]
+    fn each_blocked_start_is_one_event_with_its_reason() {
+        let b = BlockedStarts {
+            service_sid: "VA1".into(),
+            key: "+442079460958".into(),
+            to: "+442079460958".into(),
+            channel: "sms".into(),
+            country: Some("GB".into()),
+            count: 1,
+            reason: "geo_permissions".into(),
+            changed_ms: T0 * 1000,
+        };
+        let first = derive(&RecordChange { blocked: Some((None, b.clone())), ..RecordChange::default() });
+        assert_eq!(first.len(), 1);
+        let e = &first[0];
+        assert_eq!((e.event_type, e.reason.as_deref(), e.verification_sid.as_str()), (EventType::Blocked, Some("geo_permissions"), ""));
+        assert_eq!((e.to_masked.as_str(), e.country.as_deref()), ("+44207946****", Some("GB")));
+        let second = BlockedStarts { count: 2, changed_ms: T0 * 1000 + 5, ..b.clone() };
+        let next = derive(&RecordChange { blocked: Some((Some(b.clone()), second.clone())), ..RecordChange::default() });
+        assert_eq!(next.len(), 1);
+        assert_ne!(next[0].id, e.id, "each refusal its own event");
+        assert_eq!(derive(&RecordChange { blocked: Some((None, b.clone())), ..RecordChange::default() })[0].id, e.id, "a replay is the same event");
+        assert!(derive(&RecordChange { blocked: Some((Some(second.clone()), second)), ..RecordChange::default() }).is_empty());
     }
 }

@@ -36,10 +36,13 @@ pub enum EventType {
     Expired,
     /// A start was refused: too many sends, or the number is locked.
     SendRateLimited,
+    /// A start was refused by a rule before any code existed (`reason`:
+    /// `geo_permissions`; later the fraud guard, rate limits, budgets).
+    Blocked,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 7] = [
+    pub const ALL: [EventType; 8] = [
         EventType::Pending,
         EventType::Approved,
         EventType::CheckFailed,
@@ -47,6 +50,7 @@ impl EventType {
         EventType::Canceled,
         EventType::Expired,
         EventType::SendRateLimited,
+        EventType::Blocked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -58,6 +62,7 @@ impl EventType {
             EventType::Canceled => "verification.canceled",
             EventType::Expired => "verification.expired",
             EventType::SendRateLimited => "verification.send_rate_limited",
+            EventType::Blocked => "verification.blocked",
         }
     }
 
@@ -74,6 +79,8 @@ impl EventType {
             EventType::MaxAttemptsReached => "max_attempts_reached",
             EventType::Canceled => "canceled",
             EventType::Expired => "expired",
+            // No verification was created.
+            EventType::Blocked => "blocked",
         }
     }
 }
@@ -105,7 +112,8 @@ pub struct Event {
     pub attempt_sid: Option<String>,
     /// `pending` only: whether this was a resend of an existing verification.
     pub resend: bool,
-    /// `send_rate_limited` only: `max_sends` or `locked`.
+    /// `send_rate_limited`: `max_sends` or `locked`; `blocked`: the rule
+    /// (`geo_permissions`).
     pub reason: Option<String>,
 }
 

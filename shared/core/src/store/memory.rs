@@ -6,6 +6,7 @@
 //! tests run it beside the DynamoDB engines; anything a database adapter
 //! translates must behave exactly like this.
 
+use super::blocked::{BlockedStarts, BlockedStore};
 use super::safe_list::{SafeListEntry, SafeListStore};
 use super::{RecordKey, Store, StoreError};
 use crate::change::Change;
@@ -17,6 +18,7 @@ use std::sync::{Arc, Mutex};
 pub struct MemoryStore {
     records: Arc<Mutex<HashMap<RecordKey, VerificationRecord>>>,
     safe_list: Arc<Mutex<HashMap<String, SafeListEntry>>>,
+    blocked: Arc<Mutex<HashMap<(String, String), BlockedStarts>>>,
 }
 
 impl MemoryStore {
@@ -27,6 +29,11 @@ impl MemoryStore {
     /// Every record, for tests that inspect the whole store.
     pub fn records(&self) -> Vec<VerificationRecord> {
         self.records.lock().expect("store lock").values().cloned().collect()
+    }
+
+    /// The blocked starts noted so far, for tests.
+    pub fn blocked(&self) -> Vec<BlockedStarts> {
+        self.blocked.lock().expect("store lock").values().cloned().collect()
     }
 
     /// Deletes what a TTL sweep at `now` would delete (`ttl < now`), as
@@ -80,5 +87,14 @@ impl SafeListStore for MemoryStore {
 
     async fn remove_safe_number(&self, key: &str) -> Result<bool, StoreError> {
         Ok(self.safe_list.lock().expect("store lock").remove(key).is_some())
+    }
+}
+
+impl BlockedStore for MemoryStore {
+    async fn note_blocked(&self, note: &BlockedStarts) -> Result<(), StoreError> {
+        let mut blocked = self.blocked.lock().expect("store lock");
+        let count = blocked.get(&(note.service_sid.clone(), note.key.clone())).map_or(0, |b| b.count) + 1;
+        blocked.insert((note.service_sid.clone(), note.key.clone()), BlockedStarts { count, ..note.clone() });
+        Ok(())
     }
 }

@@ -6,6 +6,7 @@
 //! Every change is one conditional write (or one read), so each limit holds
 //! under any concurrency: the guard, not the caller, decides.
 
+pub mod blocked;
 pub mod memory;
 pub mod safe_list;
 

@@ -9,6 +9,7 @@ mod flows;
 mod leaks;
 mod local_edge;
 mod local_server;
+mod ses_sender;
 mod sns_sender;
 mod subscribers;
 mod support;

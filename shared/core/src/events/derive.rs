@@ -152,6 +152,7 @@ impl Deriver {
             attempt_sid: None,
             resend: false,
             reason: None,
+            test: r.test,
         }
     }
 }

@@ -107,6 +107,8 @@ pub struct Event {
     pub resend: bool,
     /// `send_rate_limited` only: `max_sends` or `locked`.
     pub reason: Option<String>,
+    /// A test recipient's verification (test mode): nothing was sent.
+    pub test: bool,
 }
 
 impl Event {
@@ -134,6 +136,9 @@ impl Event {
         }
         if let Some(r) = &self.reason {
             data["reason"] = json!(r);
+        }
+        if self.test {
+            data["test"] = json!(true);
         }
         json!({
             "id": self.id,

@@ -59,8 +59,8 @@ pub struct Service {
     pub test_recipients: Vec<TestRecipient>,
 }
 
-/// One recipient of the test mode.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One recipient of the test mode (Debug shows it masked, its code redacted).
+#[derive(Clone, PartialEq, Eq)]
 pub struct TestRecipient {
     /// [`Recipient::key`], what a start's recipient is matched on.
     pub key: String,
@@ -110,6 +110,12 @@ impl Service {
             (Some(list), Some(c)) => list.iter().any(|allowed| allowed.eq_ignore_ascii_case(c)),
             (Some(_), None) => false,
         }
+    }
+}
+
+impl std::fmt::Debug for TestRecipient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TestRecipient({}, {:?})", mask_address(&self.key), self.code)
     }
 }
 
@@ -390,6 +396,7 @@ mod tests {
         assert_eq!(code("qa@example.com").as_deref(), Some("1234"));
         assert_eq!(code("+14155550101"), None);
         assert!(!format!("{a:?}").contains("0042"), "codes are redacted in Debug");
+        assert!(!format!("{a:?}").contains("5550100"), "numbers are masked in Debug");
         for (recipients, needle) in [
             (r#"{"+1415555*":"1234"}"#, "pattern"),
             (r#"{"*@example.com":"1234"}"#, "pattern"),

@@ -242,3 +242,38 @@ async fn with_the_aws_environment_it_uses_dynamodb_and_sns() {
     assert_eq!(client.get(server.url("/_local/messages")).send().await.unwrap().status(), StatusCode::NOT_FOUND);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn with_the_aws_environment_email_goes_through_ses() {
+    // moto stands in for SES v2: the sender identity is verified there first,
+    // as on AWS; the e-mail is read back from moto and its code approves.
+    let moto = crate::support::moto_endpoint();
+    let from = format!("codes-{}@verify-local.example", std::process::id());
+    verify_aws::clients::ses_at(&moto).create_email_identity().email_identity(&from).send().await.unwrap();
+    let table = format!("verify-local-ses-{}", std::process::id());
+    let env = [
+        ("AWS_ENDPOINT_URL", moto.as_str()),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_REGION", "us-east-1"),
+        ("VERIFY_TABLE", table.as_str()),
+        ("VERIFY_CODE_KEY", "an-integration-test-key-of-32-bytes-or-more"),
+        ("VERIFY_NUMBER_KEY", "an-integration-test-number-key-of-32-bytes"),
+        ("VERIFY_EMAIL_FROM", from.as_str()),
+        ("VERIFY_EMAIL_FROM_NAME", "Acme"),
+    ];
+    let server = LocalServer::start_with_env(&["--create-table"], &env).await;
+    let client = Client::new();
+    let to = format!("user-{}@example.com", std::process::id());
+    let (status, v, text) = post_form(&client, &server.url("/start-verify"), &[("to", &to), ("channel", "email")]).await;
+    assert_eq!((status, v["channel"].as_str()), (StatusCode::CREATED, Some("email")), "{text}");
+    let data: Value = client.get(format!("{moto}/moto-api/data.json")).send().await.unwrap().json().await.unwrap();
+    let sent = data["ses"]["Message"].as_array().unwrap().iter().rev().find(|m| m["destinations"]["ToAddresses"][0] == to.as_str()).cloned();
+    let sent = sent.expect("the e-mail reached moto's SES");
+    assert_eq!(sent["source"], format!("\"Acme\" <{from}>"));
+    let html = sent["body"].as_str().unwrap();
+    let code: String = html.split(">").filter_map(|s| s.split('<').next()).find(|s| s.len() == 6 && s.bytes().all(|b| b.is_ascii_digit())).unwrap().to_owned();
+    let (status, v, text) = post_form(&client, &server.url("/check-verify"), &[("to", &to), ("code", &code)]).await;
+    assert_eq!((status, v["status"].as_str()), (StatusCode::OK, Some("approved")), "{text}");
+    server.stop().await;
+}

@@ -96,7 +96,7 @@ impl Pipeline {
     }
 
     async fn start(&self, service: &str, to: &str) -> String {
-        let req = StartRequest { to: PhoneNumber::parse(to).unwrap().into(), channel: verify_core::channel::Channel::Sms, language: None, friendly_name: None };
+        let req = StartRequest { to: PhoneNumber::parse(to).unwrap().into(), channel: verify_core::channel::Channel::Sms, language: None, friendly_name: None, email_from: Default::default() };
         self.verifier.start(&self.service(service), &req).await.unwrap().sid
     }
 
@@ -168,7 +168,7 @@ async fn every_wrong_code_racing_resends_becomes_an_event() {
         tasks.spawn(async move {
             let target = CheckTarget::To(PhoneNumber::parse(to).unwrap().into());
             if i % 3 == 0 {
-                let req = StartRequest { to: PhoneNumber::parse(to).unwrap().into(), channel: verify_core::channel::Channel::Sms, language: None, friendly_name: None };
+                let req = StartRequest { to: PhoneNumber::parse(to).unwrap().into(), channel: verify_core::channel::Channel::Sms, language: None, friendly_name: None, email_from: Default::default() };
                 (false, v.start(&service, &req).await.is_ok())
             } else {
                 // A resend may have sent this very code: then it approves.

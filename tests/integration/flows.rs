@@ -187,6 +187,31 @@ async fn failed_sms_voids_the_code_and_gives_the_send_back(engine: Engine) {
     assert!(h.check(&by_number(&to), &code(&last_code(&h.outbox, &to))).await.unwrap().approved);
 }
 
+/// Test mode: a start to a test recipient sends nothing, is recorded (and
+/// persisted) as a test, and only its fixed code approves it; a wrong code
+/// counts as an attempt like any other.
+async fn test_recipients_get_no_message_and_their_fixed_code(engine: Engine) {
+    let to = fresh_number();
+    let mut service = verify_core::config::Service::new(crate::support::SERVICE_SID.into(), "Acme".into(), Limits::default());
+    service.test_recipients = vec![verify_core::config::TestRecipient { key: to.clone(), code: code("424242") }];
+    let h = crate::support::harness_for(engine, service).await;
+    let started = h.start(&start_req(&to)).await.unwrap();
+    assert!(started.test && started.sends == 1, "{started:?}");
+    assert!(h.outbox.messages(None).is_empty(), "nothing is sent to a test recipient");
+    let key = RecordKey { service_sid: crate::support::SERVICE_SID.into(), to: to.clone() };
+    assert!(h.verifier.store.read(&key).await.unwrap().unwrap().test, "the test flag is stored");
+    let wrong = h.check(&by_number(&to), &code("123456")).await.unwrap();
+    assert!(!wrong.approved && wrong.record.attempts == 1, "a wrong code is an attempt: {wrong:?}");
+    let resent = h.start(&start_req(&to)).await.unwrap();
+    assert_eq!((resent.sends, resent.sid.as_str()), (2, started.sid.as_str()), "a resend counts as a send");
+    let right = h.check(&by_number(&to), &code("424242")).await.unwrap();
+    assert!(right.approved && right.record.test);
+    // Anyone else gets a real message and a random code.
+    let other = fresh_number();
+    assert!(!h.start(&start_req(&other)).await.unwrap().test);
+    assert_eq!(h.outbox.messages(Some(&other)).len(), 1);
+}
+
 async fn store_faults_are_retryable_errors(engine: Engine) {
     let h = harness(engine, Limits::default()).await;
     // Same code, a store that fails every call (for DynamoDB, a table that
@@ -229,6 +254,7 @@ on_every_store!(
     expired_item_left_by_ttl_does_not_count_as_live,
     failed_sms_voids_the_code_and_gives_the_send_back,
     store_faults_are_retryable_errors,
+    test_recipients_get_no_message_and_their_fixed_code,
 );
 
 /// dynoxide's TTL sweep, run on the engine's own clock at chosen times (never

@@ -11,6 +11,7 @@ mod local_edge;
 mod local_server;
 mod safe_list;
 mod scoped_keys;
+mod ses_sender;
 mod sns_sender;
 mod subscribers;
 mod support;

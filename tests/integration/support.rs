@@ -216,6 +216,11 @@ pub fn keys() -> CodeKeys {
 }
 
 pub async fn harness(engine: Engine, limits: Limits) -> Harness {
+    harness_for(engine, Service::new(SERVICE_SID.into(), "Acme".into(), limits)).await
+}
+
+/// A harness whose one service is `service` (its sid should be [`SERVICE_SID`]).
+pub async fn harness_for(engine: Engine, service: Service) -> Harness {
     let b = backend(engine).await;
     let outbox = Outbox::new();
     let clock = Arc::new(ManualClock::at(T0));
@@ -223,7 +228,7 @@ pub async fn harness(engine: Engine, limits: Limits) -> Harness {
         store: b.store,
         senders: verify_core::sender::Senders::sms(outbox.clone()),
         clock: clock.clone(),
-        services: Services::single(Service::new(SERVICE_SID.into(), "Acme".into(), limits)),
+        services: Services::single(service),
         keys: keys(),
     };
     Harness { verifier, outbox, clock, dynoxide: b.dynoxide, engine_clock: b.engine_clock }
@@ -264,7 +269,7 @@ impl Harness {
 
 /// A plain SMS start for `to`, as the function-URL endpoint builds it.
 pub fn start_request(to: &str) -> StartRequest {
-    StartRequest { to: PhoneNumber::parse(to).unwrap().into(), channel: verify_core::channel::Channel::Sms, language: None, friendly_name: None }
+    StartRequest { to: PhoneNumber::parse(to).unwrap().into(), channel: verify_core::channel::Channel::Sms, language: None, friendly_name: None, email_from: Default::default() }
 }
 
 /// Every record of the harness table's stream, oldest first, as a Lambda

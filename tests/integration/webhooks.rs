@@ -484,6 +484,7 @@ async fn multi_day_reads_return_every_event_in_order() {
         attempt_sid: None,
         resend: false,
         reason: None,
+        test: false,
     };
     let all: Vec<Event> = (0..93).map(event).collect();
     for shards in [1, 8] {

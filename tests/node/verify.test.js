@@ -184,3 +184,25 @@ test('browser preflight and CORS headers for an allowed origin only', async () =
   });
   assert.equal(other.headers.get('access-control-allow-origin'), null);
 });
+
+test('channel email: the code from the e-mail approves; a SendGrid template_id is refused', async () => {
+  const to = `node.${Date.now()}@Example.COM`;
+  const stored = to.replace('@Example.COM', '@example.com');
+  const v = await service.verifications.create({ to, channel: 'email' });
+  assert.equal(v.channel, 'email');
+  assert.equal(v.to, stored);
+  const [mail] = await server.messages(stored);
+  assert.equal(mail.channel, 'email');
+  assert.equal(mail.subject, 'Your Node Shop verification code');
+  const code = mail.body.match(/verification code is: (\d{6})/)[1];
+  assert.ok(mail.html.includes(`>${code}<`));
+  const right = await service.verificationChecks.create({ to: stored, code });
+  assert.equal(right.status, 'approved');
+
+  const e = await restError(
+    service.verifications.create({ to, channel: 'email', channelConfiguration: { template_id: 'd-123' } }),
+  );
+  assert.equal(e.status, 400);
+  assert.equal(e.code, 60200);
+  assert.match(e.message, /leave template_id out/);
+});

@@ -41,7 +41,12 @@ US_ONLY_SERVICE_SID = "VA" + "fedcba9876543210" * 2
 SERVICES = {
     "default_service_sid": DEFAULT_SERVICE_SID,
     "services": [
-        {"sid": DEFAULT_SERVICE_SID, "friendly_name": "Acme"},
+        {
+            "sid": DEFAULT_SERVICE_SID,
+            "friendly_name": "Acme",
+            "email_from_allowed": ["@team.example"],
+            "test_recipients": {"+12125550100": "424242", "QA@Example.com": "135790"},
+        },
         {
             "sid": US_ONLY_SERVICE_SID,
             "friendly_name": "Acme US",

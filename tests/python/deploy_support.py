@@ -140,7 +140,8 @@ class Resolver:
                 self.params[name] = str(parameters[name])
             elif "Default" in spec:
                 self.params[name] = str(spec["Default"])
-        self.params.update({"AWS::Region": "us-east-1", "AWS::AccountId": "123456789012", "AWS::StackName": "verify"})
+        self.params.update({"AWS::Region": "us-east-1", "AWS::AccountId": "123456789012", "AWS::StackName": "verify",
+                            "AWS::Partition": "aws"})
 
     def ref(self, name: str) -> str:
         if "." in name:

@@ -13,7 +13,7 @@ cargo-lambda's Runtime API emulator with that user's keys and its template
 environment, and goes through its flows:
 
 - start-verify: init (warm-up), start, resend, fetch by sid and by number,
-  cancel;
+  cancel, an e-mail start (from the SES identity verified on moto);
 - check-verify: init (warm-up), a wrong code by number, the right code by
   sid (after a start made by a separate user holding start-verify's policy);
 - webhook-report: init (warm-up), reading the table's stream as Lambda's event source mapping
@@ -93,7 +93,9 @@ API_KEYS_JSON = json.dumps(
     ]
 )
 # Services for which moto authorizes every request against the resource "*".
-STAR_RESOURCE_SERVICES = ("dynamodb:", "sns:")
+STAR_RESOURCE_SERVICES = ("dynamodb:", "sns:", "ses:")
+# start-verify's e-mail sender: an SES identity and configuration set on moto.
+EMAIL_FROM, EMAIL_CONFIGURATION_SET = "codes@verify-iam.example", "verify-iam"
 
 
 # --- moto with IAM enforced -----------------------------------------------------
@@ -164,6 +166,11 @@ class IamMoto:
         with urllib.request.urlopen(f"{self.endpoint}/moto-api/data.json", timeout=10) as resp:
             sent = json.load(resp).get("sns", {}).get("SMS", [])
         return [m["message"] for m in sent if m.get("phone_number") == number]
+
+    def emails_to(self, address: str) -> list[dict]:
+        with urllib.request.urlopen(f"{self.endpoint}/moto-api/data.json", timeout=10) as resp:
+            sent = json.load(resp).get("ses", {}).get("Message", [])
+        return [m for m in sent if address in m.get("destinations", {}).get("ToAddresses", [])]
 
 
 @pytest.fixture(scope="module")
@@ -261,7 +268,14 @@ def deployment(iam_moto) -> Deployment:
     desc = ddb.describe_table(TableName=table)["Table"]
     queue_url = sqs.create_queue(QueueName=f"verify-stream-failures-{uuid.uuid4().hex[:8]}")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    arns = {"table": desc["TableArn"], "stream": desc["LatestStreamArn"], "queue": queue_arn}
+    ses = iam_moto.client("sesv2", iam_moto.admin)
+    ses.create_email_identity(EmailIdentity=EMAIL_FROM)
+    ses.create_configuration_set(ConfigurationSetName=EMAIL_CONFIGURATION_SET)
+    arns = {
+        "table": desc["TableArn"], "stream": desc["LatestStreamArn"], "queue": queue_arn,
+        "identity": f"arn:aws:ses:{REGION}:{ACCOUNT}:identity/{EMAIL_FROM}",
+        "configuration-set": f"arn:aws:ses:{REGION}:{ACCOUNT}:configuration-set/{EMAIL_CONFIGURATION_SET}",
+    }
     for index in desc.get("GlobalSecondaryIndexes", []):
         arns[f"index {index['IndexName']}"] = index.get("IndexArn") or f"{desc['TableArn']}/index/{index['IndexName']}"
     secrets = {
@@ -276,6 +290,8 @@ def deployment(iam_moto) -> Deployment:
         "WebhooksSecretName": "verify/iam/webhooks",
         "NumberKeySecretName": "verify/iam/number-key",
         "WebhookAllowLoopback": "true",  # the receiver is on 127.0.0.1
+        "EmailFrom": EMAIL_FROM,
+        "EmailConfigurationSet": EMAIL_CONFIGURATION_SET,
     }
     resolver = Resolver(
         TEMPLATE, params, {"VerifyTable": table, "StreamFailureQueue": queue_url}, secrets,
@@ -462,6 +478,12 @@ class Flows:
         err, got = http_ok(self.emulator.invoke_payload(name, url_event("POST", f"{base}/{sid}", form(Status="canceled"))), 200)
         if err or got.get("status") != "canceled":
             failures["cancel"] = err or f"status {got.get('status')}"
+        address = f"user-{uuid.uuid4().hex[:8]}@example.com"
+        err, got = http_ok(self.emulator.invoke_payload(name, url_event("POST", "/", form(To=address, Channel="email"))), 201)
+        if err or got.get("channel") != "email":
+            failures["email start"] = err or f"{got}"
+        elif not self.d.moto.emails_to(address):
+            failures["email start"] = "no e-mail reached moto"
         self._safe_list(name, failures)
 
     def _safe_list(self, name: str, failures: dict[str, str]) -> None:
@@ -637,7 +659,7 @@ def test_each_resolved_resource_names_what_the_flows_touch(deployment, fn_name):
             hits = [k for k, arn in deployment.arns.items() if iam_match(r, arn)]
             assert hits, f"{fn_name}: {r} names none of {deployment.arns}"
             for a in s["Action"]:
-                service_of = {"sqs:": ("queue",), "dynamodb:": ("table", "index", "stream")}
+                service_of = {"sqs:": ("queue",), "dynamodb:": ("table", "index", "stream"), "ses:": ("identity", "configuration-set")}
                 kinds = next((v for k, v in service_of.items() if a.startswith(k)), ())
                 assert any(h.startswith(kinds) for h in hits), f"{fn_name}: {a} on {r} ({hits})"
 

@@ -83,7 +83,7 @@ class Receiver:
 class Local:
     """A running verify-local."""
 
-    def __init__(self, receiver_url):
+    def __init__(self, receiver_url, services=None):
         LOGS.mkdir(parents=True, exist_ok=True)
         binary = os.environ.get("VERIFY_LOCAL_BIN", str(ROOT / "target" / "debug" / "verify-local"))
         env = dict(os.environ)
@@ -100,6 +100,9 @@ class Local:
                 "RUST_LOG": "info",
             }
         )
+        if services is not None:
+            env.pop("VERIFY_SERVICE_SID")
+            env["VERIFY_SERVICES"] = json.dumps(services)
         self.log_path = LOGS / f"verify-local-webhooks-{os.getpid()}-{time.time_ns()}.log"
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen(
@@ -291,6 +294,33 @@ def test_reports_through_the_official_twilio_client(local, receiver):
     assert headers["content-type"].startswith("text/csv")
     assert rows[0].startswith("id,type,timestamp") and len(rows) >= 5
     assert "+14155550100" not in body.decode()
+
+
+def test_test_recipients_events_are_marked_and_left_out_of_the_figures(receiver):
+    test_number, real_number = "+14155550177", "+14155550178"
+    services = {"services": [{"sid": SERVICE_SID, "friendly_name": "Acme", "test_recipients": {test_number: "424242"}}]}
+    local = Local(receiver.url, services)
+    try:
+        local.post("/start-verify", To=test_number)
+        assert local.post("/check-verify", To=test_number, Code="424242")["status"] == "approved"
+        local.post("/start-verify", To=real_number)
+        wait_for_events(local, "verification.pending", 2)
+        wait_for_events(local, "verification.approved", 1)
+        _, _, body = local.get("/events")
+        events = json.loads(body)["events"]
+        marked = {(e["type"], e["data"].get("test")) for e in events}
+        assert ("verification.pending", True) in marked and ("verification.approved", True) in marked, events
+        assert ("verification.pending", None) in marked, "a real recipient's event carries no test mark"
+        _, _, body = local.get("/v2/Attempts")
+        attempts = json.loads(body)["attempts"]
+        assert sorted(a.get("test", False) for a in attempts) == [False, True], attempts
+        _, _, body = local.get("/v2/Attempts/Summary")
+        summary = json.loads(body)
+        assert (summary["total_attempts"], summary["total_converted"]) == (1, 0), "test attempts are not counted"
+        hooks = receiver.wait_for(lambda p: p["data"].get("test") is True)
+        assert all(h["json"]["data"]["to"] == "+1415555****" for h in hooks), "webhooks carry the mark"
+    finally:
+        local.stop()
 
 
 def test_one_verifications_webhooks_arrive_in_order(local, receiver):

@@ -70,7 +70,11 @@ impl Local {
         let (senders, messages, sender_description) = if use_aws {
             let sdk = verify_aws::clients::sdk_config().await;
             let sns = SnsSender::new(verify_aws::clients::sns(&sdk), settings.sms.clone());
-            (Senders::sms(sns), None, "Amazon SNS (AWS environment)")
+            let mut senders = Senders::sms(sns);
+            if let Some(ses) = verify_aws::ses::SesSender::new(verify_aws::clients::ses(&sdk), settings.email.clone()) {
+                senders = senders.with(verify_core::channel::Channel::Email, Arc::new(ses));
+            }
+            (senders, None, "Amazon SNS, and SES v2 with VERIFY_EMAIL_FROM (AWS environment)")
         } else {
             let messages = Arc::new(if args.memory {
                 LocalMessages::in_memory()
@@ -81,7 +85,10 @@ impl Local {
             let kept = messages.clone();
             let outbox = Outbox::new().on_send(move |m| {
                 // The console is this mode's delivery channel, like a phone.
-                println!("{} to {}: {}", m.channel.to_uppercase(), m.to, m.body);
+                match &m.subject {
+                    Some(subject) => println!("{} to {}: {subject}\n{}", m.channel.to_uppercase(), m.to, m.body),
+                    None => println!("{} to {}: {}", m.channel.to_uppercase(), m.to, m.body),
+                }
                 kept.record(m);
             });
             // Every channel the service has is "delivered" here, listed with its channel.

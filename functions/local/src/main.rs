@@ -107,6 +107,10 @@ async fn run(args: Args) -> Result<(), String> {
     for other in api.verifier.services.all().iter().filter(|s| s.sid != default.sid) {
         eprintln!("  service:  {} ({})", other.sid, other.friendly_name);
     }
+    for s in api.verifier.services.all().iter().filter(|s| !s.test_recipients.is_empty()) {
+        let masked: Vec<String> = s.test_recipients.iter().map(|t| verify_core::recipient::mask_address(&t.key)).collect();
+        eprintln!("  TEST MODE: {} sends nothing to, and has fixed codes for: {}", s.sid, masked.join(", "));
+    }
     eprintln!("  account:  {}", api.account_sid);
     if api.credentials.is_empty() {
         eprintln!("  auth:     NONE: open, anyone who can reach this port can send codes (add --api-key KEY_ID:SECRET)");

@@ -54,10 +54,16 @@ impl LocalMessages {
         }
     }
 
-    /// Messages to `to` (all when `None`), oldest first.
+    /// Messages to `to` (all when `None`), oldest first; an e-mail address
+    /// in any case (limits treat it so too).
     pub fn list(&self, to: Option<&str>) -> Vec<OutboxMessage> {
         let state = self.state.lock().unwrap();
-        state.kept.iter().filter(|m| to.is_none_or(|t| m.to == t)).cloned().collect()
+        let wanted = |m: &&OutboxMessage| match to {
+            None => true,
+            Some(t) if t.contains('@') => m.to.eq_ignore_ascii_case(t),
+            Some(t) => m.to == t,
+        };
+        state.kept.iter().filter(wanted).cloned().collect()
     }
 }
 
@@ -96,7 +102,15 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     fn message(to: &str, n: usize) -> OutboxMessage {
-        OutboxMessage { to: to.into(), channel: "sms".into(), body: format!("code {n}"), date_created: "2026-01-01T00:00:00Z".into() }
+        OutboxMessage {
+            to: to.into(),
+            channel: "sms".into(),
+            body: format!("code {n}"),
+            date_created: "2026-01-01T00:00:00Z".into(),
+            subject: None,
+            html: None,
+            from: None,
+        }
     }
 
     #[test]

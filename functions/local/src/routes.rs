@@ -77,8 +77,9 @@ fn listed(local: &Local, req: &http::Request<bytes::Bytes>) -> Result<Response, 
     };
     let query = Params::from_form(req.uri().query().unwrap_or("").as_bytes());
     let to = query.text(&["to", "To"])?.map(str::trim);
-    // A `+` in a query string decodes to a space; accept the number either way.
-    let to = to.map(|t| if t.starts_with('+') { t.to_owned() } else { format!("+{t}") });
+    // A `+` in a query string decodes to a space; accept the number either
+    // way. An e-mail address is taken as it is.
+    let to = to.map(|t| if t.starts_with('+') || t.contains('@') { t.to_owned() } else { format!("+{t}") });
     Ok(axum::Json(messages.list(to.as_deref())).into_response())
 }
 

@@ -65,6 +65,8 @@ pub struct LambdaEnv {
     dynamodb_endpoint: Option<String>,
     #[cfg_attr(not(feature = "sns"), allow(dead_code))]
     sns_endpoint: Option<String>,
+    #[cfg_attr(not(feature = "ses"), allow(dead_code))]
+    ses_endpoint: Option<String>,
     /// [`timeouts`] for a function (its 10 s deadline); none for a local
     /// engine, which has no deadline and may be slow under a test's load.
     deadline: bool,
@@ -89,7 +91,8 @@ impl LambdaEnv {
             region,
             credentials,
             dynamodb_endpoint: get("AWS_ENDPOINT_URL_DYNAMODB").or_else(|| any.clone()),
-            sns_endpoint: get("AWS_ENDPOINT_URL_SNS").or(any),
+            sns_endpoint: get("AWS_ENDPOINT_URL_SNS").or_else(|| any.clone()),
+            ses_endpoint: get("AWS_ENDPOINT_URL_SESV2").or(any),
             deadline: true,
         })
     }
@@ -102,6 +105,7 @@ impl LambdaEnv {
             credentials: aws_sdk_dynamodb::config::Credentials::new("local", "local", None, None, "verify-local"),
             dynamodb_endpoint: Some(endpoint.into()),
             sns_endpoint: Some(endpoint.into()),
+            ses_endpoint: Some(endpoint.into()),
             deadline: false,
         }
     }
@@ -139,6 +143,34 @@ impl LambdaEnv {
         }
         aws_sdk_sns::Client::from_conf(config.build())
     }
+
+    #[cfg(feature = "ses")]
+    pub fn ses(&self) -> aws_sdk_sesv2::Client {
+        use aws_sdk_sesv2::config::{BehaviorVersion, Region};
+        let mut config = aws_sdk_sesv2::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(self.region.clone()))
+            .credentials_provider(self.credentials.clone())
+            .http_client(https_client());
+        if self.deadline {
+            config = config.timeout_config(timeouts());
+        }
+        if let Some(url) = &self.ses_endpoint {
+            config = config.endpoint_url(url);
+        }
+        aws_sdk_sesv2::Client::from_conf(config.build())
+    }
+}
+
+#[cfg(feature = "ses")]
+pub fn ses(config: &SdkConfig) -> aws_sdk_sesv2::Client {
+    aws_sdk_sesv2::Client::new(config)
+}
+
+/// An SES v2 client for a local endpoint (moto), as [`dynamodb_at`].
+#[cfg(feature = "ses")]
+pub fn ses_at(endpoint: &str) -> aws_sdk_sesv2::Client {
+    LambdaEnv::local(endpoint).ses()
 }
 
 pub async fn sdk_config() -> SdkConfig {

@@ -45,6 +45,9 @@ pub mod attr {
     pub const REFUSED_STARTS: &str = "refused_starts";
     pub const REFUSED_AT: &str = "refused_at";
     pub const REFUSED_REASON: &str = "refused_reason";
+    /// `true` on a test recipient's record (test mode); absent otherwise, so
+    /// every other item keeps its layout.
+    pub const TEST: &str = "test";
 }
 
 /// Items of this table that are verification records carry this kind.
@@ -116,6 +119,9 @@ pub fn to_item(r: &VerificationRecord) -> Item {
     if let Some(reason) = &a.refused_reason {
         item.insert(attr::REFUSED_REASON.to_owned(), s(reason));
     }
+    if r.test {
+        item.insert(attr::TEST.to_owned(), AV::Bool(true));
+    }
     item
 }
 
@@ -172,6 +178,7 @@ pub fn from_item(item: &Item) -> Option<VerificationRecord> {
             refused_at: num(attr::REFUSED_AT).unwrap_or(0),
             refused_reason: text(attr::REFUSED_REASON),
         },
+        test: item.get(attr::TEST).and_then(|v| v.as_bool().ok()).copied().unwrap_or(false),
     })
 }
 
@@ -204,7 +211,12 @@ mod tests {
             approved_by: Some("req".into()),
             ttl: 999,
             activity: Activity { failed_checks: 2, refused_starts: 1, refused_at: 12, refused_reason: Some("max_sends".into()) },
+            test: false,
         };
+        assert!(!to_item(&r).contains_key(attr::TEST), "a real recipient's item has no test attribute");
+        let test = VerificationRecord { test: true, ..r.clone() };
+        assert_eq!(to_item(&test)[attr::TEST], AV::Bool(true));
+        assert_eq!(from_item(&to_item(&test)), Some(test));
         let mut item = to_item(&r);
         assert_eq!(item[attr::PK].as_s().unwrap(), "VER#VA1#+14155550123");
         assert_eq!(item[attr::TTL].as_n().unwrap(), "999");

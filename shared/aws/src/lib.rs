@@ -11,7 +11,7 @@
 //! - [`webhooks`]: deliveries stored in the table and sent by the guarded
 //!   HTTPS client; [`reports`]: the reporting routes on the stored events;
 //!   [`webhook_report`]: that function's settings and assembly;
-//! - [`sns`]: the SMS sender; [`clients`]: the SDK clients and the one
+//! - [`sns`]: the SMS sender; [`ses`]: the e-mail sender; [`clients`]: the SDK clients and the one
 //!   HTTPS client they share.
 
 pub mod blocked;
@@ -21,6 +21,8 @@ pub mod events;
 pub mod item;
 pub mod reports;
 pub mod safe_list;
+#[cfg(feature = "ses")]
+pub mod ses;
 #[cfg(feature = "sns")]
 pub mod sns;
 pub mod store;

@@ -69,6 +69,8 @@ impl Sender for SnsSender {
         Box::pin(async move {
             match &message.content {
                 Content::Text(text) => self.publish(&message.to, text).await,
+                // The registry gives SNS only SMS; anything else is a wiring mistake.
+                other => Err(SendError(format!("SNS sends SMS text only, not {other:?}"))),
             }
         })
     }

@@ -28,12 +28,14 @@ pub struct ChannelSpec {
 
 /// The channels this service delivers on. A Twilio channel missing from
 /// here answers 60223 ("delivery channel disabled"), never a 500.
-pub const REGISTRY: &[ChannelSpec] =
-    &[ChannelSpec { channel: Channel::Sms, name: "sms", accepts: RecipientKind::Phone, template: message::sms }];
+pub const REGISTRY: &[ChannelSpec] = &[
+    ChannelSpec { channel: Channel::Sms, name: "sms", accepts: RecipientKind::Phone, template: message::sms },
+    ChannelSpec { channel: Channel::Email, name: "email", accepts: RecipientKind::Email, template: message::email },
+];
 
 /// Twilio's names for channels (and channel modes) it has and this service
 /// does not deliver on: asked for, they are disabled, not unknown.
-const NOT_DELIVERED: &[&str] = &["call", "email", "whatsapp", "sna", "auto", "rcs"];
+const NOT_DELIVERED: &[&str] = &["call", "whatsapp", "sna", "auto", "rcs"];
 
 /// Why a `Channel` value cannot be used.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -81,7 +83,8 @@ mod tests {
         assert_eq!(Channel::Sms.as_str(), "sms");
         assert_eq!(Channel::Sms.spec().accepts, RecipientKind::Phone);
         assert_eq!(Channel::parse("call"), Err(ChannelError::NotDelivered("call".into())));
-        assert_eq!(Channel::parse("Email"), Err(ChannelError::NotDelivered("email".into())));
+        assert_eq!(Channel::parse("Email"), Ok(Channel::Email));
+        assert_eq!(Channel::Email.spec().accepts, RecipientKind::Email);
         assert_eq!(Channel::parse("pigeon"), Err(ChannelError::Unknown));
     }
 

@@ -1,5 +1,7 @@
 //! What each channel delivers, localised: the message templates. The SMS
-//! text is "Your {service} verification code is: {code}".
+//! text is "Your {service} verification code is: {code}"; the e-mail has a
+//! subject, that sentence in plain text and in HTML (the name escaped), and
+//! a line saying it can be ignored.
 
 use crate::otp::Code;
 
@@ -18,12 +20,34 @@ pub struct Params<'a> {
 pub enum Content {
     /// A text message (SMS).
     Text(String),
+    /// An e-mail: subject and both bodies carry the code or the name.
+    Email(Email),
+}
+
+/// An e-mail's parts (SES v2 `Simple` content).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Email {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    /// A sender other than the deployment's, asked for by the start's
+    /// `ChannelConfiguration` and allowed by configuration.
+    pub from: EmailFrom,
+}
+
+/// Who an e-mail is from, when a start chose it (`from`, `from_name` of
+/// Twilio's `ChannelConfiguration`); `None` parts are the sender's own.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EmailFrom {
+    pub address: Option<String>,
+    pub name: Option<String>,
 }
 
 impl std::fmt::Debug for Content {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Content::Text(_) => f.write_str("Text(<redacted>)"),
+            Content::Email(e) => write!(f, "Email(<redacted>, from: {:?})", e.from),
         }
     }
 }
@@ -33,6 +57,7 @@ impl Content {
     pub fn text(&self) -> &str {
         match self {
             Content::Text(t) => t,
+            Content::Email(e) => &e.text,
         }
     }
 }
@@ -43,6 +68,12 @@ pub type Template = fn(&Params<'_>) -> Content;
 /// The SMS template.
 pub fn sms(p: &Params<'_>) -> Content {
     Content::Text(sms_text(p.language, p.name, p.code))
+}
+
+/// The e-mail template. Its sender is the deployment's until the start
+/// sets [`Email::from`].
+pub fn email(p: &Params<'_>) -> Content {
+    Content::Email(email_parts(p.language, p.name, p.code))
 }
 
 /// Languages we have a template for, with the text around the name and code.
@@ -77,6 +108,55 @@ pub fn language_for_country(country: Option<&str>) -> &'static str {
         .unwrap_or("en")
 }
 
+/// The e-mail's own words per language: the subject around the name, and
+/// the line telling a person who did not ask for the code what to do. The
+/// sentence with the code is the SMS text ([`TEMPLATES`]).
+const EMAIL_TEMPLATES: &[(&str, &str, &str, &str)] = &[
+    ("en", "Your ", " verification code", "If you did not request this code, you can ignore this email."),
+    ("es", "Tu código de verificación de ", "", "Si no has solicitado este código, puedes ignorar este correo."),
+    ("fr", "Votre code de vérification ", "", "Si vous n'avez pas demandé ce code, vous pouvez ignorer cet e-mail."),
+    ("de", "Ihr ", " Bestätigungscode", "Wenn Sie diesen Code nicht angefordert haben, können Sie diese E-Mail ignorieren."),
+    ("pt", "Seu código de verificação do ", "", "Se você não solicitou este código, pode ignorar este e-mail."),
+];
+
+/// Subject, plain text and HTML of the e-mail in `language`. The name is
+/// escaped in the HTML (the code is digits only).
+pub fn email_parts(language: &str, service_name: &str, code: &Code) -> Email {
+    let (lang, before, after, ignore) = EMAIL_TEMPLATES.iter().find(|t| t.0 == language).unwrap_or(&EMAIL_TEMPLATES[0]);
+    let (_, sms_before, sms_after) = TEMPLATES.iter().find(|t| t.0 == *lang).unwrap_or(&TEMPLATES[0]);
+    let subject = format!("{before}{service_name}{after}");
+    let text = format!("{}\n\n{ignore}\n", sms_text(lang, service_name, code));
+    let e = html_escape;
+    let html = format!(
+        "<!DOCTYPE html>\n<html lang=\"{lang}\"><head><meta charset=\"utf-8\"><title>{}</title></head>\n<body>\n\
+         <p>{}{}{}</p>\n<p style=\"font-size:28px;font-weight:bold;letter-spacing:6px;font-family:monospace\">{}</p>\n\
+         <p>{}</p>\n</body></html>\n",
+        e(&subject),
+        e(sms_before),
+        e(service_name),
+        e(sms_after.trim_end()),
+        code.reveal(),
+        e(ignore),
+    );
+    Email { subject, text, html, from: EmailFrom::default() }
+}
+
+/// Text made safe to place in HTML, inside elements or attribute values.
+pub fn html_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 pub fn sms_text(language: &str, service_name: &str, code: &Code) -> String {
     let (_, before, after) = TEMPLATES.iter().find(|t| t.0 == language).unwrap_or(&TEMPLATES[0]);
     format!("{before}{service_name}{after}{}", code.reveal())
@@ -94,6 +174,28 @@ mod tests {
             assert!(text.contains("Acme") && text.ends_with("123456"), "{lang}: {text}");
         }
         assert_eq!(sms_text("en", "Acme", &code), "Your Acme verification code is: 123456");
+    }
+
+    #[test]
+    fn every_language_has_an_email_with_name_and_code_and_the_name_escaped() {
+        let code = Code::parse("123456", 6).unwrap();
+        for (lang, _, _) in TEMPLATES {
+            let m = email_parts(lang, "Tom & Jerry's", &code);
+            assert!(m.subject.contains("Tom & Jerry's") && !m.subject.contains("123456"), "{lang}: {}", m.subject);
+            assert!(m.text.contains("Tom & Jerry's") && m.text.contains("123456"), "{lang}: {}", m.text);
+            assert!(m.html.contains("Tom &amp; Jerry&#39;s") && m.html.contains(">123456<"), "{lang}: {}", m.html);
+            assert!(!m.html.contains("Tom & Jerry"), "{lang}: the name is escaped");
+            assert!(m.html.contains(&format!("lang=\"{lang}\"")));
+            assert!(EMAIL_TEMPLATES.iter().any(|t| t.0 == *lang), "{lang} has e-mail words");
+        }
+        let en = email_parts("en", "Acme", &code);
+        assert_eq!(en.subject, "Your Acme verification code");
+        assert!(en.text.starts_with("Your Acme verification code is: 123456\n\n"));
+        assert_eq!(email_parts("de", "Acme", &code).subject, "Ihr Acme Bestätigungscode");
+        assert_eq!(html_escape("<a href=\"x\">"), "&lt;a href=&quot;x&quot;&gt;");
+        let content = email(&Params { language: "en", name: "Acme", code: &code });
+        assert!(!format!("{content:?}").contains("123456"), "Debug is redacted");
+        assert_eq!(content.text(), en.text);
     }
 
     #[test]

@@ -118,6 +118,9 @@ pub struct VerificationRecord {
     /// What happened to the record that changes none of the above, noted
     /// for the event stream only.
     pub activity: Activity,
+    /// The recipient is one of its service's test recipients (test mode):
+    /// nothing was sent, and its events and reports say so.
+    pub test: bool,
 }
 
 /// Outcomes that change no rule's inputs, noted on the record so the event
@@ -190,6 +193,8 @@ pub struct StartInput<'a> {
     /// The moment of the start; every rule reads its whole second ([`StartInput::now`]).
     pub now_ms: Millis,
     pub hash_for: &'a (dyn Fn(&str) -> CodeHash + Sync),
+    /// A test recipient's start (see [`VerificationRecord::test`]).
+    pub test: bool,
 }
 
 impl StartInput<'_> {
@@ -283,6 +288,7 @@ fn new_record(
         approved_by: None,
         ttl: 0,
         activity: Activity::default(),
+        test: input.test,
     };
     record.ttl = record.ttl_for(limits);
     Ok(record)
@@ -487,6 +493,7 @@ pub mod example {
             attempt_sid,
             now_ms: now * 1000,
             hash_for: &code_hash,
+            test: false,
         };
         plan_start(old, &input, &Limits::default()).map(Change::into_record)
     }
@@ -607,7 +614,7 @@ mod tests {
         for i in 1..30 {
             let input = StartInput {
                 service_sid: "VA1", to: "+1", country: None, channel: "sms", locale: "en",
-                new_sid: "VEz", attempt_sid: "VL", now_ms: (T0 + i) * 1000, hash_for: &hash,
+                new_sid: "VEz", attempt_sid: "VL", now_ms: (T0 + i) * 1000, hash_for: &hash, test: false,
             };
             r = plan_start(Some(&r), &input, &limits).unwrap().into_record();
         }

@@ -5,7 +5,7 @@
 use crate::clock::{Clock, Millis, Seconds, secs_of};
 use crate::config::{Limits, Service, Services};
 use crate::channel::Channel;
-use crate::message;
+use crate::message::{self, Content, EmailFrom};
 use crate::otp::{self, Code, CodeKeys};
 use crate::recipient::{Recipient, mask_address};
 use crate::record::{self, CheckRefusal, StartInput, StartRefusal, Status, StoredStatus, VerificationRecord};
@@ -88,6 +88,9 @@ pub struct StartRequest {
     /// Replaces the service's name in the SMS (`CustomFriendlyName`),
     /// already checked with [`crate::config::check_friendly_name`].
     pub friendly_name: Option<String>,
+    /// E-mail only: the sender a start chose (`ChannelConfiguration`),
+    /// already allowed by the service.
+    pub email_from: EmailFrom,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -124,7 +127,10 @@ impl<S: Store + SafeListStore + BlockedStore, C: Clock> Verifier<S, C> {
             return Err(VerifyError::FeatureDisabled("CustomFriendlyName"));
         }
         let limits = &service.limits;
-        let code = otp::generate(limits.code_length);
+        // Test mode: a test recipient's code is the configured one (stored
+        // hashed like any other) and nothing is sent to it.
+        let test_code = service.test_code(&req.to);
+        let code = test_code.cloned().unwrap_or_else(|| otp::generate(limits.code_length));
         let new_sid = sid::new_sid(sid::VERIFICATION);
         let attempt_sid = sid::new_sid(sid::ATTEMPT);
         let language = req.language.unwrap_or_else(|| message::language_for_country(req.to.country()));
@@ -141,24 +147,21 @@ impl<S: Store + SafeListStore + BlockedStore, C: Clock> Verifier<S, C> {
                 attempt_sid: &attempt_sid,
                 now_ms: self.clock.now_ms(),
                 hash_for: &hash_for,
+                test: test_code.is_some(),
             };
             let change = match record::plan_start(current.as_ref(), &input, limits) {
                 Ok(change) => change,
                 Err(refusal) => return Err(self.refused_start(service, req, refusal, input.now_ms).await),
             };
             match self.store.apply(&change).await {
-                Ok(record) => {
-                    let name = req.friendly_name.as_deref().unwrap_or(&service.friendly_name);
-                    return self.deliver(record, language, name, &code, started).await;
-                }
+                Ok(record) => return self.deliver(record, service, req, language, &code, started).await,
                 // Our own write, landed on an earlier try whose answer was
                 // lost (the SDK retried it): it is done, send its code.
                 // Planning again on it would count a second send for one
                 // SMS, or refuse the start on the limit it just used up and
                 // leave a code nobody received.
                 Err(StoreError::Conflict(Some(stored))) if is_own_write(&stored, &attempt_sid) => {
-                    let name = req.friendly_name.as_deref().unwrap_or(&service.friendly_name);
-                    return self.deliver(*stored, language, name, &code, started).await;
+                    return self.deliver(*stored, service, req, language, &code, started).await;
                 }
                 // Someone else wrote this recipient meanwhile: plan again from
                 // what is there now (returned with the refusal, no extra read).
@@ -216,13 +219,22 @@ impl<S: Store + SafeListStore + BlockedStore, C: Clock> Verifier<S, C> {
     async fn deliver(
         &self,
         record: VerificationRecord,
+        service: &Service,
+        req: &StartRequest,
         language: &str,
-        name: &str,
         code: &Code,
         started: Instant,
     ) -> Result<VerificationRecord, VerifyError> {
+        if record.test {
+            tracing::info!(sid = %record.sid, to = %mask_address(&record.to), channel = %record.channel, sends = record.sends, "test recipient: nothing sent");
+            return Ok(record);
+        }
+        let name = req.friendly_name.as_deref().unwrap_or(&service.friendly_name);
         let channel = Channel::parse(&record.channel).map_err(|_| VerifyError::ChannelDisabled(record.channel.clone()))?;
-        let content = channel.content(&message::Params { language, name, code });
+        let mut content = channel.content(&message::Params { language, name, code });
+        if let Content::Email(email) = &mut content {
+            email.from = req.email_from.clone();
+        }
         let message = Message { channel, to: record.to.clone(), content };
         let sent = match self.senders.get(channel) {
             Some(sender) => sender.send(&message).await,

@@ -1,6 +1,6 @@
 //! The deployed application: DynamoDB store, the function's senders, system
 //! clock, built once at init from the environment by each Lambda function's
-//! `main`. Each main names its senders ([`sms_by_sns`] or [`no_delivery`]),
+//! `main`. Each main names its senders ([`sms_and_email`], [`sms_by_sns`] or [`no_delivery`]),
 //! so a function that never sends links no sender's SDK.
 
 use verify_core::api::Api;
@@ -42,6 +42,20 @@ pub fn sms_by_sns(aws: &LambdaEnv, settings: &Settings) -> Delivery {
     Delivery { senders: Senders::none().with(verify_core::channel::Channel::Sms, sns), warm_ups: vec![("sns", warm_up)] }
 }
 
+/// start-verify: SMS through SNS and, when `VERIFY_EMAIL_FROM` names a
+/// sender, e-mail through SES v2 (without it, `Channel=email` answers
+/// 60223). SES has no warm-up call: the only action the function may call
+/// is `ses:SendEmail`, so the first e-mail of an instance opens its
+/// connection.
+#[cfg(all(feature = "sns", feature = "ses"))]
+pub fn sms_and_email(aws: &LambdaEnv, settings: &Settings) -> Delivery {
+    let mut delivery = sms_by_sns(aws, settings);
+    if let Some(ses) = verify_aws::ses::SesSender::new(aws.ses(), settings.email.clone()) {
+        delivery.senders = delivery.senders.with(verify_core::channel::Channel::Email, std::sync::Arc::new(ses));
+    }
+    delivery
+}
+
 /// check-verify: sends nothing.
 pub fn no_delivery(_: &LambdaEnv, _: &Settings) -> Delivery {
     Delivery { senders: Senders::none(), warm_ups: Vec::new() }
@@ -53,6 +67,7 @@ pub fn no_delivery(_: &LambdaEnv, _: &Settings) -> Delivery {
 pub async fn from_env(delivery: DeliverySetup) -> Result<App, String> {
     let settings = Settings::from_env()?;
     require_credentials(&settings)?;
+    settings.services.log_test_recipients();
     let aws = LambdaEnv::from_env()?;
     let store = DynamoStore::new(aws.dynamodb(), settings.table.clone());
     let Delivery { senders, warm_ups } = delivery(&aws, &settings);

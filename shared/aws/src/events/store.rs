@@ -59,6 +59,8 @@ pub mod ev {
     pub const ATTEMPT_SID: &str = "attempt_sid";
     pub const RESEND: &str = "resend";
     pub const REASON: &str = "reason";
+    /// `true` on a test recipient's event; absent otherwise.
+    pub const TEST: &str = "test";
     pub const EVENT_ID: &str = "event_id";
 }
 
@@ -228,6 +230,9 @@ impl EventStore {
         }
         if let Some(r) = &e.reason {
             item.insert(ev::REASON.to_owned(), text(r));
+        }
+        if e.test {
+            item.insert(ev::TEST.to_owned(), AV::Bool(true));
         }
         item
     }
@@ -439,6 +444,7 @@ pub fn from_item(item: &Item) -> Option<Event> {
         attempt_sid: s(ev::ATTEMPT_SID),
         resend: item.get(ev::RESEND).and_then(|v| v.as_bool().ok()).copied().unwrap_or(false),
         reason: s(ev::REASON),
+        test: item.get(ev::TEST).and_then(|v| v.as_bool().ok()).copied().unwrap_or(false),
     })
 }
 
@@ -464,6 +470,7 @@ mod tests {
             attempt_sid: Some("VL1".into()),
             resend: false,
             reason: None,
+            test: false,
         }
     }
 

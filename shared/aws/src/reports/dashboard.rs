@@ -224,6 +224,7 @@ mod tests {
             attempt_sid: None,
             resend,
             reason: None,
+            test: false,
         }
     }
 

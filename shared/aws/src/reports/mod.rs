@@ -241,9 +241,10 @@ impl Reports {
         Ok(out)
     }
 
+    /// A test recipient's attempt is listed with `"test": true` (nothing was sent).
     fn attempt_json(&self, e: &Event, converted: bool, base: &str) -> Value {
         let sid = e.attempt_sid.clone().unwrap_or_default();
-        json!({
+        let mut attempt = json!({
             "sid": sid,
             "account_sid": self.account_sid,
             "service_sid": e.service_sid,
@@ -260,7 +261,11 @@ impl Reports {
                 "country": e.country,
             },
             "url": format!("{base}/v2/Attempts/{sid}"),
-        })
+        });
+        if e.test {
+            attempt["test"] = json!(true);
+        }
+        attempt
     }
 
     /// Attempts and conversions over a period: pending events joined with
@@ -269,7 +274,8 @@ impl Reports {
     pub async fn summary_counts(&self, query: &EventQuery) -> Result<(u64, u64), String> {
         let mut sends = query.clone();
         sends.types = Some(vec![EventType::Pending]);
-        let attempts = self.events.all(&sends).await?;
+        // Test recipients' sends were never sent: no figure counts them.
+        let attempts: Vec<Event> = self.events.all(&sends).await?.into_iter().filter(|e| !e.test).collect();
         let mut approvals = query.clone();
         approvals.types = Some(vec![EventType::Approved]);
         approvals.to = query.to.saturating_add(86_400);
@@ -348,7 +354,9 @@ impl Reports {
         if query.to <= query.from || query.to - query.from > 366 * 86_400 {
             return Err(ApiError::invalid("Invalid period: from must be before to, at most a year apart"));
         }
-        let events = self.events.all(&query).await.map_err(|e| self.unavailable(e))?;
+        let mut events = self.events.all(&query).await.map_err(|e| self.unavailable(e))?;
+        // Figures leave test recipients out (see summary_counts).
+        events.retain(|e| !e.test);
         let data = dashboard::aggregate(&events, query.from, query.to);
         let mut resp = Response::new(dashboard::page(&data, query.from, query.to));
         resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));

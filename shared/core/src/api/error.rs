@@ -135,7 +135,7 @@ impl ApiError {
             VerifyError::SendFailed(_) => ApiError::new(
                 503,
                 code::SERVICE_UNAVAILABLE,
-                "The SMS could not be sent and no code was issued; please retry",
+                "The code could not be sent and no code was issued; please retry",
             )
             .retry_after(2),
             VerifyError::CountryNotAllowed => ApiError::new(

@@ -156,7 +156,8 @@ impl<S: Store + SafeListStore + BlockedStore, C: Clock> Api<S, C> {
             .text(names::CUSTOM_FRIENDLY_NAME)?
             .map(|n| check_friendly_name(n).map_err(|e| ApiError::invalid(format!("Invalid parameter: CustomFriendlyName ({e})"))))
             .transpose()?;
-        let request = StartRequest { to, channel, language, friendly_name };
+        let email_from = super::channel_config::email_from(params.text(names::CHANNEL_CONFIGURATION)?, channel, service)?;
+        let request = StartRequest { to, channel, language, friendly_name, email_from };
         let record = self
             .verifier
             .start(service, &request)
@@ -296,9 +297,18 @@ pub(super) fn body_params(req: &Request<Bytes>) -> Result<Params, ApiError> {
     Params::from_body(content_type, req.body())
 }
 
-/// `To` as the kind of recipient the channel takes.
+/// `To` as the kind of recipient the channel takes. The other kind is
+/// named as such, with the channel that takes it.
 fn parse_to(kind: RecipientKind, raw: &str) -> Result<Recipient, ApiError> {
-    Recipient::parse(kind, raw).map_err(|e| ApiError::from_recipient(&e, raw))
+    Recipient::parse(kind, raw).map_err(|e| match (kind, Recipient::parse_any(raw)) {
+        (RecipientKind::Phone, Ok(Recipient::Email(_))) => {
+            ApiError::invalid("Invalid parameter `To`: an e-mail address needs Channel=email; this channel sends to phone numbers")
+        }
+        (RecipientKind::Email, Ok(Recipient::Phone(_))) => {
+            ApiError::invalid("Invalid parameter `To`: a phone number cannot receive e-mail; Channel=email needs an e-mail address")
+        }
+        _ => ApiError::from_recipient(&e, raw),
+    })
 }
 
 /// `To` of a check: whichever kind of recipient it is.

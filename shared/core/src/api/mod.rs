@@ -5,6 +5,7 @@
 //! types, so Lambda and verify-local call the same code.
 
 pub mod auth;
+pub mod channel_config;
 pub mod cors;
 pub mod error;
 pub mod handlers;

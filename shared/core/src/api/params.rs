@@ -124,6 +124,7 @@ pub mod names {
     pub const VERIFICATION_SID: &[&str] = &["VerificationSid", "verification_sid"];
     pub const CUSTOM_FRIENDLY_NAME: &[&str] = &["CustomFriendlyName", "custom_friendly_name"];
     pub const STATUS: &[&str] = &["Status", "status"];
+    pub const CHANNEL_CONFIGURATION: &[&str] = &["ChannelConfiguration", "channel_configuration"];
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 mod services;
 
-pub use services::{MAX_FRIENDLY_NAME_CHARS, Service, Services, check_friendly_name};
+pub use services::{MAX_FRIENDLY_NAME_CHARS, Service, Services, TestRecipient, check_friendly_name};
 
 use crate::access::credentials::Credentials;
 use crate::access::origins::Cors;
@@ -52,6 +52,7 @@ pub struct Settings {
     /// Browser origins allowed to call cross-origin.
     pub cors: Cors,
     pub sms: SmsSettings,
+    pub email: EmailSettings,
     /// Base for the `url` fields, e.g. `https://verify.example.com`; when
     /// unset, taken from each request's Host header.
     pub public_base_url: Option<String>,
@@ -64,6 +65,37 @@ pub struct Settings {
 pub struct SmsSettings {
     pub sender_id: Option<String>,
     pub origination_number: Option<String>,
+}
+
+/// The e-mail sender's settings (Amazon SES v2). No `from` address: no
+/// e-mail sender, so `Channel=email` answers 60223.
+#[derive(Clone, Debug, Default)]
+pub struct EmailSettings {
+    /// The verified SES identity codes are sent from (`codes@example.com`).
+    pub from: Option<String>,
+    /// The name shown with it (`Acme`); none shows the address alone.
+    pub from_name: Option<String>,
+    /// An SES configuration set (event publishing, dedicated IPs).
+    pub configuration_set: Option<String>,
+}
+
+impl EmailSettings {
+    fn from_vars<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Result<EmailSettings, String> {
+        let from = get(env::EMAIL_FROM)
+            .map(|raw| {
+                crate::email::EmailAddress::parse(raw)
+                    .map(|a| a.key())
+                    .map_err(|_| format!("{}: {raw:?} is not an e-mail address", env::EMAIL_FROM))
+            })
+            .transpose()?;
+        let from_name = get(env::EMAIL_FROM_NAME)
+            .map(|n| check_friendly_name(n).map_err(|e| format!("{}: {e}", env::EMAIL_FROM_NAME)))
+            .transpose()?;
+        if from.is_none() && from_name.is_some() {
+            return Err(format!("{} needs {} (the address it names)", env::EMAIL_FROM_NAME, env::EMAIL_FROM));
+        }
+        Ok(EmailSettings { from, from_name, configuration_set: get(env::EMAIL_CONFIGURATION_SET).map(str::to_owned) })
+    }
 }
 
 /// The name of every environment variable, in one place.
@@ -83,6 +115,10 @@ pub mod env {
     pub const FAILURE_WINDOW_SECONDS: &str = "VERIFY_FAILURE_WINDOW_SECONDS";
     pub const SMS_SENDER_ID: &str = "VERIFY_SMS_SENDER_ID";
     pub const SMS_ORIGINATION_NUMBER: &str = "VERIFY_SMS_ORIGINATION_NUMBER";
+    /// The SES identity e-mails are sent from; unset, no e-mail channel.
+    pub const EMAIL_FROM: &str = "VERIFY_EMAIL_FROM";
+    pub const EMAIL_FROM_NAME: &str = "VERIFY_EMAIL_FROM_NAME";
+    pub const EMAIL_CONFIGURATION_SET: &str = "VERIFY_EMAIL_CONFIGURATION_SET";
     pub const PUBLIC_BASE_URL: &str = "VERIFY_PUBLIC_BASE_URL";
     pub const WARM_UP: &str = "VERIFY_WARM_UP";
     /// The services JSON document (see [`super::Services::from_json`]).
@@ -145,6 +181,7 @@ impl Settings {
                 sender_id: get(env::SMS_SENDER_ID).map(str::to_owned),
                 origination_number: get(env::SMS_ORIGINATION_NUMBER).map(str::to_owned),
             },
+            email: EmailSettings::from_vars(&get)?,
             public_base_url: get(env::PUBLIC_BASE_URL).map(|u| u.trim_end_matches('/').to_owned()),
             warm_up: warm_up(get(env::WARM_UP)),
         })
@@ -336,6 +373,25 @@ mod tests {
         assert_eq!(s.services.default_service().friendly_name, "From File");
         let missing = Settings::from_vars(&vars(&[(env::CODE_KEY, &key), (env::SERVICES_FILE, "/nonexistent/x.json")]));
         assert!(missing.unwrap_err().contains(env::SERVICES_FILE));
+    }
+
+    #[test]
+    fn email_settings_are_read_and_checked() {
+        let key = "k".repeat(32);
+        let s = Settings::from_vars(&vars(&[
+            (env::CODE_KEY, &key),
+            (env::EMAIL_FROM, "Codes@Example.COM"),
+            (env::EMAIL_FROM_NAME, "Acme"),
+            (env::EMAIL_CONFIGURATION_SET, "verify"),
+        ]))
+        .unwrap();
+        assert_eq!((s.email.from.as_deref(), s.email.from_name.as_deref()), (Some("codes@example.com"), Some("Acme")));
+        assert_eq!(s.email.configuration_set.as_deref(), Some("verify"));
+        assert!(Settings::from_vars(&vars(&[(env::CODE_KEY, &key)])).unwrap().email.from.is_none());
+        let err = Settings::from_vars(&vars(&[(env::CODE_KEY, &key), (env::EMAIL_FROM, "not-an-address")])).unwrap_err();
+        assert!(err.contains(env::EMAIL_FROM), "{err}");
+        let err = Settings::from_vars(&vars(&[(env::CODE_KEY, &key), (env::EMAIL_FROM_NAME, "Acme")])).unwrap_err();
+        assert!(err.contains(env::EMAIL_FROM), "{err}");
     }
 
     #[test]

@@ -11,15 +11,26 @@
 //!       "code_length": 6, "validity_seconds": 600, "max_check_attempts": 5,
 //!       "max_sends": 5, "send_window_seconds": 600, "max_failures": 20,
 //!       "failure_window_seconds": 86400, "channels": ["sms"],
-//!       "countries": ["US", "CA"], "custom_friendly_name": true }
+//!       "countries": ["US", "CA"], "custom_friendly_name": true,
+//!       "email_from_allowed": ["team@acme.example", "@acme.example"],
+//!       "test_recipients": { "+14155550100": "123456", "qa@acme.example": "654321" } }
 //!   ]
 //! }
 //! ```
-//! Only `friendly_name` is required. Limits left out take the deployment's
+//! Only `friendly_name` is required.
+//!
+//! `test_recipients` is the test mode: a start to one of these exact
+//! recipients sends nothing and its code is the one given (checked and
+//! limited like any other). Each is one recipient, written out: patterns
+//! are refused, so a test mode cannot open a back door to many numbers;
+//! the functions log the list at start-up ([`Services::log_test_recipients`]). Limits left out take the deployment's
 //! defaults (the `VERIFY_CODE_LENGTH`… variables, else the built-in ones).
 
 use super::{LIMIT_FIELDS, Limits, derived_sid};
 use crate::channel::Channel;
+use crate::email::EmailAddress;
+use crate::otp::Code;
+use crate::recipient::{Recipient, mask_address};
 use crate::sid;
 use serde_json::{Map, Value};
 
@@ -39,6 +50,22 @@ pub struct Service {
     pub countries: Option<Vec<String>>,
     /// Whether a start may replace the name in the SMS (`CustomFriendlyName`).
     pub custom_friendly_name: bool,
+    /// Senders a start may choose with `ChannelConfiguration.from`: exact
+    /// addresses (lower-cased) or `@domain` for any address of a domain.
+    /// Empty: e-mail goes from the deployment's sender only.
+    pub email_from_allowed: Vec<String>,
+    /// The test mode: recipients (by [`Recipient::key`]) that get no message
+    /// and whose code is fixed.
+    pub test_recipients: Vec<TestRecipient>,
+}
+
+/// One recipient of the test mode (Debug shows it masked, its code redacted).
+#[derive(Clone, PartialEq, Eq)]
+pub struct TestRecipient {
+    /// [`Recipient::key`], what a start's recipient is matched on.
+    pub key: String,
+    /// The code that approves its verifications (redacted in Debug).
+    pub code: Code,
 }
 
 impl Service {
@@ -52,7 +79,24 @@ impl Service {
             channels: crate::channel::REGISTRY.iter().map(|c| c.channel).collect(),
             countries: None,
             custom_friendly_name: true,
+            email_from_allowed: Vec::new(),
+            test_recipients: Vec::new(),
         }
+    }
+
+    /// The fixed code of a test recipient; `None` for everyone else.
+    pub fn test_code(&self, to: &Recipient) -> Option<&Code> {
+        let key = to.key();
+        self.test_recipients.iter().find(|t| t.key == key).map(|t| &t.code)
+    }
+
+    /// Whether a start may send e-mail from `address` (`ChannelConfiguration.from`).
+    pub fn allows_email_from(&self, address: &EmailAddress) -> bool {
+        let key = address.key();
+        self.email_from_allowed.iter().any(|a| match a.strip_prefix('@') {
+            Some(domain) => key.rsplit_once('@').is_some_and(|(_, d)| d == domain),
+            None => *a == key,
+        })
     }
 
     pub fn allows_channel(&self, channel: Channel) -> bool {
@@ -66,6 +110,12 @@ impl Service {
             (Some(list), Some(c)) => list.iter().any(|allowed| allowed.eq_ignore_ascii_case(c)),
             (Some(_), None) => false,
         }
+    }
+}
+
+impl std::fmt::Debug for TestRecipient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TestRecipient({}, {:?})", mask_address(&self.key), self.code)
     }
 }
 
@@ -129,10 +179,20 @@ impl Services {
         };
         Ok(Services { list, default })
     }
+
+    /// Logs every service's test recipients (masked), once at start-up: a
+    /// test mode is never silent.
+    pub fn log_test_recipients(&self) {
+        for s in self.list.iter().filter(|s| !s.test_recipients.is_empty()) {
+            let masked: Vec<String> = s.test_recipients.iter().map(|t| mask_address(&t.key)).collect();
+            tracing::warn!(service_sid = %s.sid, test_recipients = %masked.join(","), "test mode: these recipients get no message and a fixed code");
+        }
+    }
 }
 
 fn parse_service(entry: &Map<String, Value>, defaults: &Limits) -> Result<Service, String> {
-    const OTHER_KEYS: &[&str] = &["sid", "friendly_name", "channels", "countries", "custom_friendly_name"];
+    const OTHER_KEYS: &[&str] =
+        &["sid", "friendly_name", "channels", "countries", "custom_friendly_name", "email_from_allowed", "test_recipients"];
     for key in entry.keys() {
         if !OTHER_KEYS.contains(&key.as_str()) && !LIMIT_FIELDS.iter().any(|f| f.json == key) {
             return Err(format!("unknown key {key:?}"));
@@ -194,7 +254,56 @@ fn parse_service(entry: &Map<String, Value>, defaults: &Limits) -> Result<Servic
         Some(Value::Bool(b)) => service.custom_friendly_name = *b,
         Some(_) => return Err("custom_friendly_name: must be true or false".into()),
     }
+    if let Some(v) = entry.get("email_from_allowed") {
+        let list = string_list(v).ok_or("email_from_allowed: must be a list of strings")?;
+        service.email_from_allowed = list.iter().map(|a| allowed_sender(a)).collect::<Result<_, _>>()?;
+    }
+    if let Some(v) = entry.get("test_recipients") {
+        service.test_recipients = test_recipients(v, service.limits.code_length)?;
+    }
     Ok(service)
+}
+
+/// An address, or `@domain`, checked as an address and lower-cased.
+fn allowed_sender(raw: &str) -> Result<String, String> {
+    let err = || format!("email_from_allowed: {raw:?} is neither an e-mail address nor @domain");
+    match raw.strip_prefix('@') {
+        Some(domain) => {
+            let address = EmailAddress::parse(&format!("x@{domain}")).map_err(|_| err())?;
+            Ok(format!("@{}", address.key().split_once('@').map_or("", |p| p.1)))
+        }
+        None => EmailAddress::parse(raw).map(|a| a.key()).map_err(|_| err()),
+    }
+}
+
+/// Characters of patterns: a test recipient is one exact recipient.
+const PATTERN_CHARS: &[char] = &['*', '?', '%', '[', ']', '^', '$', '|', '\\'];
+
+/// `{"recipient": "code", …}`: each recipient exact and valid, each code
+/// exactly the service's code length.
+fn test_recipients(v: &Value, code_length: usize) -> Result<Vec<TestRecipient>, String> {
+    let Value::Object(map) = v else { return Err("test_recipients: must be an object of recipient to code".into()) };
+    let mut list: Vec<TestRecipient> = Vec::with_capacity(map.len());
+    for (raw, code) in map {
+        let shown = mask_address(raw.trim());
+        if raw.contains(PATTERN_CHARS) {
+            return Err(format!(
+                "test_recipients: {shown} is a pattern; list each test recipient exactly (patterns would turn the test mode into a back door)"
+            ));
+        }
+        let recipient = Recipient::parse_any(raw)
+            .map_err(|_| format!("test_recipients: {shown} is not an E.164 number or an e-mail address"))?;
+        let code = code
+            .as_str()
+            .and_then(|c| Code::parse(c, code_length))
+            .ok_or_else(|| format!("test_recipients: the code of {shown} must be a string of {code_length} digits (the service's code_length)"))?;
+        let key = recipient.key();
+        if list.iter().any(|t| t.key == key) {
+            return Err(format!("test_recipients: {shown} is listed twice"));
+        }
+        list.push(TestRecipient { key, code });
+    }
+    Ok(list)
 }
 
 fn string_list(v: &Value) -> Option<Vec<String>> {
@@ -273,6 +382,52 @@ mod tests {
         }
         let star = Services::from_json(r#"{"services":[{"friendly_name":"A","countries":["*"]}]}"#, &d).unwrap();
         assert_eq!(star.default_service().countries, None);
+    }
+
+    #[test]
+    fn test_recipients_are_exact_and_their_codes_fit_the_service() {
+        let d = Limits::default();
+        let json = r#"{"services":[{"friendly_name":"A","code_length":4,
+            "test_recipients":{"+1 415 555 0100":"0042","QA@Example.COM":"1234"}}]}"#;
+        let s = Services::from_json(json, &d).unwrap();
+        let a = s.default_service();
+        let code = |to: &str| a.test_code(&Recipient::parse_any(to).unwrap()).map(|c| c.reveal().to_owned());
+        assert_eq!(code("+14155550100").as_deref(), Some("0042"));
+        assert_eq!(code("qa@example.com").as_deref(), Some("1234"));
+        assert_eq!(code("+14155550101"), None);
+        assert!(!format!("{a:?}").contains("0042"), "codes are redacted in Debug");
+        assert!(!format!("{a:?}").contains("5550100"), "numbers are masked in Debug");
+        for (recipients, needle) in [
+            (r#"{"+1415555*":"1234"}"#, "pattern"),
+            (r#"{"*@example.com":"1234"}"#, "pattern"),
+            (r#"{"+1415555010?":"1234"}"#, "pattern"),
+            (r#"{"%":"1234"}"#, "pattern"),
+            (r#"{"anyone":"1234"}"#, "not an E.164"),
+            (r#"{"+14155550100":"123456"}"#, "4 digits"),
+            (r#"{"+14155550100":1234}"#, "4 digits"),
+            (r#"{"+14155550100":"1234","+1 415 555 0100":"1234"}"#, "twice"),
+            (r#"["+14155550100"]"#, "object"),
+        ] {
+            let json = format!(r#"{{"services":[{{"friendly_name":"A","code_length":4,"test_recipients":{recipients}}}]}}"#);
+            let err = Services::from_json(&json, &d).unwrap_err();
+            assert!(err.contains(needle), "{recipients}: {err}");
+            assert!(!err.contains("5550100"), "numbers are masked in errors: {err}");
+        }
+    }
+
+    #[test]
+    fn email_senders_a_start_may_choose() {
+        let json = r#"{"services":[{"friendly_name":"A","email_from_allowed":["Team@Acme.example","@Mail.Example.org"]}]}"#;
+        let s = Services::from_json(json, &Limits::default()).unwrap();
+        let a = s.default_service();
+        assert_eq!(a.email_from_allowed, ["team@acme.example", "@mail.example.org"]);
+        let allowed = |x: &str| a.allows_email_from(&EmailAddress::parse(x).unwrap());
+        assert!(allowed("TEAM@acme.example") && allowed("any@mail.example.org"));
+        assert!(!allowed("other@acme.example") && !allowed("x@sub.mail.example.org") && !allowed("x@example.org"));
+        let none = Services::from_json(r#"{"services":[{"friendly_name":"A"}]}"#, &Limits::default()).unwrap();
+        assert!(!none.default_service().allows_email_from(&EmailAddress::parse("a@b.example").unwrap()));
+        let err = Services::from_json(r#"{"services":[{"friendly_name":"A","email_from_allowed":["@nodot"]}]}"#, &Limits::default());
+        assert!(err.unwrap_err().contains("email_from_allowed"));
     }
 
 }

@@ -185,6 +185,7 @@ impl Deriver {
             attempt_sid: None,
             resend: false,
             reason: None,
+            test: r.test,
         }
     }
 }
@@ -236,6 +237,18 @@ mod tests {
 
     fn types(events: &[Event]) -> Vec<&'static str> {
         events.iter().map(|e| e.event_type.as_str()).collect()
+    }
+
+    #[test]
+    fn a_test_recipients_events_say_so_and_others_do_not() {
+        let real = start(None, T0, "VEa", "VL1");
+        let test = VerificationRecord { test: true, ..real.clone() };
+        let approved = VerificationRecord { status: StoredStatus::Approved, ..changed(&test, T0 * 1000 + 5) };
+        for e in derive(&rec("INSERT", None, Some(test.clone()))).iter().chain(&derive(&rec("MODIFY", Some(test), Some(approved)))) {
+            assert!(e.test && e.payload()["data"]["test"] == true, "{e:?}");
+        }
+        let e = &derive(&rec("INSERT", None, Some(real)))[0];
+        assert!(!e.test && e.payload()["data"].get("test").is_none(), "{e:?}");
     }
 
     #[test]

@@ -115,6 +115,8 @@ pub struct Event {
     /// `send_rate_limited`: `max_sends` or `locked`; `blocked`: the rule
     /// (`geo_permissions`).
     pub reason: Option<String>,
+    /// A test recipient's verification (test mode): nothing was sent.
+    pub test: bool,
 }
 
 impl Event {
@@ -142,6 +144,9 @@ impl Event {
         }
         if let Some(r) = &self.reason {
             data["reason"] = json!(r);
+        }
+        if self.test {
+            data["test"] = json!(true);
         }
         json!({
             "id": self.id,

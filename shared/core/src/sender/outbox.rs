@@ -3,6 +3,7 @@
 
 use super::{Message, SendError, SendFuture, Sender};
 use crate::clock::{Clock, SystemClock};
+use crate::message::Content;
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
 
@@ -10,8 +11,16 @@ use std::sync::{Arc, Mutex};
 pub struct OutboxMessage {
     pub to: String,
     pub channel: String,
+    /// What a person reads: the SMS, or the e-mail's plain-text body.
     pub body: String,
     pub date_created: String,
+    /// E-mail only: the subject, the HTML body, and a sender the start chose.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub html: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
 }
 
 /// Called with each message as it is sent (verify-local prints it).
@@ -57,11 +66,23 @@ impl Outbox {
         if let Some(reason) = self.failing.lock().unwrap().clone() {
             return Err(SendError(reason));
         }
+        let email = match &message.content {
+            Content::Email(e) => Some(e),
+            _ => None,
+        };
         let kept = OutboxMessage {
             to: message.to.clone(),
             channel: message.channel.as_str().to_owned(),
             body: message.content.text().to_owned(),
             date_created: crate::time_fmt::iso8601(SystemClock.now()),
+            subject: email.map(|e| e.subject.clone()),
+            html: email.map(|e| e.html.clone()),
+            from: email.and_then(|e| match (&e.from.name, &e.from.address) {
+                (Some(name), Some(address)) => Some(format!("{name} <{address}>")),
+                (None, Some(address)) => Some(address.clone()),
+                (Some(name), None) => Some(name.clone()),
+                (None, None) => None,
+            }),
         };
         if let Some(f) = &self.on_send {
             f(&kept);

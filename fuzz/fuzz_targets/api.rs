@@ -6,16 +6,18 @@
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
+use verify_aws::store::DynamoStore;
 use verify_core::api::Api;
 use verify_core::api::routes::Function;
+use verify_core::channel::REGISTRY;
 use verify_core::clock::SystemClock;
 use verify_core::config::{Settings, env};
+use verify_core::sender::Senders;
 use verify_core::sender::outbox::Outbox;
-use verify_core::store::dynamo::DynamoStore;
 use verify_fuzz::{Answer, fake_dynamodb};
 
-type FuzzApi = Api<DynamoStore, Outbox, SystemClock>;
+type FuzzApi = Api<DynamoStore, SystemClock>;
 
 fn api(answer: Answer) -> FuzzApi {
     let vars: HashMap<String, String> = [
@@ -26,7 +28,10 @@ fn api(answer: Answer) -> FuzzApi {
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect();
     let settings = Settings::from_vars(&vars).expect("settings");
-    verify_core::app::build(settings, DynamoStore::new(fake_dynamodb(answer), "verify"), Outbox::new())
+    // Every channel "delivered" to the local outbox, as verify-local does.
+    let outbox = Outbox::new();
+    let senders = REGISTRY.iter().fold(Senders::none(), |all, spec| all.with(spec.channel, Arc::new(outbox.clone())));
+    Api::new(settings, DynamoStore::new(fake_dynamodb(answer), "verify"), senders)
 }
 
 struct World {

@@ -7,10 +7,11 @@
 use libfuzzer_sys::fuzz_target;
 use sha2::Digest;
 use std::sync::OnceLock;
-use verify_core::api::auth::{
+use verify_core::access::body::BodyKind;
+use verify_core::access::credentials::{
     ApiKey, Caller, Credentials, basic_credentials, form_pairs, signature, signature_matches, signature_matches_json_body,
 };
-use verify_core::api::handlers::request_base_url;
+use verify_core::access::request_base_url;
 
 const TOKEN: &str = "fuzz-auth-token-0123456789abcdef";
 
@@ -49,9 +50,11 @@ fuzz_target!(|data: &[u8]| {
     if f[1].is_empty() {
         let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
         let url = format!("{}{path}", request_base_url(&req));
-        let ct = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
-        let looks_json = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
-        let is_form = ct.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded") || (ct.is_empty() && !looks_json);
+        // The body is read as the handlers read it (one rule, `BodyKind`):
+        // a form is signed through its parameters, anything else through
+        // the URL's bodySHA256.
+        let ct = req.headers().get("content-type").and_then(|v| v.to_str().ok());
+        let is_form = BodyKind::of(ct, body).is_ok_and(|k| k == BodyKind::Form);
         let good = if is_form { signature(TOKEN.as_bytes(), &url, &form_pairs(body)) } else { signature(TOKEN.as_bytes(), &url, &[]) };
         let mut signed = req.clone();
         signed.headers_mut().insert("x-twilio-signature", http::HeaderValue::from_str(&good).expect("base64"));
@@ -82,5 +85,5 @@ fn signature_hash_in(url: &str, body: &[u8]) -> bool {
 }
 
 fn form_urlencoded_find(query: &str, name: &str) -> Option<String> {
-    verify_core::api::auth::form_pairs(query.as_bytes()).into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
+    form_pairs(query.as_bytes()).into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
 }

@@ -5,8 +5,8 @@
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use std::collections::HashMap;
-use verify_core::api::auth::Credentials;
-use verify_core::api::cors::Cors;
+use verify_core::access::credentials::Credentials;
+use verify_core::access::origins::Cors;
 use verify_core::config::{Limits, Services, Settings, env};
 
 fuzz_target!(|data: &[u8]| {

@@ -6,10 +6,12 @@
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use std::sync::{Arc, OnceLock};
-use verify_core::api::auth::Credentials;
+use verify_aws::events::store::EventStore;
+use verify_aws::reports::Reports;
+use verify_aws::reports::params::{Bound, cursor};
+use verify_core::access::credentials::Credentials;
 use verify_core::clock::ManualClock;
-use verify_core::events::store::EventStore;
-use verify_core::reports::{Reports, parse_time};
+use verify_core::events::number_key::{NumberKey, NumberKeys};
 use verify_fuzz::{Answer, fake_dynamodb};
 
 const NOW: i64 = 1_700_000_000;
@@ -20,6 +22,7 @@ fn reports(answer: Answer) -> Reports {
         // One shard and one day of retention: a page scans a few buckets, not 240.
         events: EventStore::new(fake_dynamodb(answer), "verify", 1, 1),
         services: vec!["VA00000000000000000000000000000000".into()],
+        numbers: NumberKeys::new(NumberKey::new(&[7; 32]).expect("key"), None),
         account_sid: "AC00000000000000000000000000000000".into(),
         auth: Credentials::default(),
         clock: Arc::new(ManualClock::at(NOW)),
@@ -42,7 +45,11 @@ fuzz_target!(|data: &[u8]| {
     let Some((&selector, rest)) = data.split_first() else { return };
     let f = verify_fuzz::fields(rest, 3);
     let query = verify_fuzz::text(f[0]);
-    let _ = parse_time(&query);
+    // The parameter parsers alone, on the raw fields.
+    if let Some(bound) = Bound::parse(&query) {
+        assert!(bound.start() <= bound.end(), "{bound:?}");
+    }
+    let _ = cursor(&verify_fuzz::text(f[2]));
     let mut uri = format!("{}?{query}", PATHS[(selector & 0x7) as usize % PATHS.len()]);
     if !f[2].is_empty() {
         // A page token as clients send it back: percent-encoded.

@@ -472,4 +472,8 @@ async fn starts_refused_by_geo_permissions_are_blocked_events() {
     // The listed number's start is an ordinary pending one.
     let pending = p.get_json(&format!("/events?type=verification.pending&service_sid={US_ONLY_SERVICE}&limit=100")).await;
     assert_eq!(pending["events"].as_array().unwrap().len(), 1);
+    // The dashboard counts them by reason.
+    let (status, _, html) = p.get(&format!("/dashboard?service_sid={US_ONLY_SERVICE}")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains(r#"<b id="total-blocked">2</b><span id="blocked-by-reason">geo_permissions 2</span>"#), "{html}");
 }

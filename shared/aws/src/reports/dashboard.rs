@@ -32,6 +32,9 @@ pub struct DashboardData {
     pub countries: Vec<Country>,
     pub started: u64,
     pub approved: u64,
+    /// Starts refused (`verification.blocked` and `send_rate_limited`
+    /// events), by reason.
+    pub blocked: BTreeMap<String, u64>,
 }
 
 /// Counts per hour (periods up to two days) or per day. A verification is
@@ -54,6 +57,10 @@ pub fn aggregate(events: &[Event], from: Seconds, to: Seconds) -> DashboardData 
         let (started, approved) = match e.event_type {
             EventType::Pending if !e.resend => (1, 0),
             EventType::Approved => (0, 1),
+            EventType::Blocked | EventType::SendRateLimited => {
+                *data.blocked.entry(e.reason.clone().unwrap_or_else(|| "unknown".into())).or_default() += 1;
+                continue;
+            }
             _ => continue,
         };
         let i = ((e.time_secs() - first) / bucket_secs) as usize;
@@ -84,6 +91,14 @@ fn html_escape(s: &str) -> String {
 
 /// The page, data inline. JSON in a script element cannot close it: `<` is
 /// written as `\u003c`.
+/// `geo_permissions 3, max_sends 1`, or `none`.
+fn blocked_by_reason(data: &DashboardData) -> String {
+    if data.blocked.is_empty() {
+        return "none".into();
+    }
+    data.blocked.iter().map(|(reason, n)| format!("{reason} {n}")).collect::<Vec<_>>().join(", ")
+}
+
 pub fn page(data: &DashboardData, from: Seconds, to: Seconds) -> String {
     let json = serde_json::to_string(data).unwrap_or_else(|_| "{}".into()).replace('<', "\\u003c");
     let rate = if data.started > 0 { format!("{:.1} %", data.approved as f64 * 100.0 / data.started as f64) } else { "–".into() };
@@ -95,6 +110,8 @@ pub fn page(data: &DashboardData, from: Seconds, to: Seconds) -> String {
         .replace("{{STARTED}}", &data.started.to_string())
         .replace("{{APPROVED}}", &data.approved.to_string())
         .replace("{{RATE}}", &html_escape(&rate))
+        .replace("{{BLOCKED}}", &data.blocked.values().sum::<u64>().to_string())
+        .replace("{{BLOCKED_BY_REASON}}", &html_escape(&blocked_by_reason(data)))
 }
 
 const TEMPLATE: &str = r##"<!doctype html>
@@ -132,6 +149,7 @@ const TEMPLATE: &str = r##"<!doctype html>
   <div class="card">Started<b id="total-started">{{STARTED}}</b></div>
   <div class="card">Approved<b id="total-approved">{{APPROVED}}</b></div>
   <div class="card">Conversion<b id="total-rate">{{RATE}}</b></div>
+  <div class="card">Blocked starts<b id="total-blocked">{{BLOCKED}}</b><span id="blocked-by-reason">{{BLOCKED_BY_REASON}}</span></div>
 </div>
 <section>
   <h2>Started vs approved</h2>
@@ -243,6 +261,15 @@ mod tests {
         assert_eq!((d.buckets[0].started, d.buckets[0].approved, d.buckets[1].started), (1, 1, 1));
         assert_eq!((d.started, d.approved), (2, 1));
         assert_eq!(d.countries.iter().map(|c| (c.country.as_str(), c.started, c.approved)).collect::<Vec<_>>(), [("GB", 1, 0), ("US", 1, 1)]);
+        let mut blocked = ev(EventType::Blocked, from + 40, "GB", false);
+        blocked.reason = Some("geo_permissions".into());
+        let mut limited = ev(EventType::SendRateLimited, from + 50, "US", false);
+        limited.reason = Some("max_sends".into());
+        let with_blocked = aggregate(&[blocked.clone(), blocked, limited], from, from + 86_400);
+        assert_eq!(with_blocked.blocked.iter().map(|(r, n)| (r.as_str(), *n)).collect::<Vec<_>>(), [("geo_permissions", 2), ("max_sends", 1)]);
+        assert_eq!(with_blocked.started, 0, "a blocked start is not a started verification");
+        let html = page(&with_blocked, from, from + 86_400);
+        assert!(html.contains(">3</b>") && html.contains("geo_permissions 2, max_sends 1"), "the blocked card");
         let html = page(&d, from, from + 86_400);
         assert!(html.contains("\"started\":1") && !html.contains("http://") || html.contains("http://www.w3.org/2000/svg"));
         assert!(!html.contains("src=") && !html.contains("href="), "nothing is loaded from elsewhere");

@@ -348,7 +348,7 @@ impl Reports {
         let query = self.query_from(q, Names::Own)?;
         let query = EventQuery {
             from: if q.get("from").is_some() { query.from } else { now - 7 * 86_400 },
-            types: Some(vec![EventType::Pending, EventType::Approved]),
+            types: Some(vec![EventType::Pending, EventType::Approved, EventType::Blocked, EventType::SendRateLimited]),
             ..query
         };
         if query.to <= query.from || query.to - query.from > 366 * 86_400 {

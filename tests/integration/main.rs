@@ -9,6 +9,7 @@ mod flows;
 mod leaks;
 mod local_edge;
 mod local_server;
+mod local_stream;
 mod sns_sender;
 mod subscribers;
 mod support;

@@ -250,6 +250,7 @@ fn instance(proxied: &str, sender: &Arc<FlakySender>, settings: &Settings) -> Ar
         public_base_url: None,
         credentials: Credentials::default(),
         cors: Cors::default(),
+        metrics: Arc::new(verify_core::metrics::NoMetrics),
     })
 }
 

@@ -2,12 +2,15 @@
 //! reading a process's peak RSS, a tiny flag parser. The benchmarks are
 //! `src/bin/bench-lambda.rs` and `src/bin/bench-local.rs`; `bench/run.sh`
 //! builds everything in release mode, runs both and writes the report.
+//! `src/bin/bench-endurance.rs` (run by `bench/endurance.sh`) is verify-local
+//! over 100,000 verifications at one client.
 //! `src/bin/bench-faults.rs` (run by `bench/faults.sh`) is the fault-injection
 //! run of [`faults`].
 
 pub mod fault_proxy;
 pub mod faults;
 pub mod in_process;
+pub mod local;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};

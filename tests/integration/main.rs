@@ -12,6 +12,7 @@ mod local_server;
 mod safe_list;
 mod scoped_keys;
 mod ses_sender;
+mod local_stream;
 mod sns_sender;
 mod subscribers;
 mod support;

@@ -141,6 +141,7 @@ async fn harness(public_base_url: Option<&str>) -> Harness {
         public_base_url: public_base_url.map(str::to_owned),
         credentials,
         cors: Cors::default(),
+        metrics: Arc::new(verify_core::metrics::NoMetrics),
     };
     Harness { api, outbox, clock }
 }
@@ -371,4 +372,46 @@ async fn a_wrong_code_on_the_plain_endpoint_says_so_and_the_v2_check_stays_twili
     assert!(resource.get("message").is_none(), "the VerificationCheck resource has no message: {resource}");
     let (_, approved) = h.call(Function::CheckVerify, Method::POST, "/", &format!("To=%2B14155550110&Code={code}")).await;
     assert_eq!((approved["status"].as_str(), approved["message"].as_str()), (Some("approved"), Some("Verification success.")));
+}
+
+/// Each request through the real handler (embedded DynamoDB, outbox)
+/// leaves exactly one EMF line that parses as EMF, saying what happened,
+/// with no number and no code in it.
+#[tokio::test]
+async fn every_request_emits_one_emf_line_of_its_outcome() {
+    use verify_core::metrics::{CapturedEmf, check_emf_line, check_no_number_or_code};
+    let mut h = harness(None).await;
+    let captured = Arc::new(CapturedEmf::default());
+    h.api.metrics = captured.clone();
+    let to = "%2B14155550177";
+    let (status, _) = h.call(Function::StartVerify, Method::POST, "/", &format!("to={to}")).await;
+    assert_eq!(status, 201);
+    let code = h.code("+14155550177");
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let (status, c) = h.call(Function::CheckVerify, Method::POST, "/", &format!("to={to}&code={wrong}")).await;
+    assert_eq!((status, c["status"].as_str()), (200, Some("pending")));
+    let (status, c) = h.call(Function::CheckVerify, Method::POST, "/", &format!("to={to}&code={code}")).await;
+    assert_eq!((status, c["status"].as_str()), (200, Some("approved")));
+    // A refusal by a rule: a country this service does not send to is not
+    // configured here, so the sixth send in the window.
+    let other = "%2B14155550178";
+    for _ in 0..5 {
+        assert_eq!(h.call(Function::StartVerify, Method::POST, "/", &format!("to={other}")).await.0, 201);
+    }
+    let (status, _) = h.call(Function::StartVerify, Method::POST, "/", &format!("to={other}")).await;
+    assert_eq!(status, 429);
+
+    let lines = captured.lines.lock().unwrap().clone();
+    assert_eq!(lines.len(), 9, "one line per request: {lines:#?}");
+    let parsed: Vec<Value> = lines.iter().map(|l| check_emf_line(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect();
+    for line in &lines {
+        check_no_number_or_code(line, &[&code, "14155550177", "14155550178"]).unwrap();
+    }
+    let (start, wrong_check, right_check, refused) = (&parsed[0], &parsed[1], &parsed[2], &parsed[8]);
+    assert_eq!((start["Sends"].as_f64(), start["Channel"].as_str(), start["Country"].as_str()), (Some(1.0), Some("sms"), Some("US")));
+    assert_eq!(start["Route"], "start_verify");
+    assert!(start["Latency"].as_f64().is_some_and(|ms| ms >= 0.0));
+    assert_eq!((wrong_check["WrongCodes"].as_f64(), wrong_check.get("Approvals")), (Some(1.0), None));
+    assert_eq!((right_check["Approvals"].as_f64(), right_check["Country"].as_str()), (Some(1.0), Some("US")));
+    assert_eq!((refused["Blocks"].as_f64(), refused["Reason"].as_str(), refused.get("Sends")), (Some(1.0), Some("max_sends"), None));
 }

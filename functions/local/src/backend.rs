@@ -154,8 +154,12 @@ fn webhook_report(
 /// Starts dynoxide in this process, served on an ephemeral loopback port,
 /// and a DynamoDB client pointed at it.
 async fn embedded_engine(args: &Args) -> Result<(aws_sdk_dynamodb::Client, dynoxide::Database, String), String> {
-    let (db, what) = if args.memory {
-        (dynoxide::Database::memory().map_err(|e| e.to_string())?, "embedded DynamoDB engine, in memory".to_owned())
+    let (db, sqlite_path, what) = if args.memory {
+        // A named in-memory database, so the stream history can be prepared
+        // on it (crate::stream_history); still nothing on disk.
+        let uri = crate::stream_history::memory_uri();
+        let db = dynoxide::Database::new(&uri).map_err(|e| e.to_string())?;
+        (db, uri, "embedded DynamoDB engine, in memory".to_owned())
     } else {
         files::private_dir(&args.data_dir)?;
         let path = args.data_dir.join("verify.db");
@@ -169,8 +173,9 @@ async fn embedded_engine(args: &Args) -> Result<(aws_sdk_dynamodb::Client, dynox
         }
         let path_str = path.to_str().ok_or("data directory path is not UTF-8")?;
         let db = dynoxide::Database::new(path_str).map_err(|e| format!("{}: {e}", path.display()))?;
-        (db, format!("embedded DynamoDB engine, {}", path.display()))
+        (db, path_str.to_owned(), format!("embedded DynamoDB engine, {}", path.display()))
     };
+    crate::stream_history::prepare(&db, &sqlite_path)?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
     let endpoint = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
     tokio::spawn(dynoxide::server::serve_on(listener, db.clone()));

@@ -15,6 +15,7 @@ mod messages;
 mod routes;
 mod serve;
 mod stream;
+mod stream_history;
 
 use clap::Parser;
 use std::net::{IpAddr, SocketAddr};

@@ -3,45 +3,83 @@
 
 use std::sync::Arc;
 use std::time::Duration;
+use crate::stream_history;
 use verify_aws::webhooks::Dispatcher;
 
-/// Reads the table's stream from the start and hands every batch to the
-/// dispatcher, as Lambda's event source mapping does. Records reported as
-/// failed are read again on the next poll.
+/// Records per read, as the template's event source mapping's `BatchSize`.
+const BATCH: usize = 100;
+
+/// Reads the table's stream and hands every batch to the dispatcher, as
+/// Lambda's event source mapping does: from the reader's checkpoint (the
+/// start of the stream the first time), batch after batch while full ones
+/// come back, then again on the next tick. Records reported as failed are
+/// read again on the next poll. After each batch the checkpoint moves, which
+/// trims what has been read (crate::stream_history).
 pub fn spawn_stream_poller(db: dynoxide::Database, table: String, dispatcher: Arc<Dispatcher>, every: Duration) {
     tokio::spawn(async move {
-        let mut after: Option<String> = None;
+        let mut after = {
+            let (db, table) = (db.clone(), table.clone());
+            match tokio::task::spawn_blocking(move || stream_history::load_checkpoint(&db, &table)).await {
+                Ok(Ok(checkpoint)) => checkpoint,
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "reading the stream checkpoint failed; reading from the start");
+                    None
+                }
+                Err(_) => None,
+            }
+        };
         let mut tick = tokio::time::interval(every);
         loop {
             tick.tick().await;
-            let (db2, table2, from) = (db.clone(), table.clone(), after.clone());
-            let read = tokio::task::spawn_blocking(move || read_records(&db2, &table2, from)).await;
-            let records = match read {
-                Ok(Ok(r)) => r,
-                Ok(Err(e)) => {
-                    tracing::warn!(error = %e, "reading the stream failed");
-                    continue;
-                }
-                Err(_) => continue,
-            };
-            if records.is_empty() {
-                continue;
-            }
-            let outcome = dispatcher.handle_records(&records).await;
-            let seq = |r: &serde_json::Value| r["dynamodb"]["SequenceNumber"].as_str().map(str::to_owned);
-            match outcome.failed.first() {
-                None => after = records.last().and_then(seq).or(after),
-                Some(first_failed) => {
-                    // Resume just before the first failed record.
-                    let idx = records.iter().position(|r| seq(r).as_deref() == Some(first_failed.as_str())).unwrap_or(0);
-                    if idx > 0 {
-                        after = seq(&records[idx - 1]);
-                    }
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+            while let Some(full) = poll_once(&db, &table, &dispatcher, &mut after).await {
+                if !full {
+                    break;
                 }
             }
         }
     });
+}
+
+/// One batch: read, handle, move the checkpoint. `Some(full)` when a batch
+/// was handled (full: there may be more), `None` when there was nothing to
+/// handle or it failed.
+async fn poll_once(db: &dynoxide::Database, table: &str, dispatcher: &Arc<Dispatcher>, after: &mut Option<String>) -> Option<bool> {
+    let (db2, table2, from) = (db.clone(), table.to_owned(), after.clone());
+    let records = match tokio::task::spawn_blocking(move || read_records(&db2, &table2, from)).await {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "reading the stream failed");
+            return None;
+        }
+        Err(_) => return None,
+    };
+    if records.is_empty() {
+        return None;
+    }
+    let outcome = dispatcher.handle_records(&records).await;
+    let seq = |r: &serde_json::Value| r["dynamodb"]["SequenceNumber"].as_str().map(str::to_owned);
+    let handled = match outcome.failed.first() {
+        None => records.last().and_then(seq),
+        // Resume just after the last record before the first failed one.
+        Some(first_failed) => {
+            let idx = records.iter().position(|r| seq(r).as_deref() == Some(first_failed.as_str())).unwrap_or(0);
+            idx.checked_sub(1).and_then(|i| seq(&records[i]))
+        }
+    };
+    if let Some(position) = handled.filter(|h| Some(h) != after.as_ref()) {
+        let (db2, table2, at) = (db.clone(), table.to_owned(), position.clone());
+        match tokio::task::spawn_blocking(move || stream_history::save_checkpoint(&db2, &table2, &at)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "saving the stream checkpoint failed"),
+            Err(_) => {}
+        }
+        *after = Some(position);
+    }
+    if !outcome.failed.is_empty() {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        return None;
+    }
+    Some(records.len() >= BATCH)
 }
 
 fn read_records(db: &dynoxide::Database, table: &str, after: Option<String>) -> Result<Vec<serde_json::Value>, String> {
@@ -65,7 +103,7 @@ fn read_records(db: &dynoxide::Database, table: &str, after: Option<String>) -> 
             .map_err(|e| e.to_string())?;
         let Some(iterator) = it.shard_iterator else { continue };
         let records = db
-            .get_records(get_records::GetRecordsRequest { shard_iterator: iterator, limit: Some(100) })
+            .get_records(get_records::GetRecordsRequest { shard_iterator: iterator, limit: Some(BATCH) })
             .map_err(|e| e.to_string())?;
         for r in &records.records {
             out.push(serde_json::to_value(r).map_err(|e| e.to_string())?);

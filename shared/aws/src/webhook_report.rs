@@ -126,6 +126,7 @@ pub fn build(settings: ReportSettings, client: aws_sdk_dynamodb::Client, clock: 
         settings: settings.delivery,
         clock: clock.clone(),
         deriver: Deriver { services: settings.configured, numbers: settings.numbers.clone() },
+        tally: Default::default(),
     });
     let reports = Reports {
         events,

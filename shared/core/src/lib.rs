@@ -21,6 +21,7 @@ pub mod events;
 pub mod friendly_name;
 pub mod logging;
 pub mod message;
+pub mod metrics;
 pub mod otp;
 pub mod phone;
 pub mod recipient;

@@ -26,7 +26,11 @@ pub fn served(route: &'static str, status: u16, code: Option<u32>, started: Inst
 }
 
 /// Installs the process-wide subscriber: one line per event on stdout,
-/// without timestamps (CloudWatch stamps every line), numbers masked.
+/// numbers masked. Text lines carry no timestamp (CloudWatch stamps every
+/// line); JSON lines (`AWS_LAMBDA_LOG_FORMAT=JSON`, what the template's
+/// `LogFormat: JSON` sets) carry `timestamp` (RFC 3339) and `level`, the
+/// keys Lambda's log-level filtering reads, with the event's fields at the
+/// top level.
 pub fn init_for_lambda() {
     let get = |name: &str| std::env::var(name).ok();
     let level = level_from(get("AWS_LAMBDA_LOG_LEVEL").or_else(|| get("RUST_LOG")).as_deref());
@@ -41,13 +45,12 @@ fn lambda_subscriber<W>(level: LevelFilter, json: bool, writer: W) -> Box<dyn tr
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
-    let builder = tracing_subscriber::fmt()
-        .with_target(false)
-        .without_time()
-        .with_ansi(false)
-        .with_max_level(level)
-        .with_writer(MaskNumbers(writer));
-    if json { Box::new(builder.json().finish()) } else { Box::new(builder.finish()) }
+    let builder = tracing_subscriber::fmt().with_target(false).with_ansi(false).with_max_level(level);
+    if json {
+        Box::new(builder.json().flatten_event(true).with_writer(MaskNumbersJson(writer)).finish())
+    } else {
+        Box::new(builder.without_time().with_writer(MaskNumbers(writer)).finish())
+    }
 }
 
 /// A level name as Lambda spells it (TRACE … FATAL, any case); anything else,
@@ -90,6 +93,77 @@ impl<W: Write> Write for MaskedWriter<W> {
 
     fn flush(&mut self) -> io::Result<()> {
         self.0.flush()
+    }
+}
+
+/// As [`MaskNumbers`], for a destination of JSON lines: each line that
+/// parses is masked value by value ([`mask_json_line`]), so it still parses.
+pub struct MaskNumbersJson<M>(pub M);
+
+impl<'a, M: MakeWriter<'a>> MakeWriter<'a> for MaskNumbersJson<M> {
+    type Writer = MaskedJsonWriter<M::Writer>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        MaskedJsonWriter(self.0.make_writer())
+    }
+}
+
+pub struct MaskedJsonWriter<W>(W);
+
+impl<W: Write> Write for MaskedJsonWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write_all(&mask_json_line(buf))?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+/// A JSON log line with numbers masked in its values: every string as
+/// [`mask_numbers`] masks text, and a JSON number long enough to be a phone
+/// number (nine digits or more) replaced by its masked form as a string,
+/// where masking the bytes would leave `1415555****` in a number's place
+/// and a line that no longer parses. Unchanged lines are passed through as
+/// they are; one that does not parse is masked as text.
+pub fn mask_json_line(line: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let body = line.strip_suffix(b"\n").unwrap_or(line);
+    let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(body) else { return mask_numbers(line) };
+    if !mask_json_value(&mut value) {
+        return std::borrow::Cow::Borrowed(line);
+    }
+    let mut out = value.to_string().into_bytes();
+    if body.len() < line.len() {
+        out.push(b'\n');
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// Masks `value` in place; whether anything changed.
+fn mask_json_value(value: &mut serde_json::Value) -> bool {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => match mask_numbers(s.as_bytes()) {
+            std::borrow::Cow::Borrowed(_) => false,
+            std::borrow::Cow::Owned(masked) => {
+                *s = String::from_utf8_lossy(&masked).into_owned();
+                true
+            }
+        },
+        Value::Number(n) => {
+            let digits = n.to_string();
+            match mask_numbers(digits.as_bytes()) {
+                std::borrow::Cow::Borrowed(_) => false,
+                std::borrow::Cow::Owned(masked) => {
+                    *value = Value::String(String::from_utf8_lossy(&masked).into_owned());
+                    true
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().fold(false, |changed, v| mask_json_value(v) | changed),
+        Value::Object(map) => map.values_mut().fold(false, |changed, v| mask_json_value(v) | changed),
+        Value::Bool(_) | Value::Null => false,
     }
 }
 
@@ -300,6 +374,44 @@ mod tests {
         fn make_writer(&'a self) -> Buffer {
             self.clone()
         }
+    }
+
+    #[test]
+    fn json_log_lines_parse_carry_level_and_timestamp_and_keep_numbers_masked() {
+        let buffer = Buffer::default();
+        let subscriber = lambda_subscriber(LevelFilter::INFO, true, buffer.clone());
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::warn!(path = "/v2/Services/VA1/Verifications/%2B14155550123", "request refused");
+            tracing::info!(to = "+447911123456", bare = 14155550123u64, small = 42, "code sent");
+            tracing::error!(cause = ?("+44 7911 123456",), "dependency failed to reach +14155550123");
+            super::served("fetch_verification", 401, Some(20003), Instant::now());
+        });
+        let out = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<serde_json::Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+            .collect();
+        assert_eq!(lines.len(), 4, "{out}");
+        for line in &lines {
+            assert!(matches!(line["level"].as_str(), Some("INFO" | "WARN" | "ERROR")), "{line}");
+            let ts = line["timestamp"].as_str().unwrap_or_else(|| panic!("no timestamp: {line}"));
+            assert!(ts.len() >= 20 && ts.as_bytes()[10] == b'T' && ts.ends_with('Z'), "not RFC 3339: {ts}");
+        }
+        assert_eq!(lines[1]["message"], "code sent");
+        assert_eq!(lines[1]["to"], "+44791112****");
+        assert_eq!(lines[1]["bare"], "1415555****", "a number-valued field is masked as a string");
+        assert_eq!(lines[1]["small"], 42);
+        assert_eq!(lines[3]["route"], "fetch_verification");
+        assert_eq!(lines[3]["code"], 20003);
+        for full in ["14155550123", "447911123456", "7911 123456"] {
+            assert!(!out.contains(full), "{full} in {out}");
+        }
+    }
+
+    #[test]
+    fn a_json_line_that_does_not_parse_is_masked_as_text() {
+        assert_eq!(mask_json_line(b"not json +14155550123\n").as_ref(), b"not json +1415555****\n");
+        assert!(matches!(mask_json_line(b"{\"a\":1}\n"), std::borrow::Cow::Borrowed(_)));
     }
 
     #[test]

@@ -74,7 +74,10 @@ pub async fn from_env(delivery: DeliverySetup) -> Result<App, String> {
     if settings.warm_up {
         warm_up(&store, warm_ups).await;
     }
-    Ok(Api::new(settings, store, senders))
+    let mut api = Api::new(settings, store, senders);
+    // One EMF line per request on stdout: CloudWatch Logs makes the metrics.
+    api.metrics = std::sync::Arc::new(verify_core::metrics::StdoutEmf);
+    Ok(api)
 }
 
 /// The Lambda functions' rule: no credentials, no start.

@@ -10,6 +10,7 @@
 //! - [`Trigger::Url`]: a function URL request (payload 2.0): the reporting
 //!   routes, authenticated by `VERIFY_API_KEYS`.
 
+use verify_core::metrics::{self, MetricSet, MetricsSink};
 use aws_lambda_events::event::lambda_function_urls::{LambdaFunctionUrlRequest, LambdaFunctionUrlResponse};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use base64::Engine;
@@ -104,6 +105,10 @@ pub async fn handle(app: &WebhookReport, trigger: Trigger) -> Result<Value, Erro
             let outcome = app.dispatcher.handle_records(&batch.records).await;
             // 207: some records handed back for a retry.
             verify_core::logging::served("stream_batch", if outcome.failed.is_empty() { 200 } else { 207 }, None, started);
+            let mut set = MetricSet::new();
+            set.add(&metrics::EVENTS_STORED, outcome.events as f64)
+                .add(&metrics::STREAM_RECORDS_FAILED, outcome.failed.len() as f64);
+            emit(app, set, "stream_batch", started);
             let mut resp = DynamoDbEventResponse::default();
             for seq in outcome.failed {
                 let mut f = DynamoDbBatchItemFailure::default();
@@ -115,15 +120,32 @@ pub async fn handle(app: &WebhookReport, trigger: Trigger) -> Result<Value, Erro
         Trigger::Url(req) => {
             let resp = app.reports.handle(&into_http(*req)?).await;
             verify_core::logging::served("report", resp.status().as_u16(), None, started);
+            emit(app, MetricSet::new(), "report", started);
             Ok(serde_json::to_value(from_http(resp))?)
         }
         Trigger::Schedule(_) => {
             let outcome = app.dispatcher.run_due().await.map_err(Error::from)?;
             verify_core::logging::served("retry_schedule", 200, None, started);
+            emit(app, MetricSet::new(), "retry_schedule", started);
             Ok(json!({"attempted": outcome.attempted, "delivered": outcome.delivered, "errors": outcome.errors}))
         }
     }
 }
+
+/// One EMF line per invocation: `set`, the latency, and the deliveries'
+/// outcomes since the last line (first attempts made by a stream batch and
+/// retries alike).
+fn emit(app: &WebhookReport, mut set: MetricSet, route: &'static str, started: std::time::Instant) {
+    let (delivered, given_up) = app.dispatcher.take_tally();
+    set.dimension(metrics::dim::ROUTE, route)
+        .add(&metrics::LATENCY, started.elapsed().as_secs_f64() * 1000.0)
+        .add(&metrics::WEBHOOKS_DELIVERED, delivered as f64)
+        .add(&metrics::WEBHOOKS_GIVEN_UP, given_up as f64);
+    METRICS.emit(&set);
+}
+
+/// webhook-report's metrics go to stdout as EMF, like the API functions'.
+static METRICS: verify_core::metrics::StdoutEmf = verify_core::metrics::StdoutEmf;
 
 fn into_http(req: LambdaFunctionUrlRequest) -> Result<http::Request<bytes::Bytes>, Error> {
     let path = req.raw_path.as_deref().unwrap_or("/");

@@ -42,6 +42,28 @@ pub struct Dispatcher {
     pub clock: Arc<dyn Clock>,
     /// Turns stream records into events.
     pub deriver: Deriver,
+    /// Attempts' final outcomes since the last [`Dispatcher::take_tally`],
+    /// first attempts and retries alike (for the metrics).
+    pub tally: DeliveryTally,
+}
+
+/// Deliveries that reached their receiver, and those given up (attempts
+/// exhausted, refused, or the endpoint disabled).
+#[derive(Debug, Default)]
+pub struct DeliveryTally {
+    delivered: std::sync::atomic::AtomicUsize,
+    given_up: std::sync::atomic::AtomicUsize,
+}
+
+impl DeliveryTally {
+    fn note(&self, status: &DeliveryStatus) {
+        use std::sync::atomic::Ordering::Relaxed;
+        match status {
+            DeliveryStatus::Delivered => self.delivered.fetch_add(1, Relaxed),
+            DeliveryStatus::Pending => 0,
+            _ => self.given_up.fetch_add(1, Relaxed),
+        };
+    }
 }
 
 /// A delivery recorded by this batch, with the verification its event is
@@ -73,6 +95,12 @@ pub struct RetryOutcome {
 }
 
 impl Dispatcher {
+    /// (delivered, given up) since the last call, and starts counting afresh.
+    pub fn take_tally(&self) -> (usize, usize) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (self.tally.delivered.swap(0, Relaxed), self.tally.given_up.swap(0, Relaxed))
+    }
+
     /// The lease an attempt holds on a delivery: the scheduled run leaves it
     /// alone until then, and takes it over if the attempt never reported.
     fn lease(&self) -> Seconds {
@@ -231,6 +259,7 @@ impl Dispatcher {
             after.status = DeliveryStatus::Failed;
             after.last_error = Some("endpoint no longer configured".into());
             self.deliveries.record(&d, &after).await?;
+            self.tally.note(&after.status);
             return Ok(after);
         };
         if self.deliveries.endpoint_disabled(&ep.id).await? {
@@ -238,6 +267,7 @@ impl Dispatcher {
             after.status = DeliveryStatus::Disabled;
             after.last_error = Some("endpoint disabled (it answered 410 Gone)".into());
             self.deliveries.record(&d, &after).await?;
+            self.tally.note(&after.status);
             return Ok(after);
         }
         let outcome = self.client.send(&ep.url, &ep.secrets, &d.event_id, &d.body, self.clock.now()).await;
@@ -262,7 +292,9 @@ impl Dispatcher {
                 ),
             },
         }
-        if !self.deliveries.record(&d, &after).await? {
+        if self.deliveries.record(&d, &after).await? {
+            self.tally.note(&after.status);
+        } else {
             tracing::warn!(endpoint = %ep.id, event_id = %d.event_id, "another attempt was recorded first");
         }
         Ok(after)

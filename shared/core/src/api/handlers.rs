@@ -12,6 +12,7 @@ use super::ApiError;
 use crate::clock::Clock;
 use crate::config::{Service, check_friendly_name};
 use crate::message;
+use crate::metrics::{self, MetricSet, MetricsSink, dim};
 use crate::otp::Code;
 use crate::channel::{Channel, ChannelError};
 use crate::recipient::{Recipient, RecipientKind};
@@ -39,6 +40,8 @@ pub struct Api<S, C> {
     pub public_base_url: Option<String>,
     pub credentials: Credentials,
     pub cors: Cors,
+    /// Where each request's metrics go (one EMF line per request on Lambda).
+    pub metrics: std::sync::Arc<dyn MetricsSink>,
 }
 
 pub type HttpResponse = Response<String>;
@@ -59,6 +62,7 @@ impl<S> Api<S, crate::clock::SystemClock> {
             public_base_url: settings.public_base_url,
             credentials: settings.credentials,
             cors: settings.cors,
+            metrics: std::sync::Arc::new(crate::metrics::NoMetrics),
         }
     }
 }
@@ -77,16 +81,25 @@ impl<S: Store + SafeListStore + BlockedStore, C: Clock> Api<S, C> {
             return preflight;
         }
         let name = routed.as_ref().map_or("unrouted", Route::name);
-        let (mut resp, code) = match self.dispatch(routed, req).await {
+        let outcome = std::sync::Mutex::new(MetricSet::new());
+        let (mut resp, code) = match self.dispatch(routed, req, &outcome).await {
             Ok(resp) => (resp, None),
             Err(e) => (error_response(&e), Some(e.code)),
         };
         cors::apply(&self.cors, req.headers(), &mut resp);
         crate::logging::served(name, resp.status().as_u16(), code, started);
+        let mut outcome = outcome.into_inner().unwrap_or_else(|e| e.into_inner());
+        outcome.dimension(dim::ROUTE, name).add(&metrics::LATENCY, started.elapsed().as_secs_f64() * 1000.0);
+        self.metrics.emit(&outcome);
         resp
     }
 
-    async fn dispatch(&self, routed: Result<Route, ApiError>, req: &Request<Bytes>) -> Result<HttpResponse, ApiError> {
+    async fn dispatch(
+        &self,
+        routed: Result<Route, ApiError>,
+        req: &Request<Bytes>,
+        outcome: &std::sync::Mutex<MetricSet>,
+    ) -> Result<HttpResponse, ApiError> {
         if let Some(refused) = cors::refuse_cross_site(&self.cors, req) {
             tracing::warn!(method = %req.method(), path = req.uri().path(), "request refused: origin not allowed");
             return Err(refused);
@@ -101,13 +114,13 @@ impl<S: Store + SafeListStore + BlockedStore, C: Clock> Api<S, C> {
         let links = Links { base_url: &base, account_sid: &self.account_sid };
         let default = self.verifier.services.default_service();
         let (status, body) = match route {
-            Route::PlainStart => (StatusCode::CREATED, self.start(default, req, &links).await?),
+            Route::PlainStart => (StatusCode::CREATED, self.start(default, req, &links, outcome).await?),
             Route::CreateVerification { service_sid } => {
-                (StatusCode::CREATED, self.start(self.service(&service_sid)?, req, &links).await?)
+                (StatusCode::CREATED, self.start(self.service(&service_sid)?, req, &links, outcome).await?)
             }
-            Route::PlainCheck => (StatusCode::OK, with_template_message(self.check(default, req, &links).await?)),
+            Route::PlainCheck => (StatusCode::OK, with_template_message(self.check(default, req, &links, outcome).await?)),
             Route::CreateVerificationCheck { service_sid } => {
-                (StatusCode::OK, self.check(self.service(&service_sid)?, req, &links).await?)
+                (StatusCode::OK, self.check(self.service(&service_sid)?, req, &links, outcome).await?)
             }
             Route::FetchVerification { service_sid, id } => {
                 (StatusCode::OK, self.fetch(self.service(&service_sid)?, &id, &links).await?)
@@ -135,7 +148,13 @@ impl<S: Store + SafeListStore + BlockedStore, C: Clock> Api<S, C> {
     }
 
     /// `To`, `Channel`, `Locale`, `CustomFriendlyName`: sends a code.
-    async fn start(&self, service: &Service, req: &Request<Bytes>, links: &Links<'_>) -> Result<Value, ApiError> {
+    async fn start(
+        &self,
+        service: &Service,
+        req: &Request<Bytes>,
+        links: &Links<'_>,
+        outcome: &std::sync::Mutex<MetricSet>,
+    ) -> Result<Value, ApiError> {
         let params = body_params(req)?;
         for name in UNSUPPORTED_START_PARAMS {
             if params.text(&[name])?.is_some() {
@@ -158,16 +177,20 @@ impl<S: Store + SafeListStore + BlockedStore, C: Clock> Api<S, C> {
             .transpose()?;
         let email_from = super::channel_config::email_from(params.text(names::CHANNEL_CONFIGURATION)?, channel, service)?;
         let request = StartRequest { to, channel, language, friendly_name, email_from };
-        let record = self
-            .verifier
-            .start(service, &request)
-            .await
-            .map_err(|e| refused(&e, &format!("/Services/{}/Verifications", service.sid)))?;
+        let started = self.verifier.start(service, &request).await;
+        note_start(&mut outcome.lock().unwrap(), &request, &started);
+        let record = started.map_err(|e| refused(&e, &format!("/Services/{}/Verifications", service.sid)))?;
         Ok(resource::verification(&record, self.verifier.clock.now(), &service.limits, links))
     }
 
     /// `Code` plus `To` or `VerificationSid`: `approved`, or (wrong code) `pending`.
-    async fn check(&self, service: &Service, req: &Request<Bytes>, links: &Links<'_>) -> Result<Value, ApiError> {
+    async fn check(
+        &self,
+        service: &Service,
+        req: &Request<Bytes>,
+        links: &Links<'_>,
+        outcome: &std::sync::Mutex<MetricSet>,
+    ) -> Result<Value, ApiError> {
         let params = body_params(req)?;
         let code = params.required(names::CODE)?;
         let limits = &service.limits;
@@ -182,12 +205,10 @@ impl<S: Store + SafeListStore + BlockedStore, C: Clock> Api<S, C> {
             (None, Some(to)) => CheckTarget::To(parse_recipient(to)?),
             (None, None) => return Err(ApiError::invalid("Missing required parameter To or VerificationSid")),
         };
-        let outcome = self
-            .verifier
-            .check(service, &target, &code)
-            .await
-            .map_err(|e| refused(&e, &format!("/Services/{}/VerificationCheck", service.sid)))?;
-        Ok(resource::verification_check(&outcome.record, self.verifier.clock.now(), limits, links))
+        let checked = self.verifier.check(service, &target, &code).await;
+        note_check(&mut outcome.lock().unwrap(), limits, &checked);
+        let checked = checked.map_err(|e| refused(&e, &format!("/Services/{}/VerificationCheck", service.sid)))?;
+        Ok(resource::verification_check(&checked.record, self.verifier.clock.now(), limits, links))
     }
 
     /// The pending verification a sid or number names.
@@ -263,6 +284,54 @@ fn with_template_message(mut check: Value) -> Value {
     let approved = check["status"] == "approved";
     check["message"] = Value::from(if approved { "Verification success." } else { "Incorrect token." });
     check
+}
+
+/// A start's metrics: the send (by channel and country), or why there was none.
+fn note_start(set: &mut MetricSet, req: &StartRequest, result: &Result<crate::record::VerificationRecord, VerifyError>) {
+    set.dimension(dim::CHANNEL, req.channel.as_str());
+    match result {
+        // A test recipient is sent nothing and costs nothing: not a send.
+        Ok(record) if record.test => {}
+        Ok(record) => {
+            set.dimension(dim::COUNTRY, record.country.as_deref().unwrap_or("none")).add(&metrics::SENDS, 1.0);
+        }
+        Err(e) => note_error(set, e),
+    }
+}
+
+/// A check's metrics: an approval (by channel and country), a wrong code
+/// (and a lockout when it used up the number's failures), or a refusal.
+fn note_check(set: &mut MetricSet, limits: &crate::config::Limits, result: &Result<crate::service::CheckOutcome, VerifyError>) {
+    match result {
+        Ok(checked) => {
+            let record = &checked.record;
+            set.dimension(dim::CHANNEL, &record.channel).dimension(dim::COUNTRY, record.country.as_deref().unwrap_or("none"));
+            if checked.approved {
+                set.add(&metrics::APPROVALS, 1.0);
+            } else {
+                set.add(&metrics::WRONG_CODES, 1.0);
+                if record.failures >= limits.max_failures {
+                    set.add(&metrics::LOCKOUTS, 1.0);
+                }
+            }
+        }
+        Err(e) => note_error(set, e),
+    }
+}
+
+fn note_error(set: &mut MetricSet, e: &VerifyError) {
+    if let Some(reason) = metrics::block_reason(e) {
+        set.dimension(dim::REASON, reason).add(&metrics::BLOCKS, 1.0);
+    }
+    match e {
+        VerifyError::StoreUnavailable(_) => {
+            set.add(&metrics::STORE_ERRORS, 1.0);
+        }
+        VerifyError::SendFailed(_) => {
+            set.add(&metrics::SENDER_ERRORS, 1.0);
+        }
+        _ => {}
+    }
 }
 
 /// Maps a domain refusal to Twilio's error, logging causes the client does

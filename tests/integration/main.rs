@@ -12,4 +12,5 @@ mod local_server;
 mod sns_sender;
 mod subscribers;
 mod support;
+mod voice_sender;
 mod wire;

@@ -13,6 +13,8 @@ use verify_core::clock::SystemClock;
 use verify_core::config::{Settings, env};
 use verify_core::sender::outbox::Outbox;
 use verify_aws::sns::SnsSender;
+use verify_aws::voice::VoiceSender;
+use verify_core::channel::Channel;
 use verify_core::sender::Senders;
 use verify_aws::store::{DynamoStore, ensure_table};
 use verify_aws::webhook_report::{ReportSettings, WebhookReport, vars as report_vars};
@@ -70,7 +72,12 @@ impl Local {
         let (senders, messages, sender_description) = if use_aws {
             let sdk = verify_aws::clients::sdk_config().await;
             let sns = SnsSender::new(verify_aws::clients::sns(&sdk), settings.sms.clone());
-            (Senders::sms(sns), None, "Amazon SNS (AWS environment)")
+            let senders = Senders::sms(sns);
+            // Calls only with an origination identity, as in start-verify.
+            match VoiceSender::new(verify_aws::clients::voice(&sdk), settings.voice.clone()) {
+                Some(voice) => (senders.with(Channel::Call, Arc::new(voice)), None, "Amazon SNS; calls by End User Messaging SMS and Voice v2 (AWS environment)"),
+                None => (senders, None, "Amazon SNS (AWS environment; no calls: VERIFY_VOICE_ORIGINATION_IDENTITY is not set)"),
+            }
         } else {
             let messages = Arc::new(if args.memory {
                 LocalMessages::in_memory()

@@ -1,8 +1,9 @@
 //! start-verify: starts, fetches, cancels and approves verifications and
 //! lists services (Twilio Verify v2 routes), plus the plain function-URL
-//! start at `POST /`. It sends codes, so it registers the SMS sender.
+//! start at `POST /`. It sends codes, so it registers the SMS sender (SNS) and
+//! the call sender (End User Messaging SMS and Voice v2, when configured).
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    verify_lambda::http::serve(verify_core::api::routes::Function::StartVerify, verify_lambda::app::sms_by_sns).await
+    verify_lambda::http::serve(verify_core::api::routes::Function::StartVerify, verify_lambda::app::sms_and_call).await
 }

@@ -1,6 +1,7 @@
 //! The deployed application: DynamoDB store, the function's senders, system
 //! clock, built once at init from the environment by each Lambda function's
-//! `main`. Each main names its senders ([`sms_by_sns`] or [`no_delivery`]),
+//! `main`. Each main names its senders ([`sms_by_sns`], `sms_and_call` or
+//! [`no_delivery`]),
 //! so a function that never sends links no sender's SDK.
 
 use verify_core::api::Api;
@@ -40,6 +41,22 @@ pub fn sms_by_sns(aws: &LambdaEnv, settings: &Settings) -> Delivery {
     let warm = sns.clone();
     let warm_up: WarmUp = Box::pin(async move { warm.warm_up().await.map_err(|e| e.0) });
     Delivery { senders: Senders::none().with(verify_core::channel::Channel::Sms, sns), warm_ups: vec![("sns", warm_up)] }
+}
+
+/// start-verify: SMS through SNS, and calls through End User Messaging
+/// SMS and Voice v2 when an origination identity is configured (without
+/// one, a call start is refused with 60223, as for any channel with no
+/// sender).
+#[cfg(all(feature = "sns", feature = "sms-voice"))]
+pub fn sms_and_call(aws: &LambdaEnv, settings: &Settings) -> Delivery {
+    let Delivery { mut senders, mut warm_ups } = sms_by_sns(aws, settings);
+    if let Some(voice) = verify_aws::voice::VoiceSender::new(aws.voice(), settings.voice.clone()) {
+        let voice = std::sync::Arc::new(voice);
+        let warm = voice.clone();
+        warm_ups.push(("sms-voice", Box::pin(async move { warm.warm_up().await.map_err(|e| e.0) })));
+        senders = senders.with(verify_core::channel::Channel::Call, voice);
+    }
+    Delivery { senders, warm_ups }
 }
 
 /// check-verify: sends nothing.

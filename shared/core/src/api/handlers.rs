@@ -134,8 +134,16 @@ impl<S: Store, C: Clock> Api<S, C> {
                 ));
             }
         }
-        let channel = parse_channel(params.text(names::CHANNEL)?.unwrap_or("sms"))?;
-        let to = parse_to(channel.spec().accepts, params.required(names::TO)?)?;
+        let verifications = format!("/Services/{}/Verifications", service.sid);
+        let requested = params.text(names::CHANNEL)?.unwrap_or("sms");
+        let (to, channel) = if crate::channel::is_auto(requested) {
+            let to = parse_to(RecipientKind::Phone, params.required(names::TO)?)?;
+            let channel = self.verifier.auto_channel(service, &to).map_err(|e| refused(&e, &verifications))?;
+            (to, channel)
+        } else {
+            let channel = parse_channel(requested)?;
+            (parse_to(channel.spec().accepts, params.required(names::TO)?)?, channel)
+        };
         let language = params
             .text(names::LOCALE)?
             .map(|l| message::language_for(l).ok_or_else(|| ApiError::invalid("Invalid parameter: Locale")))
@@ -149,7 +157,7 @@ impl<S: Store, C: Clock> Api<S, C> {
             .verifier
             .start(service, &request)
             .await
-            .map_err(|e| refused(&e, &format!("/Services/{}/Verifications", service.sid)))?;
+            .map_err(|e| refused(&e, &verifications))?;
         Ok(resource::verification(&record, self.verifier.clock.now(), &service.limits, links))
     }
 

@@ -52,6 +52,7 @@ pub struct Settings {
     /// Browser origins allowed to call cross-origin.
     pub cors: Cors,
     pub sms: SmsSettings,
+    pub voice: VoiceSettings,
     /// Base for the `url` fields, e.g. `https://verify.example.com`; when
     /// unset, taken from each request's Host header.
     pub public_base_url: Option<String>,
@@ -64,6 +65,53 @@ pub struct Settings {
 pub struct SmsSettings {
     pub sender_id: Option<String>,
     pub origination_number: Option<String>,
+}
+
+/// The `call` channel's sender (End User Messaging SMS and Voice v2). With no
+/// origination identity no call sender is registered, and a call start is
+/// answered 60223 (channel disabled).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct VoiceSettings {
+    /// The number (or its id or ARN, or a pool's) the calls come from.
+    pub origination_identity: Option<String>,
+    /// A configuration set routing the calls' events (answered, failed…).
+    pub configuration_set: Option<String>,
+    /// Most a call may cost per minute, in USD (`0.05`); a pricier call is
+    /// not placed and the start answers a retryable error.
+    pub max_price_per_minute: Option<String>,
+}
+
+impl VoiceSettings {
+    /// Checked at start-up against the API's own rules (lengths and
+    /// patterns of `SendVoiceMessage`), so a typo stops the function rather
+    /// than failing every call.
+    fn read<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Result<VoiceSettings, String> {
+        let identifier = |name: &str, extra: &str| -> Result<Option<String>, String> {
+            let Some(v) = get(name) else { return Ok(None) };
+            let ok = v.len() <= 256 && v.chars().all(|c| c.is_ascii_alphanumeric() || "_:/-".contains(c) || extra.contains(c));
+            if !ok {
+                return Err(format!("{name}: {v:?} is not an identity, id or ARN (letters, digits, _ : / - {extra}, at most 256)"));
+            }
+            Ok(Some(v.to_owned()))
+        };
+        let price = get(env::VOICE_MAX_PRICE_PER_MINUTE).map(str::to_owned);
+        if let Some(p) = &price
+            && !is_price(p)
+        {
+            return Err(format!("{}: {p:?} is not a price in USD like 0.05 (at most 2 digits before the point, 1 to 5 after)", env::VOICE_MAX_PRICE_PER_MINUTE));
+        }
+        Ok(VoiceSettings {
+            origination_identity: identifier(env::VOICE_ORIGINATION_IDENTITY, "+")?,
+            configuration_set: identifier(env::VOICE_CONFIGURATION_SET, "")?,
+            max_price_per_minute: price,
+        })
+    }
+}
+
+/// A price as End User Messaging takes it: `[0-9]{0,2}\.[0-9]{1,5}`.
+fn is_price(p: &str) -> bool {
+    let Some((whole, cents)) = p.split_once('.') else { return false };
+    whole.len() <= 2 && (1..=5).contains(&cents.len()) && (whole.to_owned() + cents).bytes().all(|b| b.is_ascii_digit())
 }
 
 /// The name of every environment variable, in one place.
@@ -83,6 +131,11 @@ pub mod env {
     pub const FAILURE_WINDOW_SECONDS: &str = "VERIFY_FAILURE_WINDOW_SECONDS";
     pub const SMS_SENDER_ID: &str = "VERIFY_SMS_SENDER_ID";
     pub const SMS_ORIGINATION_NUMBER: &str = "VERIFY_SMS_ORIGINATION_NUMBER";
+    /// The `call` channel: where calls come from (its sender is registered
+    /// only when this is set), their configuration set and price cap.
+    pub const VOICE_ORIGINATION_IDENTITY: &str = "VERIFY_VOICE_ORIGINATION_IDENTITY";
+    pub const VOICE_CONFIGURATION_SET: &str = "VERIFY_VOICE_CONFIGURATION_SET";
+    pub const VOICE_MAX_PRICE_PER_MINUTE: &str = "VERIFY_VOICE_MAX_PRICE_PER_MINUTE";
     pub const PUBLIC_BASE_URL: &str = "VERIFY_PUBLIC_BASE_URL";
     pub const WARM_UP: &str = "VERIFY_WARM_UP";
     /// The services JSON document (see [`super::Services::from_json`]).
@@ -145,6 +198,7 @@ impl Settings {
                 sender_id: get(env::SMS_SENDER_ID).map(str::to_owned),
                 origination_number: get(env::SMS_ORIGINATION_NUMBER).map(str::to_owned),
             },
+            voice: VoiceSettings::read(&get)?,
             public_base_url: get(env::PUBLIC_BASE_URL).map(|u| u.trim_end_matches('/').to_owned()),
             warm_up: warm_up(get(env::WARM_UP)),
         })
@@ -356,5 +410,31 @@ mod tests {
         assert!(bad.unwrap_err().contains(env::CORS_ORIGINS));
         let bad = Settings::from_vars(&vars(&[(env::CODE_KEY, &key), (env::API_KEYS, "[1]")]));
         assert!(bad.unwrap_err().contains(env::API_KEYS));
+    }
+
+    #[test]
+    fn voice_settings_are_checked_against_the_api_rules() {
+        let key = "k".repeat(32);
+        let read = |pairs: &[(&str, &str)]| {
+            let mut all = vars(pairs);
+            all.insert(env::CODE_KEY.into(), key.clone());
+            Settings::from_vars(&all).map(|s| s.voice)
+        };
+        assert_eq!(read(&[]).unwrap(), VoiceSettings::default());
+        let arn = "arn:aws:sms-voice:us-east-1:123456789012:phone-number/phone-1234";
+        let v = read(&[(env::VOICE_ORIGINATION_IDENTITY, "+12065550100"), (env::VOICE_CONFIGURATION_SET, arn), (env::VOICE_MAX_PRICE_PER_MINUTE, "0.05")])
+            .unwrap();
+        assert_eq!(v.origination_identity.as_deref(), Some("+12065550100"));
+        assert_eq!(v.configuration_set.as_deref(), Some(arn));
+        assert_eq!(v.max_price_per_minute.as_deref(), Some("0.05"));
+        for (name, bad) in [
+            (env::VOICE_ORIGINATION_IDENTITY, "my number"),
+            (env::VOICE_CONFIGURATION_SET, "+1206"),
+            (env::VOICE_MAX_PRICE_PER_MINUTE, "5"),
+            (env::VOICE_MAX_PRICE_PER_MINUTE, "100.0"),
+            (env::VOICE_MAX_PRICE_PER_MINUTE, "0.123456"),
+        ] {
+            assert!(read(&[(name, bad)]).unwrap_err().contains(name), "{name}={bad}");
+        }
     }
 }

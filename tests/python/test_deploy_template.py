@@ -49,8 +49,17 @@ def statements(fn) -> list[dict]:
             f"{fn.logical_id}: only inline statements (no managed policies or SAM policy templates, "
             f"which grant more than the code uses): {policy}"
         )
-        out.extend(plain(policy["Statement"]))
+        for stmt in plain(policy["Statement"]):
+            out.append(conditional_statement(stmt)[1] if "Fn::If" in stmt else stmt)
     return out
+
+
+def conditional_statement(stmt: dict) -> tuple[str, dict]:
+    """A statement granted only under a condition (`!If [Cond, statement,
+    !Ref AWS::NoValue]`): the condition and the statement as granted."""
+    cond, granted, otherwise = stmt["Fn::If"]
+    assert otherwise == {"Ref": "AWS::NoValue"}, f"a conditional statement grants nothing otherwise: {stmt}"
+    return cond, granted
 
 
 def actions(stmt: dict) -> list[str]:
@@ -178,7 +187,11 @@ def test_no_wildcards_and_every_resource_is_scoped():
             for r in resources(s):
                 if r == "*":
                     # Only an action with no resource-level form.
-                    assert actions(s) == ["sns:GetSMSAttributes"], f"{fn.logical_id}: {s}"
+                    assert actions(s) in (["sns:GetSMSAttributes"], ["sms-voice:DescribeSpendLimits"]), f"{fn.logical_id}: {s}"
+                elif actions(s) == ["sms-voice:SendVoiceMessage"]:
+                    # This account's and region's sms-voice resources (the
+                    # origination identity may be a bare number, see below).
+                    assert r == {"Fn::Sub": "arn:${AWS::Partition}:sms-voice:${AWS::Region}:${AWS::AccountId}:*"}, r
                 else:
                     text = json.dumps(r)
                     assert "VerifyTable" in text or "StreamFailureQueue" in text, f"{fn.logical_id}: {r}"
@@ -187,6 +200,32 @@ def test_no_wildcards_and_every_resource_is_scoped():
 def test_check_verify_cannot_send_sms():
     check = next(f for f in FUNCTIONS if f.logical_id == "CheckVerifyFunction")
     assert not [a for s in statements(check) for a in actions(s) if a.startswith("sns:")]
+
+
+def test_call_permissions_only_for_start_verify_with_an_identity_and_only_what_the_sender_calls():
+    # moto has no End User Messaging SMS and Voice v2, so test_deploy_iam.py
+    # cannot run the call flow under IAM; here each granted sms-voice action
+    # is tied to the one SDK operation the sender calls, and back.
+    granted = {}
+    for fn in FUNCTIONS:
+        for policy in fn.properties.get("Policies", []):
+            for stmt in plain(policy["Statement"]):
+                if "Fn::If" in stmt:
+                    cond, stmt = conditional_statement(stmt)
+                else:
+                    cond = None
+                for a in actions(stmt):
+                    if a.startswith("sms-voice:"):
+                        granted[a] = (fn.logical_id, cond)
+    assert granted == {
+        "sms-voice:SendVoiceMessage": ("StartVerifyFunction", "HasVoice"),
+        "sms-voice:DescribeSpendLimits": ("StartVerifyFunction", "HasVoice"),
+    }
+    assert plain(T["Conditions"]["HasVoice"]) == {"Fn::Not": [{"Fn::Equals": [{"Ref": "VoiceOriginationIdentity"}, ""]}]}
+    sender = (ROOT / "shared/aws/src/voice.rs").read_text()
+    called = set(re.findall(r"\.client\s*\.([a-z_]+)\(\)", sender))
+    as_action = {"sms-voice:" + "".join(w.title() for w in op.split("_")) for op in called}
+    assert as_action == set(granted), f"the sender calls {sorted(called)}; the template grants {sorted(granted)}"
 
 
 def test_stream_permissions_are_on_the_stream_only():

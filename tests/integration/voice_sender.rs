@@ -1,4 +1,5 @@
-//! The call sender: the real SDK client of End User Messaging SMS and Voice
+//! The End User Messaging senders (call, and SMS by SendTextMessage): the
+//! real SDK client of End User Messaging SMS and Voice
 //! v2 against the suite's stand-in (`tests/python/aws_standin.py`: moto has
 //! no such service), which checks the protocol, the SigV4 signature and
 //! every body against botocore's model of the API, and refuses what the
@@ -139,4 +140,50 @@ async fn a_failed_call_voids_the_code_and_gives_the_send_back() {
     assert_eq!(seen["rejected"], serde_json::json!([]));
     assert_eq!(seen["accepted"].as_array().unwrap().len(), 1);
     assert_eq!(seen["accepted"][0]["body"]["DestinationPhoneNumber"], to);
+}
+
+/// The second SMS sender, End User Messaging's `SendTextMessage`, against
+/// the same stand-in.
+#[tokio::test]
+async fn an_sms_by_end_user_messaging_carries_its_settings() {
+    use verify_aws::sms_v2::SmsV2Sender;
+    use verify_core::config::SmsV2Settings;
+    let standin = StandIn::start().await;
+    let settings = SmsV2Settings {
+        origination_identity: Some("pool-0123456789abcdef0123456789abcdef".into()),
+        configuration_set: Some("verify-texts".into()),
+        protect_configuration_id: Some("protect-0123456789abcdef0123456789abcdef".into()),
+        max_price: Some("0.05".into()),
+    };
+    let sender = SmsV2Sender::new(verify_aws::clients::voice_at(&standin.url), settings);
+    let body = "Your Acme verification code is: 904217";
+    let sms = Message { channel: Channel::Sms, to: "+447400123456".into(), content: Content::Text(body.into()) };
+    sender.send(&sms).await.expect("the stand-in accepts it");
+    let seen = standin.requests().await;
+    assert_eq!(seen["rejected"], serde_json::json!([]), "the SDK's request broke the API's rules");
+    assert_eq!(seen["accepted"][0]["operation"], "SendTextMessage");
+    assert_eq!(
+        seen["accepted"][0]["body"],
+        serde_json::json!({
+            "DestinationPhoneNumber": "+447400123456",
+            "OriginationIdentity": "pool-0123456789abcdef0123456789abcdef",
+            "MessageBody": body,
+            "MessageType": "TRANSACTIONAL",
+            "ConfigurationSetName": "verify-texts",
+            "ProtectConfigurationId": "protect-0123456789abcdef0123456789abcdef",
+            "MaxPrice": "0.05",
+            "TimeToLive": 300,
+        })
+    );
+    // A refusal (a spend limit reached) is a send error without the text.
+    standin.fail_next("ServiceQuotaExceededException", 1).await;
+    let err = sender.send(&sms).await.unwrap_err();
+    assert!(err.0.contains("SendTextMessage failed") && !err.0.contains("904217"), "{err:?}");
+    // With no settings at all, only what the API requires is sent.
+    let bare = SmsV2Sender::new(verify_aws::clients::voice_at(&standin.url), SmsV2Settings::default());
+    bare.send(&sms).await.expect("accepted");
+    let seen = standin.requests().await;
+    assert_eq!(seen["rejected"], serde_json::json!([]));
+    let last = seen["accepted"].as_array().unwrap().last().unwrap()["body"].clone();
+    assert_eq!(last, serde_json::json!({"DestinationPhoneNumber": "+447400123456", "MessageBody": body, "MessageType": "TRANSACTIONAL", "TimeToLive": 300}));
 }

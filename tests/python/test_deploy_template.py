@@ -188,7 +188,7 @@ def test_no_wildcards_and_every_resource_is_scoped():
                 if r == "*":
                     # Only an action with no resource-level form.
                     assert actions(s) in (["sns:GetSMSAttributes"], ["sms-voice:DescribeSpendLimits"]), f"{fn.logical_id}: {s}"
-                elif actions(s) == ["sms-voice:SendVoiceMessage"]:
+                elif actions(s) in (["sms-voice:SendVoiceMessage"], ["sms-voice:SendTextMessage"]):
                     # This account's and region's sms-voice resources (the
                     # origination identity may be a bare number, see below).
                     assert r == {"Fn::Sub": "arn:${AWS::Partition}:sms-voice:${AWS::Region}:${AWS::AccountId}:*"}, r
@@ -202,10 +202,11 @@ def test_check_verify_cannot_send_sms():
     assert not [a for s in statements(check) for a in actions(s) if a.startswith("sns:")]
 
 
-def test_call_permissions_only_for_start_verify_with_an_identity_and_only_what_the_sender_calls():
+def test_end_user_messaging_permissions_only_for_start_verify_when_configured_and_only_what_the_senders_call():
     # moto has no End User Messaging SMS and Voice v2, so test_deploy_iam.py
-    # cannot run the call flow under IAM; here each granted sms-voice action
-    # is tied to the one SDK operation the sender calls, and back.
+    # cannot run these senders' flows under IAM; here each granted sms-voice
+    # action is tied to an SDK operation the senders call, and back, and to
+    # the condition under which a sender is configured.
     granted = {}
     for fn in FUNCTIONS:
         for policy in fn.properties.get("Policies", []):
@@ -219,11 +220,16 @@ def test_call_permissions_only_for_start_verify_with_an_identity_and_only_what_t
                         granted[a] = (fn.logical_id, cond)
     assert granted == {
         "sms-voice:SendVoiceMessage": ("StartVerifyFunction", "HasVoice"),
-        "sms-voice:DescribeSpendLimits": ("StartVerifyFunction", "HasVoice"),
+        "sms-voice:SendTextMessage": ("StartVerifyFunction", "SmsByEum"),
+        "sms-voice:DescribeSpendLimits": ("StartVerifyFunction", "UsesEum"),
     }
-    assert plain(T["Conditions"]["HasVoice"]) == {"Fn::Not": [{"Fn::Equals": [{"Ref": "VoiceOriginationIdentity"}, ""]}]}
-    sender = (ROOT / "shared/aws/src/voice.rs").read_text()
-    called = set(re.findall(r"\.client\s*\.([a-z_]+)\(\)", sender))
+    conditions = plain(T["Conditions"])
+    assert conditions["HasVoice"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "VoiceOriginationIdentity"}, ""]}]}
+    assert conditions["SmsByEum"] == {"Fn::Equals": [{"Ref": "SmsSender"}, "eum"]}
+    assert conditions["UsesEum"] == {"Fn::Or": [{"Condition": "HasVoice"}, {"Condition": "SmsByEum"}]}
+    # The senders' code without their unit tests.
+    sender = "".join((ROOT / "shared/aws/src" / f).read_text().split("#[cfg(test)]")[0] for f in ("voice.rs", "sms_v2.rs"))
+    called = set(re.findall(r"\bclient\s*\.([a-z_]+)\(\)", sender))
     as_action = {"sms-voice:" + "".join(w.title() for w in op.split("_")) for op in called}
     assert as_action == set(granted), f"the sender calls {sorted(called)}; the template grants {sorted(granted)}"
 

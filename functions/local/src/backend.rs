@@ -13,6 +13,7 @@ use verify_core::clock::SystemClock;
 use verify_core::config::{Settings, env};
 use verify_core::sender::outbox::Outbox;
 use verify_aws::sns::SnsSender;
+use verify_aws::sms_v2::SmsV2Sender;
 use verify_aws::voice::VoiceSender;
 use verify_core::channel::Channel;
 use verify_core::sender::Senders;
@@ -71,12 +72,21 @@ impl Local {
         };
         let (senders, messages, sender_description) = if use_aws {
             let sdk = verify_aws::clients::sdk_config().await;
-            let sns = SnsSender::new(verify_aws::clients::sns(&sdk), settings.sms.clone());
-            let senders = Senders::sms(sns);
+            let senders = match &settings.sms_v2 {
+                Some(v2) => Senders::sms(SmsV2Sender::new(verify_aws::clients::voice(&sdk), v2.clone())),
+                None => Senders::sms(SnsSender::new(verify_aws::clients::sns(&sdk), settings.sms.clone())),
+            };
             // Calls only with an origination identity, as in start-verify.
-            match VoiceSender::new(verify_aws::clients::voice(&sdk), settings.voice.clone()) {
-                Some(voice) => (senders.with(Channel::Call, Arc::new(voice)), None, "Amazon SNS; calls by End User Messaging SMS and Voice v2 (AWS environment)"),
-                None => (senders, None, "Amazon SNS (AWS environment; no calls: VERIFY_VOICE_ORIGINATION_IDENTITY is not set)"),
+            let voice = VoiceSender::new(verify_aws::clients::voice(&sdk), settings.voice.clone());
+            let description = match (settings.sms_v2.is_some(), voice.is_some()) {
+                (false, true) => "SMS by Amazon SNS, calls by End User Messaging SMS and Voice v2 (AWS environment)",
+                (false, false) => "SMS by Amazon SNS (AWS environment; no calls: VERIFY_VOICE_ORIGINATION_IDENTITY is not set)",
+                (true, true) => "SMS and calls by End User Messaging SMS and Voice v2 (AWS environment)",
+                (true, false) => "SMS by End User Messaging SMS and Voice v2 (AWS environment; no calls: VERIFY_VOICE_ORIGINATION_IDENTITY is not set)",
+            };
+            match voice {
+                Some(voice) => (senders.with(Channel::Call, Arc::new(voice)), None, description),
+                None => (senders, None, description),
             }
         } else {
             let messages = Arc::new(if args.memory {

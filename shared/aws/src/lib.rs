@@ -10,7 +10,8 @@
 //! - [`webhooks`]: deliveries stored in the table and sent by the guarded
 //!   HTTPS client; [`reports`]: the reporting routes on the stored events;
 //!   [`webhook_report`]: that function's settings and assembly;
-//! - [`sns`]: the SMS sender; `voice`: the call sender (feature "sms-voice");
+//! - [`sns`]: the SMS sender; `voice`: the call sender and `sms_v2`: the
+//!   SMS sender by End User Messaging (feature "sms-voice");
 //!   [`clients`]: the SDK clients and the one
 //!   HTTPS client they share.
 
@@ -22,6 +23,8 @@ pub mod reports;
 #[cfg(feature = "sns")]
 pub mod sns;
 pub mod store;
+#[cfg(feature = "sms-voice")]
+pub mod sms_v2;
 #[cfg(feature = "sms-voice")]
 pub mod voice;
 pub mod webhook_report;

@@ -25,13 +25,7 @@ impl VoiceSender {
     /// account's spend limits (no person's data) and sends nothing. The
     /// policy grants it for this; any answer leaves the connection open.
     pub async fn warm_up(&self) -> Result<(), SendError> {
-        self.client
-            .describe_spend_limits()
-            .max_results(1)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| SendError(format!("DescribeSpendLimits failed: {}", aws_sdk_pinpointsmsvoicev2::error::DisplayErrorContext(&e))))
+        describe_spend_limits(&self.client).await
     }
 
     async fn call(&self, to: &str, language: &str, ssml: &str) -> Result<(), SendError> {
@@ -56,6 +50,17 @@ impl VoiceSender {
             SendError(format!("SendVoiceMessage failed: {}", aws_sdk_pinpointsmsvoicev2::error::DisplayErrorContext(&e)))
         })
     }
+}
+
+/// The warm-up call of End User Messaging's senders: one cheap read.
+pub(crate) async fn describe_spend_limits(client: &aws_sdk_pinpointsmsvoicev2::Client) -> Result<(), SendError> {
+    client
+        .describe_spend_limits()
+        .max_results(1)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| SendError(format!("DescribeSpendLimits failed: {}", aws_sdk_pinpointsmsvoicev2::error::DisplayErrorContext(&e))))
 }
 
 /// How long End User Messaging may keep trying to place the call (the API's

@@ -43,13 +43,21 @@ pub fn sms_by_sns(aws: &LambdaEnv, settings: &Settings) -> Delivery {
     Delivery { senders: Senders::none().with(verify_core::channel::Channel::Sms, sns), warm_ups: vec![("sns", warm_up)] }
 }
 
-/// start-verify: SMS through SNS, and calls through End User Messaging
-/// SMS and Voice v2 when an origination identity is configured (without
-/// one, a call start is refused with 60223, as for any channel with no
-/// sender).
+/// start-verify: SMS through SNS (or, with `VERIFY_SMS_SENDER=eum`, End
+/// User Messaging SMS and Voice v2), and calls through End User Messaging
+/// when an origination identity is configured (without one, a call start
+/// is refused with 60223, as for any channel with no sender).
 #[cfg(all(feature = "sns", feature = "sms-voice"))]
 pub fn sms_and_call(aws: &LambdaEnv, settings: &Settings) -> Delivery {
-    let Delivery { mut senders, mut warm_ups } = sms_by_sns(aws, settings);
+    let Delivery { mut senders, mut warm_ups } = match &settings.sms_v2 {
+        Some(v2) => {
+            let sms = std::sync::Arc::new(verify_aws::sms_v2::SmsV2Sender::new(aws.voice(), v2.clone()));
+            let warm = sms.clone();
+            let warm_up: WarmUp = Box::pin(async move { warm.warm_up().await.map_err(|e| e.0) });
+            Delivery { senders: Senders::none().with(verify_core::channel::Channel::Sms, sms), warm_ups: vec![("sms-voice", warm_up)] }
+        }
+        None => sms_by_sns(aws, settings),
+    };
     if let Some(voice) = verify_aws::voice::VoiceSender::new(aws.voice(), settings.voice.clone()) {
         let voice = std::sync::Arc::new(voice);
         let warm = voice.clone();

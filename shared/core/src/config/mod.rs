@@ -52,6 +52,9 @@ pub struct Settings {
     /// Browser origins allowed to call cross-origin.
     pub cors: Cors,
     pub sms: SmsSettings,
+    /// SMS through End User Messaging SMS and Voice v2 instead of SNS
+    /// (`VERIFY_SMS_SENDER=eum`), with its settings; `None`: SNS.
+    pub sms_v2: Option<SmsV2Settings>,
     pub voice: VoiceSettings,
     /// Base for the `url` fields, e.g. `https://verify.example.com`; when
     /// unset, taken from each request's Host header.
@@ -86,25 +89,76 @@ impl VoiceSettings {
     /// patterns of `SendVoiceMessage`), so a typo stops the function rather
     /// than failing every call.
     fn read<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Result<VoiceSettings, String> {
-        let identifier = |name: &str, extra: &str| -> Result<Option<String>, String> {
-            let Some(v) = get(name) else { return Ok(None) };
-            let ok = v.len() <= 256 && v.chars().all(|c| c.is_ascii_alphanumeric() || "_:/-".contains(c) || extra.contains(c));
-            if !ok {
-                return Err(format!("{name}: {v:?} is not an identity, id or ARN (letters, digits, _ : / - {extra}, at most 256)"));
-            }
-            Ok(Some(v.to_owned()))
-        };
-        let price = get(env::VOICE_MAX_PRICE_PER_MINUTE).map(str::to_owned);
-        if let Some(p) = &price
-            && !is_price(p)
-        {
-            return Err(format!("{}: {p:?} is not a price in USD like 0.05 (at most 2 digits before the point, 1 to 5 after)", env::VOICE_MAX_PRICE_PER_MINUTE));
-        }
         Ok(VoiceSettings {
-            origination_identity: identifier(env::VOICE_ORIGINATION_IDENTITY, "+")?,
-            configuration_set: identifier(env::VOICE_CONFIGURATION_SET, "")?,
-            max_price_per_minute: price,
+            origination_identity: identifier(get, env::VOICE_ORIGINATION_IDENTITY, "+")?,
+            configuration_set: identifier(get, env::VOICE_CONFIGURATION_SET, "")?,
+            max_price_per_minute: price(get, env::VOICE_MAX_PRICE_PER_MINUTE)?,
         })
+    }
+}
+
+/// The SMS sender `eum`: AWS End User Messaging SMS and Voice v2
+/// `SendTextMessage`. Every field is optional (without an origination
+/// identity, End User Messaging picks one of the account's).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SmsV2Settings {
+    pub origination_identity: Option<String>,
+    pub configuration_set: Option<String>,
+    /// Overrides the configuration set's (or account's) protect configuration.
+    pub protect_configuration_id: Option<String>,
+    /// Most a text may cost, in USD (`0.05`); a pricier one is not sent.
+    pub max_price: Option<String>,
+}
+
+impl SmsV2Settings {
+    /// `VERIFY_SMS_SENDER`: `sns` (default) or `eum`. End User Messaging's
+    /// settings with SNS chosen (or SNS's with `eum`) are an error, not
+    /// silently ignored.
+    fn read<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Result<Option<SmsV2Settings>, String> {
+        let settings = SmsV2Settings {
+            origination_identity: identifier(get, env::SMS_ORIGINATION_IDENTITY, "+")?,
+            configuration_set: identifier(get, env::SMS_CONFIGURATION_SET, "")?,
+            protect_configuration_id: identifier(get, env::SMS_PROTECT_CONFIGURATION_ID, "")?,
+            max_price: price(get, env::SMS_MAX_PRICE)?,
+        };
+        let eum_only = [env::SMS_ORIGINATION_IDENTITY, env::SMS_CONFIGURATION_SET, env::SMS_PROTECT_CONFIGURATION_ID, env::SMS_MAX_PRICE];
+        let sns_only = [env::SMS_SENDER_ID, env::SMS_ORIGINATION_NUMBER];
+        let set = |names: &[&str]| names.iter().copied().filter(|n| get(n).is_some()).collect::<Vec<_>>().join(", ");
+        match get(env::SMS_SENDER).unwrap_or("sns") {
+            "sns" if !set(&eum_only).is_empty() => {
+                Err(format!("{} are End User Messaging's settings: set {}=eum to use it", set(&eum_only), env::SMS_SENDER))
+            }
+            "sns" => Ok(None),
+            "eum" if !set(&sns_only).is_empty() => Err(format!(
+                "{} are SNS's settings; with {}=eum use {}",
+                set(&sns_only),
+                env::SMS_SENDER,
+                env::SMS_ORIGINATION_IDENTITY
+            )),
+            "eum" => Ok(Some(settings)),
+            other => Err(format!("{}: {other:?} is not sns or eum", env::SMS_SENDER)),
+        }
+    }
+}
+
+/// An identity, id or ARN as End User Messaging takes them: letters,
+/// digits, `_ : / -` and `extra`, at most 256.
+fn identifier<'a>(get: &impl Fn(&str) -> Option<&'a str>, name: &str, extra: &str) -> Result<Option<String>, String> {
+    let Some(v) = get(name) else { return Ok(None) };
+    let ok = v.len() <= 256 && v.chars().all(|c| c.is_ascii_alphanumeric() || "_:/-".contains(c) || extra.contains(c));
+    if !ok {
+        return Err(format!("{name}: {v:?} is not an identity, id or ARN (letters, digits, _ : / - {extra}, at most 256)"));
+    }
+    Ok(Some(v.to_owned()))
+}
+
+/// A price setting in USD, checked by [`is_price`].
+fn price<'a>(get: &impl Fn(&str) -> Option<&'a str>, name: &str) -> Result<Option<String>, String> {
+    match get(name) {
+        Some(p) if !is_price(p) => {
+            Err(format!("{name}: {p:?} is not a price in USD like 0.05 (at most 2 digits before the point, 1 to 5 after)"))
+        }
+        p => Ok(p.map(str::to_owned)),
     }
 }
 
@@ -131,6 +185,13 @@ pub mod env {
     pub const FAILURE_WINDOW_SECONDS: &str = "VERIFY_FAILURE_WINDOW_SECONDS";
     pub const SMS_SENDER_ID: &str = "VERIFY_SMS_SENDER_ID";
     pub const SMS_ORIGINATION_NUMBER: &str = "VERIFY_SMS_ORIGINATION_NUMBER";
+    /// Which SMS sender start-verify uses: `sns` (default) or `eum` (End
+    /// User Messaging SMS and Voice v2), and the latter's settings.
+    pub const SMS_SENDER: &str = "VERIFY_SMS_SENDER";
+    pub const SMS_ORIGINATION_IDENTITY: &str = "VERIFY_SMS_ORIGINATION_IDENTITY";
+    pub const SMS_CONFIGURATION_SET: &str = "VERIFY_SMS_CONFIGURATION_SET";
+    pub const SMS_PROTECT_CONFIGURATION_ID: &str = "VERIFY_SMS_PROTECT_CONFIGURATION_ID";
+    pub const SMS_MAX_PRICE: &str = "VERIFY_SMS_MAX_PRICE";
     /// The `call` channel: where calls come from (its sender is registered
     /// only when this is set), their configuration set and price cap.
     pub const VOICE_ORIGINATION_IDENTITY: &str = "VERIFY_VOICE_ORIGINATION_IDENTITY";
@@ -198,6 +259,7 @@ impl Settings {
                 sender_id: get(env::SMS_SENDER_ID).map(str::to_owned),
                 origination_number: get(env::SMS_ORIGINATION_NUMBER).map(str::to_owned),
             },
+            sms_v2: SmsV2Settings::read(&get)?,
             voice: VoiceSettings::read(&get)?,
             public_base_url: get(env::PUBLIC_BASE_URL).map(|u| u.trim_end_matches('/').to_owned()),
             warm_up: warm_up(get(env::WARM_UP)),
@@ -435,6 +497,40 @@ mod tests {
             (env::VOICE_MAX_PRICE_PER_MINUTE, "0.123456"),
         ] {
             assert!(read(&[(name, bad)]).unwrap_err().contains(name), "{name}={bad}");
+        }
+    }
+
+    #[test]
+    fn the_sms_sender_is_sns_unless_eum_is_chosen_and_settings_must_match_it() {
+        let key = "k".repeat(32);
+        let read = |pairs: &[(&str, &str)]| {
+            let mut all = vars(pairs);
+            all.insert(env::CODE_KEY.into(), key.clone());
+            Settings::from_vars(&all).map(|s| s.sms_v2)
+        };
+        assert_eq!(read(&[]).unwrap(), None);
+        assert_eq!(read(&[(env::SMS_SENDER, "sns"), (env::SMS_SENDER_ID, "ACME")]).unwrap(), None);
+        assert_eq!(read(&[(env::SMS_SENDER, "eum")]).unwrap(), Some(SmsV2Settings::default()));
+        let full = read(&[
+            (env::SMS_SENDER, "eum"),
+            (env::SMS_ORIGINATION_IDENTITY, "pool-0123456789abcdef"),
+            (env::SMS_CONFIGURATION_SET, "verify"),
+            (env::SMS_PROTECT_CONFIGURATION_ID, "protect-0123456789abcdef"),
+            (env::SMS_MAX_PRICE, "0.05"),
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!(full.origination_identity.as_deref(), Some("pool-0123456789abcdef"));
+        assert_eq!(full.protect_configuration_id.as_deref(), Some("protect-0123456789abcdef"));
+        assert_eq!(full.max_price.as_deref(), Some("0.05"));
+        for (pairs, needle) in [
+            (&[(env::SMS_SENDER, "pigeon")][..], env::SMS_SENDER),
+            (&[(env::SMS_MAX_PRICE, "0.05")][..], "=eum"),
+            (&[(env::SMS_SENDER, "eum"), (env::SMS_SENDER_ID, "ACME")][..], env::SMS_SENDER_ID),
+            (&[(env::SMS_SENDER, "eum"), (env::SMS_MAX_PRICE, "free")][..], env::SMS_MAX_PRICE),
+            (&[(env::SMS_SENDER, "eum"), (env::SMS_PROTECT_CONFIGURATION_ID, "a b")][..], env::SMS_PROTECT_CONFIGURATION_ID),
+        ] {
+            assert!(read(pairs).unwrap_err().contains(needle), "{pairs:?}");
         }
     }
 }

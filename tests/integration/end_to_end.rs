@@ -84,7 +84,7 @@ async fn bad_input_is_a_clear_4xx_and_sends_nothing() {
         ("missing To", client.post(&start).form(&[("Channel", "sms")]), 400, 60200),
         ("no country code", client.post(&start).form(&[("To", "4155550123")]), 400, 60200),
         ("letters", client.post(&start).form(&[("To", "+1 415 CALL NOW")]), 400, 60200),
-        ("channel call", client.post(&start).form(&[("To", to.as_str()), ("Channel", "call")]), 400, 60223),
+        ("channel sna", client.post(&start).form(&[("To", to.as_str()), ("Channel", "sna")]), 400, 60223),
         ("channel junk", client.post(&start).form(&[("To", to.as_str()), ("Channel", "pigeon")]), 400, 60200),
         ("unknown locale", client.post(&start).form(&[("To", to.as_str()), ("Locale", "xx")]), 400, 60200),
         ("premium rate", client.post(&start).form(&[("To", "+44 909 8790000")]), 403, 60605),

@@ -16,4 +16,5 @@ mod local_stream;
 mod sns_sender;
 mod subscribers;
 mod support;
+mod voice_sender;
 mod wire;

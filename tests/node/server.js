@@ -88,8 +88,9 @@ async function startServer(options = {}) {
     messages,
     async lastCode(to) {
       const all = await messages(to);
-      if (all.length === 0) throw new Error(`no SMS was sent to ${to}`);
-      return /(\d+)\s*$/.exec(all[all.length - 1].body)[1];
+      if (all.length === 0) throw new Error(`no message was sent to ${to}`);
+      // A call's SSML without its tags ends with the code's last reading.
+      return /(\d+)\s*$/.exec(all[all.length - 1].body.replace(/<[^>]*>/g, ''))[1];
     },
     stop() {
       return new Promise((resolve) => {

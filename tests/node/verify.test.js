@@ -206,3 +206,23 @@ test('channel email: the code from the e-mail approves; a SendGrid template_id i
   assert.equal(e.code, 60200);
   assert.match(e.message, /leave template_id out/);
 });
+
+test('a code by call, a resend by text, and auto on a fixed line', async () => {
+  const to = S.freshNumber();
+  const call = await service.verifications.create({ to, channel: 'call' });
+  assert.equal(call.channel, 'call');
+  const [message] = await server.messages(to);
+  assert.equal(message.channel, 'call');
+  assert.match(message.body, /^<speak>.*<say-as interpret-as="digits">\d<\/say-as>.*<\/speak>$/);
+  const resend = await service.verifications.create({ to, channel: 'sms' });
+  assert.equal(resend.sid, call.sid);
+  assert.deepEqual(resend.sendCodeAttempts.map((a) => a.channel), ['call', 'sms']);
+  const check = await service.verificationChecks.create({ to, code: await server.lastCode(to) });
+  assert.equal(check.status, 'approved');
+
+  // A London number is a fixed line by the UK plan: auto calls it.
+  const fixed = `+442079460${to.slice(-3)}`;
+  const auto = await service.verifications.create({ to: fixed, channel: 'auto' });
+  assert.equal(auto.channel, 'call');
+  assert.deepEqual((await server.messages(fixed)).map((m) => m.channel), ['call']);
+});

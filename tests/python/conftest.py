@@ -79,10 +79,17 @@ class Server:
             self.process.wait()
 
     def last_code(self, to):
-        """The code in the newest SMS to `to` (its trailing digits)."""
+        """The code in the newest message to `to`: its trailing digits (a
+        call's SSML read without its tags ends with the code's last reading)."""
         msgs = self.messages(to)
-        assert msgs, f"no SMS was sent to {to}"
-        return re.search(r"(\d+)\s*$", msgs[-1]["body"]).group(1)
+        assert msgs, f"no message was sent to {to}"
+        return re.search(r"(\d+)\s*$", spoken(msgs[-1]["body"])).group(1)
+
+
+def spoken(body):
+    """A message as a person gets it: the text of an SMS, or what a call says
+    (its SSML without the tags, the digits of one reading run together)."""
+    return re.sub(r"<[^>]*>", "", body)
 
 
 def _drain(stream, sink, ready, pattern, found):

@@ -49,8 +49,17 @@ def statements(fn) -> list[dict]:
             f"{fn.logical_id}: only inline statements (no managed policies or SAM policy templates, "
             f"which grant more than the code uses): {policy}"
         )
-        out.extend(plain(policy["Statement"]))
+        for stmt in plain(policy["Statement"]):
+            out.append(conditional_statement(stmt)[1] if "Fn::If" in stmt else stmt)
     return out
+
+
+def conditional_statement(stmt: dict) -> tuple[str, dict]:
+    """A statement granted only under a condition (`!If [Cond, statement,
+    !Ref AWS::NoValue]`): the condition and the statement as granted."""
+    cond, granted, otherwise = stmt["Fn::If"]
+    assert otherwise == {"Ref": "AWS::NoValue"}, f"a conditional statement grants nothing otherwise: {stmt}"
+    return cond, granted
 
 
 def actions(stmt: dict) -> list[str]:
@@ -178,7 +187,11 @@ def test_no_wildcards_and_every_resource_is_scoped():
             for r in resources(s):
                 if r == "*":
                     # Only an action with no resource-level form.
-                    assert actions(s) == ["sns:GetSMSAttributes"], f"{fn.logical_id}: {s}"
+                    assert actions(s) in (["sns:GetSMSAttributes"], ["sms-voice:DescribeSpendLimits"]), f"{fn.logical_id}: {s}"
+                elif actions(s) in (["sms-voice:SendVoiceMessage"], ["sms-voice:SendTextMessage"]):
+                    # This account's and region's sms-voice resources (the
+                    # origination identity may be a bare number, see below).
+                    assert r == {"Fn::Sub": "arn:${AWS::Partition}:sms-voice:${AWS::Region}:${AWS::AccountId}:*"}, r
                 else:
                     text = json.dumps(r)
                     if actions(s) == ["ses:SendEmail"]:
@@ -193,6 +206,38 @@ def test_no_wildcards_and_every_resource_is_scoped():
 def test_check_verify_cannot_send_sms():
     check = next(f for f in FUNCTIONS if f.logical_id == "CheckVerifyFunction")
     assert not [a for s in statements(check) for a in actions(s) if a.startswith(("sns:", "ses:"))]
+
+
+def test_end_user_messaging_permissions_only_for_start_verify_when_configured_and_only_what_the_senders_call():
+    # moto has no End User Messaging SMS and Voice v2, so test_deploy_iam.py
+    # cannot run these senders' flows under IAM; here each granted sms-voice
+    # action is tied to an SDK operation the senders call, and back, and to
+    # the condition under which a sender is configured.
+    granted = {}
+    for fn in FUNCTIONS:
+        for policy in fn.properties.get("Policies", []):
+            for stmt in plain(policy["Statement"]):
+                if "Fn::If" in stmt:
+                    cond, stmt = conditional_statement(stmt)
+                else:
+                    cond = None
+                for a in actions(stmt):
+                    if a.startswith("sms-voice:"):
+                        granted[a] = (fn.logical_id, cond)
+    assert granted == {
+        "sms-voice:SendVoiceMessage": ("StartVerifyFunction", "HasVoice"),
+        "sms-voice:SendTextMessage": ("StartVerifyFunction", "SmsByEum"),
+        "sms-voice:DescribeSpendLimits": ("StartVerifyFunction", "UsesEum"),
+    }
+    conditions = plain(T["Conditions"])
+    assert conditions["HasVoice"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "VoiceOriginationIdentity"}, ""]}]}
+    assert conditions["SmsByEum"] == {"Fn::Equals": [{"Ref": "SmsSender"}, "eum"]}
+    assert conditions["UsesEum"] == {"Fn::Or": [{"Condition": "HasVoice"}, {"Condition": "SmsByEum"}]}
+    # The senders' code without their unit tests.
+    sender = "".join((ROOT / "shared/aws/src" / f).read_text().split("#[cfg(test)]")[0] for f in ("voice.rs", "sms_v2.rs"))
+    called = set(re.findall(r"\bclient\s*\.([a-z_]+)\(\)", sender))
+    as_action = {"sms-voice:" + "".join(w.title() for w in op.split("_")) for op in called}
+    assert as_action == set(granted), f"the sender calls {sorted(called)}; the template grants {sorted(granted)}"
 
 
 def test_stream_permissions_are_on_the_stream_only():

@@ -121,15 +121,10 @@ def test_a_verified_participant_joins_the_conference(server, line, channel):
     assert "press 1" in said(menu) and "press 2" in said(menu)
 
     asked = caller.twiml(gather(menu).get("action"), Digits="1" if channel == "sms" else "2")
-    if channel == "call":
-        # becomes a delivered call once the channels issue lands: then
-        # verify-local accepts Channel=call, no fallback is said, and the
-        # message list shows a call.
-        assert "sent you a text message instead" in said(asked)
-        delivered = "sms"
-    else:
-        assert "instead" not in said(asked)
-        delivered = "sms"
+    # Either channel is delivered as chosen: no fallback is said, and the
+    # message list shows that channel (a call's SSML for "call").
+    assert "instead" not in said(asked)
+    delivered = channel
     assert verbs(asked)[-3:] == ["Gather", "Say", "Hangup"]
     assert gather(asked).attrib == {"numDigits": "6", "finishOnKey": "#", "timeout": "15", "action": "/check?attempt=1"}
     assert [m["channel"] for m in server.messages(number)] == [delivered]

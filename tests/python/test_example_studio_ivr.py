@@ -21,7 +21,7 @@ import pytest
 import requests
 from twilio.request_validator import RequestValidator
 
-from conftest import ROOT, SIGNING_TOKEN
+from conftest import ROOT, SIGNING_TOKEN, launch_verify_local
 
 FLOW = json.loads((ROOT / "examples" / "studio-ivr" / "flow.json").read_text())
 SPEC = json.loads((Path(__file__).parent / "data" / "studio_widgets.json").read_text())
@@ -292,18 +292,34 @@ def test_a_caller_is_verified_by_the_channel_they_choose(server, number, channel
 
     starts = [r for r in call.requests if r[0] == "start_verification"]
     assert starts[0][1] == {"to": number, "channel": channel}
-    if channel == "call":
-        # becomes a delivered call once the channels issue lands: then this
-        # start answers 201 and the flow goes straight to ask_for_code.
-        assert starts[0][2] == 400 and starts[0][3]["code"] == 60223
-        assert "we will send you a text message instead" in " ".join(call.said)
-        assert starts[1][1] == {"to": number, "channel": "sms"} and starts[1][2] == 201
-    else:
-        assert [s[2] for s in starts] == [201]
+    # Either channel is delivered at once: no fallback to a text.
+    assert [s[2] for s in starts] == [201]
+    assert "instead" not in " ".join(call.said)
+    assert [m["channel"] for m in server.messages(number)] == [channel]
     assert result["verified"] == "true"
     assert call.path[-2:] == ["say_verified", "verified"]
     check = call.requests[-1]
     assert check[0] == "check_code" and check[2] == 200 and check[3]["status"] == "approved"
+
+
+def test_a_call_the_service_does_not_allow_falls_back_to_a_text(number):
+    # A verify whose service delivers SMS only: the call is refused with
+    # 60223 and the flow says so and texts instead.
+    sms_only = {"services": [{"friendly_name": "Acme", "channels": ["sms"]}]}
+    server = launch_verify_local(extra_env={"VERIFY_SERVICES": json.dumps(sms_only)})
+    try:
+        code = lambda: server.last_code(number)  # noqa: E731
+        call = Call(deployed(server), keypresses=["2", code])
+        result = call.run("incomingCall", {"call": {"From": number, "CallSid": "CA" + "6" * 32}})
+        starts = [r for r in call.requests if r[0] == "start_verification"]
+        assert starts[0][1] == {"to": number, "channel": "call"}
+        assert starts[0][2] == 400 and starts[0][3]["code"] == 60223
+        assert "we will send you a text message instead" in " ".join(call.said)
+        assert starts[1][1] == {"to": number, "channel": "sms"} and starts[1][2] == 201
+        assert [m["channel"] for m in server.messages(number)] == ["sms"]
+        assert result["verified"] == "true"
+    finally:
+        server.stop()
 
 
 def test_a_wrong_code_gets_a_retry_then_the_right_one_verifies(server, number):

@@ -13,6 +13,9 @@ use verify_core::clock::SystemClock;
 use verify_core::config::{Settings, env};
 use verify_core::sender::outbox::Outbox;
 use verify_aws::sns::SnsSender;
+use verify_aws::sms_v2::SmsV2Sender;
+use verify_aws::voice::VoiceSender;
+use verify_core::channel::Channel;
 use verify_core::sender::Senders;
 use verify_aws::store::{DynamoStore, ensure_table};
 use verify_aws::webhook_report::{ReportSettings, WebhookReport, vars as report_vars};
@@ -69,12 +72,28 @@ impl Local {
         };
         let (senders, messages, sender_description) = if use_aws {
             let sdk = verify_aws::clients::sdk_config().await;
-            let sns = SnsSender::new(verify_aws::clients::sns(&sdk), settings.sms.clone());
-            let mut senders = Senders::sms(sns);
-            if let Some(ses) = verify_aws::ses::SesSender::new(verify_aws::clients::ses(&sdk), settings.email.clone()) {
-                senders = senders.with(verify_core::channel::Channel::Email, Arc::new(ses));
+            let sms = match &settings.sms_v2 {
+                Some(v2) => Senders::sms(SmsV2Sender::new(verify_aws::clients::voice(&sdk), v2.clone())),
+                None => Senders::sms(SnsSender::new(verify_aws::clients::sns(&sdk), settings.sms.clone())),
+            };
+            // Calls only with an origination identity, e-mail only with a
+            // sender address, as in start-verify.
+            let voice = VoiceSender::new(verify_aws::clients::voice(&sdk), settings.voice.clone());
+            let email = verify_aws::ses::SesSender::new(verify_aws::clients::ses(&sdk), settings.email.clone());
+            let description = match (settings.sms_v2.is_some(), voice.is_some()) {
+                (false, true) => "SMS by Amazon SNS, calls by End User Messaging SMS and Voice v2, e-mail by SES v2 with VERIFY_EMAIL_FROM (AWS environment)",
+                (false, false) => "SMS by Amazon SNS, e-mail by SES v2 with VERIFY_EMAIL_FROM (AWS environment; no calls: VERIFY_VOICE_ORIGINATION_IDENTITY is not set)",
+                (true, true) => "SMS and calls by End User Messaging SMS and Voice v2, e-mail by SES v2 with VERIFY_EMAIL_FROM (AWS environment)",
+                (true, false) => "SMS by End User Messaging SMS and Voice v2, e-mail by SES v2 with VERIFY_EMAIL_FROM (AWS environment; no calls: VERIFY_VOICE_ORIGINATION_IDENTITY is not set)",
+            };
+            let mut senders = sms;
+            if let Some(voice) = voice {
+                senders = senders.with(Channel::Call, Arc::new(voice));
             }
-            (senders, None, "Amazon SNS, and SES v2 with VERIFY_EMAIL_FROM (AWS environment)")
+            if let Some(email) = email {
+                senders = senders.with(Channel::Email, Arc::new(email));
+            }
+            (senders, None, description)
         } else {
             let messages = Arc::new(if args.memory {
                 LocalMessages::in_memory()

@@ -67,6 +67,8 @@ pub struct LambdaEnv {
     sns_endpoint: Option<String>,
     #[cfg_attr(not(feature = "ses"), allow(dead_code))]
     ses_endpoint: Option<String>,
+    #[cfg_attr(not(feature = "sms-voice"), allow(dead_code))]
+    voice_endpoint: Option<String>,
     /// [`timeouts`] for a function (its 10 s deadline); none for a local
     /// engine, which has no deadline and may be slow under a test's load.
     deadline: bool,
@@ -92,7 +94,8 @@ impl LambdaEnv {
             credentials,
             dynamodb_endpoint: get("AWS_ENDPOINT_URL_DYNAMODB").or_else(|| any.clone()),
             sns_endpoint: get("AWS_ENDPOINT_URL_SNS").or_else(|| any.clone()),
-            ses_endpoint: get("AWS_ENDPOINT_URL_SESV2").or(any),
+            ses_endpoint: get("AWS_ENDPOINT_URL_SESV2").or_else(|| any.clone()),
+            voice_endpoint: get("AWS_ENDPOINT_URL_PINPOINT_SMS_VOICE_V2").or(any),
             deadline: true,
         })
     }
@@ -106,6 +109,7 @@ impl LambdaEnv {
             dynamodb_endpoint: Some(endpoint.into()),
             sns_endpoint: Some(endpoint.into()),
             ses_endpoint: Some(endpoint.into()),
+            voice_endpoint: Some(endpoint.into()),
             deadline: false,
         }
     }
@@ -173,6 +177,25 @@ pub fn ses_at(endpoint: &str) -> aws_sdk_sesv2::Client {
     LambdaEnv::local(endpoint).ses()
 }
 
+impl LambdaEnv {
+    #[cfg(feature = "sms-voice")]
+    pub fn voice(&self) -> aws_sdk_pinpointsmsvoicev2::Client {
+        use aws_sdk_pinpointsmsvoicev2::config::{BehaviorVersion, Region};
+        let mut config = aws_sdk_pinpointsmsvoicev2::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(self.region.clone()))
+            .credentials_provider(self.credentials.clone())
+            .http_client(https_client());
+        if self.deadline {
+            config = config.timeout_config(timeouts());
+        }
+        if let Some(url) = &self.voice_endpoint {
+            config = config.endpoint_url(url);
+        }
+        aws_sdk_pinpointsmsvoicev2::Client::from_conf(config.build())
+    }
+}
+
 pub async fn sdk_config() -> SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(https_client()).load().await
 }
@@ -186,6 +209,11 @@ pub fn sns(config: &SdkConfig) -> aws_sdk_sns::Client {
     aws_sdk_sns::Client::new(config)
 }
 
+#[cfg(feature = "sms-voice")]
+pub fn voice(config: &SdkConfig) -> aws_sdk_pinpointsmsvoicev2::Client {
+    aws_sdk_pinpointsmsvoicev2::Client::new(config)
+}
+
 /// A DynamoDB client for a local engine (embedded dynoxide, moto): fixed
 /// region and dummy credentials, so nothing probes the environment or IMDS.
 pub fn dynamodb_at(endpoint: &str) -> aws_sdk_dynamodb::Client {
@@ -196,6 +224,12 @@ pub fn dynamodb_at(endpoint: &str) -> aws_sdk_dynamodb::Client {
 #[cfg(feature = "sns")]
 pub fn sns_at(endpoint: &str) -> aws_sdk_sns::Client {
     LambdaEnv::local(endpoint).sns()
+}
+
+/// A voice client for a local endpoint (the test suite's stand-in).
+#[cfg(feature = "sms-voice")]
+pub fn voice_at(endpoint: &str) -> aws_sdk_pinpointsmsvoicev2::Client {
+    LambdaEnv::local(endpoint).voice()
 }
 
 #[cfg(test)]

@@ -11,7 +11,9 @@
 //! - [`webhooks`]: deliveries stored in the table and sent by the guarded
 //!   HTTPS client; [`reports`]: the reporting routes on the stored events;
 //!   [`webhook_report`]: that function's settings and assembly;
-//! - [`sns`]: the SMS sender; [`ses`]: the e-mail sender; [`clients`]: the SDK clients and the one
+//! - [`sns`]: the SMS sender; `voice`: the call sender and `sms_v2`: the
+//!   SMS sender by End User Messaging (feature "sms-voice"); `ses`: the
+//!   e-mail sender (feature "ses"); [`clients`]: the SDK clients and the one
 //!   HTTPS client they share.
 
 pub mod blocked;
@@ -26,5 +28,9 @@ pub mod ses;
 #[cfg(feature = "sns")]
 pub mod sns;
 pub mod store;
+#[cfg(feature = "sms-voice")]
+pub mod sms_v2;
+#[cfg(feature = "sms-voice")]
+pub mod voice;
 pub mod webhook_report;
 pub mod webhooks;

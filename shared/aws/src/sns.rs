@@ -69,8 +69,9 @@ impl Sender for SnsSender {
         Box::pin(async move {
             match &message.content {
                 Content::Text(text) => self.publish(&message.to, text).await,
-                // The registry gives SNS only SMS; anything else is a wiring mistake.
-                other => Err(SendError(format!("SNS sends SMS text only, not {other:?}"))),
+                // The registry sends only SMS text here; anything else is a
+                // wiring mistake, not a message.
+                _ => Err(SendError("SNS carries SMS text only".into())),
             }
         })
     }

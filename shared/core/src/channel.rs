@@ -30,12 +30,19 @@ pub struct ChannelSpec {
 /// here answers 60223 ("delivery channel disabled"), never a 500.
 pub const REGISTRY: &[ChannelSpec] = &[
     ChannelSpec { channel: Channel::Sms, name: "sms", accepts: RecipientKind::Phone, template: message::sms },
+    ChannelSpec { channel: Channel::Call, name: "call", accepts: RecipientKind::Phone, template: message::call },
     ChannelSpec { channel: Channel::Email, name: "email", accepts: RecipientKind::Email, template: message::email },
 ];
 
 /// Twilio's names for channels (and channel modes) it has and this service
 /// does not deliver on: asked for, they are disabled, not unknown.
-const NOT_DELIVERED: &[&str] = &["call", "whatsapp", "sna", "auto", "rcs"];
+const NOT_DELIVERED: &[&str] = &["whatsapp", "sna", "rcs"];
+
+/// `Channel=auto`: not a channel but a choice between SMS and call, made per
+/// number by [`crate::service::Verifier::auto_channel`].
+pub fn is_auto(raw: &str) -> bool {
+    raw.trim().eq_ignore_ascii_case("auto")
+}
 
 /// Why a `Channel` value cannot be used.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -82,9 +89,11 @@ mod tests {
         assert_eq!(Channel::parse(" SMS "), Ok(Channel::Sms));
         assert_eq!(Channel::Sms.as_str(), "sms");
         assert_eq!(Channel::Sms.spec().accepts, RecipientKind::Phone);
-        assert_eq!(Channel::parse("call"), Err(ChannelError::NotDelivered("call".into())));
+        assert_eq!(Channel::parse("Call"), Ok(Channel::Call));
+        assert_eq!(Channel::Call.spec().accepts, RecipientKind::Phone);
         assert_eq!(Channel::parse("Email"), Ok(Channel::Email));
         assert_eq!(Channel::Email.spec().accepts, RecipientKind::Email);
+        assert_eq!(Channel::parse("whatsapp"), Err(ChannelError::NotDelivered("whatsapp".into())));
         assert_eq!(Channel::parse("pigeon"), Err(ChannelError::Unknown));
     }
 

@@ -1,7 +1,8 @@
 //! What each channel delivers, localised: the message templates. The SMS
-//! text is "Your {service} verification code is: {code}"; the e-mail has a
-//! subject, that sentence in plain text and in HTML (the name escaped), and
-//! a line saying it can be ignored.
+//! text is "Your {service} verification code is: {code}"; the call reads the
+//! same sentence and then the code again, digit by digit, slowly (SSML); the
+//! e-mail has a subject, that sentence in plain text and in HTML (the name
+//! escaped), and a line saying it can be ignored.
 
 use crate::otp::Code;
 
@@ -20,6 +21,9 @@ pub struct Params<'a> {
 pub enum Content {
     /// A text message (SMS).
     Text(String),
+    /// What a voice call says (SSML, for a text-to-speech engine), in
+    /// `language` (the sender picks a voice that speaks it).
+    Ssml { language: &'static str, ssml: String },
     /// An e-mail: subject and both bodies carry the code or the name.
     Email(Email),
 }
@@ -48,6 +52,7 @@ impl std::fmt::Debug for Content {
         match self {
             Content::Text(_) => f.write_str("Text(<redacted>)"),
             Content::Email(e) => write!(f, "Email(<redacted>, from: {:?})", e.from),
+            Content::Ssml { language, .. } => write!(f, "Ssml({language}, <redacted>)"),
         }
     }
 }
@@ -58,6 +63,7 @@ impl Content {
         match self {
             Content::Text(t) => t,
             Content::Email(e) => &e.text,
+            Content::Ssml { ssml, .. } => ssml,
         }
     }
 }
@@ -68,6 +74,52 @@ pub type Template = fn(&Params<'_>) -> Content;
 /// The SMS template.
 pub fn sms(p: &Params<'_>) -> Content {
     Content::Text(sms_text(p.language, p.name, p.code))
+}
+
+/// The call template: SSML read by the call's voice.
+pub fn call(p: &Params<'_>) -> Content {
+    let language = TEMPLATES.iter().find(|t| t.0 == p.language).map_or("en", |t| t.0);
+    Content::Ssml { language, ssml: call_ssml(language, p.name, p.code) }
+}
+
+/// What a call says besides the code: the SMS sentence first, then "once
+/// again" before each repetition.
+const CALL_AGAIN: &[(&str, &str)] = &[
+    ("en", "Once again, your code is:"),
+    ("es", "Repito, su código es:"),
+    ("fr", "Je répète, votre code est :"),
+    ("de", "Noch einmal, Ihr Code lautet:"),
+    ("pt", "Repetindo, seu código é:"),
+];
+
+/// How often a call reads the code: a listener who missed a digit, or
+/// picked up late, hears it again without calling back.
+pub const CALL_READINGS: usize = 3;
+
+/// The call's SSML: the sentence, then the code read [`CALL_READINGS`]
+/// times, each digit on its own (`say-as digits`, so "12" is "one two", not
+/// "twelve") with a pause after it, at a slow rate. The code's last reading
+/// ends the text, so nothing follows the final digit but closing tags.
+pub fn call_ssml(language: &str, service_name: &str, code: &Code) -> String {
+    let (_, before, after) = TEMPLATES.iter().find(|t| t.0 == language).unwrap_or(&TEMPLATES[0]);
+    let again = CALL_AGAIN.iter().find(|t| t.0 == language).unwrap_or(&CALL_AGAIN[0]).1;
+    let digits: String = code
+        .reveal()
+        .chars()
+        .map(|d| format!("<say-as interpret-as=\"digits\">{d}</say-as><break time=\"600ms\"/>"))
+        .collect();
+    let reading = format!("<prosody rate=\"slow\">{digits}</prosody>");
+    let mut ssml = format!("<speak>{}<break time=\"700ms\"/>{reading}", xml_escape(&format!("{before}{service_name}{after}")));
+    for _ in 1..CALL_READINGS {
+        ssml.push_str(&format!("<break time=\"1s\"/>{}<break time=\"700ms\"/>{reading}", xml_escape(again)));
+    }
+    ssml.push_str("</speak>");
+    ssml
+}
+
+/// Text as SSML character data: a friendly name may hold `&` and `'`.
+fn xml_escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('\'', "&apos;").replace('"', "&quot;")
 }
 
 /// The e-mail template. Its sender is the deployment's until the start
@@ -174,6 +226,40 @@ mod tests {
             assert!(text.contains("Acme") && text.ends_with("123456"), "{lang}: {text}");
         }
         assert_eq!(sms_text("en", "Acme", &code), "Your Acme verification code is: 123456");
+    }
+
+    /// The digits a listener hears, in order: the text of every `say-as`.
+    fn spoken_digits(ssml: &str) -> Vec<String> {
+        ssml.split("<say-as interpret-as=\"digits\">").skip(1).map(|s| s.split('<').next().unwrap().to_owned()).collect()
+    }
+
+    #[test]
+    fn a_call_reads_each_digit_on_its_own_and_repeats_the_code() {
+        let code = Code::parse("904217", 6).unwrap();
+        for (lang, _, _) in TEMPLATES {
+            let ssml = call_ssml(lang, "Acme", &code);
+            assert!(ssml.starts_with("<speak>") && ssml.ends_with("</prosody></speak>"), "{lang}: {ssml}");
+            assert!(ssml.contains("Acme"), "{lang}: {ssml}");
+            let heard = spoken_digits(&ssml).concat();
+            assert_eq!(heard, "904217".repeat(CALL_READINGS), "{lang}: {ssml}");
+            assert_eq!(ssml.matches("<break time=\"600ms\"/>").count(), 6 * CALL_READINGS);
+            // With the tags taken away the code is the text's last word.
+            let text: String = ssml.split('<').map(|s| s.split_once('>').map_or(s, |(_, t)| t)).collect();
+            assert!(text.ends_with("904217"), "{lang}: {text}");
+        }
+        assert!(call_ssml("de", "Acme", &code).contains("Noch einmal"));
+        assert!(call_ssml("xx", "Acme", &code).contains("Once again"), "an unknown language reads English");
+    }
+
+    #[test]
+    fn a_call_escapes_the_name_and_never_shows_the_code_in_debug() {
+        let code = Code::parse("123456", 6).unwrap();
+        let ssml = call_ssml("en", "Tom & Jerry's", &code);
+        assert!(ssml.contains("Tom &amp; Jerry&apos;s"), "{ssml}");
+        let content = call(&Params { language: "fr", name: "Acme", code: &code });
+        assert!(matches!(&content, Content::Ssml { language: "fr", .. }));
+        assert_eq!(format!("{content:?}"), "Ssml(fr, <redacted>)");
+        assert_eq!(content.text(), call_ssml("fr", "Acme", &code));
     }
 
     #[test]

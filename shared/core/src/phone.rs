@@ -16,6 +16,9 @@ const MAX_INPUT_CHARS: usize = 40;
 pub struct PhoneNumber {
     e164: String,
     country: Option<String>,
+    /// A fixed line by its numbering plan (type FIXED_LINE; not the
+    /// plans, like North America's, whose ranges are FIXED_LINE_OR_MOBILE).
+    fixed_line: bool,
 }
 
 /// Masked, so a request or a target logged with `?` shows no full number.
@@ -58,12 +61,21 @@ impl PhoneNumber {
         Ok(PhoneNumber {
             e164,
             country: parsed.get_region_code().map(|region| region.to_string()),
+            fixed_line: parsed.get_type() == PhoneNumberType::FixedLine,
         })
     }
 
     /// Rebuilds a number read back from the store, already in E.164 form.
+    /// Its line type is not kept: only a start (which parses) needs it.
     pub fn from_stored(e164: String, country: Option<String>) -> PhoneNumber {
-        PhoneNumber { e164, country }
+        PhoneNumber { e164, country, fixed_line: false }
+    }
+
+    /// Whether the numbering plan says this is a fixed line (which cannot
+    /// receive a text). Numbers of plans that do not tell fixed from mobile
+    /// (US, Canada…) are not: they may well be mobiles.
+    pub fn is_fixed_line(&self) -> bool {
+        self.fixed_line
     }
 
     pub fn e164(&self) -> &str {
@@ -295,6 +307,18 @@ mod tests {
         }
         for input in ["4155550123", "+", "+1 415 CALL NOW", "+1415555012345678"] {
             assert_eq!(e164_spelling(input), None, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn fixed_lines_are_told_by_their_plan() {
+        // London (020) and Paris (01) are fixed lines; UK 07 and French 06
+        // numbers are mobiles; North American ranges can be either.
+        for fixed in ["+442079460000", "+33142685300"] {
+            assert!(PhoneNumber::parse(fixed).unwrap().is_fixed_line(), "{fixed}");
+        }
+        for not_fixed in ["+447400123456", "+33612345678", "+14155550123", "+16135550123"] {
+            assert!(!PhoneNumber::parse(not_fixed).unwrap().is_fixed_line(), "{not_fixed}");
         }
     }
 

@@ -69,6 +69,12 @@ impl Recipient {
         }
     }
 
+    /// A number its numbering plan calls a fixed line (see
+    /// [`PhoneNumber::is_fixed_line`]); never an address.
+    pub fn is_fixed_line(&self) -> bool {
+        matches!(self, Recipient::Phone(p) if p.is_fixed_line())
+    }
+
     /// The destination country, for geo permissions and reports (numbers only).
     pub fn country(&self) -> Option<&str> {
         match self {

@@ -55,6 +55,9 @@ pub enum VerifyError {
     ChannelDisabled(String),
     /// The request asks for something this service does not allow.
     FeatureDisabled(&'static str),
+    /// An SMS to a number its plan calls a fixed line, on a service that
+    /// skips those (`skip_sms_to_landlines`).
+    SmsToLandline,
 }
 
 impl From<StoreError> for VerifyError {
@@ -123,6 +126,9 @@ impl<S: Store + SafeListStore + BlockedStore, C: Clock> Verifier<S, C> {
             self.note_blocked(service, req, reason::GEO_PERMISSIONS).await;
             return Err(VerifyError::CountryNotAllowed);
         }
+        if req.channel == Channel::Sms && service.skip_sms_to_landlines && req.to.is_fixed_line() {
+            return Err(VerifyError::SmsToLandline);
+        }
         if req.friendly_name.is_some() && !service.custom_friendly_name {
             return Err(VerifyError::FeatureDisabled("CustomFriendlyName"));
         }
@@ -177,6 +183,18 @@ impl<S: Store + SafeListStore + BlockedStore, C: Clock> Verifier<S, C> {
             }
         }
         Err(VerifyError::Busy)
+    }
+
+    /// The channel `Channel=auto` stands for: a text, unless the number's
+    /// plan calls it a fixed line, then a call; the other one when the
+    /// first is not allowed by the service or has no sender; refused when
+    /// neither is usable.
+    pub fn auto_channel(&self, service: &Service, to: &Recipient) -> Result<Channel, VerifyError> {
+        let order = if to.is_fixed_line() { [Channel::Call, Channel::Sms] } else { [Channel::Sms, Channel::Call] };
+        order
+            .into_iter()
+            .find(|c| service.allows_channel(*c) && self.senders.get(*c).is_some())
+            .ok_or_else(|| VerifyError::ChannelDisabled("auto (this service delivers neither sms nor call)".into()))
     }
 
     /// A start refused by a limit: noted on the record (seen by the event
@@ -469,3 +487,66 @@ fn key_for(service_sid: &str, subscriber: &str) -> RecordKey {
     RecordKey { service_sid: service_sid.to_owned(), to: subscriber.to_owned() }
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::config::Limits;
+    use crate::otp::CodeKey;
+    use crate::phone::PhoneNumber;
+    use crate::sender::outbox::Outbox;
+    use crate::store::memory::MemoryStore;
+    use std::sync::Arc;
+
+    const MOBILE: &str = "+447400123456";
+    const FIXED: &str = "+442079460000";
+
+    fn verifier(senders: &[Channel]) -> (Verifier<MemoryStore, ManualClock>, Outbox) {
+        let outbox = Outbox::new();
+        let senders = senders.iter().fold(Senders::none(), |all, c| all.with(*c, Arc::new(outbox.clone())));
+        let service = Service::new("VA".to_owned() + &"0".repeat(32), "Acme".into(), Limits::default());
+        let keys = CodeKeys::new(CodeKey::new(&[7; 32]).unwrap(), None);
+        let v = Verifier { store: MemoryStore::new(), senders, clock: ManualClock::at(1_800_000_000), services: Services::single(service), keys };
+        (v, outbox)
+    }
+
+    fn to(number: &str) -> Recipient {
+        PhoneNumber::parse(number).unwrap().into()
+    }
+
+    #[test]
+    fn auto_texts_a_mobile_and_calls_a_fixed_line_falling_back_to_what_is_there() {
+        let (both, _) = verifier(&[Channel::Sms, Channel::Call]);
+        let service = both.services.default_service();
+        assert_eq!(both.auto_channel(service, &to(MOBILE)), Ok(Channel::Sms));
+        assert_eq!(both.auto_channel(service, &to(FIXED)), Ok(Channel::Call));
+        assert_eq!(both.auto_channel(service, &to("+14155550123")), Ok(Channel::Sms), "US numbers may be mobiles");
+        let (sms_only, _) = verifier(&[Channel::Sms]);
+        assert_eq!(sms_only.auto_channel(service, &to(FIXED)), Ok(Channel::Sms), "no call sender");
+        let mut calls_only = service.clone();
+        calls_only.channels = vec![Channel::Call];
+        assert_eq!(both.auto_channel(&calls_only, &to(MOBILE)), Ok(Channel::Call), "the service allows only calls");
+        let (none, _) = verifier(&[]);
+        assert!(matches!(none.auto_channel(service, &to(MOBILE)), Err(VerifyError::ChannelDisabled(m)) if m.starts_with("auto")));
+    }
+
+    #[tokio::test]
+    async fn skip_sms_to_landlines_refuses_before_anything_is_written_or_sent() {
+        let (v, outbox) = verifier(&[Channel::Sms, Channel::Call]);
+        let mut service = v.services.default_service().clone();
+        service.skip_sms_to_landlines = true;
+        let start = |number: &str, channel| StartRequest { to: to(number), channel, language: None, friendly_name: None };
+        assert_eq!(v.start(&service, &start(FIXED, Channel::Sms)).await, Err(VerifyError::SmsToLandline));
+        let key = key_for(&service.sid, &to(FIXED).key());
+        assert_eq!(v.store.read(&key).await.unwrap(), None, "nothing written");
+        assert!(outbox.messages(None).is_empty(), "nothing sent");
+        // A call to it, and a text to a mobile, go ahead.
+        assert_eq!(v.start(&service, &start(FIXED, Channel::Call)).await.unwrap().channel, "call");
+        assert_eq!(v.start(&service, &start(MOBILE, Channel::Sms)).await.unwrap().channel, "sms");
+        // Without the setting, a fixed line is texted as before.
+        let plain = v.services.default_service();
+        let other_fixed = "+442079460001";
+        assert_eq!(v.start(plain, &start(other_fixed, Channel::Sms)).await.unwrap().channel, "sms");
+    }
+}

@@ -1,6 +1,7 @@
 //! The deployed application: DynamoDB store, the function's senders, system
 //! clock, built once at init from the environment by each Lambda function's
-//! `main`. Each main names its senders ([`sms_and_email`], [`sms_by_sns`] or [`no_delivery`]),
+//! `main`. Each main names its senders ([`every_channel`], `sms_and_call`,
+//! [`sms_by_sns`] or [`no_delivery`]),
 //! so a function that never sends links no sender's SDK.
 
 use verify_core::api::Api;
@@ -42,14 +43,38 @@ pub fn sms_by_sns(aws: &LambdaEnv, settings: &Settings) -> Delivery {
     Delivery { senders: Senders::none().with(verify_core::channel::Channel::Sms, sns), warm_ups: vec![("sns", warm_up)] }
 }
 
-/// start-verify: SMS through SNS and, when `VERIFY_EMAIL_FROM` names a
-/// sender, e-mail through SES v2 (without it, `Channel=email` answers
-/// 60223). SES has no warm-up call: the only action the function may call
-/// is `ses:SendEmail`, so the first e-mail of an instance opens its
-/// connection.
-#[cfg(all(feature = "sns", feature = "ses"))]
-pub fn sms_and_email(aws: &LambdaEnv, settings: &Settings) -> Delivery {
-    let mut delivery = sms_by_sns(aws, settings);
+/// start-verify: SMS through SNS (or, with `VERIFY_SMS_SENDER=eum`, End
+/// User Messaging SMS and Voice v2), and calls through End User Messaging
+/// when an origination identity is configured (without one, a call start
+/// is refused with 60223, as for any channel with no sender).
+#[cfg(all(feature = "sns", feature = "sms-voice"))]
+pub fn sms_and_call(aws: &LambdaEnv, settings: &Settings) -> Delivery {
+    let Delivery { mut senders, mut warm_ups } = match &settings.sms_v2 {
+        Some(v2) => {
+            let sms = std::sync::Arc::new(verify_aws::sms_v2::SmsV2Sender::new(aws.voice(), v2.clone()));
+            let warm = sms.clone();
+            let warm_up: WarmUp = Box::pin(async move { warm.warm_up().await.map_err(|e| e.0) });
+            Delivery { senders: Senders::none().with(verify_core::channel::Channel::Sms, sms), warm_ups: vec![("sms-voice", warm_up)] }
+        }
+        None => sms_by_sns(aws, settings),
+    };
+    if let Some(voice) = verify_aws::voice::VoiceSender::new(aws.voice(), settings.voice.clone()) {
+        let voice = std::sync::Arc::new(voice);
+        let warm = voice.clone();
+        warm_ups.push(("sms-voice", Box::pin(async move { warm.warm_up().await.map_err(|e| e.0) })));
+        senders = senders.with(verify_core::channel::Channel::Call, voice);
+    }
+    Delivery { senders, warm_ups }
+}
+
+/// start-verify: every channel — SMS and calls as [`sms_and_call`] sets them
+/// up and, when `VERIFY_EMAIL_FROM` names a sender, e-mail through SES v2
+/// (without it, `Channel=email` answers 60223). SES has no warm-up call: the
+/// only action the function may call is `ses:SendEmail`, so the first e-mail
+/// of an instance opens its connection.
+#[cfg(all(feature = "sns", feature = "sms-voice", feature = "ses"))]
+pub fn every_channel(aws: &LambdaEnv, settings: &Settings) -> Delivery {
+    let mut delivery = sms_and_call(aws, settings);
     if let Some(ses) = verify_aws::ses::SesSender::new(aws.ses(), settings.email.clone()) {
         delivery.senders = delivery.senders.with(verify_core::channel::Channel::Email, std::sync::Arc::new(ses));
     }

@@ -18,6 +18,7 @@ pub mod code {
     pub const MAX_CHECK_ATTEMPTS: u32 = 60202;
     pub const MAX_SEND_ATTEMPTS: u32 = 60203;
     pub const FEATURE_NOT_SUPPORTED: u32 = 60204;
+    pub const SMS_TO_LANDLINE: u32 = 60205;
     pub const TOO_MANY_CONCURRENT: u32 = 60212;
     pub const CHANNEL_DISABLED: u32 = 60223;
     pub const DELIVERY_BLOCKED: u32 = 60605;
@@ -145,6 +146,9 @@ impl ApiError {
             ),
             VerifyError::ChannelDisabled(channel) => {
                 ApiError::new(400, code::CHANNEL_DISABLED, format!("Delivery channel disabled: {channel}"))
+            }
+            VerifyError::SmsToLandline => {
+                ApiError::new(403, code::SMS_TO_LANDLINE, "SMS is not supported by landline phone number")
             }
             VerifyError::FeatureDisabled(what) => ApiError::new(
                 403,

@@ -165,8 +165,16 @@ impl<S: Store + SafeListStore + BlockedStore, C: Clock> Api<S, C> {
                 ));
             }
         }
-        let channel = parse_channel(params.text(names::CHANNEL)?.unwrap_or("sms"))?;
-        let to = parse_to(channel.spec().accepts, params.required(names::TO)?)?;
+        let verifications = format!("/Services/{}/Verifications", service.sid);
+        let requested = params.text(names::CHANNEL)?.unwrap_or("sms");
+        let (to, channel) = if crate::channel::is_auto(requested) {
+            let to = parse_to(RecipientKind::Phone, params.required(names::TO)?)?;
+            let channel = self.verifier.auto_channel(service, &to).map_err(|e| refused(&e, &verifications))?;
+            (to, channel)
+        } else {
+            let channel = parse_channel(requested)?;
+            (parse_to(channel.spec().accepts, params.required(names::TO)?)?, channel)
+        };
         let language = params
             .text(names::LOCALE)?
             .map(|l| message::language_for(l).ok_or_else(|| ApiError::invalid("Invalid parameter: Locale")))
@@ -179,7 +187,7 @@ impl<S: Store + SafeListStore + BlockedStore, C: Clock> Api<S, C> {
         let request = StartRequest { to, channel, language, friendly_name, email_from };
         let started = self.verifier.start(service, &request).await;
         note_start(&mut outcome.lock().unwrap(), &request, &started);
-        let record = started.map_err(|e| refused(&e, &format!("/Services/{}/Verifications", service.sid)))?;
+        let record = started.map_err(|e| refused(&e, &verifications))?;
         Ok(resource::verification(&record, self.verifier.clock.now(), &service.limits, links))
     }
 

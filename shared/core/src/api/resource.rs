@@ -94,7 +94,7 @@ pub fn service(s: &Service, links: &Links<'_>) -> Value {
         "code_length": s.limits.code_length,
         "lookup_enabled": false,
         "psd2_enabled": false,
-        "skip_sms_to_landlines": false,
+        "skip_sms_to_landlines": s.skip_sms_to_landlines,
         "dtmf_input_required": false,
         "tts_name": null,
         "do_not_share_warning_enabled": false,

@@ -53,6 +53,10 @@ pub struct Settings {
     pub cors: Cors,
     pub sms: SmsSettings,
     pub email: EmailSettings,
+    /// SMS through End User Messaging SMS and Voice v2 instead of SNS
+    /// (`VERIFY_SMS_SENDER=eum`), with its settings; `None`: SNS.
+    pub sms_v2: Option<SmsV2Settings>,
+    pub voice: VoiceSettings,
     /// Base for the `url` fields, e.g. `https://verify.example.com`; when
     /// unset, taken from each request's Host header.
     pub public_base_url: Option<String>,
@@ -98,6 +102,104 @@ impl EmailSettings {
     }
 }
 
+/// The `call` channel's sender (End User Messaging SMS and Voice v2). With no
+/// origination identity no call sender is registered, and a call start is
+/// answered 60223 (channel disabled).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct VoiceSettings {
+    /// The number (or its id or ARN, or a pool's) the calls come from.
+    pub origination_identity: Option<String>,
+    /// A configuration set routing the calls' events (answered, failed…).
+    pub configuration_set: Option<String>,
+    /// Most a call may cost per minute, in USD (`0.05`); a pricier call is
+    /// not placed and the start answers a retryable error.
+    pub max_price_per_minute: Option<String>,
+}
+
+impl VoiceSettings {
+    /// Checked at start-up against the API's own rules (lengths and
+    /// patterns of `SendVoiceMessage`), so a typo stops the function rather
+    /// than failing every call.
+    fn read<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Result<VoiceSettings, String> {
+        Ok(VoiceSettings {
+            origination_identity: identifier(get, env::VOICE_ORIGINATION_IDENTITY, "+")?,
+            configuration_set: identifier(get, env::VOICE_CONFIGURATION_SET, "")?,
+            max_price_per_minute: price(get, env::VOICE_MAX_PRICE_PER_MINUTE)?,
+        })
+    }
+}
+
+/// The SMS sender `eum`: AWS End User Messaging SMS and Voice v2
+/// `SendTextMessage`. Every field is optional (without an origination
+/// identity, End User Messaging picks one of the account's).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SmsV2Settings {
+    pub origination_identity: Option<String>,
+    pub configuration_set: Option<String>,
+    /// Overrides the configuration set's (or account's) protect configuration.
+    pub protect_configuration_id: Option<String>,
+    /// Most a text may cost, in USD (`0.05`); a pricier one is not sent.
+    pub max_price: Option<String>,
+}
+
+impl SmsV2Settings {
+    /// `VERIFY_SMS_SENDER`: `sns` (default) or `eum`. End User Messaging's
+    /// settings with SNS chosen (or SNS's with `eum`) are an error, not
+    /// silently ignored.
+    fn read<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Result<Option<SmsV2Settings>, String> {
+        let settings = SmsV2Settings {
+            origination_identity: identifier(get, env::SMS_ORIGINATION_IDENTITY, "+")?,
+            configuration_set: identifier(get, env::SMS_CONFIGURATION_SET, "")?,
+            protect_configuration_id: identifier(get, env::SMS_PROTECT_CONFIGURATION_ID, "")?,
+            max_price: price(get, env::SMS_MAX_PRICE)?,
+        };
+        let eum_only = [env::SMS_ORIGINATION_IDENTITY, env::SMS_CONFIGURATION_SET, env::SMS_PROTECT_CONFIGURATION_ID, env::SMS_MAX_PRICE];
+        let sns_only = [env::SMS_SENDER_ID, env::SMS_ORIGINATION_NUMBER];
+        let set = |names: &[&str]| names.iter().copied().filter(|n| get(n).is_some()).collect::<Vec<_>>().join(", ");
+        match get(env::SMS_SENDER).unwrap_or("sns") {
+            "sns" if !set(&eum_only).is_empty() => {
+                Err(format!("{} are End User Messaging's settings: set {}=eum to use it", set(&eum_only), env::SMS_SENDER))
+            }
+            "sns" => Ok(None),
+            "eum" if !set(&sns_only).is_empty() => Err(format!(
+                "{} are SNS's settings; with {}=eum use {}",
+                set(&sns_only),
+                env::SMS_SENDER,
+                env::SMS_ORIGINATION_IDENTITY
+            )),
+            "eum" => Ok(Some(settings)),
+            other => Err(format!("{}: {other:?} is not sns or eum", env::SMS_SENDER)),
+        }
+    }
+}
+
+/// An identity, id or ARN as End User Messaging takes them: letters,
+/// digits, `_ : / -` and `extra`, at most 256.
+fn identifier<'a>(get: &impl Fn(&str) -> Option<&'a str>, name: &str, extra: &str) -> Result<Option<String>, String> {
+    let Some(v) = get(name) else { return Ok(None) };
+    let ok = v.len() <= 256 && v.chars().all(|c| c.is_ascii_alphanumeric() || "_:/-".contains(c) || extra.contains(c));
+    if !ok {
+        return Err(format!("{name}: {v:?} is not an identity, id or ARN (letters, digits, _ : / - {extra}, at most 256)"));
+    }
+    Ok(Some(v.to_owned()))
+}
+
+/// A price setting in USD, checked by [`is_price`].
+fn price<'a>(get: &impl Fn(&str) -> Option<&'a str>, name: &str) -> Result<Option<String>, String> {
+    match get(name) {
+        Some(p) if !is_price(p) => {
+            Err(format!("{name}: {p:?} is not a price in USD like 0.05 (at most 2 digits before the point, 1 to 5 after)"))
+        }
+        p => Ok(p.map(str::to_owned)),
+    }
+}
+
+/// A price as End User Messaging takes it: `[0-9]{0,2}\.[0-9]{1,5}`.
+fn is_price(p: &str) -> bool {
+    let Some((whole, cents)) = p.split_once('.') else { return false };
+    whole.len() <= 2 && (1..=5).contains(&cents.len()) && (whole.to_owned() + cents).bytes().all(|b| b.is_ascii_digit())
+}
+
 /// The name of every environment variable, in one place.
 pub mod env {
     pub const TABLE: &str = "VERIFY_TABLE";
@@ -119,6 +221,18 @@ pub mod env {
     pub const EMAIL_FROM: &str = "VERIFY_EMAIL_FROM";
     pub const EMAIL_FROM_NAME: &str = "VERIFY_EMAIL_FROM_NAME";
     pub const EMAIL_CONFIGURATION_SET: &str = "VERIFY_EMAIL_CONFIGURATION_SET";
+    /// Which SMS sender start-verify uses: `sns` (default) or `eum` (End
+    /// User Messaging SMS and Voice v2), and the latter's settings.
+    pub const SMS_SENDER: &str = "VERIFY_SMS_SENDER";
+    pub const SMS_ORIGINATION_IDENTITY: &str = "VERIFY_SMS_ORIGINATION_IDENTITY";
+    pub const SMS_CONFIGURATION_SET: &str = "VERIFY_SMS_CONFIGURATION_SET";
+    pub const SMS_PROTECT_CONFIGURATION_ID: &str = "VERIFY_SMS_PROTECT_CONFIGURATION_ID";
+    pub const SMS_MAX_PRICE: &str = "VERIFY_SMS_MAX_PRICE";
+    /// The `call` channel: where calls come from (its sender is registered
+    /// only when this is set), their configuration set and price cap.
+    pub const VOICE_ORIGINATION_IDENTITY: &str = "VERIFY_VOICE_ORIGINATION_IDENTITY";
+    pub const VOICE_CONFIGURATION_SET: &str = "VERIFY_VOICE_CONFIGURATION_SET";
+    pub const VOICE_MAX_PRICE_PER_MINUTE: &str = "VERIFY_VOICE_MAX_PRICE_PER_MINUTE";
     pub const PUBLIC_BASE_URL: &str = "VERIFY_PUBLIC_BASE_URL";
     pub const WARM_UP: &str = "VERIFY_WARM_UP";
     /// The services JSON document (see [`super::Services::from_json`]).
@@ -182,6 +296,8 @@ impl Settings {
                 origination_number: get(env::SMS_ORIGINATION_NUMBER).map(str::to_owned),
             },
             email: EmailSettings::from_vars(&get)?,
+            sms_v2: SmsV2Settings::read(&get)?,
+            voice: VoiceSettings::read(&get)?,
             public_base_url: get(env::PUBLIC_BASE_URL).map(|u| u.trim_end_matches('/').to_owned()),
             warm_up: warm_up(get(env::WARM_UP)),
         })
@@ -412,5 +528,65 @@ mod tests {
         assert!(bad.unwrap_err().contains(env::CORS_ORIGINS));
         let bad = Settings::from_vars(&vars(&[(env::CODE_KEY, &key), (env::API_KEYS, "[1]")]));
         assert!(bad.unwrap_err().contains(env::API_KEYS));
+    }
+
+    #[test]
+    fn voice_settings_are_checked_against_the_api_rules() {
+        let key = "k".repeat(32);
+        let read = |pairs: &[(&str, &str)]| {
+            let mut all = vars(pairs);
+            all.insert(env::CODE_KEY.into(), key.clone());
+            Settings::from_vars(&all).map(|s| s.voice)
+        };
+        assert_eq!(read(&[]).unwrap(), VoiceSettings::default());
+        let arn = "arn:aws:sms-voice:us-east-1:123456789012:phone-number/phone-1234";
+        let v = read(&[(env::VOICE_ORIGINATION_IDENTITY, "+12065550100"), (env::VOICE_CONFIGURATION_SET, arn), (env::VOICE_MAX_PRICE_PER_MINUTE, "0.05")])
+            .unwrap();
+        assert_eq!(v.origination_identity.as_deref(), Some("+12065550100"));
+        assert_eq!(v.configuration_set.as_deref(), Some(arn));
+        assert_eq!(v.max_price_per_minute.as_deref(), Some("0.05"));
+        for (name, bad) in [
+            (env::VOICE_ORIGINATION_IDENTITY, "my number"),
+            (env::VOICE_CONFIGURATION_SET, "+1206"),
+            (env::VOICE_MAX_PRICE_PER_MINUTE, "5"),
+            (env::VOICE_MAX_PRICE_PER_MINUTE, "100.0"),
+            (env::VOICE_MAX_PRICE_PER_MINUTE, "0.123456"),
+        ] {
+            assert!(read(&[(name, bad)]).unwrap_err().contains(name), "{name}={bad}");
+        }
+    }
+
+    #[test]
+    fn the_sms_sender_is_sns_unless_eum_is_chosen_and_settings_must_match_it() {
+        let key = "k".repeat(32);
+        let read = |pairs: &[(&str, &str)]| {
+            let mut all = vars(pairs);
+            all.insert(env::CODE_KEY.into(), key.clone());
+            Settings::from_vars(&all).map(|s| s.sms_v2)
+        };
+        assert_eq!(read(&[]).unwrap(), None);
+        assert_eq!(read(&[(env::SMS_SENDER, "sns"), (env::SMS_SENDER_ID, "ACME")]).unwrap(), None);
+        assert_eq!(read(&[(env::SMS_SENDER, "eum")]).unwrap(), Some(SmsV2Settings::default()));
+        let full = read(&[
+            (env::SMS_SENDER, "eum"),
+            (env::SMS_ORIGINATION_IDENTITY, "pool-0123456789abcdef"),
+            (env::SMS_CONFIGURATION_SET, "verify"),
+            (env::SMS_PROTECT_CONFIGURATION_ID, "protect-0123456789abcdef"),
+            (env::SMS_MAX_PRICE, "0.05"),
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!(full.origination_identity.as_deref(), Some("pool-0123456789abcdef"));
+        assert_eq!(full.protect_configuration_id.as_deref(), Some("protect-0123456789abcdef"));
+        assert_eq!(full.max_price.as_deref(), Some("0.05"));
+        for (pairs, needle) in [
+            (&[(env::SMS_SENDER, "pigeon")][..], env::SMS_SENDER),
+            (&[(env::SMS_MAX_PRICE, "0.05")][..], "=eum"),
+            (&[(env::SMS_SENDER, "eum"), (env::SMS_SENDER_ID, "ACME")][..], env::SMS_SENDER_ID),
+            (&[(env::SMS_SENDER, "eum"), (env::SMS_MAX_PRICE, "free")][..], env::SMS_MAX_PRICE),
+            (&[(env::SMS_SENDER, "eum"), (env::SMS_PROTECT_CONFIGURATION_ID, "a b")][..], env::SMS_PROTECT_CONFIGURATION_ID),
+        ] {
+            assert!(read(pairs).unwrap_err().contains(needle), "{pairs:?}");
+        }
     }
 }

@@ -12,6 +12,7 @@
 //!       "max_sends": 5, "send_window_seconds": 600, "max_failures": 20,
 //!       "failure_window_seconds": 86400, "channels": ["sms"],
 //!       "countries": ["US", "CA"], "custom_friendly_name": true,
+//!       "skip_sms_to_landlines": false,
 //!       "email_from_allowed": ["team@acme.example", "@acme.example"],
 //!       "test_recipients": { "+14155550100": "123456", "qa@acme.example": "654321" } }
 //!   ]
@@ -57,6 +58,9 @@ pub struct Service {
     /// The test mode: recipients (by [`Recipient::key`]) that get no message
     /// and whose code is fixed.
     pub test_recipients: Vec<TestRecipient>,
+    /// Twilio's `SkipSmsToLandlines`: an SMS start to a number its plan
+    /// calls a fixed line is refused (403 / 60205) instead of sent.
+    pub skip_sms_to_landlines: bool,
 }
 
 /// One recipient of the test mode (Debug shows it masked, its code redacted).
@@ -81,6 +85,7 @@ impl Service {
             custom_friendly_name: true,
             email_from_allowed: Vec::new(),
             test_recipients: Vec::new(),
+            skip_sms_to_landlines: false,
         }
     }
 
@@ -192,7 +197,7 @@ impl Services {
 
 fn parse_service(entry: &Map<String, Value>, defaults: &Limits) -> Result<Service, String> {
     const OTHER_KEYS: &[&str] =
-        &["sid", "friendly_name", "channels", "countries", "custom_friendly_name", "email_from_allowed", "test_recipients"];
+        &["sid", "friendly_name", "channels", "countries", "custom_friendly_name", "email_from_allowed", "test_recipients", "skip_sms_to_landlines"];
     for key in entry.keys() {
         if !OTHER_KEYS.contains(&key.as_str()) && !LIMIT_FIELDS.iter().any(|f| f.json == key) {
             return Err(format!("unknown key {key:?}"));
@@ -261,6 +266,11 @@ fn parse_service(entry: &Map<String, Value>, defaults: &Limits) -> Result<Servic
     if let Some(v) = entry.get("test_recipients") {
         service.test_recipients = test_recipients(v, service.limits.code_length)?;
     }
+    match entry.get("skip_sms_to_landlines") {
+        None | Some(Value::Null) => {}
+        Some(Value::Bool(b)) => service.skip_sms_to_landlines = *b,
+        Some(_) => return Err("skip_sms_to_landlines: must be true or false".into()),
+    }
     Ok(service)
 }
 
@@ -324,7 +334,7 @@ mod tests {
                 {{"sid":"{SID_A}","friendly_name":"Acme"}},
                 {{"sid":"{SID_B}","friendly_name":"Acme Pay","code_length":8,"validity_seconds":300,
                   "max_check_attempts":3,"max_sends":2,"channels":["SMS"],"countries":["us","CA"],
-                  "custom_friendly_name":false}}]}}"#
+                  "custom_friendly_name":false,"skip_sms_to_landlines":true}}]}}"#
         );
         let defaults = Limits { max_failures: 7, ..Limits::default() };
         let s = Services::from_json(&json, &defaults).unwrap();
@@ -334,12 +344,14 @@ mod tests {
         assert_eq!(a.limits, defaults, "omitted limits take the deployment's defaults");
         assert_eq!(a.countries, None);
         assert!(a.custom_friendly_name);
+        assert!(!a.skip_sms_to_landlines);
         let b = s.get(SID_B).unwrap();
         assert_eq!((b.limits.code_length, b.limits.validity_secs, b.limits.max_check_attempts, b.limits.max_sends), (8, 300, 3, 2));
         assert_eq!(b.limits.max_failures, 7);
         assert_eq!(b.channels, vec![Channel::Sms]);
         assert_eq!(b.countries.as_deref(), Some(&["US".to_owned(), "CA".to_owned()][..]));
         assert!(!b.custom_friendly_name);
+        assert!(b.skip_sms_to_landlines);
         assert!(b.allows_country(Some("US")) && b.allows_country(Some("ca")));
         assert!(!b.allows_country(Some("GB")) && !b.allows_country(None));
         assert!(a.allows_country(None));
@@ -369,8 +381,9 @@ mod tests {
             (r#"{"services":[{"friendly_name":"A","code_length":3}]}"#, "code_length"),
             (r#"{"services":[{"friendly_name":"A","max_sends":"5"}]}"#, "max_sends"),
             (r#"{"services":[{"friendly_name":"A","sid":"VA1"}]}"#, "sid"),
-            (r#"{"services":[{"friendly_name":"A","channels":["call"]}]}"#, "call"),
+            (r#"{"services":[{"friendly_name":"A","channels":["sna"]}]}"#, "sna"),
             (r#"{"services":[{"friendly_name":"A","countries":["USA"]}]}"#, "USA"),
+            (r#"{"services":[{"friendly_name":"A","skip_sms_to_landlines":"yes"}]}"#, "skip_sms_to_landlines"),
             (r#"{"services":[{"friendly_name":"A","countries":[]}]}"#, "empty"),
             (r#"{"services":[{"friendly_name":"visit evil.com"}]}"#, "'.'"),
             (r#"{"services":[{"friendly_name":"A"},{"friendly_name":"A"}]}"#, "twice"),

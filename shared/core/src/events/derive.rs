@@ -141,6 +141,10 @@ impl Deriver {
             attempt_sid: None,
             resend: false,
             reason: Some(b.reason.clone()),
+            // A refusal is counted whoever the recipient is: a block note
+            // carries no test flag, and a rule that refuses a test
+            // recipient refuses it as it would anyone.
+            test: false,
         }
     }
 

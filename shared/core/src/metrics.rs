@@ -110,7 +110,9 @@ pub fn block_reason(e: &crate::service::VerifyError) -> Option<&'static str> {
         E::SendsExhausted { .. } => Some("max_sends"),
         E::Locked { .. } => Some("locked"),
         E::AttemptsExhausted { .. } => Some("max_attempts"),
-        E::CountryNotAllowed => Some("country_not_allowed"),
+        // The reason blocked events carry for the same refusal.
+        E::CountryNotAllowed => Some(crate::store::blocked::reason::GEO_PERMISSIONS),
+        E::SmsToLandline => Some("sms_to_landline"),
         E::ChannelDisabled(_) => Some("channel_disabled"),
         E::FeatureDisabled(_) => Some("feature_disabled"),
         E::NotFound | E::Busy | E::StoreUnavailable(_) | E::SendFailed(_) => None,

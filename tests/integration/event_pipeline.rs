@@ -446,7 +446,7 @@ async fn starts_refused_by_geo_permissions_are_blocked_events() {
     use verify_core::store::safe_list::{SafeListEntry, SafeListStore};
     let mut p = pipeline(Vec::new()).await;
     let to = "+442079460970";
-    let req = StartRequest { to: PhoneNumber::parse(to).unwrap().into(), channel: verify_core::channel::Channel::Sms, language: None, friendly_name: None };
+    let req = StartRequest { to: PhoneNumber::parse(to).unwrap().into(), channel: verify_core::channel::Channel::Sms, language: None, friendly_name: None, email_from: Default::default() };
     let service = p.service(US_ONLY_SERVICE);
     for _ in 0..2 {
         let refused = p.verifier.start(&service, &req).await.unwrap_err();

@@ -123,7 +123,7 @@ async fn a_failed_call_voids_the_code_and_gives_the_send_back() {
     };
     let service = verifier.services.default_service().clone();
     let to = "+442079460123";
-    let req = StartRequest { to: PhoneNumber::parse(to).unwrap().into(), channel: Channel::Call, language: None, friendly_name: None };
+    let req = StartRequest { to: PhoneNumber::parse(to).unwrap().into(), channel: Channel::Call, language: None, friendly_name: None, email_from: Default::default() };
     // Throttled on every try the SDK makes (it retries throttling).
     standin.fail_next("ThrottlingException", 10).await;
     let err = verifier.start(&service, &req).await.unwrap_err();

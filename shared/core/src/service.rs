@@ -536,7 +536,7 @@ mod tests {
         let (v, outbox) = verifier(&[Channel::Sms, Channel::Call]);
         let mut service = v.services.default_service().clone();
         service.skip_sms_to_landlines = true;
-        let start = |number: &str, channel| StartRequest { to: to(number), channel, language: None, friendly_name: None };
+        let start = |number: &str, channel| StartRequest { to: to(number), channel, language: None, friendly_name: None, email_from: Default::default() };
         assert_eq!(v.start(&service, &start(FIXED, Channel::Sms)).await, Err(VerifyError::SmsToLandline));
         let key = key_for(&service.sid, &to(FIXED).key());
         assert_eq!(v.store.read(&key).await.unwrap(), None, "nothing written");

@@ -74,6 +74,27 @@ pub struct LambdaEnv {
     deadline: bool,
 }
 
+/// One SDK client from a [`LambdaEnv`]: every service gets the same region,
+/// credentials, HTTPS client and (for a function) deadlines; only the crate
+/// and the endpoint differ.
+macro_rules! client_from_env {
+    ($env:expr, $sdk:ident, $endpoint:expr) => {{
+        use $sdk::config::{BehaviorVersion, Region};
+        let mut config = $sdk::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new($env.region.clone()))
+            .credentials_provider($env.credentials.clone())
+            .http_client(https_client());
+        if $env.deadline {
+            config = config.timeout_config(timeouts());
+        }
+        if let Some(url) = $endpoint {
+            config = config.endpoint_url(url);
+        }
+        $sdk::Client::from_conf(config.build())
+    }};
+}
+
 impl LambdaEnv {
     pub fn from_env() -> Result<LambdaEnv, String> {
         Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
@@ -114,55 +135,23 @@ impl LambdaEnv {
         }
     }
 
-
     pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
-        use aws_sdk_dynamodb::config::{BehaviorVersion, Region};
-        let mut config = aws_sdk_dynamodb::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new(self.region.clone()))
-            .credentials_provider(self.credentials.clone())
-            .http_client(https_client());
-        if self.deadline {
-            config = config.timeout_config(timeouts());
-        }
-        if let Some(url) = &self.dynamodb_endpoint {
-            config = config.endpoint_url(url);
-        }
-        aws_sdk_dynamodb::Client::from_conf(config.build())
+        client_from_env!(self, aws_sdk_dynamodb, &self.dynamodb_endpoint)
     }
 
     #[cfg(feature = "sns")]
     pub fn sns(&self) -> aws_sdk_sns::Client {
-        use aws_sdk_sns::config::{BehaviorVersion, Region};
-        let mut config = aws_sdk_sns::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new(self.region.clone()))
-            .credentials_provider(self.credentials.clone())
-            .http_client(https_client());
-        if self.deadline {
-            config = config.timeout_config(timeouts());
-        }
-        if let Some(url) = &self.sns_endpoint {
-            config = config.endpoint_url(url);
-        }
-        aws_sdk_sns::Client::from_conf(config.build())
+        client_from_env!(self, aws_sdk_sns, &self.sns_endpoint)
     }
 
     #[cfg(feature = "ses")]
     pub fn ses(&self) -> aws_sdk_sesv2::Client {
-        use aws_sdk_sesv2::config::{BehaviorVersion, Region};
-        let mut config = aws_sdk_sesv2::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new(self.region.clone()))
-            .credentials_provider(self.credentials.clone())
-            .http_client(https_client());
-        if self.deadline {
-            config = config.timeout_config(timeouts());
-        }
-        if let Some(url) = &self.ses_endpoint {
-            config = config.endpoint_url(url);
-        }
-        aws_sdk_sesv2::Client::from_conf(config.build())
+        client_from_env!(self, aws_sdk_sesv2, &self.ses_endpoint)
+    }
+
+    #[cfg(feature = "sms-voice")]
+    pub fn voice(&self) -> aws_sdk_pinpointsmsvoicev2::Client {
+        client_from_env!(self, aws_sdk_pinpointsmsvoicev2, &self.voice_endpoint)
     }
 }
 
@@ -175,25 +164,6 @@ pub fn ses(config: &SdkConfig) -> aws_sdk_sesv2::Client {
 #[cfg(feature = "ses")]
 pub fn ses_at(endpoint: &str) -> aws_sdk_sesv2::Client {
     LambdaEnv::local(endpoint).ses()
-}
-
-impl LambdaEnv {
-    #[cfg(feature = "sms-voice")]
-    pub fn voice(&self) -> aws_sdk_pinpointsmsvoicev2::Client {
-        use aws_sdk_pinpointsmsvoicev2::config::{BehaviorVersion, Region};
-        let mut config = aws_sdk_pinpointsmsvoicev2::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new(self.region.clone()))
-            .credentials_provider(self.credentials.clone())
-            .http_client(https_client());
-        if self.deadline {
-            config = config.timeout_config(timeouts());
-        }
-        if let Some(url) = &self.voice_endpoint {
-            config = config.endpoint_url(url);
-        }
-        aws_sdk_pinpointsmsvoicev2::Client::from_conf(config.build())
-    }
 }
 
 pub async fn sdk_config() -> SdkConfig {

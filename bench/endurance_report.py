@@ -9,25 +9,13 @@ import argparse
 import datetime
 import json
 import os
-import subprocess
 from pathlib import Path
+
+# The machine description every benchmark report carries (bench/report.py).
+from report import cmd, cpu
 
 # verify-local's throughput must not depend on how long it has run (issue 14).
 TARGETS = {"last_over_first_min": 0.8, "rate_min": 250.0}
-
-
-def cmd(*args: str) -> str:
-    try:
-        return subprocess.run(args, capture_output=True, text=True, timeout=30).stdout.strip()
-    except OSError:
-        return "?"
-
-
-def cpu() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "?"
 
 
 def mark(ok: bool) -> str:

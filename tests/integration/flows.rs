@@ -229,20 +229,6 @@ async fn store_faults_are_retryable_errors(engine: Engine) {
     assert!(matches!(broken.check(h.service(), &by_number(&to), &code("123456")).await, Err(VerifyError::StoreUnavailable(_))));
 }
 
-macro_rules! on_every_store {
-    ($($name:ident),* $(,)?) => {
-        mod on_memory {
-            $( #[tokio::test(flavor = "multi_thread")] async fn $name() { super::$name(super::Engine::Memory).await } )*
-        }
-        mod on_dynoxide {
-            $( #[tokio::test(flavor = "multi_thread")] async fn $name() { super::$name(super::Engine::Dynoxide).await } )*
-        }
-        mod on_moto {
-            $( #[tokio::test(flavor = "multi_thread")] async fn $name() { super::$name(super::Engine::Moto).await } )*
-        }
-    };
-}
-
 on_every_store!(
     start_then_check_approves_once,
     check_by_sid_and_wrong_sid,

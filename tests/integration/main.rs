@@ -2,6 +2,9 @@
 //! Run through `bash tests/run.sh`, which starts moto for the moto cases.
 //! Each module is one area; see its header.
 
+// First: its macros (on_every_store!) are used by the suites below.
+#[macro_use]
+mod support;
 mod budget;
 mod concurrency;
 mod end_to_end;
@@ -15,6 +18,5 @@ mod ses_sender;
 mod local_stream;
 mod sns_sender;
 mod subscribers;
-mod support;
 mod voice_sender;
 mod wire;

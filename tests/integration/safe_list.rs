@@ -59,18 +59,4 @@ async fn listed_numbers_pass_the_country_rule_but_not_the_send_limit(engine: Eng
     assert_eq!(h.start(&start_request(UK)).await.unwrap_err(), VerifyError::CountryNotAllowed);
 }
 
-macro_rules! on_every_store {
-    ($($name:ident),* $(,)?) => {
-        mod on_memory {
-            $( #[tokio::test(flavor = "multi_thread")] async fn $name() { super::$name(super::Engine::Memory).await } )*
-        }
-        mod on_dynoxide {
-            $( #[tokio::test(flavor = "multi_thread")] async fn $name() { super::$name(super::Engine::Dynoxide).await } )*
-        }
-        mod on_moto {
-            $( #[tokio::test(flavor = "multi_thread")] async fn $name() { super::$name(super::Engine::Moto).await } )*
-        }
-    };
-}
-
 on_every_store!(entries_are_added_once_read_and_removed, listed_numbers_pass_the_country_rule_but_not_the_send_limit);

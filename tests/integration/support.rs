@@ -338,3 +338,19 @@ async fn moto_stream(table: &str) -> Vec<serde_json::Value> {
     }
     out
 }
+
+/// One test function per store engine: `mod on_memory`, `on_dynoxide` and
+/// `on_moto`, each calling the suite's `async fn name(Engine)`.
+macro_rules! on_every_store {
+    ($($name:ident),* $(,)?) => {
+        mod on_memory {
+            $( #[tokio::test(flavor = "multi_thread")] async fn $name() { super::$name(super::Engine::Memory).await } )*
+        }
+        mod on_dynoxide {
+            $( #[tokio::test(flavor = "multi_thread")] async fn $name() { super::$name(super::Engine::Dynoxide).await } )*
+        }
+        mod on_moto {
+            $( #[tokio::test(flavor = "multi_thread")] async fn $name() { super::$name(super::Engine::Moto).await } )*
+        }
+    };
+}

@@ -12,6 +12,7 @@ mod flows;
 mod leaks;
 mod local_edge;
 mod local_server;
+mod rate_limits;
 mod safe_list;
 mod scoped_keys;
 mod ses_sender;

@@ -22,6 +22,8 @@ use verify_aws::store::{DynamoStore, ensure_table};
 use verify_core::change::Change;
 use verify_core::store::memory::MemoryStore;
 use verify_core::store::blocked::{BlockedStarts, BlockedStore};
+use verify_core::rate_limits::{BucketHit, RateLimits};
+use verify_core::store::rate_limits::RateLimitStore;
 use verify_core::store::safe_list::{SafeListEntry, SafeListStore};
 use verify_core::store::{RecordKey, Store, StoreError};
 
@@ -109,6 +111,44 @@ impl Store for TestStore {
         match &self.backend {
             Backing::Memory(m) => m.find_by_sid(service_sid, sid).await,
             Backing::Dynamo(d) => d.find_by_sid(service_sid, sid).await,
+            Backing::Broken => Err(StoreError::Unavailable("down".into())),
+        }
+    }
+}
+
+impl RateLimitStore for TestStore {
+    async fn rate_limits(&self, service_sid: &str) -> Result<RateLimits, StoreError> {
+        self.log("rate_limits");
+        match &self.backend {
+            Backing::Memory(m) => m.rate_limits(service_sid).await,
+            Backing::Dynamo(d) => d.rate_limits(service_sid).await,
+            Backing::Broken => Err(StoreError::Unavailable("down".into())),
+        }
+    }
+
+    async fn save_rate_limits(&self, service_sid: &str, limits: &RateLimits) -> Result<(), StoreError> {
+        self.log("save_rate_limits");
+        match &self.backend {
+            Backing::Memory(m) => m.save_rate_limits(service_sid, limits).await,
+            Backing::Dynamo(d) => d.save_rate_limits(service_sid, limits).await,
+            Backing::Broken => Err(StoreError::Unavailable("down".into())),
+        }
+    }
+
+    async fn take(&self, hit: &BucketHit) -> Result<bool, StoreError> {
+        self.log("take");
+        match &self.backend {
+            Backing::Memory(m) => m.take(hit).await,
+            Backing::Dynamo(d) => d.take(hit).await,
+            Backing::Broken => Err(StoreError::Unavailable("down".into())),
+        }
+    }
+
+    async fn give_back(&self, hit: &BucketHit) -> Result<(), StoreError> {
+        self.log("give_back");
+        match &self.backend {
+            Backing::Memory(m) => m.give_back(hit).await,
+            Backing::Dynamo(d) => d.give_back(hit).await,
             Backing::Broken => Err(StoreError::Unavailable("down".into())),
         }
     }

@@ -75,6 +75,9 @@ def test_a_verify_only_key(scoped, number):
     refused(lambda: c.verify.v2.safelist.create(phone_number="+442079460961"))
     refused(lambda: c.verify.v2.safelist("+442079460961").fetch())
     refused(lambda: c.verify.v2.safelist("+442079460961").delete())
+    refused(lambda: svc.rate_limits.create(unique_name="end_user_ip_address"))
+    refused_page(lambda: svc.rate_limits.list())
+    refused(lambda: svc.rate_limits("RK" + "0" * 32).buckets.create(max=1, interval=60))
     assert len(scoped.messages(number)) == 1
     check = svc.verification_checks.create(to=number, code=scoped.last_code(number))
     assert check.status == "approved"
@@ -95,3 +98,4 @@ def test_a_key_without_a_list_keeps_all_but_admin(scoped, number):
     assert svc.verifications(v.sid).update(status="approved").status == "approved"
     c.verify.v2.verification_attempts.list()
     refused_page(lambda: c.verify.v2.services.list())
+    refused(lambda: svc.rate_limits.create(unique_name="end_user_ip_address"))

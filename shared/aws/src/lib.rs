@@ -21,6 +21,7 @@ pub mod clients;
 pub mod conditional;
 pub mod events;
 pub mod item;
+pub mod rate_limits;
 pub mod reports;
 pub mod safe_list;
 #[cfg(feature = "ses")]

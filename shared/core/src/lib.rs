@@ -24,6 +24,7 @@ pub mod message;
 pub mod metrics;
 pub mod otp;
 pub mod phone;
+pub mod rate_limits;
 pub mod recipient;
 pub mod record;
 pub mod sender;

@@ -113,6 +113,8 @@ pub fn block_reason(e: &crate::service::VerifyError) -> Option<&'static str> {
         // The reason blocked events carry for the same refusal.
         E::CountryNotAllowed => Some(crate::store::blocked::reason::GEO_PERMISSIONS),
         E::SmsToLandline => Some("sms_to_landline"),
+        E::RateLimited { .. } => Some(crate::store::blocked::reason::RATE_LIMIT),
+        E::UnknownRateLimit(_) => None,
         E::ChannelDisabled(_) => Some("channel_disabled"),
         E::FeatureDisabled(_) => Some("feature_disabled"),
         E::NotFound | E::Busy | E::StoreUnavailable(_) | E::SendFailed(_) => None,

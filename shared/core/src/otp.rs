@@ -133,6 +133,19 @@ impl CodeKeys {
         }
     }
 
+    /// A keyed tag of `value` in `context` (hex, 128 bits) under the current
+    /// key: how a value that must not be stored (an IP address, an account
+    /// id a rate limit is keyed on) names a counter. Rotating the key starts
+    /// new counters.
+    pub fn tag(&self, context: &str, value: &str) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.current.secret).expect("HMAC takes keys of any length");
+        for part in ["verify-tag", context, value] {
+            mac.update(&(part.len() as u64).to_be_bytes());
+            mac.update(part.as_bytes());
+        }
+        hex::encode(&mac.finalize().into_bytes()[..16])
+    }
+
     /// Constant-time comparison (`verify_slice`) under the key the hash names.
     /// A hash made by a key no longer configured matches nothing.
     pub fn matches(&self, stored: &CodeHash, sid: &str, code: &Code) -> bool {

@@ -58,6 +58,10 @@ pub enum VerifyError {
     /// An SMS to a number its plan calls a fixed line, on a service that
     /// skips those (`skip_sms_to_landlines`).
     SmsToLandline,
+    /// A programmable rate limit the start named is full for its value.
+    RateLimited { unique_name: String, max: u64, interval: u64, retry_after: Seconds },
+    /// The start named a rate limit the service does not define.
+    UnknownRateLimit(String),
 }
 
 impl From<StoreError> for VerifyError {
@@ -384,7 +388,7 @@ impl<S: Store + SafeListStore + BlockedStore, C: Clock> Verifier<S, C> {
     /// Records a start refused by a rule, for the `verification.blocked`
     /// event. The refusal stands whether or not this is recorded: a store
     /// fault here is logged, not answered.
-    async fn note_blocked(&self, service: &Service, req: &StartRequest, why: &str) {
+    pub(crate) async fn note_blocked(&self, service: &Service, req: &StartRequest, why: &str) {
         let note = BlockedStarts {
             service_sid: service.sid.clone(),
             key: req.to.key(),

@@ -9,6 +9,9 @@ pub const ATTEMPT: &str = "VL";
 pub const ACCOUNT: &str = "AC";
 /// A Safe List entry.
 pub const SAFE_LIST: &str = "GN";
+/// A programmable rate limit, and one of its buckets.
+pub const RATE_LIMIT: &str = "RK";
+pub const BUCKET: &str = "BL";
 
 /// A fresh random sid. 128 random bits, so sids cannot be guessed or enumerated.
 pub fn new_sid(prefix: &str) -> String {

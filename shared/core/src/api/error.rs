@@ -13,6 +13,8 @@ pub mod code {
     pub const FORBIDDEN: u32 = 20403;
     pub const METHOD_NOT_ALLOWED: u32 = 20004;
     pub const NOT_FOUND: u32 = 20404;
+    /// Twilio's "Too many requests" (a programmable rate limit's bucket is full).
+    pub const TOO_MANY_REQUESTS: u32 = 20429;
     pub const SERVICE_UNAVAILABLE: u32 = 20503;
     pub const INVALID_PARAMETER: u32 = 60200;
     pub const MAX_CHECK_ATTEMPTS: u32 = 60202;
@@ -147,6 +149,15 @@ impl ApiError {
             VerifyError::ChannelDisabled(channel) => {
                 ApiError::new(400, code::CHANNEL_DISABLED, format!("Delivery channel disabled: {channel}"))
             }
+            VerifyError::RateLimited { unique_name, max, interval, retry_after } => ApiError::new(
+                429,
+                code::TOO_MANY_REQUESTS,
+                format!("Too many requests: rate limit {unique_name} allows {max} per {interval} s for this value"),
+            )
+            .retry_after(*retry_after),
+            VerifyError::UnknownRateLimit(name) => ApiError::invalid(format!(
+                "Invalid parameter: RateLimits names {name}, which is not a rate limit of this service"
+            )),
             VerifyError::SmsToLandline => {
                 ApiError::new(403, code::SMS_TO_LANDLINE, "SMS is not supported by landline phone number")
             }

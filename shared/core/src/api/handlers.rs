@@ -21,6 +21,7 @@ use crate::service::{CheckTarget, StartRequest, Verifier, VerifyError};
 use crate::sid;
 use crate::store::Store;
 use crate::store::blocked::BlockedStore;
+use crate::store::rate_limits::RateLimitStore;
 use crate::store::safe_list::SafeListStore;
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
@@ -67,7 +68,7 @@ impl<S> Api<S, crate::clock::SystemClock> {
     }
 }
 
-impl<S: Store + SafeListStore + BlockedStore, C: Clock> Api<S, C> {
+impl<S: Store + SafeListStore + BlockedStore + RateLimitStore, C: Clock> Api<S, C> {
     /// Answers one request as `function` serves it, in this order: a CORS
     /// preflight (the one thing answered without credentials: browsers send
     /// none with it), the refusal of a cross-site request from an origin
@@ -132,11 +133,16 @@ impl<S: Store + SafeListStore + BlockedStore, C: Clock> Api<S, C> {
             Route::ListServices => (StatusCode::OK, self.list_services(req, &links)?),
             Route::CreateSafeListNumber => (StatusCode::CREATED, self.create_safe_number(req, &links).await?),
             Route::FetchSafeListNumber { phone_number } => (StatusCode::OK, self.fetch_safe_number(&phone_number, &links).await?),
+            Route::RateLimits { service_sid, target } => {
+                let (status, body) = self.rate_limits(self.service(&service_sid)?, &target, req, &links).await?;
+                match body {
+                    Some(body) => (status, body),
+                    None => return Ok(empty_response(status)),
+                }
+            }
             Route::DeleteSafeListNumber { phone_number } => {
                 self.delete_safe_number(&phone_number).await?;
-                let mut resp = Response::new(String::new());
-                *resp.status_mut() = StatusCode::NO_CONTENT;
-                return Ok(resp);
+                return Ok(empty_response(StatusCode::NO_CONTENT));
             }
         };
         Ok(json_response(status, &body))
@@ -184,8 +190,18 @@ impl<S: Store + SafeListStore + BlockedStore, C: Clock> Api<S, C> {
             .map(|n| check_friendly_name(n).map_err(|e| ApiError::invalid(format!("Invalid parameter: CustomFriendlyName ({e})"))))
             .transpose()?;
         let email_from = super::channel_config::email_from(params.text(names::CHANNEL_CONFIGURATION)?, channel, service)?;
+        let rate_limits = match params.object(&["RateLimits", "rate_limits"])? {
+            Some(object) => crate::rate_limits::parse_start_param(&object)
+                .map_err(|e| ApiError::invalid(format!("Invalid parameter: RateLimits ({e})")))?,
+            None => Vec::new(),
+        };
         let request = StartRequest { to, channel, language, friendly_name, email_from };
-        let started = self.verifier.start(service, &request).await;
+        // The programmable rate limits count every well-formed start (as
+        // Twilio counts requests), before the rules that may refuse it.
+        let started = match self.verifier.take_rate_limits(service, &request, &rate_limits).await {
+            Ok(()) => self.verifier.start(service, &request).await,
+            Err(e) => Err(e),
+        };
         note_start(&mut outcome.lock().unwrap(), &request, &started);
         let record = started.map_err(|e| refused(&e, &verifications))?;
         Ok(resource::verification(&record, self.verifier.clock.now(), &service.limits, links))
@@ -262,26 +278,33 @@ impl<S: Store + SafeListStore + BlockedStore, C: Clock> Api<S, C> {
         Ok(resource::verification(&record, self.verifier.clock.now(), &service.limits, links))
     }
 
-    /// `PageSize` (1–1000, default 50) and `Page` from the query.
     fn list_services(&self, req: &Request<Bytes>, links: &Links<'_>) -> Result<Value, ApiError> {
-        let query = Params::from_form(req.uri().query().unwrap_or("").as_bytes());
-        let number = |names: &[&str], default: usize, min: usize, max: usize| -> Result<usize, ApiError> {
-            match query.text(names)? {
-                None => Ok(default),
-                Some(raw) => match raw.trim().parse::<usize>() {
-                    Ok(n) if (min..=max).contains(&n) => Ok(n),
-                    _ => Err(ApiError::invalid(format!("Invalid parameter: {}", names[0]))),
-                },
-            }
-        };
-        let page_size = number(&["PageSize"], DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)?;
-        let page = number(&["Page"], 0, 0, 1_000_000)?;
+        let (page_size, page) = page_of(req)?;
         Ok(resource::services_page(self.verifier.services.all(), page_size, page, links))
     }
 
     fn base_url(&self, req: &Request<Bytes>) -> String {
         self.public_base_url.clone().unwrap_or_else(|| request_base_url(req))
     }
+}
+
+/// A list's `PageSize` (1–1000, default 50) and `Page` from the query.
+pub(super) fn page_of(req: &Request<Bytes>) -> Result<(usize, usize), ApiError> {
+    let query = Params::from_form(req.uri().query().unwrap_or("").as_bytes());
+    let number = |name: &str, default: usize, min: usize, max: usize| match query.text(&[name])? {
+        None => Ok(default),
+        Some(raw) => match raw.trim().parse::<usize>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(n),
+            _ => Err(ApiError::invalid(format!("Invalid parameter: {name}"))),
+        },
+    };
+    Ok((number("PageSize", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)?, number("Page", 0, 0, 1_000_000)?))
+}
+
+fn empty_response(status: StatusCode) -> HttpResponse {
+    let mut resp = Response::new(String::new());
+    *resp.status_mut() = status;
+    resp
 }
 
 /// The plain check endpoint answers as Twilio's serverless `check-verify`

@@ -10,6 +10,7 @@ pub mod cors;
 pub mod error;
 pub mod handlers;
 pub mod params;
+pub mod rate_limits;
 pub mod resource;
 pub mod routes;
 pub mod safe_list;

@@ -11,8 +11,9 @@ pub const MAX_BODY_BYTES: usize = 8 * 1024;
 enum Value {
     Text(String),
     /// A JSON number, boolean, array, object or null: never a valid value
-    /// for our parameters (a numeric code would lose its leading zeros).
-    NotText,
+    /// for a text parameter (a numeric code would lose its leading zeros);
+    /// an object is one for [`Params::object`].
+    NotText(serde_json::Value),
 }
 
 #[derive(Debug, Default)]
@@ -61,7 +62,7 @@ impl Params {
                 .map(|(k, v)| {
                     let v = match v {
                         serde_json::Value::String(s) => Value::Text(s),
-                        _ => Value::NotText,
+                        other => Value::NotText(other),
                     };
                     (k, v)
                 })
@@ -82,7 +83,25 @@ impl Params {
             None => Ok(None),
             Some((_, Value::Text(s))) if s.trim().is_empty() => Ok(None),
             Some((_, Value::Text(s))) => Ok(Some(s.as_str())),
-            Some((_, Value::NotText)) => Err(ApiError::invalid(format!("Invalid parameter: {} (must be a string)", names[0]))),
+            Some((_, Value::NotText(_))) => Err(ApiError::invalid(format!("Invalid parameter: {} (must be a string)", names[0]))),
+        }
+    }
+
+    /// A JSON object parameter (`RateLimits`): given as JSON text (a form
+    /// field, as Twilio's clients send it) or, in a JSON body, as an object.
+    pub fn object(&self, names: &[&str]) -> Result<Option<serde_json::Map<String, serde_json::Value>>, ApiError> {
+        let bad = || ApiError::invalid(format!("Invalid parameter: {} (must be a JSON object)", names[0]));
+        let mut found = self.0.iter().filter(|(k, _)| names.contains(&k.as_str()));
+        let first = found.next();
+        if found.next().is_some() {
+            return Err(ApiError::invalid(format!("Invalid parameter: {} (given more than once)", names[0])));
+        }
+        match first {
+            None => Ok(None),
+            Some((_, Value::Text(s))) if s.trim().is_empty() => Ok(None),
+            Some((_, Value::Text(s))) => serde_json::from_str(s).map(Some).map_err(|_| bad()),
+            Some((_, Value::NotText(serde_json::Value::Object(m)))) => Ok(Some(m.clone())),
+            Some((_, Value::NotText(_))) => Err(bad()),
         }
     }
 

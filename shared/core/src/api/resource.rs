@@ -115,6 +115,7 @@ pub fn service(s: &Service, links: &Links<'_>) -> Value {
         "links": {
             "verifications": format!("{url}/Verifications"),
             "verification_checks": format!("{url}/VerificationCheck"),
+            "rate_limits": format!("{url}/RateLimits"),
         },
         "url": url,
     })
@@ -124,22 +125,35 @@ pub fn service(s: &Service, links: &Links<'_>) -> Value {
 pub const DEFAULT_PAGE_SIZE: usize = 50;
 pub const MAX_PAGE_SIZE: usize = 1000;
 
-/// One page of the services list, with Twilio's `meta` (absolute URLs on our
-/// own host, so helper libraries can follow `next_page_url`).
+/// One page of the services list.
 pub fn services_page(all: &[Service], page_size: usize, page: usize, links: &Links<'_>) -> Value {
+    let items: Vec<Value> = all.iter().map(|s| service(s, links)).collect();
+    list_page("services", items, page_size, page, |size, n| links.services_page_url(size, n))
+}
+
+/// One page of a list resource under `key`, with Twilio's `meta` (absolute
+/// URLs on our own host, so helper libraries can follow `next_page_url`).
+/// `url_of(page_size, page)` is a page's address.
+pub fn list_page(
+    key: &str,
+    all: Vec<Value>,
+    page_size: usize,
+    page: usize,
+    url_of: impl Fn(usize, usize) -> String,
+) -> Value {
     let start = page.saturating_mul(page_size);
-    let items: Vec<Value> = all.iter().skip(start).take(page_size).map(|s| service(s, links)).collect();
     let has_next = start.saturating_add(page_size) < all.len();
+    let items: Vec<Value> = all.into_iter().skip(start).take(page_size).collect();
     json!({
-        "services": items,
+        key: items,
         "meta": {
             "page": page,
             "page_size": page_size,
-            "first_page_url": links.services_page_url(page_size, 0),
-            "previous_page_url": if page > 0 { json!(links.services_page_url(page_size, page - 1)) } else { Value::Null },
-            "url": links.services_page_url(page_size, page),
-            "next_page_url": if has_next { json!(links.services_page_url(page_size, page + 1)) } else { Value::Null },
-            "key": "services",
+            "first_page_url": url_of(page_size, 0),
+            "previous_page_url": if page > 0 { json!(url_of(page_size, page - 1)) } else { Value::Null },
+            "url": url_of(page_size, page),
+            "next_page_url": if has_next { json!(url_of(page_size, page + 1)) } else { Value::Null },
+            "key": key,
         },
     })
 }

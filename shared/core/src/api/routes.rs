@@ -28,10 +28,12 @@ pub enum Operation {
     /// verify-local's `/_local/messages`.
     ReadLocalMessages,
     ManageSafeList,
+    /// `/v2/Services/{sid}/RateLimits[/…/Buckets]`: define programmable rate limits.
+    ManageRateLimits,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 9] = [
+    pub const ALL: [Operation; 10] = [
         Operation::StartVerification,
         Operation::CheckVerification,
         Operation::FetchVerification,
@@ -41,6 +43,7 @@ impl Operation {
         Operation::ReadReports,
         Operation::ReadLocalMessages,
         Operation::ManageSafeList,
+        Operation::ManageRateLimits,
     ];
 
     /// The permission each operation needs: the one table every program
@@ -56,7 +59,7 @@ impl Operation {
             // approving without one.
             Operation::ReadLocalMessages => Permission::Approve,
             Operation::ReadReports => Permission::Reports,
-            Operation::ReadServices | Operation::ManageSafeList => Permission::Admin,
+            Operation::ReadServices | Operation::ManageSafeList | Operation::ManageRateLimits => Permission::Admin,
         }
     }
 }
@@ -92,10 +95,37 @@ pub enum Route {
     FetchSafeListNumber { phone_number: String },
     /// `DELETE /v2/SafeList/Numbers/{PhoneNumber}`
     DeleteSafeListNumber { phone_number: String },
+    /// `/v2/Services/{ServiceSid}/RateLimits…`: the method says what to do.
+    RateLimits { service_sid: String, target: RateLimitTarget },
     /// The function-URL start endpoint (default service).
     PlainStart,
     /// The function-URL check endpoint (default service).
     PlainCheck,
+}
+
+/// Which rate-limit resource a `/RateLimits…` path names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RateLimitTarget {
+    /// `/RateLimits`: create (POST), list (GET).
+    Limits,
+    /// `/RateLimits/{RK}`: fetch, update, delete.
+    Limit(String),
+    /// `/RateLimits/{RK}/Buckets`: create, list.
+    Buckets(String),
+    /// `/RateLimits/{RK}/Buckets/{BL}`: fetch, update, delete.
+    Bucket(String, String),
+}
+
+impl RateLimitTarget {
+    /// The methods the resource answers.
+    pub fn allows(&self, method: &Method) -> bool {
+        match self {
+            RateLimitTarget::Limits | RateLimitTarget::Buckets(_) => matches!(*method, Method::GET | Method::POST),
+            RateLimitTarget::Limit(_) | RateLimitTarget::Bucket(..) => {
+                matches!(*method, Method::GET | Method::POST | Method::DELETE)
+            }
+        }
+    }
 }
 
 impl Route {
@@ -112,6 +142,7 @@ impl Route {
             Route::CreateSafeListNumber => "create_safe_list_number",
             Route::FetchSafeListNumber { .. } => "fetch_safe_list_number",
             Route::DeleteSafeListNumber { .. } => "delete_safe_list_number",
+            Route::RateLimits { .. } => "rate_limits",
             Route::PlainStart => "start_verify",
             Route::PlainCheck => "check_verify",
         }
@@ -129,6 +160,7 @@ impl Route {
             Route::CreateSafeListNumber | Route::FetchSafeListNumber { .. } | Route::DeleteSafeListNumber { .. } => {
                 Operation::ManageSafeList
             }
+            Route::RateLimits { .. } => Operation::ManageRateLimits,
         }
     }
 }
@@ -176,6 +208,21 @@ pub fn route(function: Function, method: &Method, path: &str) -> Result<Route, A
                 _ => Err(wrong_method("GET or DELETE")),
             }
         }
+        ["v2", "Services", sid, "RateLimits", rest @ ..] if starts => {
+            let target = match rest {
+                [] => RateLimitTarget::Limits,
+                [rk] => RateLimitTarget::Limit(decode(rk)),
+                [rk, "Buckets"] => RateLimitTarget::Buckets(decode(rk)),
+                [rk, "Buckets", bl] => RateLimitTarget::Bucket(decode(rk), decode(bl)),
+                _ => return Err(not_found()),
+            };
+            let allowed = if matches!(target, RateLimitTarget::Limits | RateLimitTarget::Buckets(_)) {
+                "GET or POST"
+            } else {
+                "GET, POST or DELETE"
+            };
+            found(target.allows(method), Route::RateLimits { service_sid: decode(sid), target }, allowed)
+        }
         _ => Err(not_found()),
     }
 }
@@ -210,6 +257,7 @@ mod tests {
             (ReadReports, Reports),
             (ReadServices, Admin),
             (ManageSafeList, Admin),
+            (ManageRateLimits, Admin),
         ];
         assert_eq!(expected.len(), Operation::ALL.len(), "every operation is listed here");
         for (op, p) in expected {
@@ -229,6 +277,8 @@ mod tests {
             (Method::POST, "/v2/SafeList/Numbers".to_owned(), Admin),
             (Method::GET, "/v2/SafeList/Numbers/%2B14155550123".to_owned(), Admin),
             (Method::DELETE, "/v2/SafeList/Numbers/+14155550123".to_owned(), Admin),
+            (Method::POST, format!("/v2/Services/{VA}/RateLimits"), Admin),
+            (Method::DELETE, format!("/v2/Services/{VA}/RateLimits/RK1/Buckets/BL1"), Admin),
         ];
         for (m, path, p) in cases {
             assert_eq!(route(Function::Local, &m, &path).unwrap().operation().permission(), p, "{m} {path}");
@@ -282,6 +332,25 @@ mod tests {
     }
 
     #[test]
+    fn rate_limit_routes() {
+        use Function::{CheckVerify, Local, StartVerify};
+        let svc = || VA.to_owned();
+        let at_rl = |m: Method, tail: &str| at(Local, m, &format!("/v2/Services/{VA}/RateLimits{tail}"));
+        let rl = |target| Ok(Route::RateLimits { service_sid: svc(), target });
+        assert_eq!(at_rl(Method::POST, ""), rl(RateLimitTarget::Limits));
+        assert_eq!(at_rl(Method::GET, "/"), rl(RateLimitTarget::Limits));
+        assert_eq!(at_rl(Method::DELETE, ""), Err(405));
+        assert_eq!(at_rl(Method::DELETE, "/RK1"), rl(RateLimitTarget::Limit("RK1".into())));
+        assert_eq!(at_rl(Method::GET, "/RK1/Buckets"), rl(RateLimitTarget::Buckets("RK1".into())));
+        assert_eq!(at_rl(Method::DELETE, "/RK1/Buckets"), Err(405));
+        assert_eq!(at_rl(Method::POST, "/RK1/Buckets/BL2"), rl(RateLimitTarget::Bucket("RK1".into(), "BL2".into())));
+        assert_eq!(at_rl(Method::GET, "/RK1/Other"), Err(404));
+        let path = format!("/v2/Services/{VA}/RateLimits");
+        assert!(at(StartVerify, Method::GET, &path).is_ok());
+        assert_eq!(at(CheckVerify, Method::GET, &path), Err(404));
+    }
+
+    #[test]
     fn wrong_methods_and_unknown_paths() {
         use Function::Local;
         assert_eq!(at(Local, Method::POST, "/v2/Services"), Err(405));
@@ -289,7 +358,7 @@ mod tests {
         assert_eq!(at(Local, Method::GET, &format!("/v2/Services/{VA}/VerificationCheck")), Err(405));
         assert_eq!(at(Local, Method::DELETE, &format!("/v2/Services/{VA}/Verifications/VE1")), Err(405));
         assert_eq!(at(Local, Method::GET, "/start-verify"), Err(405));
-        for path in ["/", "/v2", "/v2/Services/x/RateLimits", "/v1/Services", "/v2/Services/a/Verifications/b/c", ""] {
+        for path in ["/", "/v2", "/v2/Services/x/RateLimits/RK1/Buckets/BL1/x", "/v1/Services", "/v2/Services/a/Verifications/b/c", ""] {
             assert_eq!(at(Local, Method::POST, path), Err(404), "{path}");
         }
         let e = route(Local, &Method::GET, "/nope").unwrap_err();

@@ -12,6 +12,8 @@ use std::future::Future;
 pub mod reason {
     /// The service does not send to the number's country (403/60605).
     pub const GEO_PERMISSIONS: &str = "geo_permissions";
+    /// A programmable rate limit's bucket was full (429/20429).
+    pub const RATE_LIMIT: &str = "rate_limit";
 }
 
 /// The blocked starts of one recipient within one service, as stored.

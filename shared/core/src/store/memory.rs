@@ -7,9 +7,11 @@
 //! translates must behave exactly like this.
 
 use super::blocked::{BlockedStarts, BlockedStore};
+use super::rate_limits::RateLimitStore;
 use super::safe_list::{SafeListEntry, SafeListStore};
 use super::{RecordKey, Store, StoreError};
 use crate::change::Change;
+use crate::rate_limits::{BucketHit, RateLimits};
 use crate::record::VerificationRecord;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -19,6 +21,9 @@ pub struct MemoryStore {
     records: Arc<Mutex<HashMap<RecordKey, VerificationRecord>>>,
     safe_list: Arc<Mutex<HashMap<String, SafeListEntry>>>,
     blocked: Arc<Mutex<HashMap<(String, String), BlockedStarts>>>,
+    rate_limits: Arc<Mutex<HashMap<String, RateLimits>>>,
+    /// Rate-limit counters: (count, the window's end).
+    counters: Arc<Mutex<HashMap<String, (u64, i64)>>>,
 }
 
 impl MemoryStore {
@@ -95,6 +100,45 @@ impl BlockedStore for MemoryStore {
         let mut blocked = self.blocked.lock().expect("store lock");
         let count = blocked.get(&(note.service_sid.clone(), note.key.clone())).map_or(0, |b| b.count) + 1;
         blocked.insert((note.service_sid.clone(), note.key.clone()), BlockedStarts { count, ..note.clone() });
+        Ok(())
+    }
+}
+
+impl RateLimitStore for MemoryStore {
+    async fn rate_limits(&self, service_sid: &str) -> Result<RateLimits, StoreError> {
+        Ok(self.rate_limits.lock().expect("store lock").get(service_sid).cloned().unwrap_or_default())
+    }
+
+    async fn save_rate_limits(&self, service_sid: &str, limits: &RateLimits) -> Result<(), StoreError> {
+        let mut all = self.rate_limits.lock().expect("store lock");
+        let stored = all.get(service_sid).map_or(0, |l| l.version);
+        if stored + 1 != limits.version {
+            return Err(StoreError::Conflict(None));
+        }
+        all.insert(service_sid.to_owned(), limits.clone());
+        Ok(())
+    }
+
+    async fn take(&self, hit: &BucketHit) -> Result<bool, StoreError> {
+        let mut counters = self.counters.lock().expect("store lock");
+        // What a TTL sweep would have deleted long ago: windows that ended
+        // more than the longest interval before this one ends.
+        if counters.len() > 4096 {
+            let horizon = hit.expires_at - crate::rate_limits::MAX_INTERVAL as i64;
+            counters.retain(|_, (_, end)| *end >= horizon);
+        }
+        let entry = counters.entry(hit.counter.clone()).or_insert((0, hit.expires_at));
+        if entry.0 >= hit.max {
+            return Ok(false);
+        }
+        entry.0 += 1;
+        Ok(true)
+    }
+
+    async fn give_back(&self, hit: &BucketHit) -> Result<(), StoreError> {
+        if let Some(entry) = self.counters.lock().expect("store lock").get_mut(&hit.counter) {
+            entry.0 = entry.0.saturating_sub(1);
+        }
         Ok(())
     }
 }

@@ -8,6 +8,7 @@
 
 pub mod blocked;
 pub mod memory;
+pub mod rate_limits;
 pub mod safe_list;
 
 use crate::change::Change;

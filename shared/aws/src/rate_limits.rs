@@ -1,0 +1,156 @@
+//! Programmable rate limits on DynamoDB, in the one table:
+//!
+//! - a service's definitions: one item `RLS#{service sid}` holding the
+//!   document as JSON (`doc`) and its version (`ver`); saving is a `PutItem`
+//!   conditioned on the version read (or on the item's absence for the
+//!   first), one write unit for a small document;
+//! - a counter: one item `RLC#{service}#{bucket}#{value tag}#{window start}`
+//!   (see `verify_core::rate_limits::hits`); taking it is one `UpdateItem`
+//!   `ADD n 1` conditioned on `n < max`, so concurrent starts can never
+//!   push it past its bucket's max; its `ttl` is the window's end.
+//!
+//! Neither is a verification record: the stream mapping's filter (VER#,
+//! BLK#) keeps them from webhook-report, and the stream decoder skips them.
+
+use crate::item::{Item, attr};
+use crate::store::DynamoStore;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::AttributeValue as AV;
+use verify_core::rate_limits::{BucketHit, RateLimits};
+use verify_core::store::StoreError;
+use verify_core::store::rate_limits::RateLimitStore;
+
+/// Items of the table that are rate-limit definitions or counters.
+pub const KIND_RATE_LIMITS: &str = "rate_limits";
+pub const KIND_RATE_COUNTER: &str = "rate_counter";
+
+const DOC: &str = "doc";
+const VERSION: &str = "ver";
+const COUNT: &str = "n";
+
+fn key(pk: String) -> Item {
+    Item::from([(attr::PK.to_owned(), AV::S(pk))])
+}
+
+fn definitions_key(service_sid: &str) -> Item {
+    key(format!("RLS#{service_sid}"))
+}
+
+fn counter_key(hit: &BucketHit) -> Item {
+    key(format!("RLC#{}", hit.counter))
+}
+
+fn unavailable<E: std::error::Error + 'static, R: std::fmt::Debug>(e: SdkError<E, R>) -> StoreError {
+    StoreError::Unavailable(format!("DynamoDB: {}", DisplayErrorContext(&e)))
+}
+
+fn from_item(item: &Item) -> Result<RateLimits, StoreError> {
+    let doc = item.get(DOC).and_then(|v| v.as_s().ok());
+    match doc {
+        Some(doc) => serde_json::from_str(doc)
+            .map_err(|e| StoreError::Unavailable(format!("a stored rate-limit document is unreadable: {e}"))),
+        None => Ok(RateLimits::default()),
+    }
+}
+
+impl RateLimitStore for DynamoStore {
+    async fn rate_limits(&self, service_sid: &str) -> Result<RateLimits, StoreError> {
+        let out = self
+            .client()
+            .get_item()
+            .table_name(self.table())
+            .set_key(Some(definitions_key(service_sid)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        out.item().map_or(Ok(RateLimits::default()), from_item)
+    }
+
+    async fn save_rate_limits(&self, service_sid: &str, limits: &RateLimits) -> Result<(), StoreError> {
+        let doc = serde_json::to_string(limits).expect("the document serialises");
+        let mut item = definitions_key(service_sid);
+        item.insert(attr::KIND.to_owned(), AV::S(KIND_RATE_LIMITS.to_owned()));
+        item.insert(DOC.to_owned(), AV::S(doc));
+        item.insert(VERSION.to_owned(), AV::N(limits.version.to_string()));
+        let put = self.client().put_item().table_name(self.table()).set_item(Some(item));
+        let put = match limits.version.checked_sub(1) {
+            Some(0) | None => put.condition_expression("attribute_not_exists(#pk)").expression_attribute_names("#pk", attr::PK),
+            Some(read) => put
+                .condition_expression("#ver = :read")
+                .expression_attribute_names("#ver", VERSION)
+                .expression_attribute_values(":read", AV::N(read.to_string())),
+        };
+        match put.send().await {
+            Ok(_) => Ok(()),
+            Err(e) if matches!(e.as_service_error(), Some(PutItemError::ConditionalCheckFailedException(_))) => {
+                Err(StoreError::Conflict(None))
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn take(&self, hit: &BucketHit) -> Result<bool, StoreError> {
+        let out = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(counter_key(hit)))
+            .update_expression("ADD #n :one SET #kind = :kind, #ttl = :ttl")
+            .condition_expression("attribute_not_exists(#n) OR #n < :max")
+            .expression_attribute_names("#n", COUNT)
+            .expression_attribute_names("#kind", attr::KIND)
+            .expression_attribute_names("#ttl", attr::TTL)
+            .expression_attribute_values(":one", AV::N("1".into()))
+            .expression_attribute_values(":kind", AV::S(KIND_RATE_COUNTER.into()))
+            .expression_attribute_values(":ttl", AV::N(hit.expires_at.to_string()))
+            .expression_attribute_values(":max", AV::N(hit.max.to_string()))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(e) if matches!(e.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => {
+                Ok(false)
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn give_back(&self, hit: &BucketHit) -> Result<(), StoreError> {
+        let out = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(counter_key(hit)))
+            .update_expression("ADD #n :minus")
+            .condition_expression("#n > :zero")
+            .expression_attribute_names("#n", COUNT)
+            .expression_attribute_values(":minus", AV::N("-1".into()))
+            .expression_attribute_values(":zero", AV::N("0".into()))
+            .send()
+            .await;
+        match out {
+            // Nothing to give back (the window's item is gone): fine.
+            Ok(_) => Ok(()),
+            Err(e) if matches!(e.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => Ok(()),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_document_is_an_empty_set_and_a_stored_one_reads_back() {
+        assert_eq!(from_item(&Item::new()).unwrap(), RateLimits::default());
+        let set = RateLimits { version: 3, limits: vec![] };
+        let item = Item::from([(DOC.to_owned(), AV::S(serde_json::to_string(&set).unwrap()))]);
+        assert_eq!(from_item(&item).unwrap(), set);
+        let broken = Item::from([(DOC.to_owned(), AV::S("{".into()))]);
+        assert!(matches!(from_item(&broken), Err(StoreError::Unavailable(_))));
+    }
+}

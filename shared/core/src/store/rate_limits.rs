@@ -1,0 +1,28 @@
+//! The persistence of programmable rate limits: each service's definitions
+//! as one versioned document, and the counters starts take (one item per
+//! bucket, value and window, deleted by TTL when the window ends).
+
+use super::StoreError;
+use crate::rate_limits::{BucketHit, RateLimits};
+use std::future::Future;
+
+pub trait RateLimitStore: Send + Sync {
+    /// The service's definitions (an empty set at version 0 when it has
+    /// none), strongly consistent.
+    fn rate_limits(&self, service_sid: &str) -> impl Future<Output = Result<RateLimits, StoreError>> + Send;
+
+    /// Replaces the service's definitions with `limits` (whose `version`
+    /// is one more than what was read) if the stored version is still
+    /// `limits.version - 1`; otherwise nothing changes and the answer is
+    /// `Err(Conflict(None))`.
+    fn save_rate_limits(&self, service_sid: &str, limits: &RateLimits)
+    -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Counts one request on the counter if it is below its `max`, in one
+    /// atomic conditional write; `false` (nothing counted) when it is full.
+    fn take(&self, hit: &BucketHit) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Gives back one request taken by [`RateLimitStore::take`] (a start
+    /// refused by a later bucket).
+    fn give_back(&self, hit: &BucketHit) -> impl Future<Output = Result<(), StoreError>> + Send;
+}

@@ -11,7 +11,8 @@ use crate::support::*;
 use std::sync::Arc;
 use tokio::sync::Barrier;
 use verify_core::config::Limits;
-use verify_core::rate_limits::{Bucket, BucketHit, RateLimit, RateLimits, window_start};
+use verify_core::rate_limits::{Bucket, RateLimit, RateLimits, window_start};
+use verify_core::store::counters::{Add, Counter, CounterStore};
 use verify_core::service::VerifyError;
 use verify_core::store::{Store, StoreError};
 use verify_core::store::rate_limits::RateLimitStore;
@@ -57,12 +58,10 @@ async fn definitions_are_versioned(engine: Engine) {
 
 async fn counters_stop_at_their_max_and_give_back(engine: Engine) {
     let store = backend(engine).await.store;
-    let hit = BucketHit {
-        counter: verify_core::sid::new_sid("XX"),
-        max: 3,
+    let hit = Counter {
+        key: verify_core::sid::new_sid("XX"),
+        adds: vec![Add { name: "n", amount: 1, cap: Some(3) }],
         expires_at: T0 + 60,
-        unique_name: "ip".into(),
-        interval: 60,
     };
     for _ in 0..3 {
         assert!(store.take(&hit).await.unwrap());
@@ -71,6 +70,22 @@ async fn counters_stop_at_their_max_and_give_back(engine: Engine) {
     store.give_back(&hit).await.unwrap();
     assert!(store.take(&hit).await.unwrap(), "one given back, one taken again");
     assert!(!store.take(&hit).await.unwrap());
+
+    // Two totals on one counter, both capped: the first to run out refuses.
+    let spend = Counter {
+        key: verify_core::sid::new_sid("XX"),
+        adds: vec![Add { name: "n", amount: 1, cap: Some(3) }, Add { name: "spend", amount: 400, cap: Some(1000) }],
+        expires_at: T0 + 60,
+    };
+    assert!(store.take(&spend).await.unwrap());
+    assert!(store.take(&spend).await.unwrap());
+    assert!(!store.take(&spend).await.unwrap(), "1,200 would pass the spend cap of 1,000");
+    store.give_back(&spend).await.unwrap();
+    assert!(store.take(&spend).await.unwrap());
+    let dear = Counter { adds: vec![Add { name: "spend", amount: 1001, cap: Some(1000) }], ..spend.clone() };
+    assert!(!store.take(&dear).await.unwrap(), "an amount above its cap never passes");
+    let gone = Counter { key: verify_core::sid::new_sid("XX"), ..spend };
+    store.give_back(&gone).await.unwrap();
 }
 
 async fn a_full_bucket_refuses_the_start_and_writes_nothing(engine: Engine) {

@@ -22,7 +22,8 @@ use verify_aws::store::{DynamoStore, ensure_table};
 use verify_core::change::Change;
 use verify_core::store::memory::MemoryStore;
 use verify_core::store::blocked::{BlockedStarts, BlockedStore};
-use verify_core::rate_limits::{BucketHit, RateLimits};
+use verify_core::rate_limits::RateLimits;
+use verify_core::store::counters::{Counter, CounterStore};
 use verify_core::store::rate_limits::RateLimitStore;
 use verify_core::store::safe_list::{SafeListEntry, SafeListStore};
 use verify_core::store::{RecordKey, Store, StoreError};
@@ -134,21 +135,23 @@ impl RateLimitStore for TestStore {
             Backing::Broken => Err(StoreError::Unavailable("down".into())),
         }
     }
+}
 
-    async fn take(&self, hit: &BucketHit) -> Result<bool, StoreError> {
+impl CounterStore for TestStore {
+    async fn take(&self, counter: &Counter) -> Result<bool, StoreError> {
         self.log("take");
         match &self.backend {
-            Backing::Memory(m) => m.take(hit).await,
-            Backing::Dynamo(d) => d.take(hit).await,
+            Backing::Memory(m) => m.take(counter).await,
+            Backing::Dynamo(d) => d.take(counter).await,
             Backing::Broken => Err(StoreError::Unavailable("down".into())),
         }
     }
 
-    async fn give_back(&self, hit: &BucketHit) -> Result<(), StoreError> {
+    async fn give_back(&self, counter: &Counter) -> Result<(), StoreError> {
         self.log("give_back");
         match &self.backend {
-            Backing::Memory(m) => m.give_back(hit).await,
-            Backing::Dynamo(d) => d.give_back(hit).await,
+            Backing::Memory(m) => m.give_back(counter).await,
+            Backing::Dynamo(d) => d.give_back(counter).await,
             Backing::Broken => Err(StoreError::Unavailable("down".into())),
         }
     }

@@ -19,6 +19,7 @@
 pub mod blocked;
 pub mod clients;
 pub mod conditional;
+pub mod counters;
 pub mod events;
 pub mod item;
 pub mod rate_limits;

@@ -5,9 +5,8 @@
 //!   conditioned on the version read (or on the item's absence for the
 //!   first), one write unit for a small document;
 //! - a counter: one item `RLC#{service}#{bucket}#{value tag}#{window start}`
-//!   (see `verify_core::rate_limits::hits`); taking it is one `UpdateItem`
-//!   `ADD n 1` conditioned on `n < max`, so concurrent starts can never
-//!   push it past its bucket's max; its `ttl` is the window's end.
+//!   (see `verify_core::rate_limits::hits`), taken as every counter is
+//!   (`crate::counters`).
 //!
 //! Neither is a verification record: the stream mapping's filter (VER#,
 //! BLK#) keeps them from webhook-report, and the stream decoder skips them.
@@ -16,19 +15,16 @@ use crate::item::{Item, attr};
 use crate::store::DynamoStore;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::AttributeValue as AV;
-use verify_core::rate_limits::{BucketHit, RateLimits};
+use verify_core::rate_limits::RateLimits;
 use verify_core::store::StoreError;
 use verify_core::store::rate_limits::RateLimitStore;
 
-/// Items of the table that are rate-limit definitions or counters.
+/// Items of the table that are rate-limit definitions.
 pub const KIND_RATE_LIMITS: &str = "rate_limits";
-pub const KIND_RATE_COUNTER: &str = "rate_counter";
 
 const DOC: &str = "doc";
 const VERSION: &str = "ver";
-const COUNT: &str = "n";
 
 fn key(pk: String) -> Item {
     Item::from([(attr::PK.to_owned(), AV::S(pk))])
@@ -36,10 +32,6 @@ fn key(pk: String) -> Item {
 
 fn definitions_key(service_sid: &str) -> Item {
     key(format!("RLS#{service_sid}"))
-}
-
-fn counter_key(hit: &BucketHit) -> Item {
-    key(format!("RLC#{}", hit.counter))
 }
 
 fn unavailable<E: std::error::Error + 'static, R: std::fmt::Debug>(e: SdkError<E, R>) -> StoreError {
@@ -88,53 +80,6 @@ impl RateLimitStore for DynamoStore {
             Err(e) if matches!(e.as_service_error(), Some(PutItemError::ConditionalCheckFailedException(_))) => {
                 Err(StoreError::Conflict(None))
             }
-            Err(e) => Err(unavailable(e)),
-        }
-    }
-
-    async fn take(&self, hit: &BucketHit) -> Result<bool, StoreError> {
-        let out = self
-            .client()
-            .update_item()
-            .table_name(self.table())
-            .set_key(Some(counter_key(hit)))
-            .update_expression("ADD #n :one SET #kind = :kind, #ttl = :ttl")
-            .condition_expression("attribute_not_exists(#n) OR #n < :max")
-            .expression_attribute_names("#n", COUNT)
-            .expression_attribute_names("#kind", attr::KIND)
-            .expression_attribute_names("#ttl", attr::TTL)
-            .expression_attribute_values(":one", AV::N("1".into()))
-            .expression_attribute_values(":kind", AV::S(KIND_RATE_COUNTER.into()))
-            .expression_attribute_values(":ttl", AV::N(hit.expires_at.to_string()))
-            .expression_attribute_values(":max", AV::N(hit.max.to_string()))
-            .send()
-            .await;
-        match out {
-            Ok(_) => Ok(true),
-            Err(e) if matches!(e.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => {
-                Ok(false)
-            }
-            Err(e) => Err(unavailable(e)),
-        }
-    }
-
-    async fn give_back(&self, hit: &BucketHit) -> Result<(), StoreError> {
-        let out = self
-            .client()
-            .update_item()
-            .table_name(self.table())
-            .set_key(Some(counter_key(hit)))
-            .update_expression("ADD #n :minus")
-            .condition_expression("#n > :zero")
-            .expression_attribute_names("#n", COUNT)
-            .expression_attribute_values(":minus", AV::N("-1".into()))
-            .expression_attribute_values(":zero", AV::N("0".into()))
-            .send()
-            .await;
-        match out {
-            // Nothing to give back (the window's item is gone): fine.
-            Ok(_) => Ok(()),
-            Err(e) if matches!(e.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => Ok(()),
             Err(e) => Err(unavailable(e)),
         }
     }

@@ -7,8 +7,7 @@
 //!
 //! This module holds the rules: the definitions and their validation, and
 //! which counters a start takes ([`BucketHit`]). The counters themselves
-//! are atomic conditional increments in the store
-//! ([`crate::store::rate_limits`]); taking them for a start is
+//! are atomic conditional increments ([`crate::store::counters`]); taking them for a start is
 //! [`Verifier::take_rate_limits`], at the end of this file.
 //!
 //! Windows are fixed, aligned to multiples of the interval since the Unix
@@ -23,6 +22,7 @@ use crate::config::Service;
 use crate::service::{StartRequest, Verifier, VerifyError};
 use crate::store::Store;
 use crate::store::blocked::BlockedStore;
+use crate::store::counters::{Add, Counter, CounterStore, take_all};
 use crate::store::rate_limits::RateLimitStore;
 use crate::store::safe_list::SafeListStore;
 use serde::{Deserialize, Serialize};
@@ -195,15 +195,14 @@ pub fn parse_interval(raw: &str) -> Option<u64> {
 /// One counter a start takes: the bucket's window for the start's value.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BucketHit {
-    /// The counter's key: service, bucket, the value's keyed hash and the
-    /// window's start (the value itself, often an IP address or an account
-    /// id, is never stored).
-    pub counter: String,
-    pub max: u64,
-    /// When the counter can be deleted: the window's end.
-    pub expires_at: Seconds,
+    /// Keyed by service, bucket, the value's keyed hash and the window's
+    /// start (the value itself, often an IP address or an account id, is
+    /// never stored); one count capped at the bucket's max; expiring at the
+    /// window's end.
+    pub counter: Counter,
     /// For the refusal's message.
     pub unique_name: String,
+    pub max: u64,
     pub interval: u64,
 }
 
@@ -231,15 +230,18 @@ pub fn hits(
         for b in &limit.buckets {
             let start = window_start(now, b.interval);
             out.push(BucketHit {
-                counter: format!("{service_sid}#{}#{tag}#{start}", b.sid),
-                max: b.max,
-                expires_at: start + b.interval as i64,
+                counter: Counter {
+                    key: format!("RLC#{service_sid}#{}#{tag}#{start}", b.sid),
+                    adds: vec![Add { name: "n", amount: 1, cap: Some(b.max) }],
+                    expires_at: start + b.interval as i64,
+                },
                 unique_name: limit.unique_name.clone(),
+                max: b.max,
                 interval: b.interval,
             });
         }
     }
-    out.sort_by(|a, b| a.counter.cmp(&b.counter));
+    out.sort_by(|a, b| a.counter.key.cmp(&b.counter.key));
     Ok(out)
 }
 
@@ -267,7 +269,7 @@ pub fn parse_start_param(object: &serde_json::Map<String, serde_json::Value>) ->
 /// Taking a start's counters.
 impl<S, C> Verifier<S, C>
 where
-    S: Store + SafeListStore + BlockedStore + RateLimitStore,
+    S: Store + SafeListStore + BlockedStore + RateLimitStore + CounterStore,
     C: Clock,
 {
     /// Counts the start on every bucket of the limits it names, or refuses
@@ -291,32 +293,18 @@ where
         let now = self.clock.now();
         let hits = hits(&service.sid, &limits, named, now, |limit_sid, value| self.keys.tag(limit_sid, value))
             .map_err(VerifyError::UnknownRateLimit)?;
-        for (i, hit) in hits.iter().enumerate() {
-            let taken = match self.store.take(hit).await {
-                Ok(taken) => taken,
-                Err(e) => {
-                    self.give_back(&hits[..i]).await;
-                    return Err(e.into());
-                }
-            };
-            if !taken {
-                self.give_back(&hits[..i]).await;
+        let counters: Vec<Counter> = hits.iter().map(|h| h.counter.clone()).collect();
+        match take_all(&self.store, &counters).await? {
+            Ok(()) => Ok(()),
+            Err(full) => {
+                let hit = &hits[full];
                 self.note_blocked(service, req, crate::store::blocked::reason::RATE_LIMIT).await;
-                return Err(VerifyError::RateLimited {
+                Err(VerifyError::RateLimited {
                     unique_name: hit.unique_name.clone(),
                     max: hit.max,
                     interval: hit.interval,
-                    retry_after: (hit.expires_at - now).max(1),
-                });
-            }
-        }
-        Ok(())
-    }
-
-    async fn give_back(&self, taken: &[BucketHit]) {
-        for hit in taken {
-            if let Err(e) = self.store.give_back(hit).await {
-                tracing::warn!(error = ?e, "a rate-limit count was not given back");
+                    retry_after: (hit.counter.expires_at - now).max(1),
+                })
             }
         }
     }
@@ -392,10 +380,11 @@ mod tests {
         let named = vec![("ip".to_owned(), "203.0.113.7".to_owned())];
         let hits = hits("VA1", &set, &named, 7_230, |sid, v| format!("h({sid},{})", v.len())).unwrap();
         assert_eq!(hits.len(), 2);
-        assert_eq!(hits[0].counter, "VA1#BLa#h(RKip,11)#7200");
-        assert_eq!((hits[0].max, hits[0].expires_at), (100, 10_800));
-        assert_eq!(hits[1].counter, "VA1#BLb#h(RKip,11)#7200");
-        assert!(hits.iter().all(|h| !h.counter.contains("203.0.113.7")));
+        assert_eq!(hits[0].counter.key, "RLC#VA1#BLa#h(RKip,11)#7200");
+        assert_eq!(hits[0].counter.adds, vec![Add { name: "n", amount: 1, cap: Some(100) }]);
+        assert_eq!(hits[0].counter.expires_at, 10_800);
+        assert_eq!(hits[1].counter.key, "RLC#VA1#BLb#h(RKip,11)#7200");
+        assert!(hits.iter().all(|h| !h.counter.key.contains("203.0.113.7")));
         // A limit without buckets limits nothing; an unknown name is an error.
         let none = vec![("account".to_owned(), "x".to_owned())];
         assert!(super::hits("VA1", &set, &none, 0, |_, _| String::new()).unwrap().is_empty());

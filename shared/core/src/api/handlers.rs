@@ -21,6 +21,7 @@ use crate::service::{CheckTarget, StartRequest, Verifier, VerifyError};
 use crate::sid;
 use crate::store::Store;
 use crate::store::blocked::BlockedStore;
+use crate::store::counters::CounterStore;
 use crate::store::rate_limits::RateLimitStore;
 use crate::store::safe_list::SafeListStore;
 use bytes::Bytes;
@@ -68,7 +69,7 @@ impl<S> Api<S, crate::clock::SystemClock> {
     }
 }
 
-impl<S: Store + SafeListStore + BlockedStore + RateLimitStore, C: Clock> Api<S, C> {
+impl<S: Store + SafeListStore + BlockedStore + RateLimitStore + CounterStore, C: Clock> Api<S, C> {
     /// Answers one request as `function` serves it, in this order: a CORS
     /// preflight (the one thing answered without credentials: browsers send
     /// none with it), the refusal of a cross-site request from an origin

@@ -7,11 +7,12 @@
 //! translates must behave exactly like this.
 
 use super::blocked::{BlockedStarts, BlockedStore};
+use super::counters::{Counter, CounterStore};
 use super::rate_limits::RateLimitStore;
 use super::safe_list::{SafeListEntry, SafeListStore};
 use super::{RecordKey, Store, StoreError};
 use crate::change::Change;
-use crate::rate_limits::{BucketHit, RateLimits};
+use crate::rate_limits::RateLimits;
 use crate::record::VerificationRecord;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -22,8 +23,8 @@ pub struct MemoryStore {
     safe_list: Arc<Mutex<HashMap<String, SafeListEntry>>>,
     blocked: Arc<Mutex<HashMap<(String, String), BlockedStarts>>>,
     rate_limits: Arc<Mutex<HashMap<String, RateLimits>>>,
-    /// Rate-limit counters: (count, the window's end).
-    counters: Arc<Mutex<HashMap<String, (u64, i64)>>>,
+    /// Counters: their totals by name, and when they expire.
+    counters: Arc<Mutex<HashMap<String, (HashMap<&'static str, u64>, i64)>>>,
 }
 
 impl MemoryStore {
@@ -118,26 +119,34 @@ impl RateLimitStore for MemoryStore {
         all.insert(service_sid.to_owned(), limits.clone());
         Ok(())
     }
+}
 
-    async fn take(&self, hit: &BucketHit) -> Result<bool, StoreError> {
+impl CounterStore for MemoryStore {
+    async fn take(&self, counter: &Counter) -> Result<bool, StoreError> {
+        let Some(limits) = counter.limits_before() else { return Ok(false) };
         let mut counters = self.counters.lock().expect("store lock");
-        // What a TTL sweep would have deleted long ago: windows that ended
-        // more than the longest interval before this one ends.
+        // What a TTL sweep would have deleted long ago: counters that ended
+        // more than the longest window before this one ends.
         if counters.len() > 4096 {
-            let horizon = hit.expires_at - crate::rate_limits::MAX_INTERVAL as i64;
+            let horizon = counter.expires_at - crate::rate_limits::MAX_INTERVAL as i64;
             counters.retain(|_, (_, end)| *end >= horizon);
         }
-        let entry = counters.entry(hit.counter.clone()).or_insert((0, hit.expires_at));
-        if entry.0 >= hit.max {
-            return Ok(false);
+        let (totals, _) = counters.entry(counter.key.clone()).or_insert_with(|| (HashMap::new(), counter.expires_at));
+        let within = limits.iter().all(|(name, limit)| limit.is_none_or(|l| totals.get(name).copied().unwrap_or(0) <= l));
+        if within {
+            for add in &counter.adds {
+                *totals.entry(add.name).or_insert(0) += add.amount;
+            }
         }
-        entry.0 += 1;
-        Ok(true)
+        Ok(within)
     }
 
-    async fn give_back(&self, hit: &BucketHit) -> Result<(), StoreError> {
-        if let Some(entry) = self.counters.lock().expect("store lock").get_mut(&hit.counter) {
-            entry.0 = entry.0.saturating_sub(1);
+    async fn give_back(&self, counter: &Counter) -> Result<(), StoreError> {
+        if let Some((totals, _)) = self.counters.lock().expect("store lock").get_mut(&counter.key) {
+            for add in &counter.adds {
+                let total = totals.entry(add.name).or_insert(0);
+                *total = total.saturating_sub(add.amount);
+            }
         }
         Ok(())
     }

@@ -7,6 +7,7 @@
 //! under any concurrency: the guard, not the caller, decides.
 
 pub mod blocked;
+pub mod counters;
 pub mod memory;
 pub mod rate_limits;
 pub mod safe_list;

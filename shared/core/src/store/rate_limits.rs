@@ -1,9 +1,9 @@
 //! The persistence of programmable rate limits: each service's definitions
-//! as one versioned document, and the counters starts take (one item per
-//! bucket, value and window, deleted by TTL when the window ends).
+//! as one versioned document. The counters starts take are
+//! [`super::counters`] (one per bucket, value and window).
 
 use super::StoreError;
-use crate::rate_limits::{BucketHit, RateLimits};
+use crate::rate_limits::RateLimits;
 use std::future::Future;
 
 pub trait RateLimitStore: Send + Sync {
@@ -17,12 +17,4 @@ pub trait RateLimitStore: Send + Sync {
     /// `Err(Conflict(None))`.
     fn save_rate_limits(&self, service_sid: &str, limits: &RateLimits)
     -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// Counts one request on the counter if it is below its `max`, in one
-    /// atomic conditional write; `false` (nothing counted) when it is full.
-    fn take(&self, hit: &BucketHit) -> impl Future<Output = Result<bool, StoreError>> + Send;
-
-    /// Gives back one request taken by [`RateLimitStore::take`] (a start
-    /// refused by a later bucket).
-    fn give_back(&self, hit: &BucketHit) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

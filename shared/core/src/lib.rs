@@ -12,6 +12,7 @@
 
 pub mod access;
 pub mod api;
+pub mod budget;
 pub mod change;
 pub mod channel;
 pub mod clock;

@@ -115,6 +115,7 @@ pub fn block_reason(e: &crate::service::VerifyError) -> Option<&'static str> {
         E::SmsToLandline => Some("sms_to_landline"),
         E::RateLimited { .. } => Some(crate::store::blocked::reason::RATE_LIMIT),
         E::UnknownRateLimit(_) => None,
+        E::BudgetExhausted { .. } => Some(crate::store::blocked::reason::BUDGET),
         E::ChannelDisabled(_) => Some("channel_disabled"),
         E::FeatureDisabled(_) => Some("feature_disabled"),
         E::NotFound | E::Busy | E::StoreUnavailable(_) | E::SendFailed(_) => None,

@@ -11,7 +11,9 @@ use crate::recipient::{Recipient, mask_address};
 use crate::record::{self, CheckRefusal, StartInput, StartRefusal, Status, StoredStatus, VerificationRecord};
 use crate::sender::{Message, Senders};
 use crate::sid;
+use crate::budget::{BudgetCap, until_midnight};
 use crate::store::blocked::{BlockedStarts, BlockedStore, reason};
+use crate::store::counters::{Counter, CounterStore, give_back_all, take_all};
 use crate::store::safe_list::SafeListStore;
 use crate::store::{RecordKey, Store, StoreError};
 use std::time::{Duration, Instant};
@@ -62,6 +64,8 @@ pub enum VerifyError {
     RateLimited { unique_name: String, max: u64, interval: u64, retry_after: Seconds },
     /// The start named a rate limit the service does not define.
     UnknownRateLimit(String),
+    /// A daily cap of the service's budget is reached ([`crate::budget`]).
+    BudgetExhausted { cap: crate::budget::BudgetCap, retry_after: Seconds },
 }
 
 impl From<StoreError> for VerifyError {
@@ -115,7 +119,7 @@ pub struct Verifier<S, C> {
     pub keys: CodeKeys,
 }
 
-impl<S: Store + SafeListStore + BlockedStore, C: Clock> Verifier<S, C> {
+impl<S: Store + SafeListStore + BlockedStore + CounterStore, C: Clock> Verifier<S, C> {
     /// Sends a fresh code: a new verification, or a resend of the pending one.
     /// The service's channels, countries and features are checked first:
     /// a refused request writes nothing and sends nothing.
@@ -136,6 +140,17 @@ impl<S: Store + SafeListStore + BlockedStore, C: Clock> Verifier<S, C> {
         if req.friendly_name.is_some() && !service.custom_friendly_name {
             return Err(VerifyError::FeatureDisabled("CustomFriendlyName"));
         }
+        let budget = self.take_budget(service, req).await?;
+        let issued = self.issue(service, req, started).await;
+        if issued.is_err() {
+            // No code went out: the send it was counted for did not happen.
+            give_back_all(&self.store, &budget).await;
+        }
+        issued
+    }
+
+    /// Writes a new code (a new verification, or a resend) and sends it.
+    async fn issue(&self, service: &Service, req: &StartRequest, started: Instant) -> Result<VerificationRecord, VerifyError> {
         let limits = &service.limits;
         // Test mode: a test recipient's code is the configured one (stored
         // hashed like any other) and nothing is sent to it.
@@ -384,7 +399,7 @@ impl<S: Store + SafeListStore + BlockedStore, C: Clock> Verifier<S, C> {
     }
 }
 
-impl<S: Store + SafeListStore + BlockedStore, C: Clock> Verifier<S, C> {
+impl<S: Store + SafeListStore + BlockedStore + CounterStore, C: Clock> Verifier<S, C> {
     /// Records a start refused by a rule, for the `verification.blocked`
     /// event. The refusal stands whether or not this is recorded: a store
     /// fault here is logged, not answered.
@@ -401,6 +416,28 @@ impl<S: Store + SafeListStore + BlockedStore, C: Clock> Verifier<S, C> {
         };
         if let Err(e) = self.store.note_blocked(&note).await {
             tracing::warn!(error = ?e, to = %req.to.masked(), reason = why, "a blocked start was not recorded");
+        }
+    }
+
+    /// Counts the send against the service's daily budget, or refuses the
+    /// start (429, a blocked event) when a cap is reached. The counters
+    /// taken are returned, to give back if no code goes out. Test
+    /// recipients are not counted: they cost nothing.
+    async fn take_budget(&self, service: &Service, req: &StartRequest) -> Result<Vec<Counter>, VerifyError> {
+        let Some(budget) = &service.daily_budget else { return Ok(Vec::new()) };
+        if service.test_code(&req.to).is_some() {
+            return Ok(Vec::new());
+        }
+        let now = self.clock.now();
+        let priced = req.channel != Channel::Email;
+        let (counters, caps): (Vec<Counter>, Vec<BudgetCap>) =
+            budget.counters(&service.sid, req.to.country(), priced, now).into_iter().unzip();
+        match take_all(&self.store, &counters).await? {
+            Ok(()) => Ok(counters),
+            Err(full) => {
+                self.note_blocked(service, req, crate::store::blocked::reason::BUDGET).await;
+                Err(VerifyError::BudgetExhausted { cap: caps[full].clone(), retry_after: until_midnight(now) })
+            }
         }
     }
 

@@ -155,6 +155,19 @@ impl ApiError {
                 format!("Too many requests: rate limit {unique_name} allows {max} per {interval} s for this value"),
             )
             .retry_after(*retry_after),
+            VerifyError::BudgetExhausted { cap, retry_after } => ApiError::new(
+                429,
+                code::TOO_MANY_REQUESTS,
+                match cap {
+                    crate::budget::BudgetCap::Service => {
+                        "Too many requests: the service's daily send budget is used up; it resets at 00:00 UTC".to_owned()
+                    }
+                    crate::budget::BudgetCap::Country(cc) => format!(
+                        "Too many requests: the service's daily send budget for {cc} is used up; it resets at 00:00 UTC"
+                    ),
+                },
+            )
+            .retry_after(*retry_after),
             VerifyError::UnknownRateLimit(name) => ApiError::invalid(format!(
                 "Invalid parameter: RateLimits names {name}, which is not a rate limit of this service"
             )),

@@ -14,7 +14,9 @@
 //!       "countries": ["US", "CA"], "custom_friendly_name": true,
 //!       "skip_sms_to_landlines": false,
 //!       "email_from_allowed": ["team@acme.example", "@acme.example"],
-//!       "test_recipients": { "+14155550100": "123456", "qa@acme.example": "654321" } }
+//!       "test_recipients": { "+14155550100": "123456", "qa@acme.example": "654321" },
+//!       "daily_budget": { "max_sends": 10000, "max_spend_usd": 50,
+//!                         "max_sends_by_country": { "ID": 200 }, "price_usd": { "*": 0.05 } } }
 //!   ]
 //! }
 //! ```
@@ -61,6 +63,8 @@ pub struct Service {
     /// Twilio's `SkipSmsToLandlines`: an SMS start to a number its plan
     /// calls a fixed line is refused (403 / 60205) instead of sent.
     pub skip_sms_to_landlines: bool,
+    /// Daily caps on sends and estimated spend ([`crate::budget`]).
+    pub daily_budget: Option<crate::budget::DailyBudget>,
 }
 
 /// One recipient of the test mode (Debug shows it masked, its code redacted).
@@ -86,6 +90,7 @@ impl Service {
             email_from_allowed: Vec::new(),
             test_recipients: Vec::new(),
             skip_sms_to_landlines: false,
+            daily_budget: None,
         }
     }
 
@@ -197,7 +202,7 @@ impl Services {
 
 fn parse_service(entry: &Map<String, Value>, defaults: &Limits) -> Result<Service, String> {
     const OTHER_KEYS: &[&str] =
-        &["sid", "friendly_name", "channels", "countries", "custom_friendly_name", "email_from_allowed", "test_recipients", "skip_sms_to_landlines"];
+        &["sid", "friendly_name", "channels", "countries", "custom_friendly_name", "email_from_allowed", "test_recipients", "skip_sms_to_landlines", "daily_budget"];
     for key in entry.keys() {
         if !OTHER_KEYS.contains(&key.as_str()) && !LIMIT_FIELDS.iter().any(|f| f.json == key) {
             return Err(format!("unknown key {key:?}"));
@@ -270,6 +275,9 @@ fn parse_service(entry: &Map<String, Value>, defaults: &Limits) -> Result<Servic
         None | Some(Value::Null) => {}
         Some(Value::Bool(b)) => service.skip_sms_to_landlines = *b,
         Some(_) => return Err("skip_sms_to_landlines: must be true or false".into()),
+    }
+    if let Some(v) = entry.get("daily_budget").filter(|v| !v.is_null()) {
+        service.daily_budget = Some(crate::budget::parse(v)?);
     }
     Ok(service)
 }

@@ -14,6 +14,8 @@ pub mod reason {
     pub const GEO_PERMISSIONS: &str = "geo_permissions";
     /// A programmable rate limit's bucket was full (429/20429).
     pub const RATE_LIMIT: &str = "rate_limit";
+    /// A daily cap of the service's budget was reached (429/20429).
+    pub const BUDGET: &str = "budget";
 }
 
 /// The blocked starts of one recipient within one service, as stored.

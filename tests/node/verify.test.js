@@ -226,3 +226,29 @@ test('a code by call, a resend by text, and auto on a fixed line', async () => {
   assert.equal(auto.channel, 'call');
   assert.deepEqual((await server.messages(fixed)).map((m) => m.channel), ['call']);
 });
+
+test('rate limits and buckets through the client; RateLimits on a start gets 429/20429 when full', async () => {
+  const name = `end_user_ip_address_${Date.now()}`;
+  const limit = await service.rateLimits.create({ uniqueName: name, description: 'per IP' });
+  assert.match(limit.sid, /^RK[0-9a-f]{32}$/);
+  assert.equal(limit.uniqueName, name);
+  const bucket = await service.rateLimits(limit.sid).buckets.create({ max: 1, interval: 3600 });
+  assert.match(bucket.sid, /^BL[0-9a-f]{32}$/);
+  assert.equal(bucket.max, 1);
+  const listed = await service.rateLimits(limit.sid).buckets.list();
+  assert.deepEqual(listed.map((b) => b.sid), [bucket.sid]);
+  const dup = await restError(service.rateLimits.create({ uniqueName: name }));
+  assert.equal(dup.status, 400);
+  assert.equal(dup.code, 60208);
+
+  const rateLimits = { [name]: '192.0.2.10' };
+  const first = S.freshNumber();
+  const v = await service.verifications.create({ to: first, channel: 'sms', rateLimits });
+  assert.equal(v.status, 'pending');
+  const second = S.freshNumber();
+  const e = await restError(service.verifications.create({ to: second, channel: 'sms', rateLimits }));
+  assert.equal(e.status, 429);
+  assert.equal(e.code, 20429);
+  assert.deepEqual(await server.messages(second), []);
+  assert.equal(await service.rateLimits(limit.sid).remove(), true);
+});

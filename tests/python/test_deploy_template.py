@@ -480,3 +480,74 @@ def test_template_table_matches_ensure_table():
         }
 
     assert shape(from_template) == shape(from_code)
+
+
+# --- Alarms ------------------------------------------------------------------------
+
+
+def emitted_totals() -> dict[str, bool]:
+    """Each metric of the EMF vocabulary (shared/core/src/metrics.rs) and
+    whether it is published as a total (the empty dimension set, `TOTAL`),
+    which is what an alarm without dimensions reads."""
+    src = (ROOT / "shared" / "core" / "src" / "metrics.rs").read_text()
+    found = re.findall(r'pub const \w+: Metric\s*=\s*Metric\s*\{\s*name:\s*"(\w+)".*?dimensions:\s*(&\[.*?\])\s*\}', src, re.S)
+    assert len(found) >= 10, "the metric vocabulary was not found in metrics.rs"
+    return {name: bool(re.search(r"\bTOTAL\b", dims)) for name, dims in found}
+
+
+def alarms() -> dict[str, dict]:
+    return {k: plain(v["Properties"]) for k, v in RESOURCES.items() if v["Type"] == "AWS::CloudWatch::Alarm"}
+
+
+def alarm_metrics(props: dict) -> list[dict]:
+    """The metrics an alarm reads: {Namespace, MetricName, Dimensions}."""
+    if "Metrics" in props:
+        return [m["MetricStat"]["Metric"] for m in props["Metrics"] if "MetricStat" in m]
+    return [{k: props[k] for k in ("Namespace", "MetricName", "Dimensions") if k in props}]
+
+
+def test_the_alarms_the_issue_asks_for_are_declared():
+    read = {name: {m["MetricName"] for m in alarm_metrics(p)} for name, p in alarms().items()}
+    wanted = {
+        "conversion": {"Sends", "Approvals"},
+        "spend (sends per hour)": {"Sends"},
+        "sender error rate": {"SenderErrors", "Sends"},
+        "stream processing errors": {"StreamRecordsFailed", "Errors"},
+        "failure queue depth": {"ApproximateNumberOfMessagesVisible"},
+        "webhooks given up": {"WebhooksGivenUp"},
+    }
+    for what, metrics in wanted.items():
+        assert metrics in read.values(), f"no alarm on {what} ({metrics}); alarms read {read}"
+
+
+def test_every_alarm_reads_a_metric_that_is_published_and_notifies_the_topic():
+    totals = emitted_totals()
+    for name, props in alarms().items():
+        for m in alarm_metrics(props):
+            if m["Namespace"] == "Verify":
+                # Our EMF lines: the alarm reads the total, which has no dimensions.
+                assert "Dimensions" not in m, f"{name}: {m}"
+                assert totals.get(m["MetricName"]), f"{name}: {m['MetricName']} is not published as a total"
+            else:
+                # AWS's own metrics, for a resource of this stack.
+                assert m["Namespace"] in ("AWS/Lambda", "AWS/SQS"), f"{name}: {m}"
+                refs_ = json.dumps(m["Dimensions"])
+                assert "WebhookReportFunction" in refs_ or "StreamFailureQueue" in refs_, f"{name}: {m}"
+        assert props["AlarmActions"] == [{"Ref": "AlarmTopic"}], name
+        assert props["TreatMissingData"] == "notBreaching", f"{name}: a quiet period is not an alarm"
+        thresholds = json.dumps(props["Threshold"])
+        if "Parameter" not in thresholds and "Ref" in thresholds:
+            assert json.loads(thresholds)["Ref"] in T["Parameters"], name
+
+
+def test_metric_math_names_only_its_own_inputs():
+    for name, props in alarms().items():
+        if "Metrics" not in props:
+            continue
+        ids = {m["Id"] for m in props["Metrics"] if "MetricStat" in m}
+        returned = [m for m in props["Metrics"] if m.get("ReturnData")]
+        assert len(returned) == 1 and "Expression" in returned[0], f"{name}: one expression is the alarm's value"
+        expr = returned[0]["Expression"]
+        expr = expr["Fn::Sub"] if isinstance(expr, dict) else expr
+        words = set(re.findall(r"\b[a-z]\w*\b", re.sub(r"\$\{\w+\}", "0", expr)))
+        assert words - {"FILL", "IF"} <= ids, f"{name}: {expr} names {words - ids}"

@@ -9,6 +9,7 @@ mod budget;
 mod concurrency;
 mod end_to_end;
 mod flows;
+mod fraud_guard;
 mod leaks;
 mod local_edge;
 mod local_server;

@@ -11,7 +11,9 @@ use crate::recipient::{Recipient, mask_address};
 use crate::record::{self, CheckRefusal, StartInput, StartRefusal, Status, StoredStatus, VerificationRecord};
 use crate::sender::{Message, Senders};
 use crate::sid;
+use crate::fraud_guard::{self, Decision, Level};
 use crate::store::blocked::{BlockedStarts, BlockedStore, reason};
+use crate::store::fraud_guard::{FraudGuardStore, Tally};
 use crate::store::safe_list::SafeListStore;
 use crate::store::{RecordKey, Store, StoreError};
 use std::time::{Duration, Instant};
@@ -58,6 +60,26 @@ pub enum VerifyError {
     /// An SMS to a number its plan calls a fixed line, on a service that
     /// skips those (`skip_sms_to_landlines`).
     SmsToLandline,
+    /// The fraud guard blocks the number's prefix (SMS pumping suspected)
+    /// for this long yet.
+    FraudGuard { retry_after: Seconds },
+}
+
+/// Twilio's `RiskCheck` on a start: `Disable` skips the fraud guard for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum RiskCheck {
+    #[default]
+    Enable,
+    Disable,
+}
+
+/// What the fraud guard did on a request besides its answer, for metrics:
+/// a block it only recorded (`monitor`), and counter reads or writes that
+/// failed (logged; the request went ahead regardless).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GuardNotes {
+    pub monitored: bool,
+    pub counter_failures: u32,
 }
 
 impl From<StoreError> for VerifyError {
@@ -111,11 +133,23 @@ pub struct Verifier<S, C> {
     pub keys: CodeKeys,
 }
 
-impl<S: Store + SafeListStore + BlockedStore, C: Clock> Verifier<S, C> {
+impl<S: Store + SafeListStore + BlockedStore + FraudGuardStore, C: Clock> Verifier<S, C> {
     /// Sends a fresh code: a new verification, or a resend of the pending one.
     /// The service's channels, countries and features are checked first:
     /// a refused request writes nothing and sends nothing.
     pub async fn start(&self, service: &Service, req: &StartRequest) -> Result<VerificationRecord, VerifyError> {
+        self.start_guarded(service, req, RiskCheck::Enable, &mut GuardNotes::default()).await
+    }
+
+    /// [`Verifier::start`] with the request's `RiskCheck`, noting what the
+    /// fraud guard did in `notes`.
+    pub async fn start_guarded(
+        &self,
+        service: &Service,
+        req: &StartRequest,
+        risk: RiskCheck,
+        notes: &mut GuardNotes,
+    ) -> Result<VerificationRecord, VerifyError> {
         let started = Instant::now();
         if !service.allows_channel(req.channel) || self.senders.get(req.channel).is_none() {
             return Err(VerifyError::ChannelDisabled(req.channel.as_str().to_owned()));
@@ -136,6 +170,7 @@ impl<S: Store + SafeListStore + BlockedStore, C: Clock> Verifier<S, C> {
         // Test mode: a test recipient's code is the configured one (stored
         // hashed like any other) and nothing is sent to it.
         let test_code = service.test_code(&req.to);
+        let prefix = self.fraud_guard(service, req, risk, test_code.is_some(), notes).await?;
         let code = test_code.cloned().unwrap_or_else(|| otp::generate(limits.code_length));
         let new_sid = sid::new_sid(sid::VERIFICATION);
         let attempt_sid = sid::new_sid(sid::ATTEMPT);
@@ -160,14 +195,18 @@ impl<S: Store + SafeListStore + BlockedStore, C: Clock> Verifier<S, C> {
                 Err(refusal) => return Err(self.refused_start(service, req, refusal, input.now_ms).await),
             };
             match self.store.apply(&change).await {
-                Ok(record) => return self.deliver(record, service, req, language, &code, started).await,
+                Ok(record) => {
+                    let sent = self.deliver(record, service, req, language, &code, started).await;
+                    return self.tally_sent(service, prefix.as_deref(), sent, notes).await;
+                }
                 // Our own write, landed on an earlier try whose answer was
                 // lost (the SDK retried it): it is done, send its code.
                 // Planning again on it would count a second send for one
                 // SMS, or refuse the start on the limit it just used up and
                 // leave a code nobody received.
                 Err(StoreError::Conflict(Some(stored))) if is_own_write(&stored, &attempt_sid) => {
-                    return self.deliver(*stored, service, req, language, &code, started).await;
+                    let sent = self.deliver(*stored, service, req, language, &code, started).await;
+                    return self.tally_sent(service, prefix.as_deref(), sent, notes).await;
                 }
                 // Someone else wrote this recipient meanwhile: plan again from
                 // what is there now (returned with the refusal, no extra read).
@@ -276,6 +315,18 @@ impl<S: Store + SafeListStore + BlockedStore, C: Clock> Verifier<S, C> {
     /// Checks a code: counts the attempt, compares in constant time, and on a
     /// match approves with a guarded write that exactly one caller can win.
     pub async fn check(&self, service: &Service, target: &CheckTarget, code: &Code) -> Result<CheckOutcome, VerifyError> {
+        self.check_noted(service, target, code, &mut GuardNotes::default()).await
+    }
+
+    /// [`Verifier::check`], noting in `notes` a fraud-guard counter that
+    /// could not be added to (the approval stands).
+    pub async fn check_noted(
+        &self,
+        service: &Service,
+        target: &CheckTarget,
+        code: &Code,
+        notes: &mut GuardNotes,
+    ) -> Result<CheckOutcome, VerifyError> {
         let limits = &service.limits;
         let (key, sid) = self.locate(service, target).await?;
         let now_ms = self.clock.now_ms();
@@ -293,10 +344,14 @@ impl<S: Store + SafeListStore + BlockedStore, C: Clock> Verifier<S, C> {
         match self.store.apply(&record::approve(&counted, &request_id, now_ms, limits)).await {
             Ok(record) => {
                 tracing::info!(sid = %record.sid, "approved");
+                self.tally_approved(service, &record, notes).await;
                 Ok(CheckOutcome { record, approved: true })
             }
             Err(StoreError::Conflict(stood)) => match settle_lost_approval(stood.map(|r| *r), counted, &request_id)? {
-                won if won.approved => Ok(won),
+                won if won.approved => {
+                    self.tally_approved(service, &won.record, notes).await;
+                    Ok(won)
+                }
                 // A resend replaced the code meanwhile: to the client, a wrong code.
                 lost => self.wrong_code(&key, lost.record).await,
             },
@@ -356,6 +411,11 @@ impl<S: Store + SafeListStore + BlockedStore, C: Clock> Verifier<S, C> {
         match self.store.apply(&change).await {
             Ok(record) => {
                 tracing::info!(sid = %record.sid, status = status.as_str(), "closed by request");
+                if status == StoredStatus::Approved {
+                    // An app that checks codes itself approves this way: its
+                    // approvals are its conversion.
+                    self.tally_approved(service, &record, &mut GuardNotes::default()).await;
+                }
                 Ok(record)
             }
             Err(StoreError::Conflict(_)) => Err(VerifyError::NotFound),
@@ -380,7 +440,7 @@ impl<S: Store + SafeListStore + BlockedStore, C: Clock> Verifier<S, C> {
     }
 }
 
-impl<S: Store + SafeListStore + BlockedStore, C: Clock> Verifier<S, C> {
+impl<S: Store + SafeListStore + BlockedStore + FraudGuardStore, C: Clock> Verifier<S, C> {
     /// Records a start refused by a rule, for the `verification.blocked`
     /// event. The refusal stands whether or not this is recorded: a store
     /// fault here is logged, not answered.
@@ -397,6 +457,103 @@ impl<S: Store + SafeListStore + BlockedStore, C: Clock> Verifier<S, C> {
         };
         if let Err(e) = self.store.note_blocked(&note).await {
             tracing::warn!(error = ?e, to = %req.to.masked(), reason = why, "a blocked start was not recorded");
+        }
+    }
+
+    /// The fraud guard's verdict on a start ([`crate::fraud_guard`]): the
+    /// prefix to count its send under when it goes ahead (`None`: not
+    /// counted), or the refusal. Guarded: SMS to a number, on a service
+    /// whose level is not `off`, except a test recipient (its traffic is the
+    /// developer's, neither counted nor judged); `RiskCheck=disable` is
+    /// counted but not judged. The Safe List is read only when the guard would refuse.
+    /// A failed read of the counters lets the start go ahead (logged and
+    /// noted): the guard never adds a way for a start to fail.
+    async fn fraud_guard(
+        &self,
+        service: &Service,
+        req: &StartRequest,
+        risk: RiskCheck,
+        test: bool,
+        notes: &mut GuardNotes,
+    ) -> Result<Option<String>, VerifyError> {
+        let guard = service.fraud_guard;
+        let Some(thresholds) = guard.thresholds() else { return Ok(None) };
+        if req.channel != Channel::Sms || test {
+            return Ok(None);
+        }
+        let Some(prefix) = fraud_guard::prefix_of(&req.to.key()) else { return Ok(None) };
+        // Not judged, but counted: it is a send to the prefix all the same.
+        if risk == RiskCheck::Disable {
+            return Ok(Some(prefix));
+        }
+        let now_ms = self.clock.now_ms();
+        let window = match self.store.fraud_window(&service.sid, &prefix, now_ms).await {
+            Ok(w) => w,
+            Err(e) => {
+                tracing::warn!(error = ?e, to = %req.to.masked(), "fraud guard: counters unreadable; start not judged");
+                notes.counter_failures += 1;
+                return Ok(Some(prefix));
+            }
+        };
+        let decision = fraud_guard::decide(&thresholds, &window, now_ms);
+        let Some(block) = decision.block() else { return Ok(Some(prefix)) };
+        if self.safe_listed(&req.to).await? {
+            return Ok(Some(prefix));
+        }
+        if let Decision::NewBlock { block, previous } = decision {
+            match self.store.fraud_block(&service.sid, &prefix, &block, previous.as_ref()).await {
+                Ok(()) => tracing::warn!(to = %req.to.masked(), strikes = block.strikes, until_ms = block.until_ms, level = guard.level.as_str(), "fraud guard: prefix blocked"),
+                // Another start stored the block first.
+                Err(StoreError::Conflict(_)) => {}
+                Err(e) => {
+                    tracing::warn!(error = ?e, to = %req.to.masked(), "fraud guard: block not stored");
+                    notes.counter_failures += 1;
+                }
+            }
+        }
+        if guard.level == Level::Monitor {
+            notes.monitored = true;
+            self.note_blocked(service, req, reason::FRAUD_GUARD_MONITOR).await;
+            return Ok(Some(prefix));
+        }
+        self.note_blocked(service, req, reason::FRAUD_GUARD).await;
+        let retry_after = ((block.until_ms - now_ms + 999) / 1000).max(1);
+        Err(VerifyError::FraudGuard { retry_after })
+    }
+
+    /// Counts a delivered send for the fraud guard (not a test recipient's:
+    /// nothing was sent). A failed count is logged and noted, never answered.
+    async fn tally_sent(
+        &self,
+        service: &Service,
+        prefix: Option<&str>,
+        sent: Result<VerificationRecord, VerifyError>,
+        notes: &mut GuardNotes,
+    ) -> Result<VerificationRecord, VerifyError> {
+        if let (Ok(record), Some(prefix)) = (&sent, prefix)
+            && !record.test
+        {
+            self.tally(&service.sid, prefix, Tally::Send, notes).await;
+        }
+        sent
+    }
+
+    /// Counts an approval of an SMS verification (not a test recipient's)
+    /// under its number's prefix, whatever the service's level now (so a
+    /// level raised later starts from true conversions).
+    async fn tally_approved(&self, service: &Service, record: &VerificationRecord, notes: &mut GuardNotes) {
+        if service.fraud_guard.level == Level::Off || record.test || record.channel != Channel::Sms.as_str() {
+            return;
+        }
+        if let Some(prefix) = fraud_guard::prefix_of(&crate::recipient::key_of_address(&record.to)) {
+            self.tally(&service.sid, &prefix, Tally::Approval, notes).await;
+        }
+    }
+
+    async fn tally(&self, service_sid: &str, prefix: &str, tally: Tally, notes: &mut GuardNotes) {
+        if let Err(e) = self.store.fraud_tally(service_sid, prefix, tally, self.clock.now_ms()).await {
+            tracing::warn!(error = ?e, ?tally, "fraud guard: counter not added to");
+            notes.counter_failures += 1;
         }
     }
 

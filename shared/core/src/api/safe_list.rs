@@ -11,6 +11,7 @@ use crate::recipient::Recipient;
 use crate::service::VerifyError;
 use crate::sid;
 use crate::store::blocked::BlockedStore;
+use crate::store::fraud_guard::FraudGuardStore;
 use crate::store::safe_list::{SafeListEntry, SafeListStore};
 use crate::store::{Store, StoreError};
 use bytes::Bytes;
@@ -21,7 +22,7 @@ use serde_json::{Value, json};
 /// client error like its other duplicate-resource codes).
 const ALREADY_LISTED: u32 = 60411;
 
-impl<S: Store + SafeListStore + BlockedStore, C: Clock> Api<S, C> {
+impl<S: Store + SafeListStore + BlockedStore + FraudGuardStore, C: Clock> Api<S, C> {
     /// `PhoneNumber` (E.164) → 201 `{sid, phone_number, url}`.
     pub(super) async fn create_safe_number(&self, req: &Request<Bytes>, links: &Links<'_>) -> Result<Value, ApiError> {
         let params = body_params(req)?;

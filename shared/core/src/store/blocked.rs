@@ -12,6 +12,11 @@ use std::future::Future;
 pub mod reason {
     /// The service does not send to the number's country (403/60605).
     pub const GEO_PERMISSIONS: &str = "geo_permissions";
+    /// The fraud guard blocks the number's prefix (403/60410).
+    pub const FRAUD_GUARD: &str = "fraud_guard";
+    /// The fraud guard, at `monitor`, would have blocked this start; it
+    /// went ahead (the monitor flag is this reason).
+    pub const FRAUD_GUARD_MONITOR: &str = "fraud_guard_monitor";
 }
 
 /// The blocked starts of one recipient within one service, as stored.

@@ -7,6 +7,7 @@
 //! under any concurrency: the guard, not the caller, decides.
 
 pub mod blocked;
+pub mod fraud_guard;
 pub mod memory;
 pub mod safe_list;
 

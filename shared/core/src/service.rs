@@ -706,4 +706,67 @@ mod tests {
         let other_fixed = "+442079460001";
         assert_eq!(v.start(plain, &start(other_fixed, Channel::Sms)).await.unwrap().channel, "sms");
     }
+
+    /// The memory store with the fraud guard's counters down: a double for
+    /// this one rule (a counter fault never fails a start or a check).
+    struct CountersDown(MemoryStore);
+
+    impl Store for CountersDown {
+        async fn read(&self, key: &RecordKey) -> Result<Option<VerificationRecord>, StoreError> {
+            self.0.read(key).await
+        }
+        async fn apply(&self, change: &crate::change::Change) -> Result<VerificationRecord, StoreError> {
+            self.0.apply(change).await
+        }
+        async fn find_by_sid(&self, service_sid: &str, sid: &str) -> Result<Option<RecordKey>, StoreError> {
+            self.0.find_by_sid(service_sid, sid).await
+        }
+    }
+
+    impl SafeListStore for CountersDown {
+        async fn add_safe_number(&self, e: &crate::store::safe_list::SafeListEntry) -> Result<(), StoreError> {
+            self.0.add_safe_number(e).await
+        }
+        async fn safe_number(&self, key: &str) -> Result<Option<crate::store::safe_list::SafeListEntry>, StoreError> {
+            self.0.safe_number(key).await
+        }
+        async fn remove_safe_number(&self, key: &str) -> Result<bool, StoreError> {
+            self.0.remove_safe_number(key).await
+        }
+    }
+
+    impl BlockedStore for CountersDown {
+        async fn note_blocked(&self, note: &BlockedStarts) -> Result<(), StoreError> {
+            self.0.note_blocked(note).await
+        }
+    }
+
+    impl FraudGuardStore for CountersDown {
+        async fn fraud_window(&self, _: &str, _: &str, _: Millis) -> Result<fraud_guard::Window, StoreError> {
+            Err(StoreError::Unavailable("down".into()))
+        }
+        async fn fraud_tally(&self, _: &str, _: &str, _: Tally, _: Millis) -> Result<(), StoreError> {
+            Err(StoreError::Unavailable("down".into()))
+        }
+        async fn fraud_block(&self, _: &str, _: &str, _: &fraud_guard::Block, _: Option<&fraud_guard::Block>) -> Result<(), StoreError> {
+            Err(StoreError::Unavailable("down".into()))
+        }
+    }
+
+    #[tokio::test]
+    async fn counters_that_fail_never_fail_a_start_or_a_check() {
+        let (v, outbox) = verifier(&[Channel::Sms]);
+        let v = Verifier { store: CountersDown(MemoryStore::new()), senders: v.senders, clock: v.clock, services: v.services, keys: v.keys };
+        let service = v.services.default_service().clone();
+        assert_eq!(service.fraud_guard.level, Level::Standard);
+        let start = StartRequest { to: to(MOBILE), channel: Channel::Sms, language: None, friendly_name: None, email_from: Default::default() };
+        let mut notes = GuardNotes::default();
+        v.start_guarded(&service, &start, RiskCheck::Enable, &mut notes).await.expect("sent");
+        assert_eq!(notes, GuardNotes { monitored: false, counter_failures: 2 }, "the unread window and the uncounted send");
+        let body = outbox.messages(Some(MOBILE)).last().unwrap().body.clone();
+        let code = Code::parse(body.rsplit(' ').next().unwrap(), 6).unwrap();
+        let mut notes = GuardNotes::default();
+        assert!(v.check_noted(&service, &CheckTarget::To(to(MOBILE)), &code, &mut notes).await.unwrap().approved);
+        assert_eq!(notes.counter_failures, 1, "the uncounted approval");
+    }
 }

@@ -1,5 +1,7 @@
 //! The DynamoDB budget per completed verification, counted at the SDK: start
-//! ≤ 2 writes, the right code 2 writes, no reads. A wrong code costs 2 writes,
+//! ≤ 2 writes, the right code 2 writes, no reads; with the fraud guard on
+//! (an SMS), a start adds one BatchGetItem and two counter UpdateItems, an
+//! approval two counter UpdateItems. A wrong code costs 2 writes,
 //! not 1: the counting write looks the same whether the code then matches or
 //! not, so a second small write marks the failure for the event stream
 //! (`verification.check_failed` as it happens). Deliberate; see the README.
@@ -7,7 +9,7 @@
 use crate::support::*;
 use aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef;
 use aws_sdk_dynamodb::config::{BehaviorVersion, ConfigBag, Credentials, Intercept, Region};
-use aws_sdk_dynamodb::operation::{get_item::GetItemInput, put_item::PutItemInput, query::QueryInput, update_item::UpdateItemInput};
+use aws_sdk_dynamodb::operation::{batch_get_item::BatchGetItemInput, get_item::GetItemInput, put_item::PutItemInput, query::QueryInput, update_item::UpdateItemInput};
 use std::sync::{Arc, Mutex};
 use verify_core::clock::ManualClock;
 use verify_core::config::{Limits, Service, Services};
@@ -44,6 +46,8 @@ impl Intercept for OperationLog {
             "UpdateItem"
         } else if input.downcast_ref::<GetItemInput>().is_some() {
             "GetItem"
+        } else if input.downcast_ref::<BatchGetItemInput>().is_some() {
+            "BatchGetItem"
         } else if input.downcast_ref::<QueryInput>().is_some() {
             "Query"
         } else {
@@ -57,6 +61,19 @@ impl Intercept for OperationLog {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_completed_verification_stays_within_the_write_budget() {
+    budget(verify_core::fraud_guard::Level::Off).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_fraud_guard_adds_one_bounded_read_per_start_and_two_counter_writes_per_send_and_approval() {
+    budget(verify_core::fraud_guard::Level::Standard).await;
+}
+
+async fn budget(level: verify_core::fraud_guard::Level) {
+    let guarded = level != verify_core::fraud_guard::Level::Off;
+    let with_guard = |read: &[&'static str], plain: &[&'static str], counters: &[&'static str]| -> Vec<&'static str> {
+        if guarded { [read, plain, counters].concat() } else { plain.to_vec() }
+    };
     let db = dynoxide::Database::memory().unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let endpoint = format!("http://{}", listener.local_addr().unwrap());
@@ -79,7 +96,11 @@ async fn a_completed_verification_stays_within_the_write_budget() {
         store: DynamoStore::new(client, "verify"),
         senders: verify_core::sender::Senders::sms(outbox.clone()),
         clock: Arc::new(ManualClock::at(T0)),
-        services: Services::single(Service::new(SERVICE_SID.into(), "Acme".into(), Limits::default())),
+        services: Services::single({
+            let mut s = Service::new(SERVICE_SID.into(), "Acme".into(), Limits::default());
+            s.fraud_guard.level = level;
+            s
+        }),
         keys: keys(),
     };
     let to = fresh_number();
@@ -88,18 +109,19 @@ async fn a_completed_verification_stays_within_the_write_budget() {
     let target = CheckTarget::To(PhoneNumber::parse(&to).unwrap().into());
 
     verifier.start(&service, &start).await.unwrap();
-    assert_eq!(log.take(), ["PutItem"], "first start: one conditional put");
+    const COUNTERS: &[&str] = &["UpdateItem", "UpdateItem"];
+    assert_eq!(log.take(), with_guard(&["BatchGetItem"], &["PutItem"], COUNTERS), "first start: one conditional put");
     let right = last_code(&outbox, &to);
     let wrong = if right == "000000" { "111111" } else { "000000" };
     verifier.check(&service, &target, &Code::parse(wrong, 6).unwrap()).await.unwrap();
     assert_eq!(log.take(), ["UpdateItem", "UpdateItem"], "wrong code: the counting write and the failure marker");
     verifier.check(&service, &target, &Code::parse(&right, 6).unwrap()).await.unwrap();
-    assert_eq!(log.take(), ["UpdateItem", "UpdateItem"], "right code: count, then approve");
+    assert_eq!(log.take(), with_guard(&[], &["UpdateItem", "UpdateItem"], COUNTERS), "right code: count, then approve");
 
     // The number now has an item: the first put is refused and returns it,
     // the second is conditioned on its version. Still no read.
     verifier.start(&service, &start).await.unwrap();
-    assert_eq!(log.take(), ["PutItem", "PutItem"], "start on a known number");
+    assert_eq!(log.take(), with_guard(&["BatchGetItem"], &["PutItem", "PutItem"], COUNTERS), "start on a known number");
 }
 
 /// The same budget as a contract of every store, counted at the `Store`
@@ -111,14 +133,16 @@ async fn every_store_keeps_the_budget(engine: Engine) {
     let to = fresh_number();
     h.verifier.store.take_calls();
     h.start(&start_request(&to)).await.unwrap();
-    assert_eq!(h.verifier.store.take_calls(), ["apply"], "{engine:?}: start");
+    // The fraud guard (on by default, standard): one bounded read before,
+    // one counter addition after the send, one more per approval.
+    assert_eq!(h.verifier.store.take_calls(), ["fraud_window", "apply", "fraud_tally"], "{engine:?}: start");
     let right = last_code(&h.outbox, &to);
     let wrong = if right == "000000" { "111111" } else { "000000" };
     let target = CheckTarget::To(PhoneNumber::parse(&to).unwrap().into());
     assert!(!h.check(&target, &Code::parse(wrong, 6).unwrap()).await.unwrap().approved);
     assert_eq!(h.verifier.store.take_calls(), ["apply", "apply"], "{engine:?}: a wrong code (count, then the failure note)");
     assert!(h.check(&target, &Code::parse(&right, 6).unwrap()).await.unwrap().approved);
-    assert_eq!(h.verifier.store.take_calls(), ["apply", "apply"], "{engine:?}: the right code (count, then approve)");
+    assert_eq!(h.verifier.store.take_calls(), ["apply", "apply", "fraud_tally"], "{engine:?}: the right code (count, then approve)");
 }
 
 #[tokio::test]

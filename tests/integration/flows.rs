@@ -2,7 +2,7 @@
 //! test runs on embedded dynoxide and on moto's server.
 
 use crate::support::*;
-use verify_core::config::Limits;
+use verify_core::config::{Limits, Service};
 use verify_core::otp::Code;
 use verify_core::phone::PhoneNumber;
 use verify_core::record::{Status, StoredStatus};
@@ -250,7 +250,11 @@ on_every_store!(
 /// check keeps its item for the failure window (T0 + 24 h).
 #[tokio::test(flavor = "multi_thread")]
 async fn ttl_sweep_removes_only_what_no_rule_needs() {
-    let h = harness(Engine::Dynoxide, Limits::default()).await;
+    // Verification items only: the fraud guard's counters expire on their
+    // own schedule (fraud_guard.rs), so it is off here.
+    let mut service = Service::new(SERVICE_SID.into(), "Acme".into(), Limits::default());
+    service.fraud_guard.level = verify_core::fraud_guard::Level::Off;
+    let h = harness_for(Engine::Dynoxide, service).await;
     let (db, engine_clock) = (h.dynoxide.clone().unwrap(), h.engine_clock.clone().unwrap());
     let sweep_at = |t: i64| {
         engine_clock.set(t as u64);

@@ -10,6 +10,7 @@ mod concurrency;
 mod daily_budget;
 mod end_to_end;
 mod flows;
+mod fraud_guard;
 mod leaks;
 mod local_edge;
 mod local_server;

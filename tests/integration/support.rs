@@ -25,6 +25,8 @@ use verify_core::store::blocked::{BlockedStarts, BlockedStore};
 use verify_core::rate_limits::RateLimits;
 use verify_core::store::counters::{Counter, CounterStore};
 use verify_core::store::rate_limits::RateLimitStore;
+use verify_core::store::fraud_guard::{FraudGuardStore, Tally};
+use verify_core::fraud_guard::{Block, Window};
 use verify_core::store::safe_list::{SafeListEntry, SafeListStore};
 use verify_core::store::{RecordKey, Store, StoreError};
 
@@ -192,6 +194,35 @@ impl BlockedStore for TestStore {
         match &self.backend {
             Backing::Memory(m) => m.note_blocked(note).await,
             Backing::Dynamo(d) => d.note_blocked(note).await,
+            Backing::Broken => Err(StoreError::Unavailable("down".into())),
+        }
+    }
+}
+
+impl FraudGuardStore for TestStore {
+    async fn fraud_window(&self, service_sid: &str, prefix: &str, now_ms: i64) -> Result<Window, StoreError> {
+        self.log("fraud_window");
+        match &self.backend {
+            Backing::Memory(m) => m.fraud_window(service_sid, prefix, now_ms).await,
+            Backing::Dynamo(d) => d.fraud_window(service_sid, prefix, now_ms).await,
+            Backing::Broken => Err(StoreError::Unavailable("down".into())),
+        }
+    }
+
+    async fn fraud_tally(&self, service_sid: &str, prefix: &str, tally: Tally, now_ms: i64) -> Result<(), StoreError> {
+        self.log("fraud_tally");
+        match &self.backend {
+            Backing::Memory(m) => m.fraud_tally(service_sid, prefix, tally, now_ms).await,
+            Backing::Dynamo(d) => d.fraud_tally(service_sid, prefix, tally, now_ms).await,
+            Backing::Broken => Err(StoreError::Unavailable("down".into())),
+        }
+    }
+
+    async fn fraud_block(&self, service_sid: &str, prefix: &str, block: &Block, previous: Option<&Block>) -> Result<(), StoreError> {
+        self.log("fraud_block");
+        match &self.backend {
+            Backing::Memory(m) => m.fraud_block(service_sid, prefix, block, previous).await,
+            Backing::Dynamo(d) => d.fraud_block(service_sid, prefix, block, previous).await,
             Backing::Broken => Err(StoreError::Unavailable("down".into())),
         }
     }

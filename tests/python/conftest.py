@@ -46,6 +46,11 @@ SERVICES = {
             "friendly_name": "Acme",
             "email_from_allowed": ["@team.example"],
             "test_recipients": {"+12125550100": "424242", "QA@Example.com": "135790"},
+            # The suite sends hundreds of codes it never checks into one
+            # 10,000-number block (+1 415 555 xxxx, the `number` fixture):
+            # exactly what SMS pumping looks like. The fraud guard has its
+            # own tests (test_fraud_guard.py, tests/integration/fraud_guard.rs).
+            "fraud_guard": "off",
         },
         {
             "sid": US_ONLY_SERVICE_SID,
@@ -53,6 +58,7 @@ SERVICES = {
             "countries": ["US"],
             "custom_friendly_name": False,
             "code_length": 8,
+            "fraud_guard": "off",
         },
     ],
 }

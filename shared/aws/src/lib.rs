@@ -5,7 +5,8 @@
 //!   [`verify_core::change::Change`] one conditional write (guards to
 //!   `ConditionExpression`s, mechanically), the item layout ([`item`]) and
 //!   the table ([`store::ensure_table`]); [`safe_list`]: the Safe List's
-//!   items in the same table;
+//!   items in the same table; [`fraud_guard`]: the fraud guard's counters
+//!   and blocks, also there;
 //! - [`events`]: events stored for reports, and the table's stream decoded
 //!   into record changes at the edge;
 //! - [`webhooks`]: deliveries stored in the table and sent by the guarded
@@ -21,6 +22,7 @@ pub mod clients;
 pub mod conditional;
 pub mod counters;
 pub mod events;
+pub mod fraud_guard;
 pub mod item;
 pub mod rate_limits;
 pub mod reports;

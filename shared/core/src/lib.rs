@@ -19,6 +19,7 @@ pub mod clock;
 pub mod config;
 pub mod email;
 pub mod events;
+pub mod fraud_guard;
 pub mod friendly_name;
 pub mod logging;
 pub mod message;

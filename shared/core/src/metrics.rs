@@ -73,6 +73,10 @@ pub const LOCKOUTS: Metric = Metric { name: "Lockouts", unit: Unit::Count, dimen
 pub const BLOCKS: Metric = Metric { name: "Blocks", unit: Unit::Count, dimensions: &[&[dim::REASON], TOTAL] };
 /// A sender that failed (the code was voided and the send given back).
 pub const SENDER_ERRORS: Metric = Metric { name: "SenderErrors", unit: Unit::Count, dimensions: &[&[dim::CHANNEL], TOTAL] };
+/// The fraud guard: starts it would have blocked at `monitor` (reason
+/// fraud_guard_monitor), and its counter writes that failed (reason
+/// counter_write; the user's start or check went ahead).
+pub const FRAUD_GUARD: Metric = Metric { name: "FraudGuard", unit: Unit::Count, dimensions: &[&[dim::REASON]] };
 /// The store failed or could not be reached (answered 503).
 pub const STORE_ERRORS: Metric = Metric { name: "StoreErrors", unit: Unit::Count, dimensions: &[TOTAL] };
 /// webhook-report: stream records handed back for a retry.
@@ -93,6 +97,7 @@ pub const ALL: &[&Metric] = &[
     &WRONG_CODES,
     &LOCKOUTS,
     &BLOCKS,
+    &FRAUD_GUARD,
     &SENDER_ERRORS,
     &STORE_ERRORS,
     &STREAM_RECORDS_FAILED,
@@ -116,6 +121,7 @@ pub fn block_reason(e: &crate::service::VerifyError) -> Option<&'static str> {
         E::RateLimited { .. } => Some(crate::store::blocked::reason::RATE_LIMIT),
         E::UnknownRateLimit(_) => None,
         E::BudgetExhausted { .. } => Some(crate::store::blocked::reason::BUDGET),
+        E::FraudGuard { .. } => Some(crate::store::blocked::reason::FRAUD_GUARD),
         E::ChannelDisabled(_) => Some("channel_disabled"),
         E::FeatureDisabled(_) => Some("feature_disabled"),
         E::NotFound | E::Busy | E::StoreUnavailable(_) | E::SendFailed(_) => None,

@@ -17,14 +17,11 @@
 //! of every request's time, or a condition across two items, which
 //! DynamoDB cannot make atomic in one write.)
 
+use crate::store::Stores;
 use crate::clock::{Clock, Seconds};
 use crate::config::Service;
 use crate::service::{StartRequest, Verifier, VerifyError};
-use crate::store::Store;
-use crate::store::blocked::BlockedStore;
-use crate::store::counters::{Add, Counter, CounterStore, take_all};
-use crate::store::rate_limits::RateLimitStore;
-use crate::store::safe_list::SafeListStore;
+use crate::store::counters::{Add, Counter, take_all};
 use serde::{Deserialize, Serialize};
 
 /// How many rate limits a service may define (Twilio's 60207; its number
@@ -267,11 +264,7 @@ pub fn parse_start_param(object: &serde_json::Map<String, serde_json::Value>) ->
 }
 
 /// Taking a start's counters.
-impl<S, C> Verifier<S, C>
-where
-    S: Store + SafeListStore + BlockedStore + RateLimitStore + CounterStore,
-    C: Clock,
-{
+impl<S: Stores, C: Clock> Verifier<S, C> {
     /// Counts the start on every bucket of the limits it names, or refuses
     /// it (429) when one is full: each bucket is one atomic conditional
     /// increment, so no bucket ever passes its `max` however many starts

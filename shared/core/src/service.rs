@@ -2,6 +2,7 @@
 //! composed from the pure rules in [`crate::record`], a [`Store`] that
 //! applies them, and the channel's [`crate::sender::Sender`].
 
+use crate::store::Stores;
 use crate::clock::{Clock, Millis, Seconds, secs_of};
 use crate::config::{Limits, Service, Services};
 use crate::channel::Channel;
@@ -12,10 +13,11 @@ use crate::record::{self, CheckRefusal, StartInput, StartRefusal, Status, Stored
 use crate::sender::{Message, Senders};
 use crate::sid;
 use crate::budget::{BudgetCap, until_midnight};
-use crate::store::blocked::{BlockedStarts, BlockedStore, reason};
-use crate::store::counters::{Counter, CounterStore, give_back_all, take_all};
-use crate::store::safe_list::SafeListStore;
-use crate::store::{RecordKey, Store, StoreError};
+use crate::fraud_guard::{self, Decision, Level};
+use crate::store::blocked::{BlockedStarts, reason};
+use crate::store::counters::{Counter, give_back_all, take_all};
+use crate::store::fraud_guard::Tally;
+use crate::store::{RecordKey, StoreError};
 use std::time::{Duration, Instant};
 
 /// How often a start re-plans after losing a race for the same number
@@ -66,6 +68,26 @@ pub enum VerifyError {
     UnknownRateLimit(String),
     /// A daily cap of the service's budget is reached ([`crate::budget`]).
     BudgetExhausted { cap: crate::budget::BudgetCap, retry_after: Seconds },
+    /// The fraud guard blocks the number's prefix (SMS pumping suspected)
+    /// for this long yet.
+    FraudGuard { retry_after: Seconds },
+}
+
+/// Twilio's `RiskCheck` on a start: `Disable` skips the fraud guard for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum RiskCheck {
+    #[default]
+    Enable,
+    Disable,
+}
+
+/// What the fraud guard did on a request besides its answer, for metrics:
+/// a block it only recorded (`monitor`), and counter reads or writes that
+/// failed (logged; the request went ahead regardless).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GuardNotes {
+    pub monitored: bool,
+    pub counter_failures: u32,
 }
 
 impl From<StoreError> for VerifyError {
@@ -119,11 +141,23 @@ pub struct Verifier<S, C> {
     pub keys: CodeKeys,
 }
 
-impl<S: Store + SafeListStore + BlockedStore + CounterStore, C: Clock> Verifier<S, C> {
+impl<S: Stores, C: Clock> Verifier<S, C> {
     /// Sends a fresh code: a new verification, or a resend of the pending one.
     /// The service's channels, countries and features are checked first:
     /// a refused request writes nothing and sends nothing.
     pub async fn start(&self, service: &Service, req: &StartRequest) -> Result<VerificationRecord, VerifyError> {
+        self.start_guarded(service, req, RiskCheck::Enable, &mut GuardNotes::default()).await
+    }
+
+    /// [`Verifier::start`] with the request's `RiskCheck`, noting what the
+    /// fraud guard did in `notes`.
+    pub async fn start_guarded(
+        &self,
+        service: &Service,
+        req: &StartRequest,
+        risk: RiskCheck,
+        notes: &mut GuardNotes,
+    ) -> Result<VerificationRecord, VerifyError> {
         let started = Instant::now();
         if !service.allows_channel(req.channel) || self.senders.get(req.channel).is_none() {
             return Err(VerifyError::ChannelDisabled(req.channel.as_str().to_owned()));
@@ -140,13 +174,15 @@ impl<S: Store + SafeListStore + BlockedStore + CounterStore, C: Clock> Verifier<
         if req.friendly_name.is_some() && !service.custom_friendly_name {
             return Err(VerifyError::FeatureDisabled("CustomFriendlyName"));
         }
+        let test = service.test_code(&req.to).is_some();
+        let prefix = self.fraud_guard(service, req, risk, test, notes).await?;
         let budget = self.take_budget(service, req).await?;
         let issued = self.issue(service, req, started).await;
         if issued.is_err() {
             // No code went out: the send it was counted for did not happen.
             give_back_all(&self.store, &budget).await;
         }
-        issued
+        self.tally_sent(service, prefix.as_deref(), issued, notes).await
     }
 
     /// Writes a new code (a new verification, or a resend) and sends it.
@@ -295,6 +331,18 @@ impl<S: Store + SafeListStore + BlockedStore + CounterStore, C: Clock> Verifier<
     /// Checks a code: counts the attempt, compares in constant time, and on a
     /// match approves with a guarded write that exactly one caller can win.
     pub async fn check(&self, service: &Service, target: &CheckTarget, code: &Code) -> Result<CheckOutcome, VerifyError> {
+        self.check_noted(service, target, code, &mut GuardNotes::default()).await
+    }
+
+    /// [`Verifier::check`], noting in `notes` a fraud-guard counter that
+    /// could not be added to (the approval stands).
+    pub async fn check_noted(
+        &self,
+        service: &Service,
+        target: &CheckTarget,
+        code: &Code,
+        notes: &mut GuardNotes,
+    ) -> Result<CheckOutcome, VerifyError> {
         let limits = &service.limits;
         let (key, sid) = self.locate(service, target).await?;
         let now_ms = self.clock.now_ms();
@@ -312,10 +360,14 @@ impl<S: Store + SafeListStore + BlockedStore + CounterStore, C: Clock> Verifier<
         match self.store.apply(&record::approve(&counted, &request_id, now_ms, limits)).await {
             Ok(record) => {
                 tracing::info!(sid = %record.sid, "approved");
+                self.tally_approved(service, &record, notes).await;
                 Ok(CheckOutcome { record, approved: true })
             }
             Err(StoreError::Conflict(stood)) => match settle_lost_approval(stood.map(|r| *r), counted, &request_id)? {
-                won if won.approved => Ok(won),
+                won if won.approved => {
+                    self.tally_approved(service, &won.record, notes).await;
+                    Ok(won)
+                }
                 // A resend replaced the code meanwhile: to the client, a wrong code.
                 lost => self.wrong_code(&key, lost.record).await,
             },
@@ -375,6 +427,11 @@ impl<S: Store + SafeListStore + BlockedStore + CounterStore, C: Clock> Verifier<
         match self.store.apply(&change).await {
             Ok(record) => {
                 tracing::info!(sid = %record.sid, status = status.as_str(), "closed by request");
+                if status == StoredStatus::Approved {
+                    // An app that checks codes itself approves this way: its
+                    // approvals are its conversion.
+                    self.tally_approved(service, &record, &mut GuardNotes::default()).await;
+                }
                 Ok(record)
             }
             Err(StoreError::Conflict(_)) => Err(VerifyError::NotFound),
@@ -399,7 +456,7 @@ impl<S: Store + SafeListStore + BlockedStore + CounterStore, C: Clock> Verifier<
     }
 }
 
-impl<S: Store + SafeListStore + BlockedStore + CounterStore, C: Clock> Verifier<S, C> {
+impl<S: Stores, C: Clock> Verifier<S, C> {
     /// Records a start refused by a rule, for the `verification.blocked`
     /// event. The refusal stands whether or not this is recorded: a store
     /// fault here is logged, not answered.
@@ -438,6 +495,103 @@ impl<S: Store + SafeListStore + BlockedStore + CounterStore, C: Clock> Verifier<
                 self.note_blocked(service, req, crate::store::blocked::reason::BUDGET).await;
                 Err(VerifyError::BudgetExhausted { cap: caps[full].clone(), retry_after: until_midnight(now) })
             }
+        }
+    }
+
+    /// The fraud guard's verdict on a start ([`crate::fraud_guard`]): the
+    /// prefix to count its send under when it goes ahead (`None`: not
+    /// counted), or the refusal. Guarded: SMS to a number, on a service
+    /// whose level is not `off`, except a test recipient (its traffic is the
+    /// developer's, neither counted nor judged); `RiskCheck=disable` is
+    /// counted but not judged. The Safe List is read only when the guard would refuse.
+    /// A failed read of the counters lets the start go ahead (logged and
+    /// noted): the guard never adds a way for a start to fail.
+    async fn fraud_guard(
+        &self,
+        service: &Service,
+        req: &StartRequest,
+        risk: RiskCheck,
+        test: bool,
+        notes: &mut GuardNotes,
+    ) -> Result<Option<String>, VerifyError> {
+        let guard = service.fraud_guard;
+        let Some(thresholds) = guard.thresholds() else { return Ok(None) };
+        if req.channel != Channel::Sms || test {
+            return Ok(None);
+        }
+        let Some(prefix) = fraud_guard::prefix_of(&req.to.key()) else { return Ok(None) };
+        // Not judged, but counted: it is a send to the prefix all the same.
+        if risk == RiskCheck::Disable {
+            return Ok(Some(prefix));
+        }
+        let now_ms = self.clock.now_ms();
+        let window = match self.store.fraud_window(&service.sid, &prefix, now_ms).await {
+            Ok(w) => w,
+            Err(e) => {
+                tracing::warn!(error = ?e, to = %req.to.masked(), "fraud guard: counters unreadable; start not judged");
+                notes.counter_failures += 1;
+                return Ok(Some(prefix));
+            }
+        };
+        let decision = fraud_guard::decide(&thresholds, &window, now_ms);
+        let Some(block) = decision.block() else { return Ok(Some(prefix)) };
+        if self.safe_listed(&req.to).await? {
+            return Ok(Some(prefix));
+        }
+        if let Decision::NewBlock { block, previous } = decision {
+            match self.store.fraud_block(&service.sid, &prefix, &block, previous.as_ref()).await {
+                Ok(()) => tracing::warn!(to = %req.to.masked(), strikes = block.strikes, until_ms = block.until_ms, level = guard.level.as_str(), "fraud guard: prefix blocked"),
+                // Another start stored the block first.
+                Err(StoreError::Conflict(_)) => {}
+                Err(e) => {
+                    tracing::warn!(error = ?e, to = %req.to.masked(), "fraud guard: block not stored");
+                    notes.counter_failures += 1;
+                }
+            }
+        }
+        if guard.level == Level::Monitor {
+            notes.monitored = true;
+            self.note_blocked(service, req, reason::FRAUD_GUARD_MONITOR).await;
+            return Ok(Some(prefix));
+        }
+        self.note_blocked(service, req, reason::FRAUD_GUARD).await;
+        let retry_after = ((block.until_ms - now_ms + 999) / 1000).max(1);
+        Err(VerifyError::FraudGuard { retry_after })
+    }
+
+    /// Counts a delivered send for the fraud guard (not a test recipient's:
+    /// nothing was sent). A failed count is logged and noted, never answered.
+    async fn tally_sent(
+        &self,
+        service: &Service,
+        prefix: Option<&str>,
+        sent: Result<VerificationRecord, VerifyError>,
+        notes: &mut GuardNotes,
+    ) -> Result<VerificationRecord, VerifyError> {
+        if let (Ok(record), Some(prefix)) = (&sent, prefix)
+            && !record.test
+        {
+            self.tally(&service.sid, prefix, Tally::Send, notes).await;
+        }
+        sent
+    }
+
+    /// Counts an approval of an SMS verification (not a test recipient's)
+    /// under its number's prefix, whatever the service's level now (so a
+    /// level raised later starts from true conversions).
+    async fn tally_approved(&self, service: &Service, record: &VerificationRecord, notes: &mut GuardNotes) {
+        if service.fraud_guard.level == Level::Off || record.test || record.channel != Channel::Sms.as_str() {
+            return;
+        }
+        if let Some(prefix) = fraud_guard::prefix_of(&crate::recipient::key_of_address(&record.to)) {
+            self.tally(&service.sid, &prefix, Tally::Approval, notes).await;
+        }
+    }
+
+    async fn tally(&self, service_sid: &str, prefix: &str, tally: Tally, notes: &mut GuardNotes) {
+        if let Err(e) = self.store.fraud_tally(service_sid, prefix, tally, self.clock.now_ms()).await {
+            tracing::warn!(error = ?e, ?tally, "fraud guard: counter not added to");
+            notes.counter_failures += 1;
         }
     }
 
@@ -537,7 +691,13 @@ mod tests {
     use crate::otp::CodeKey;
     use crate::phone::PhoneNumber;
     use crate::sender::outbox::Outbox;
+    use crate::store::blocked::BlockedStore;
+    use crate::store::counters::{Counter, CounterStore};
+    use crate::store::fraud_guard::FraudGuardStore;
     use crate::store::memory::MemoryStore;
+    use crate::store::rate_limits::RateLimitStore;
+    use crate::store::safe_list::SafeListStore;
+    use crate::store::Store;
     use std::sync::Arc;
 
     const MOBILE: &str = "+447400123456";
@@ -589,5 +749,86 @@ mod tests {
         let plain = v.services.default_service();
         let other_fixed = "+442079460001";
         assert_eq!(v.start(plain, &start(other_fixed, Channel::Sms)).await.unwrap().channel, "sms");
+    }
+
+    /// The memory store with the fraud guard's counters down: a double for
+    /// this one rule (a counter fault never fails a start or a check).
+    struct CountersDown(MemoryStore);
+
+    impl Store for CountersDown {
+        async fn read(&self, key: &RecordKey) -> Result<Option<VerificationRecord>, StoreError> {
+            self.0.read(key).await
+        }
+        async fn apply(&self, change: &crate::change::Change) -> Result<VerificationRecord, StoreError> {
+            self.0.apply(change).await
+        }
+        async fn find_by_sid(&self, service_sid: &str, sid: &str) -> Result<Option<RecordKey>, StoreError> {
+            self.0.find_by_sid(service_sid, sid).await
+        }
+    }
+
+    impl SafeListStore for CountersDown {
+        async fn add_safe_number(&self, e: &crate::store::safe_list::SafeListEntry) -> Result<(), StoreError> {
+            self.0.add_safe_number(e).await
+        }
+        async fn safe_number(&self, key: &str) -> Result<Option<crate::store::safe_list::SafeListEntry>, StoreError> {
+            self.0.safe_number(key).await
+        }
+        async fn remove_safe_number(&self, key: &str) -> Result<bool, StoreError> {
+            self.0.remove_safe_number(key).await
+        }
+    }
+
+    impl BlockedStore for CountersDown {
+        async fn note_blocked(&self, note: &BlockedStarts) -> Result<(), StoreError> {
+            self.0.note_blocked(note).await
+        }
+    }
+
+    impl RateLimitStore for CountersDown {
+        async fn rate_limits(&self, service_sid: &str) -> Result<crate::rate_limits::RateLimits, StoreError> {
+            self.0.rate_limits(service_sid).await
+        }
+        async fn save_rate_limits(&self, service_sid: &str, limits: &crate::rate_limits::RateLimits) -> Result<(), StoreError> {
+            self.0.save_rate_limits(service_sid, limits).await
+        }
+    }
+
+    impl CounterStore for CountersDown {
+        async fn take(&self, counter: &Counter) -> Result<bool, StoreError> {
+            self.0.take(counter).await
+        }
+        async fn give_back(&self, counter: &Counter) -> Result<(), StoreError> {
+            self.0.give_back(counter).await
+        }
+    }
+
+    impl FraudGuardStore for CountersDown {
+        async fn fraud_window(&self, _: &str, _: &str, _: Millis) -> Result<fraud_guard::Window, StoreError> {
+            Err(StoreError::Unavailable("down".into()))
+        }
+        async fn fraud_tally(&self, _: &str, _: &str, _: Tally, _: Millis) -> Result<(), StoreError> {
+            Err(StoreError::Unavailable("down".into()))
+        }
+        async fn fraud_block(&self, _: &str, _: &str, _: &fraud_guard::Block, _: Option<&fraud_guard::Block>) -> Result<(), StoreError> {
+            Err(StoreError::Unavailable("down".into()))
+        }
+    }
+
+    #[tokio::test]
+    async fn counters_that_fail_never_fail_a_start_or_a_check() {
+        let (v, outbox) = verifier(&[Channel::Sms]);
+        let v = Verifier { store: CountersDown(MemoryStore::new()), senders: v.senders, clock: v.clock, services: v.services, keys: v.keys };
+        let service = v.services.default_service().clone();
+        assert_eq!(service.fraud_guard.level, Level::Standard);
+        let start = StartRequest { to: to(MOBILE), channel: Channel::Sms, language: None, friendly_name: None, email_from: Default::default() };
+        let mut notes = GuardNotes::default();
+        v.start_guarded(&service, &start, RiskCheck::Enable, &mut notes).await.expect("sent");
+        assert_eq!(notes, GuardNotes { monitored: false, counter_failures: 2 }, "the unread window and the uncounted send");
+        let body = outbox.messages(Some(MOBILE)).last().unwrap().body.clone();
+        let code = Code::parse(body.rsplit(' ').next().unwrap(), 6).unwrap();
+        let mut notes = GuardNotes::default();
+        assert!(v.check_noted(&service, &CheckTarget::To(to(MOBILE)), &code, &mut notes).await.unwrap().approved);
+        assert_eq!(notes.counter_failures, 1, "the uncounted approval");
     }
 }

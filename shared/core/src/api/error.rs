@@ -24,6 +24,7 @@ pub mod code {
     pub const TOO_MANY_CONCURRENT: u32 = 60212;
     pub const CHANNEL_DISABLED: u32 = 60223;
     pub const DELIVERY_BLOCKED: u32 = 60605;
+    pub const FRAUD_GUARD_BLOCKED: u32 = 60410;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -171,6 +172,12 @@ impl ApiError {
             VerifyError::UnknownRateLimit(name) => ApiError::invalid(format!(
                 "Invalid parameter: RateLimits names {name}, which is not a rate limit of this service"
             )),
+            VerifyError::FraudGuard { retry_after } => ApiError::new(
+                403,
+                code::FRAUD_GUARD_BLOCKED,
+                "Verification delivery attempt blocked: the service's fraud guard blocked this number's prefix for suspected SMS pumping",
+            )
+            .retry_after(*retry_after),
             VerifyError::SmsToLandline => {
                 ApiError::new(403, code::SMS_TO_LANDLINE, "SMS is not supported by landline phone number")
             }

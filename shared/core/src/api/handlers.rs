@@ -9,6 +9,7 @@ use super::params::{Params, names};
 use super::resource::{self, DEFAULT_PAGE_SIZE, Links, MAX_PAGE_SIZE};
 use super::routes::{self, Function, Route};
 use super::ApiError;
+use crate::store::Stores;
 use crate::clock::Clock;
 use crate::config::{Service, check_friendly_name};
 use crate::message;
@@ -17,13 +18,8 @@ use crate::otp::Code;
 use crate::channel::{Channel, ChannelError};
 use crate::recipient::{Recipient, RecipientKind};
 use crate::record::StoredStatus;
-use crate::service::{CheckTarget, StartRequest, Verifier, VerifyError};
+use crate::service::{CheckTarget, GuardNotes, RiskCheck, StartRequest, Verifier, VerifyError};
 use crate::sid;
-use crate::store::Store;
-use crate::store::blocked::BlockedStore;
-use crate::store::counters::CounterStore;
-use crate::store::rate_limits::RateLimitStore;
-use crate::store::safe_list::SafeListStore;
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use serde_json::Value;
@@ -69,7 +65,7 @@ impl<S> Api<S, crate::clock::SystemClock> {
     }
 }
 
-impl<S: Store + SafeListStore + BlockedStore + RateLimitStore + CounterStore, C: Clock> Api<S, C> {
+impl<S: Stores, C: Clock> Api<S, C> {
     /// Answers one request as `function` serves it, in this order: a CORS
     /// preflight (the one thing answered without credentials: browsers send
     /// none with it), the refusal of a cross-site request from an origin
@@ -196,14 +192,17 @@ impl<S: Store + SafeListStore + BlockedStore + RateLimitStore + CounterStore, C:
                 .map_err(|e| ApiError::invalid(format!("Invalid parameter: RateLimits ({e})")))?,
             None => Vec::new(),
         };
+        let risk = risk_check(params.text(names::RISK_CHECK)?)?;
         let request = StartRequest { to, channel, language, friendly_name, email_from };
+        let mut notes = GuardNotes::default();
         // The programmable rate limits count every well-formed start (as
         // Twilio counts requests), before the rules that may refuse it.
         let started = match self.verifier.take_rate_limits(service, &request, &rate_limits).await {
-            Ok(()) => self.verifier.start(service, &request).await,
+            Ok(()) => self.verifier.start_guarded(service, &request, risk, &mut notes).await,
             Err(e) => Err(e),
         };
         note_start(&mut outcome.lock().unwrap(), &request, &started);
+        note_guard(&mut outcome.lock().unwrap(), notes);
         let record = started.map_err(|e| refused(&e, &verifications))?;
         Ok(resource::verification(&record, self.verifier.clock.now(), &service.limits, links))
     }
@@ -230,8 +229,10 @@ impl<S: Store + SafeListStore + BlockedStore + RateLimitStore + CounterStore, C:
             (None, Some(to)) => CheckTarget::To(parse_recipient(to)?),
             (None, None) => return Err(ApiError::invalid("Missing required parameter To or VerificationSid")),
         };
-        let checked = self.verifier.check(service, &target, &code).await;
+        let mut notes = GuardNotes::default();
+        let checked = self.verifier.check_noted(service, &target, &code, &mut notes).await;
         note_check(&mut outcome.lock().unwrap(), limits, &checked);
+        note_guard(&mut outcome.lock().unwrap(), notes);
         let checked = checked.map_err(|e| refused(&e, &format!("/Services/{}/VerificationCheck", service.sid)))?;
         Ok(resource::verification_check(&checked.record, self.verifier.clock.now(), limits, links))
     }
@@ -348,6 +349,25 @@ fn note_check(set: &mut MetricSet, limits: &crate::config::Limits, result: &Resu
             }
         }
         Err(e) => note_error(set, e),
+    }
+}
+
+/// What the fraud guard did beside the answer (see [`GuardNotes`]).
+fn note_guard(set: &mut MetricSet, notes: GuardNotes) {
+    if notes.monitored {
+        set.dimension(dim::REASON, crate::store::blocked::reason::FRAUD_GUARD_MONITOR).add(&metrics::FRAUD_GUARD, 1.0);
+    }
+    if notes.counter_failures > 0 {
+        set.dimension(dim::REASON, "counter_write").add(&metrics::FRAUD_GUARD, f64::from(notes.counter_failures));
+    }
+}
+
+/// Twilio's `RiskCheck`: `enable` (the default) or `disable`.
+fn risk_check(raw: Option<&str>) -> Result<RiskCheck, ApiError> {
+    match raw.map(|r| r.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("enable") => Ok(RiskCheck::Enable),
+        Some("disable") => Ok(RiskCheck::Disable),
+        Some(_) => Err(ApiError::invalid("Invalid parameter: RiskCheck (enable or disable)")),
     }
 }
 

@@ -144,6 +144,7 @@ pub mod names {
     pub const CUSTOM_FRIENDLY_NAME: &[&str] = &["CustomFriendlyName", "custom_friendly_name"];
     pub const STATUS: &[&str] = &["Status", "status"];
     pub const CHANNEL_CONFIGURATION: &[&str] = &["ChannelConfiguration", "channel_configuration"];
+    pub const RISK_CHECK: &[&str] = &["RiskCheck", "risk_check"];
 }
 
 #[cfg(test)]

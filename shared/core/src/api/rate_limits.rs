@@ -10,16 +10,13 @@ use super::params::Params;
 use super::resource::{Links, list_page};
 use super::routes::RateLimitTarget;
 use super::{ApiError, error::code};
+use crate::store::Stores;
 use crate::clock::Clock;
 use crate::config::Service;
 use crate::rate_limits::{self as rules, Bucket, RateLimit, RateLimits};
 use crate::service::VerifyError;
 use crate::sid;
-use crate::store::blocked::BlockedStore;
-use crate::store::counters::CounterStore;
-use crate::store::rate_limits::RateLimitStore;
-use crate::store::safe_list::SafeListStore;
-use crate::store::{Store, StoreError};
+use crate::store::StoreError;
 use crate::time_fmt::iso8601;
 use bytes::Bytes;
 use http::{Method, Request, StatusCode};
@@ -28,7 +25,7 @@ use serde_json::{Value, json};
 /// How many times a change is tried when another change got in first.
 const SAVE_TRIES: usize = 5;
 
-impl<S: Store + SafeListStore + BlockedStore + RateLimitStore + CounterStore, C: Clock> Api<S, C> {
+impl<S: Stores, C: Clock> Api<S, C> {
     /// One request on a rate-limit resource: the status and body (`None`
     /// for a deletion's empty 204).
     pub(super) async fn rate_limits(

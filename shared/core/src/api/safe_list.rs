@@ -5,14 +5,14 @@
 use super::handlers::{Api, body_params};
 use super::resource::Links;
 use super::{ApiError, error::code};
+use crate::store::Stores;
 use crate::clock::Clock;
 use crate::phone::PhoneNumber;
 use crate::recipient::Recipient;
 use crate::service::VerifyError;
 use crate::sid;
-use crate::store::blocked::BlockedStore;
-use crate::store::safe_list::{SafeListEntry, SafeListStore};
-use crate::store::{Store, StoreError};
+use crate::store::safe_list::SafeListEntry;
+use crate::store::StoreError;
 use bytes::Bytes;
 use http::Request;
 use serde_json::{Value, json};
@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 /// client error like its other duplicate-resource codes).
 const ALREADY_LISTED: u32 = 60411;
 
-impl<S: Store + SafeListStore + BlockedStore, C: Clock> Api<S, C> {
+impl<S: Stores, C: Clock> Api<S, C> {
     /// `PhoneNumber` (E.164) → 201 `{sid, phone_number, url}`.
     pub(super) async fn create_safe_number(&self, req: &Request<Bytes>, links: &Links<'_>) -> Result<Value, ApiError> {
         let params = body_params(req)?;

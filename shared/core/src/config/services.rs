@@ -65,6 +65,8 @@ pub struct Service {
     pub skip_sms_to_landlines: bool,
     /// Daily caps on sends and estimated spend ([`crate::budget`]).
     pub daily_budget: Option<crate::budget::DailyBudget>,
+    /// Pumping protection ([`crate::fraud_guard`]); `standard` unless set.
+    pub fraud_guard: crate::fraud_guard::FraudGuard,
 }
 
 /// One recipient of the test mode (Debug shows it masked, its code redacted).
@@ -91,6 +93,7 @@ impl Service {
             test_recipients: Vec::new(),
             skip_sms_to_landlines: false,
             daily_budget: None,
+            fraud_guard: Default::default(),
         }
     }
 
@@ -202,7 +205,7 @@ impl Services {
 
 fn parse_service(entry: &Map<String, Value>, defaults: &Limits) -> Result<Service, String> {
     const OTHER_KEYS: &[&str] =
-        &["sid", "friendly_name", "channels", "countries", "custom_friendly_name", "email_from_allowed", "test_recipients", "skip_sms_to_landlines", "daily_budget"];
+        &["sid", "friendly_name", "channels", "countries", "custom_friendly_name", "email_from_allowed", "test_recipients", "skip_sms_to_landlines", "daily_budget", "fraud_guard"];
     for key in entry.keys() {
         if !OTHER_KEYS.contains(&key.as_str()) && !LIMIT_FIELDS.iter().any(|f| f.json == key) {
             return Err(format!("unknown key {key:?}"));
@@ -279,7 +282,33 @@ fn parse_service(entry: &Map<String, Value>, defaults: &Limits) -> Result<Servic
     if let Some(v) = entry.get("daily_budget").filter(|v| !v.is_null()) {
         service.daily_budget = Some(crate::budget::parse(v)?);
     }
+    if let Some(v) = entry.get("fraud_guard") {
+        service.fraud_guard = fraud_guard(v)?;
+    }
     Ok(service)
+}
+
+/// `"standard"`, or `{"level": "max", "min_sends": 5}` (a floor of its own).
+fn fraud_guard(v: &Value) -> Result<crate::fraud_guard::FraudGuard, String> {
+    use crate::fraud_guard::{FraudGuard, Level};
+    let levels = || format!("fraud_guard: the level must be one of {}", Level::NAMES.join(", "));
+    let level = |v: Option<&Value>| match v {
+        None | Some(Value::Null) => Ok(Level::default()),
+        Some(l) => l.as_str().and_then(Level::parse).ok_or_else(levels),
+    };
+    match v {
+        Value::Object(o) => {
+            if let Some(k) = o.keys().find(|k| !matches!(k.as_str(), "level" | "min_sends")) {
+                return Err(format!("fraud_guard: unknown key {k:?} (level, min_sends)"));
+            }
+            let min_sends = match o.get("min_sends") {
+                None | Some(Value::Null) => None,
+                Some(n) => Some(n.as_u64().filter(|n| *n >= 1).ok_or("fraud_guard: min_sends must be a whole number from 1")?),
+            };
+            Ok(FraudGuard { level: level(o.get("level"))?, min_sends })
+        }
+        other => Ok(FraudGuard { level: level(Some(other))?, min_sends: None }),
+    }
 }
 
 /// An address, or `@domain`, checked as an address and lower-cased.
@@ -434,6 +463,23 @@ mod tests {
             assert!(err.contains(needle), "{recipients}: {err}");
             assert!(!err.contains("5550100"), "numbers are masked in errors: {err}");
         }
+    }
+
+    #[test]
+    fn fraud_guard_is_a_level_or_a_level_with_a_floor() {
+        use crate::fraud_guard::{FraudGuard, Level};
+        let parse = |fg: &str| {
+            Services::from_json(&format!(r#"{{"services":[{{"friendly_name":"A","fraud_guard":{fg}}}]}}"#), &Limits::default())
+                .map(|s| s.default_service().fraud_guard)
+        };
+        assert_eq!(parse("\"max\""), Ok(FraudGuard { level: Level::Max, min_sends: None }));
+        assert_eq!(parse(r#"{"level":"off"}"#), Ok(FraudGuard { level: Level::Off, min_sends: None }));
+        assert_eq!(parse(r#"{"min_sends":5}"#), Ok(FraudGuard { level: Level::Standard, min_sends: Some(5) }));
+        for bad in ["\"high\"", "3", r#"{"min_sends":0}"#, r#"{"level":"max","floor":2}"#] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+        let plain = Services::from_json(r#"{"services":[{"friendly_name":"A"}]}"#, &Limits::default()).unwrap();
+        assert_eq!(plain.default_service().fraud_guard.level, Level::Standard);
     }
 
     #[test]

@@ -16,6 +16,11 @@ pub mod reason {
     pub const RATE_LIMIT: &str = "rate_limit";
     /// A daily cap of the service's budget was reached (429/20429).
     pub const BUDGET: &str = "budget";
+    /// The fraud guard blocks the number's prefix (403/60410).
+    pub const FRAUD_GUARD: &str = "fraud_guard";
+    /// The fraud guard, at `monitor`, would have blocked this start; it
+    /// went ahead (the monitor flag is this reason).
+    pub const FRAUD_GUARD_MONITOR: &str = "fraud_guard_monitor";
 }
 
 /// The blocked starts of one recipient within one service, as stored.

@@ -8,7 +8,9 @@
 
 use super::blocked::{BlockedStarts, BlockedStore};
 use super::counters::{Counter, CounterStore};
+use super::fraud_guard::{FraudGuardStore, Tally};
 use super::rate_limits::RateLimitStore;
+use crate::fraud_guard::{self, Block, BucketCounts, Counts, Window};
 use super::safe_list::{SafeListEntry, SafeListStore};
 use super::{RecordKey, Store, StoreError};
 use crate::change::Change;
@@ -25,7 +27,19 @@ pub struct MemoryStore {
     rate_limits: Arc<Mutex<HashMap<String, RateLimits>>>,
     /// Counters: their totals by name, and when they expire.
     counters: Arc<Mutex<HashMap<String, (HashMap<&'static str, u64>, i64)>>>,
+    fraud: Arc<Mutex<FraudCounters>>,
 }
+
+/// The fraud guard's counters by (service, prefix or `*` for the whole
+/// service, bucket), and blocks by (service, prefix).
+#[derive(Debug, Default)]
+struct FraudCounters {
+    counts: HashMap<(String, String, i64), Counts>,
+    blocks: HashMap<(String, String), Block>,
+}
+
+/// The counters' name for the whole service (never a prefix: those are digits).
+const SERVICE_WIDE: &str = "*";
 
 impl MemoryStore {
     pub fn new() -> MemoryStore {
@@ -148,6 +162,40 @@ impl CounterStore for MemoryStore {
                 *total = total.saturating_sub(add.amount);
             }
         }
+        Ok(())
+    }
+}
+
+impl FraudGuardStore for MemoryStore {
+    async fn fraud_window(&self, service_sid: &str, prefix: &str, now_ms: i64) -> Result<Window, StoreError> {
+        let fraud = self.fraud.lock().expect("store lock");
+        let get = |p: &str, b: i64| fraud.counts.get(&(service_sid.to_owned(), p.to_owned(), b)).copied().unwrap_or_default();
+        let buckets = fraud_guard::window_buckets(now_ms)
+            .map(|bucket| BucketCounts { bucket, prefix: get(prefix, bucket), service: get(SERVICE_WIDE, bucket) })
+            .collect();
+        Ok(Window { buckets, block: fraud.blocks.get(&(service_sid.to_owned(), prefix.to_owned())).copied() })
+    }
+
+    async fn fraud_tally(&self, service_sid: &str, prefix: &str, tally: Tally, now_ms: i64) -> Result<(), StoreError> {
+        let mut fraud = self.fraud.lock().expect("store lock");
+        let bucket = fraud_guard::bucket_of(now_ms);
+        for p in [prefix, SERVICE_WIDE] {
+            let c = fraud.counts.entry((service_sid.to_owned(), p.to_owned(), bucket)).or_default();
+            match tally {
+                Tally::Send => c.sends += 1,
+                Tally::Approval => c.approvals += 1,
+            }
+        }
+        Ok(())
+    }
+
+    async fn fraud_block(&self, service_sid: &str, prefix: &str, block: &Block, previous: Option<&Block>) -> Result<(), StoreError> {
+        let mut fraud = self.fraud.lock().expect("store lock");
+        let key = (service_sid.to_owned(), prefix.to_owned());
+        if fraud.blocks.get(&key) != previous {
+            return Err(StoreError::Conflict(None));
+        }
+        fraud.blocks.insert(key, *block);
         Ok(())
     }
 }

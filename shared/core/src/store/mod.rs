@@ -8,6 +8,7 @@
 
 pub mod blocked;
 pub mod counters;
+pub mod fraud_guard;
 pub mod memory;
 pub mod rate_limits;
 pub mod safe_list;
@@ -77,3 +78,26 @@ pub trait Store: Send + Sync {
     fn find_by_sid(&self, service_sid: &str, sid: &str)
         -> impl Future<Output = Result<Option<RecordKey>, StoreError>> + Send;
 }
+
+/// Every store a verifier and the API need, as one bound: each backend
+/// (memory, DynamoDB, the tests' wrapper) implements them all.
+pub trait Stores:
+    Store
+    + safe_list::SafeListStore
+    + blocked::BlockedStore
+    + rate_limits::RateLimitStore
+    + counters::CounterStore
+    + fraud_guard::FraudGuardStore
+{
+}
+
+impl<T> Stores for T where
+    T: Store
+        + safe_list::SafeListStore
+        + blocked::BlockedStore
+        + rate_limits::RateLimitStore
+        + counters::CounterStore
+        + fraud_guard::FraudGuardStore
+{
+}
+

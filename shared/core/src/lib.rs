@@ -19,6 +19,7 @@ pub mod config;
 pub mod email;
 pub mod events;
 pub mod friendly_name;
+pub mod locale;
 pub mod logging;
 pub mod message;
 pub mod metrics;

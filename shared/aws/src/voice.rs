@@ -97,9 +97,8 @@ mod tests {
     fn every_voice_in_the_locale_table_is_one_the_voice_api_knows() {
         for locale in verify_core::locale::LOCALES {
             if let Some(v) = &locale.voice {
+                assert!(VoiceId::values().contains(&v.id), "{}: {}", locale.tag, v.id);
                 let voice = VoiceId::from(v.id);
-                assert!(!matches!(voice, VoiceId::Unknown(_)), "{}: {}", locale.tag, v.id);
-                assert_eq!(voice.as_str(), v.id);
                 assert_eq!(voice_for(locale.tag), voice);
             }
         }

@@ -16,6 +16,7 @@ const fn l(tag: &'static str, name: &'static str, sms: &'static str, subject: &'
     Locale { tag, name, rtl: false, sms, subject, ignore, voice: None }
 }
 
+#[cfg_attr(not(feature = "locales"), allow(dead_code))]
 const fn rtl(locale: Locale) -> Locale {
     Locale { rtl: true, ..locale }
 }

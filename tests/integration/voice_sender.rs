@@ -98,6 +98,28 @@ async fn a_call_reads_the_ssml_in_the_languages_voice() {
     );
 }
 
+/// Every locale's call, as the voice API's model sees it: the table's voice
+/// ids are values of its `VoiceId` enum and every SSML body is within its
+/// limits (the stand-in refuses what the real service would).
+#[tokio::test]
+async fn every_locales_call_is_a_request_the_api_accepts() {
+    let standin = StandIn::start().await;
+    let code = Code::parse("1234567890", 10).unwrap();
+    let name = "W".repeat(verify_core::friendly_name::MAX_FRIENDLY_NAME_CHARS);
+    let calls = sender(&standin);
+    for locale in verify_core::locale::LOCALES {
+        let content = message::call(&message::Params { language: locale.tag, name: &name, code: &code });
+        calls.send(&Message { channel: Channel::Call, to: "+442079460000".into(), content }).await.expect(locale.tag);
+    }
+    let seen = standin.requests().await;
+    assert_eq!(seen["rejected"], serde_json::json!([]), "the API's model refused a locale's call");
+    let voices: std::collections::BTreeSet<&str> =
+        seen["accepted"].as_array().unwrap().iter().map(|r| r["body"]["VoiceId"].as_str().unwrap()).collect();
+    let expected: std::collections::BTreeSet<&str> =
+        verify_core::locale::LOCALES.iter().filter_map(|l| l.voice.as_ref().map(|v| v.id)).collect();
+    assert_eq!(voices, expected, "each voice of the table was used, and only those");
+}
+
 #[tokio::test]
 async fn a_refused_call_is_a_send_error_without_the_code() {
     let standin = StandIn::start().await;

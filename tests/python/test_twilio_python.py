@@ -165,7 +165,7 @@ def test_bad_input_is_4xx_without_sms(server, service, number):
         (dict(to="4155550123", channel="sms"), 400, 60200),
         (dict(to=number, channel="pigeon"), 400, 60200),
         (dict(to=number, channel="sna"), 400, 60223),
-        (dict(to=number, channel="sms", locale="xx"), 400, 60200),
+        (dict(to=number, channel="sms", locale="not a locale"), 400, 60200),
         (dict(to=number, channel="sms", custom_code="123456"), 403, 60204),
     ]
     for kwargs, status, code in cases:

@@ -67,16 +67,12 @@ pub(crate) async fn describe_spend_limits(client: &aws_sdk_pinpointsmsvoicev2::C
 /// least is 5 s); past this the code is near its expiry anyway.
 const CALL_TIME_TO_LIVE_SECS: i32 = 120;
 
-/// The Amazon Polly voice for each language a template is written in: one
-/// native voice that the voice API offers. English is the fallback.
+/// The Amazon Polly voice of a locale (the table in `verify_core::locale`
+/// names one per locale the voice API can read; the call template has
+/// already fallen back to such a locale). English is the last resort.
 pub fn voice_for(language: &str) -> VoiceId {
-    match language {
-        "es" => VoiceId::Lucia,   // Spanish (Spain)
-        "fr" => VoiceId::Lea,     // French (France)
-        "de" => VoiceId::Vicki,   // German
-        "pt" => VoiceId::Camila,  // Portuguese (Brazil)
-        _ => VoiceId::Joanna,     // English (US)
-    }
+    let locale = verify_core::locale::for_call(verify_core::locale::get(language));
+    locale.voice.as_ref().map_or(VoiceId::Joanna, |v| VoiceId::from(v.id))
 }
 
 /// Call: the SSML read to a phone number.
@@ -98,11 +94,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_template_language_has_its_own_voice() {
-        for language in ["en", "es", "fr", "de", "pt"] {
-            let voice = voice_for(language);
-            assert!(language == "en" || voice != VoiceId::Joanna, "{language}");
+    fn every_voice_in_the_locale_table_is_one_the_voice_api_knows() {
+        for locale in verify_core::locale::LOCALES {
+            if let Some(v) = &locale.voice {
+                assert!(VoiceId::values().contains(&v.id), "{}: {}", locale.tag, v.id);
+                let voice = VoiceId::from(v.id);
+                assert_eq!(voice_for(locale.tag), voice);
+            }
         }
+        assert_eq!(voice_for("es"), VoiceId::Lucia);
+        assert_eq!(voice_for("pt-BR"), VoiceId::Camila);
+        assert_eq!(voice_for("pt"), VoiceId::Ines);
+        assert_eq!(voice_for("en-GB"), VoiceId::Amy);
+        assert_eq!(voice_for("zh-HK"), VoiceId::Zhiyu, "no Cantonese voice: Mandarin");
+        assert_eq!(voice_for("hi"), VoiceId::Joanna, "no Hindi voice: English");
         assert_eq!(voice_for("xx"), VoiceId::Joanna);
     }
 

@@ -21,6 +21,7 @@ pub mod email;
 pub mod events;
 pub mod fraud_guard;
 pub mod friendly_name;
+pub mod locale;
 pub mod logging;
 pub mod message;
 pub mod metrics;

@@ -2,13 +2,17 @@
 //! text is "Your {service} verification code is: {code}"; the call reads the
 //! same sentence and then the code again, digit by digit, slowly (SSML); the
 //! e-mail has a subject, that sentence in plain text and in HTML (the name
-//! escaped), and a line saying it can be ignored.
+//! escaped), and a line saying it can be ignored. The words of every
+//! locale are in [`crate::locale`]'s table.
 
+use crate::channel::Channel;
+use crate::locale;
 use crate::otp::Code;
 
 /// What a template is given.
 pub struct Params<'a> {
-    /// One of the languages [`language_for`] resolves to.
+    /// A locale tag of the table ([`crate::locale::LOCALES`]), as
+    /// [`language_for`] resolves it; anything else reads English.
     pub language: &'a str,
     /// The service's (or the request's custom) friendly name.
     pub name: &'a str,
@@ -76,42 +80,39 @@ pub fn sms(p: &Params<'_>) -> Content {
     Content::Text(sms_text(p.language, p.name, p.code))
 }
 
-/// The call template: SSML read by the call's voice.
+/// The call template: SSML read by the call's voice, in the locale
+/// [`locale::for_call`] picks (the asked-for one when it has a voice).
 pub fn call(p: &Params<'_>) -> Content {
-    let language = TEMPLATES.iter().find(|t| t.0 == p.language).map_or("en", |t| t.0);
+    let language = locale::for_call(locale::get(p.language)).tag;
     Content::Ssml { language, ssml: call_ssml(language, p.name, p.code) }
 }
-
-/// What a call says besides the code: the SMS sentence first, then "once
-/// again" before each repetition.
-const CALL_AGAIN: &[(&str, &str)] = &[
-    ("en", "Once again, your code is:"),
-    ("es", "Repito, su código es:"),
-    ("fr", "Je répète, votre code est :"),
-    ("de", "Noch einmal, Ihr Code lautet:"),
-    ("pt", "Repetindo, seu código é:"),
-];
 
 /// How often a call reads the code: a listener who missed a digit, or
 /// picked up late, hears it again without calling back.
 pub const CALL_READINGS: usize = 3;
 
-/// The call's SSML: the sentence, then the code read [`CALL_READINGS`]
-/// times, each digit on its own (`say-as digits`, so "12" is "one two", not
-/// "twelve") with a pause after it, at a slow rate. The code's last reading
-/// ends the text, so nothing follows the final digit but closing tags.
+/// The call's SSML: the SMS sentence, then the code read [`CALL_READINGS`]
+/// times (the locale's "once again" before each repetition), each digit on
+/// its own (`say-as digits`, so "12" is "one two", not "twelve") with a
+/// pause after it, at a slow rate. Where a language puts words after the
+/// code (Japanese "…です。"), they follow each reading.
 pub fn call_ssml(language: &str, service_name: &str, code: &Code) -> String {
-    let (_, before, after) = TEMPLATES.iter().find(|t| t.0 == language).unwrap_or(&TEMPLATES[0]);
-    let again = CALL_AGAIN.iter().find(|t| t.0 == language).unwrap_or(&CALL_AGAIN[0]).1;
+    let entry = locale::for_call(locale::get(language));
+    // `for_call` gives a locale with a voice; English has one.
+    let again = entry.voice.as_ref().or(locale::english().voice.as_ref()).map_or("", |v| v.again);
     let digits: String = code
         .reveal()
         .chars()
         .map(|d| format!("<say-as interpret-as=\"digits\">{d}</say-as><break time=\"600ms\"/>"))
         .collect();
     let reading = format!("<prosody rate=\"slow\">{digits}</prosody>");
-    let mut ssml = format!("<speak>{}<break time=\"700ms\"/>{reading}", xml_escape(&format!("{before}{service_name}{after}")));
+    let spoken = |template: &str| {
+        let (before, after) = around_code(template);
+        format!("{}<break time=\"700ms\"/>{reading}{}", xml_escape(&with_name(before, service_name)), xml_escape(&with_name(after, service_name)))
+    };
+    let mut ssml = format!("<speak>{}", spoken(entry.sms));
     for _ in 1..CALL_READINGS {
-        ssml.push_str(&format!("<break time=\"1s\"/>{}<break time=\"700ms\"/>{reading}", xml_escape(again)));
+        ssml.push_str(&format!("<break time=\"1s\"/>{}", spoken(again)));
     }
     ssml.push_str("</speak>");
     ssml
@@ -128,67 +129,51 @@ pub fn email(p: &Params<'_>) -> Content {
     Content::Email(email_parts(p.language, p.name, p.code))
 }
 
-/// Languages we have a template for, with the text around the name and code.
-const TEMPLATES: &[(&str, &str, &str)] = &[
-    ("en", "Your ", " verification code is: "),
-    ("es", "Tu código de verificación de ", " es: "),
-    ("fr", "Votre code de vérification ", " est : "),
-    ("de", "Ihr ", " Bestätigungscode lautet: "),
-    ("pt", "Seu código de verificação do ", " é: "),
-];
-
-/// Which language to use for a country when the request names none.
-const COUNTRY_LANGUAGE: &[(&str, &[&str])] = &[
-    ("es", &["ES", "MX", "AR", "CO", "CL", "PE", "VE", "EC", "GT", "CU", "BO", "DO", "HN", "PY", "SV", "NI", "CR", "PA", "UY"]),
-    ("fr", &["FR", "BE", "LU", "MC", "SN", "CI", "CM", "ML", "BF", "NE", "TG", "BJ", "MG", "HT"]),
-    ("de", &["DE", "AT", "LI"]),
-    ("pt", &["PT", "BR", "AO", "MZ", "CV"]),
-];
-
-/// Resolves the request's `Locale` (e.g. `pt-BR`, `es`, `en_GB`) to one of our
-/// languages; `None` means we have no template for it (a 400, not a silent
-/// switch to English, so a misspelt locale is noticed).
+/// Resolves the request's `Locale` (e.g. `pt-BR`, `fr-CA`, `en_GB`) to the
+/// tag of the locale whose texts are used ([`locale::resolve`]: region, then
+/// language, then English); `None` only for a value that is not a language
+/// tag (a 400).
 pub fn language_for(locale: &str) -> Option<&'static str> {
-    let primary = locale.split(['-', '_']).next()?.to_ascii_lowercase();
-    TEMPLATES.iter().map(|t| t.0).find(|l| *l == primary)
+    locale::resolve(locale).ok().map(|l| l.tag)
 }
 
-/// The language for a number's country when no locale was asked for.
+/// The locale for a number's country when no locale was asked for.
 pub fn language_for_country(country: Option<&str>) -> &'static str {
-    country
-        .and_then(|c| COUNTRY_LANGUAGE.iter().find(|(_, cs)| cs.contains(&c)).map(|(l, _)| *l))
-        .unwrap_or("en")
+    locale::for_country(country).tag
 }
 
-/// The e-mail's own words per language: the subject around the name, and
-/// the line telling a person who did not ask for the code what to do. The
-/// sentence with the code is the SMS text ([`TEMPLATES`]).
-const EMAIL_TEMPLATES: &[(&str, &str, &str, &str)] = &[
-    ("en", "Your ", " verification code", "If you did not request this code, you can ignore this email."),
-    ("es", "Tu código de verificación de ", "", "Si no has solicitado este código, puedes ignorar este correo."),
-    ("fr", "Votre code de vérification ", "", "Si vous n'avez pas demandé ce code, vous pouvez ignorer cet e-mail."),
-    ("de", "Ihr ", " Bestätigungscode", "Wenn Sie diesen Code nicht angefordert haben, können Sie diese E-Mail ignorieren."),
-    ("pt", "Seu código de verificação do ", "", "Se você não solicitou este código, pode ignorar este e-mail."),
-];
+/// The locale a channel's message is really written in, for `language`:
+/// what the verification's `locale` says. A call falls back to a locale
+/// with a voice ([`locale::for_call`]); the other channels have every one.
+pub fn language_used(channel: Channel, language: &'static str) -> &'static str {
+    match channel {
+        Channel::Call => locale::for_call(locale::get(language)).tag,
+        _ => language,
+    }
+}
 
-/// Subject, plain text and HTML of the e-mail in `language`. The name is
-/// escaped in the HTML (the code is digits only).
+/// Subject, plain text and HTML of the e-mail in `language`. The HTML
+/// escapes the name and isolates it (`<bdi>`), so a Latin name keeps its
+/// order inside a right-to-left text; the document says `dir="rtl"` for
+/// Arabic, Hebrew, Persian and Urdu, and the code stays left to right.
 pub fn email_parts(language: &str, service_name: &str, code: &Code) -> Email {
-    let (lang, before, after, ignore) = EMAIL_TEMPLATES.iter().find(|t| t.0 == language).unwrap_or(&EMAIL_TEMPLATES[0]);
-    let (_, sms_before, sms_after) = TEMPLATES.iter().find(|t| t.0 == *lang).unwrap_or(&TEMPLATES[0]);
-    let subject = format!("{before}{service_name}{after}");
-    let text = format!("{}\n\n{ignore}\n", sms_text(lang, service_name, code));
+    let entry = locale::get(language);
+    let subject = with_name(entry.subject, service_name);
+    let text = format!("{}\n\n{}\n", sms_text(entry.tag, service_name, code), entry.ignore);
     let e = html_escape;
+    let (before, after) = entry.subject.split_once(NAME).unwrap_or((entry.subject, ""));
+    let dir = if entry.rtl { " dir=\"rtl\"" } else { "" };
     let html = format!(
-        "<!DOCTYPE html>\n<html lang=\"{lang}\"><head><meta charset=\"utf-8\"><title>{}</title></head>\n<body>\n\
-         <p>{}{}{}</p>\n<p style=\"font-size:28px;font-weight:bold;letter-spacing:6px;font-family:monospace\">{}</p>\n\
+        "<!DOCTYPE html>\n<html lang=\"{lang}\"{dir}><head><meta charset=\"utf-8\"><title>{}</title></head>\n<body>\n\
+         <p>{}<bdi>{}</bdi>{}</p>\n<p style=\"font-size:28px;font-weight:bold;letter-spacing:6px;font-family:monospace\"><bdi dir=\"ltr\">{}</bdi></p>\n\
          <p>{}</p>\n</body></html>\n",
         e(&subject),
-        e(sms_before),
+        e(before),
         e(service_name),
-        e(sms_after.trim_end()),
+        e(after),
         code.reveal(),
-        e(ignore),
+        e(entry.ignore),
+        lang = entry.tag,
     );
     Email { subject, text, html, from: EmailFrom::default() }
 }
@@ -209,23 +194,43 @@ pub fn html_escape(text: &str) -> String {
     out
 }
 
+/// The placeholders of the locale table's texts.
+pub const NAME: &str = "{name}";
+pub const CODE: &str = "{code}";
+
+/// A text's parts before and after `{code}` (all of it before, if none).
+fn around_code(template: &str) -> (&str, &str) {
+    template.split_once(CODE).unwrap_or((template, ""))
+}
+
+/// A text with the friendly name in place of `{name}`. The code goes in
+/// separately ([`around_code`]), so a name can never add a placeholder.
+fn with_name(text: &str, name: &str) -> String {
+    text.replacen(NAME, name, 1)
+}
+
+/// The SMS text in `language`: the locale's sentence with name and code.
 pub fn sms_text(language: &str, service_name: &str, code: &Code) -> String {
-    let (_, before, after) = TEMPLATES.iter().find(|t| t.0 == language).unwrap_or(&TEMPLATES[0]);
-    format!("{before}{service_name}{after}{}", code.reveal())
+    let (before, after) = around_code(locale::get(language).sms);
+    format!("{}{}{}", with_name(before, service_name), code.reveal(), with_name(after, service_name))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::locale::LOCALES;
 
     #[test]
-    fn every_language_carries_name_and_code() {
+    fn every_locale_carries_name_and_code() {
         let code = Code::parse("123456", 6).unwrap();
-        for (lang, _, _) in TEMPLATES {
-            let text = sms_text(lang, "Acme", &code);
-            assert!(text.contains("Acme") && text.ends_with("123456"), "{lang}: {text}");
+        for l in LOCALES {
+            let text = sms_text(l.tag, "Acme", &code);
+            assert!(text.contains("Acme") && text.contains("123456"), "{}: {text}", l.tag);
+            assert!(!text.contains('{'), "{}: every placeholder is filled: {text}", l.tag);
         }
         assert_eq!(sms_text("en", "Acme", &code), "Your Acme verification code is: 123456");
+        assert_eq!(sms_text("ja", "Acme", &code), "Acmeの認証コードは123456です。");
+        assert_eq!(sms_text("xx", "Acme", &code), sms_text("en", "Acme", &code), "a tag not in the table reads English");
     }
 
     /// The digits a listener hears, in order: the text of every `say-as`.
@@ -233,22 +238,47 @@ mod tests {
         ssml.split("<say-as interpret-as=\"digits\">").skip(1).map(|s| s.split('<').next().unwrap().to_owned()).collect()
     }
 
+    /// The words a listener hears, the tags taken away.
+    fn spoken_text(ssml: &str) -> String {
+        ssml.split('<').map(|s| s.split_once('>').map_or(s, |(_, t)| t)).collect()
+    }
+
     #[test]
     fn a_call_reads_each_digit_on_its_own_and_repeats_the_code() {
         let code = Code::parse("904217", 6).unwrap();
-        for (lang, _, _) in TEMPLATES {
-            let ssml = call_ssml(lang, "Acme", &code);
-            assert!(ssml.starts_with("<speak>") && ssml.ends_with("</prosody></speak>"), "{lang}: {ssml}");
-            assert!(ssml.contains("Acme"), "{lang}: {ssml}");
+        for l in LOCALES {
+            let ssml = call_ssml(l.tag, "Acme", &code);
+            assert!(ssml.starts_with("<speak>") && ssml.ends_with("</speak>"), "{}: {ssml}", l.tag);
+            assert!(ssml.contains("Acme"), "{}: {ssml}", l.tag);
             let heard = spoken_digits(&ssml).concat();
-            assert_eq!(heard, "904217".repeat(CALL_READINGS), "{lang}: {ssml}");
+            assert_eq!(heard, "904217".repeat(CALL_READINGS), "{}: {ssml}", l.tag);
             assert_eq!(ssml.matches("<break time=\"600ms\"/>").count(), 6 * CALL_READINGS);
-            // With the tags taken away the code is the text's last word.
-            let text: String = ssml.split('<').map(|s| s.split_once('>').map_or(s, |(_, t)| t)).collect();
-            assert!(text.ends_with("904217"), "{lang}: {text}");
+            // Where the sentence ends with the code, nothing follows its
+            // last reading; otherwise only the sentence's own ending does.
+            let last = locale::for_call(l).voice.as_ref().unwrap().again;
+            let tail = last.split_once(CODE).unwrap().1;
+            assert!(spoken_text(&ssml).ends_with(&format!("904217{tail}")), "{}: {ssml}", l.tag);
         }
         assert!(call_ssml("de", "Acme", &code).contains("Noch einmal"));
         assert!(call_ssml("xx", "Acme", &code).contains("Once again"), "an unknown language reads English");
+        assert!(call_ssml("hi", "Acme", &code).contains("Once again"), "no Hindi voice: English");
+        assert!(call_ssml("zh-HK", "Acme", &code).contains("验证码"), "Cantonese has no voice: Mandarin");
+        assert!(call_ssml("ja", "Acme", &code).contains("認証コードは<break"), "{}", call_ssml("ja", "Acme", &code));
+    }
+
+    #[test]
+    fn a_call_is_in_the_locale_it_can_be_read_in() {
+        let code = Code::parse("123456", 6).unwrap();
+        for (asked, read) in [("fr", "fr"), ("pt-BR", "pt-BR"), ("en-GB", "en-GB"), ("hi", "en"), ("zh-HK", "zh"), ("ca", "en")] {
+            let content = call(&Params { language: asked, name: "Acme", code: &code });
+            assert!(matches!(&content, Content::Ssml { language, .. } if *language == read), "{asked}: {content:?}");
+            assert_eq!(language_used(Channel::Call, asked_tag(asked)), read);
+            assert_eq!(language_used(Channel::Sms, asked_tag(asked)), asked);
+        }
+    }
+
+    fn asked_tag(tag: &str) -> &'static str {
+        locale::by_tag(tag).unwrap().tag
     }
 
     #[test]
@@ -263,21 +293,25 @@ mod tests {
     }
 
     #[test]
-    fn every_language_has_an_email_with_name_and_code_and_the_name_escaped() {
+    fn every_locale_has_an_email_with_name_and_code_and_the_name_escaped() {
         let code = Code::parse("123456", 6).unwrap();
-        for (lang, _, _) in TEMPLATES {
+        for l in LOCALES {
+            let lang = l.tag;
             let m = email_parts(lang, "Tom & Jerry's", &code);
             assert!(m.subject.contains("Tom & Jerry's") && !m.subject.contains("123456"), "{lang}: {}", m.subject);
-            assert!(m.text.contains("Tom & Jerry's") && m.text.contains("123456"), "{lang}: {}", m.text);
-            assert!(m.html.contains("Tom &amp; Jerry&#39;s") && m.html.contains(">123456<"), "{lang}: {}", m.html);
+            assert!(m.text.contains("Tom & Jerry's") && m.text.contains("123456") && m.text.contains(l.ignore), "{lang}: {}", m.text);
+            assert!(m.html.contains("<bdi>Tom &amp; Jerry&#39;s</bdi>"), "{lang}: {}", m.html);
+            assert!(m.html.contains("<bdi dir=\"ltr\">123456</bdi>"), "{lang}: {}", m.html);
             assert!(!m.html.contains("Tom & Jerry"), "{lang}: the name is escaped");
+            assert!(m.html.contains(&html_escape(l.ignore)), "{lang}: {}", m.html);
             assert!(m.html.contains(&format!("lang=\"{lang}\"")));
-            assert!(EMAIL_TEMPLATES.iter().any(|t| t.0 == *lang), "{lang} has e-mail words");
+            assert_eq!(m.html.contains("dir=\"rtl\""), l.rtl, "{lang}: right to left exactly when the script is");
         }
         let en = email_parts("en", "Acme", &code);
         assert_eq!(en.subject, "Your Acme verification code");
         assert!(en.text.starts_with("Your Acme verification code is: 123456\n\n"));
         assert_eq!(email_parts("de", "Acme", &code).subject, "Ihr Acme Bestätigungscode");
+        assert!(email_parts("ar", "Acme", &code).html.starts_with("<!DOCTYPE html>\n<html lang=\"ar\" dir=\"rtl\">"));
         assert_eq!(html_escape("<a href=\"x\">"), "&lt;a href=&quot;x&quot;&gt;");
         let content = email(&Params { language: "en", name: "Acme", code: &code });
         assert!(!format!("{content:?}").contains("123456"), "Debug is redacted");
@@ -285,12 +319,18 @@ mod tests {
     }
 
     #[test]
-    fn locales_resolve_to_languages() {
-        assert_eq!(language_for("pt-BR"), Some("pt"));
-        assert_eq!(language_for("en_GB"), Some("en"));
+    fn locales_resolve_to_the_texts_used() {
+        assert_eq!(language_for("pt-BR"), Some("pt-BR"));
+        assert_eq!(language_for("pt_br"), Some("pt-BR"));
+        assert_eq!(language_for("pt-PT"), Some("pt"));
+        assert_eq!(language_for("en_GB"), Some("en-GB"));
         assert_eq!(language_for("ES"), Some("es"));
-        assert_eq!(language_for("xx"), None);
+        assert_eq!(language_for("fr-CA"), Some("fr"));
+        assert_eq!(language_for("xx"), Some("en"));
+        assert_eq!(language_for("1x"), None);
         assert_eq!(language_for_country(Some("MX")), "es");
+        assert_eq!(language_for_country(Some("BR")), "pt-BR");
+        assert_eq!(language_for_country(Some("JP")), "ja");
         assert_eq!(language_for_country(Some("US")), "en");
         assert_eq!(language_for_country(None), "en");
     }

@@ -195,6 +195,9 @@ impl<S: Stores, C: Clock> Verifier<S, C> {
         let new_sid = sid::new_sid(sid::VERIFICATION);
         let attempt_sid = sid::new_sid(sid::ATTEMPT);
         let language = req.language.unwrap_or_else(|| message::language_for_country(req.to.country()));
+        // The locale the message is really in (a call without a voice for
+        // it is read in the fallback's): what the record and resource say.
+        let language = message::language_used(req.channel, language);
         let hash_for = |sid: &str| self.keys.hash(sid, &code);
         let mut current = None::<VerificationRecord>;
         for _ in 0..MAX_START_RACES {

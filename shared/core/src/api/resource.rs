@@ -44,6 +44,9 @@ pub fn verification(r: &VerificationRecord, now: Seconds, limits: &Limits, links
         "channel": r.channel,
         "status": status.as_str(),
         "valid": status == Status::Approved,
+        // Not in Twilio's resource (its clients ignore it): the locale the
+        // last code was sent in, after fallback.
+        "locale": r.locale,
         "lookup": {},
         "amount": null,
         "payee": null,

@@ -32,3 +32,4 @@ pub mod sid;
 pub mod store;
 pub mod time_fmt;
 pub mod webhooks;
+pub mod whatsapp;

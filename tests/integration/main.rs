@@ -22,4 +22,5 @@ mod local_stream;
 mod sns_sender;
 mod subscribers;
 mod voice_sender;
+mod whatsapp_sender;
 mod wire;

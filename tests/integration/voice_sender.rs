@@ -19,14 +19,15 @@ use verify_core::sender::{Message, Sender, Senders};
 use verify_core::service::{StartRequest, Verifier, VerifyError};
 use verify_core::store::{RecordKey, Store};
 
-/// The stand-in, running until dropped.
-struct StandIn {
-    url: String,
+/// The stand-in, running until dropped (also serves End User Messaging
+/// Social: see whatsapp_sender.rs).
+pub(crate) struct StandIn {
+    pub(crate) url: String,
     _child: tokio::process::Child,
 }
 
 impl StandIn {
-    async fn start() -> StandIn {
+    pub(crate) async fn start() -> StandIn {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let python = root.join(".venv/bin/python");
         assert!(python.exists(), "{} is missing: run tests/setup.sh", python.display());
@@ -47,12 +48,12 @@ impl StandIn {
         StandIn { url, _child: child }
     }
 
-    async fn requests(&self) -> serde_json::Value {
+    pub(crate) async fn requests(&self) -> serde_json::Value {
         reqwest::get(format!("{}/_standin/requests", self.url)).await.unwrap().json().await.unwrap()
     }
 
     /// The next `count` valid requests fail with the service error `kind`.
-    async fn fail_next(&self, kind: &str, count: u32) {
+    pub(crate) async fn fail_next(&self, kind: &str, count: u32) {
         let order = serde_json::json!({"type": kind, "count": count});
         reqwest::Client::new().post(format!("{}/_standin/fail", self.url)).json(&order).send().await.unwrap();
     }

@@ -252,3 +252,37 @@ test('rate limits and buckets through the client; RateLimits on a start gets 429
   assert.deepEqual(await server.messages(second), []);
   assert.equal(await service.rateLimits(limit.sid).remove(), true);
 });
+
+test('channel whatsapp: the template code approves; a resend switches from text to WhatsApp', async () => {
+  const to = S.freshNumber();
+  const v = await service.verifications.create({ to, channel: 'whatsapp' });
+  assert.equal(v.channel, 'whatsapp');
+  assert.deepEqual(v.sendCodeAttempts.map((a) => a.channel), ['whatsapp']);
+  const [message] = await server.messages(to);
+  assert.equal(message.channel, 'whatsapp');
+  assert.equal(message.template, 'verification_code');
+  assert.equal(message.language, 'en');
+  const { template } = message.message;
+  assert.equal(message.message.to, to);
+  assert.deepEqual(template.language, { policy: 'deterministic', code: 'en' });
+  const [body, button] = template.components;
+  assert.deepEqual(button, { type: 'button', sub_type: 'url', index: '0', parameters: body.parameters });
+  const code = body.parameters[0].text;
+  assert.match(code, /^\d{6}$/);
+  assert.equal(await server.lastCode(to), code);
+  const check = await service.verificationChecks.create({ to, code });
+  assert.equal(check.status, 'approved');
+  assert.equal(check.channel, 'whatsapp');
+
+  const other = S.freshNumber();
+  const text = await service.verifications.create({ to: other, channel: 'sms' });
+  const resend = await service.verifications.create({ to: other, channel: 'whatsapp', locale: 'pt-BR' });
+  assert.equal(resend.sid, text.sid);
+  assert.equal(resend.channel, 'whatsapp');
+  assert.deepEqual(resend.sendCodeAttempts.map((a) => a.channel), ['sms', 'whatsapp']);
+  const sent = await server.messages(other);
+  assert.deepEqual(sent.map((m) => m.channel), ['sms', 'whatsapp']);
+  assert.equal(sent[1].language, 'pt_BR');
+  const approved = await service.verificationChecks.create({ to: other, code: await server.lastCode(other) });
+  assert.equal(approved.status, 'approved');
+});

@@ -192,6 +192,10 @@ def test_no_wildcards_and_every_resource_is_scoped():
                     # This account's and region's sms-voice resources (the
                     # origination identity may be a bare number, see below).
                     assert r == {"Fn::Sub": "arn:${AWS::Partition}:sms-voice:${AWS::Region}:${AWS::AccountId}:*"}, r
+                elif actions(s) == ["social-messaging:SendWhatsAppMessage"]:
+                    # This account's and region's WhatsApp phone numbers (the
+                    # id may be given bare or as an ARN).
+                    assert r == {"Fn::Sub": "arn:${AWS::Partition}:social-messaging:${AWS::Region}:${AWS::AccountId}:*"}, r
                 else:
                     text = json.dumps(r)
                     if actions(s) == ["ses:SendEmail"]:
@@ -238,6 +242,44 @@ def test_end_user_messaging_permissions_only_for_start_verify_when_configured_an
     called = set(re.findall(r"\bclient\s*\.([a-z_]+)\(\)", sender))
     as_action = {"sms-voice:" + "".join(w.title() for w in op.split("_")) for op in called}
     assert as_action == set(granted), f"the sender calls {sorted(called)}; the template grants {sorted(granted)}"
+
+
+def test_whatsapp_permission_only_for_start_verify_when_configured_and_only_what_the_sender_calls():
+    # moto has no End User Messaging Social either (the sender is tested
+    # against aws_standin.py): the one granted action is tied to the SDK
+    # operation the sender calls, and to the condition that configures it.
+    granted = {}
+    for fn in FUNCTIONS:
+        for policy in fn.properties.get("Policies", []):
+            for stmt in plain(policy["Statement"]):
+                cond, stmt = conditional_statement(stmt) if "Fn::If" in stmt else (None, stmt)
+                for a in actions(stmt):
+                    if a.startswith("social-messaging:"):
+                        granted[a] = (fn.logical_id, cond)
+    assert granted == {"social-messaging:SendWhatsAppMessage": ("StartVerifyFunction", "HasWhatsapp")}
+    assert plain(T["Conditions"])["HasWhatsapp"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "WhatsappPhoneNumberId"}, ""]}]}
+    sender = (ROOT / "shared/aws/src/whatsapp.rs").read_text().split("#[cfg(test)]")[0]
+    called = set(re.findall(r"\bclient\s*\.([a-z_]+)\(\)", sender))
+    assert called == {"send_whats_app_message"}, called
+    # The SDK's snake case splits "WhatsApp"; IAM's action is the API's name.
+    assert {"social-messaging:SendWhatsAppMessage"} == set(granted)
+    start = next(f for f in FUNCTIONS if f.logical_id == "StartVerifyFunction")
+    env = function_env(start)
+    for name, param in [
+        ("VERIFY_WHATSAPP_PHONE_NUMBER_ID", "WhatsappPhoneNumberId"),
+        ("VERIFY_WHATSAPP_TEMPLATE_NAME", "WhatsappTemplateName"),
+        ("VERIFY_WHATSAPP_META_API_VERSION", "WhatsappMetaApiVersion"),
+    ]:
+        assert plain(env[name]) == {"Ref": param}, name
+    # The parameters' patterns accept what the function accepts, and refuse the rest.
+    params = T["Parameters"]
+    pattern = lambda p: re.compile(params[p]["AllowedPattern"])
+    assert pattern("WhatsappPhoneNumberId").fullmatch("phone-number-id-0123456789abcdef0123456789abcdef")
+    assert pattern("WhatsappPhoneNumberId").fullmatch("arn:aws:social-messaging:us-east-1:123456789012:phone-number-id/0123abc")
+    assert not pattern("WhatsappPhoneNumberId").fullmatch("+14155550100")
+    assert pattern("WhatsappTemplateName").fullmatch("acme_code") and not pattern("WhatsappTemplateName").fullmatch("Acme Code")
+    assert pattern("WhatsappMetaApiVersion").fullmatch(params["WhatsappMetaApiVersion"]["Default"])
+    assert not pattern("WhatsappMetaApiVersion").fullmatch("20.0")
 
 
 def test_stream_permissions_are_on_the_stream_only():

@@ -81,10 +81,10 @@ impl Local {
             let voice = VoiceSender::new(verify_aws::clients::voice(&sdk), settings.voice.clone());
             let email = verify_aws::ses::SesSender::new(verify_aws::clients::ses(&sdk), settings.email.clone());
             let description = match (settings.sms_v2.is_some(), voice.is_some()) {
-                (false, true) => "SMS by Amazon SNS, calls by End User Messaging SMS and Voice v2, e-mail by SES v2 with VERIFY_EMAIL_FROM (AWS environment)",
-                (false, false) => "SMS by Amazon SNS, e-mail by SES v2 with VERIFY_EMAIL_FROM (AWS environment; no calls: VERIFY_VOICE_ORIGINATION_IDENTITY is not set)",
-                (true, true) => "SMS and calls by End User Messaging SMS and Voice v2, e-mail by SES v2 with VERIFY_EMAIL_FROM (AWS environment)",
-                (true, false) => "SMS by End User Messaging SMS and Voice v2, e-mail by SES v2 with VERIFY_EMAIL_FROM (AWS environment; no calls: VERIFY_VOICE_ORIGINATION_IDENTITY is not set)",
+                (false, true) => "SMS by Amazon SNS, calls by End User Messaging SMS and Voice v2, e-mail by SES v2 with VERIFY_EMAIL_FROM, WhatsApp by End User Messaging Social with VERIFY_WHATSAPP_PHONE_NUMBER_ID (AWS environment)",
+                (false, false) => "SMS by Amazon SNS, e-mail by SES v2 with VERIFY_EMAIL_FROM, WhatsApp by End User Messaging Social with VERIFY_WHATSAPP_PHONE_NUMBER_ID (AWS environment; no calls: VERIFY_VOICE_ORIGINATION_IDENTITY is not set)",
+                (true, true) => "SMS and calls by End User Messaging SMS and Voice v2, e-mail by SES v2 with VERIFY_EMAIL_FROM, WhatsApp by End User Messaging Social with VERIFY_WHATSAPP_PHONE_NUMBER_ID (AWS environment)",
+                (true, false) => "SMS by End User Messaging SMS and Voice v2, e-mail by SES v2 with VERIFY_EMAIL_FROM, WhatsApp by End User Messaging Social with VERIFY_WHATSAPP_PHONE_NUMBER_ID (AWS environment; no calls: VERIFY_VOICE_ORIGINATION_IDENTITY is not set)",
             };
             let mut senders = sms;
             if let Some(voice) = voice {
@@ -92,6 +92,10 @@ impl Local {
             }
             if let Some(email) = email {
                 senders = senders.with(Channel::Email, Arc::new(email));
+            }
+            // WhatsApp only with a phone number id, as in start-verify.
+            if let Some(whatsapp) = verify_aws::whatsapp::WhatsappSender::new(verify_aws::clients::whatsapp(&sdk), &settings.whatsapp) {
+                senders = senders.with(Channel::Whatsapp, Arc::new(whatsapp));
             }
             (senders, None, description)
         } else {
@@ -102,11 +106,12 @@ impl Local {
                 LocalMessages::persisted(&args.data_dir.join("messages.jsonl"))?
             });
             let kept = messages.clone();
-            let outbox = Outbox::new().on_send(move |m| {
+            let outbox = Outbox::new().whatsapp_template(settings.whatsapp.template_name.clone()).on_send(move |m| {
                 // The console is this mode's delivery channel, like a phone.
-                match &m.subject {
-                    Some(subject) => println!("{} to {}: {subject}\n{}", m.channel.to_uppercase(), m.to, m.body),
-                    None => println!("{} to {}: {}", m.channel.to_uppercase(), m.to, m.body),
+                match (&m.subject, &m.message) {
+                    (Some(subject), _) => println!("{} to {}: {subject}\n{}", m.channel.to_uppercase(), m.to, m.body),
+                    (None, Some(object)) => println!("{} to {}: {}\n{object}", m.channel.to_uppercase(), m.to, m.body),
+                    (None, None) => println!("{} to {}: {}", m.channel.to_uppercase(), m.to, m.body),
                 }
                 kept.record(m);
             });

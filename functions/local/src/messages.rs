@@ -110,6 +110,9 @@ mod tests {
             subject: None,
             html: None,
             from: None,
+            template: None,
+            language: None,
+            message: None,
         }
     }
 

@@ -69,6 +69,8 @@ pub struct LambdaEnv {
     ses_endpoint: Option<String>,
     #[cfg_attr(not(feature = "sms-voice"), allow(dead_code))]
     voice_endpoint: Option<String>,
+    #[cfg_attr(not(feature = "social"), allow(dead_code))]
+    whatsapp_endpoint: Option<String>,
     /// [`timeouts`] for a function (its 10 s deadline); none for a local
     /// engine, which has no deadline and may be slow under a test's load.
     deadline: bool,
@@ -116,7 +118,8 @@ impl LambdaEnv {
             dynamodb_endpoint: get("AWS_ENDPOINT_URL_DYNAMODB").or_else(|| any.clone()),
             sns_endpoint: get("AWS_ENDPOINT_URL_SNS").or_else(|| any.clone()),
             ses_endpoint: get("AWS_ENDPOINT_URL_SESV2").or_else(|| any.clone()),
-            voice_endpoint: get("AWS_ENDPOINT_URL_PINPOINT_SMS_VOICE_V2").or(any),
+            voice_endpoint: get("AWS_ENDPOINT_URL_PINPOINT_SMS_VOICE_V2").or_else(|| any.clone()),
+            whatsapp_endpoint: get("AWS_ENDPOINT_URL_SOCIALMESSAGING").or(any),
             deadline: true,
         })
     }
@@ -131,6 +134,7 @@ impl LambdaEnv {
             sns_endpoint: Some(endpoint.into()),
             ses_endpoint: Some(endpoint.into()),
             voice_endpoint: Some(endpoint.into()),
+            whatsapp_endpoint: Some(endpoint.into()),
             deadline: false,
         }
     }
@@ -152,6 +156,11 @@ impl LambdaEnv {
     #[cfg(feature = "sms-voice")]
     pub fn voice(&self) -> aws_sdk_pinpointsmsvoicev2::Client {
         client_from_env!(self, aws_sdk_pinpointsmsvoicev2, &self.voice_endpoint)
+    }
+
+    #[cfg(feature = "social")]
+    pub fn whatsapp(&self) -> aws_sdk_socialmessaging::Client {
+        client_from_env!(self, aws_sdk_socialmessaging, &self.whatsapp_endpoint)
     }
 }
 
@@ -184,6 +193,11 @@ pub fn voice(config: &SdkConfig) -> aws_sdk_pinpointsmsvoicev2::Client {
     aws_sdk_pinpointsmsvoicev2::Client::new(config)
 }
 
+#[cfg(feature = "social")]
+pub fn whatsapp(config: &SdkConfig) -> aws_sdk_socialmessaging::Client {
+    aws_sdk_socialmessaging::Client::new(config)
+}
+
 /// A DynamoDB client for a local engine (embedded dynoxide, moto): fixed
 /// region and dummy credentials, so nothing probes the environment or IMDS.
 pub fn dynamodb_at(endpoint: &str) -> aws_sdk_dynamodb::Client {
@@ -200,6 +214,13 @@ pub fn sns_at(endpoint: &str) -> aws_sdk_sns::Client {
 #[cfg(feature = "sms-voice")]
 pub fn voice_at(endpoint: &str) -> aws_sdk_pinpointsmsvoicev2::Client {
     LambdaEnv::local(endpoint).voice()
+}
+
+/// An End User Messaging Social client for a local endpoint (the test
+/// suite's stand-in).
+#[cfg(feature = "social")]
+pub fn whatsapp_at(endpoint: &str) -> aws_sdk_socialmessaging::Client {
+    LambdaEnv::local(endpoint).whatsapp()
 }
 
 #[cfg(test)]

@@ -14,8 +14,9 @@
 //!   [`webhook_report`]: that function's settings and assembly;
 //! - [`sns`]: the SMS sender; `voice`: the call sender and `sms_v2`: the
 //!   SMS sender by End User Messaging (feature "sms-voice"); `ses`: the
-//!   e-mail sender (feature "ses"); [`clients`]: the SDK clients and the one
-//!   HTTPS client they share.
+//!   e-mail sender (feature "ses"); `whatsapp`: the WhatsApp sender by End
+//!   User Messaging Social (feature "social"); [`clients`]: the SDK clients
+//!   and the one HTTPS client they share.
 
 pub mod blocked;
 pub mod clients;
@@ -38,3 +39,5 @@ pub mod sms_v2;
 pub mod voice;
 pub mod webhook_report;
 pub mod webhooks;
+#[cfg(feature = "social")]
+pub mod whatsapp;

@@ -32,11 +32,12 @@ pub const REGISTRY: &[ChannelSpec] = &[
     ChannelSpec { channel: Channel::Sms, name: "sms", accepts: RecipientKind::Phone, template: message::sms },
     ChannelSpec { channel: Channel::Call, name: "call", accepts: RecipientKind::Phone, template: message::call },
     ChannelSpec { channel: Channel::Email, name: "email", accepts: RecipientKind::Email, template: message::email },
+    ChannelSpec { channel: Channel::Whatsapp, name: "whatsapp", accepts: RecipientKind::Phone, template: message::whatsapp },
 ];
 
 /// Twilio's names for channels (and channel modes) it has and this service
 /// does not deliver on: asked for, they are disabled, not unknown.
-const NOT_DELIVERED: &[&str] = &["whatsapp", "sna", "rcs"];
+const NOT_DELIVERED: &[&str] = &["sna", "rcs"];
 
 /// `Channel=auto`: not a channel but a choice between SMS and call, made per
 /// number by [`crate::service::Verifier::auto_channel`].
@@ -93,7 +94,9 @@ mod tests {
         assert_eq!(Channel::Call.spec().accepts, RecipientKind::Phone);
         assert_eq!(Channel::parse("Email"), Ok(Channel::Email));
         assert_eq!(Channel::Email.spec().accepts, RecipientKind::Email);
-        assert_eq!(Channel::parse("whatsapp"), Err(ChannelError::NotDelivered("whatsapp".into())));
+        assert_eq!(Channel::parse("WhatsApp"), Ok(Channel::Whatsapp));
+        assert_eq!(Channel::Whatsapp.spec().accepts, RecipientKind::Phone);
+        assert_eq!(Channel::parse("sna"), Err(ChannelError::NotDelivered("sna".into())));
         assert_eq!(Channel::parse("pigeon"), Err(ChannelError::Unknown));
     }
 

@@ -36,3 +36,4 @@ pub mod sid;
 pub mod store;
 pub mod time_fmt;
 pub mod webhooks;
+pub mod whatsapp;

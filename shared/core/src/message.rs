@@ -30,6 +30,8 @@ pub enum Content {
     Ssml { language: &'static str, ssml: String },
     /// An e-mail: subject and both bodies carry the code or the name.
     Email(Email),
+    /// A WhatsApp authentication template's language and code.
+    Whatsapp(crate::whatsapp::Whatsapp),
 }
 
 /// An e-mail's parts (SES v2 `Simple` content).
@@ -57,17 +59,20 @@ impl std::fmt::Debug for Content {
             Content::Text(_) => f.write_str("Text(<redacted>)"),
             Content::Email(e) => write!(f, "Email(<redacted>, from: {:?})", e.from),
             Content::Ssml { language, .. } => write!(f, "Ssml({language}, <redacted>)"),
+            Content::Whatsapp(w) => write!(f, "Whatsapp({}, <redacted>)", w.language),
         }
     }
 }
 
 impl Content {
-    /// The text a person reads (or hears), for the local outbox.
+    /// The text a person reads (or hears), for the local outbox; a
+    /// WhatsApp template's text is Meta's, so only its code.
     pub fn text(&self) -> &str {
         match self {
             Content::Text(t) => t,
             Content::Email(e) => &e.text,
             Content::Ssml { ssml, .. } => ssml,
+            Content::Whatsapp(w) => &w.code,
         }
     }
 }
@@ -127,6 +132,13 @@ fn xml_escape(text: &str) -> String {
 /// sets [`Email::from`].
 pub fn email(p: &Params<'_>) -> Content {
     Content::Email(email_parts(p.language, p.name, p.code))
+}
+
+/// The WhatsApp template: the code, in the template language Meta names
+/// for the verification's locale (the words are Meta's preset text).
+pub fn whatsapp(p: &Params<'_>) -> Content {
+    let language = crate::whatsapp::locale::whatsapp_language(p.language);
+    Content::Whatsapp(crate::whatsapp::Whatsapp { language, code: p.code.reveal().to_owned() })
 }
 
 /// Resolves the request's `Locale` (e.g. `pt-BR`, `fr-CA`, `en_GB`) to the

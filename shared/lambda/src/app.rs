@@ -71,12 +71,17 @@ pub fn sms_and_call(aws: &LambdaEnv, settings: &Settings) -> Delivery {
 /// up and, when `VERIFY_EMAIL_FROM` names a sender, e-mail through SES v2
 /// (without it, `Channel=email` answers 60223). SES has no warm-up call: the
 /// only action the function may call is `ses:SendEmail`, so the first e-mail
-/// of an instance opens its connection.
-#[cfg(all(feature = "sns", feature = "sms-voice", feature = "ses"))]
+/// of an instance opens its connection. WhatsApp likewise, through End User
+/// Messaging Social when `VERIFY_WHATSAPP_PHONE_NUMBER_ID` is set (its one
+/// action is `social-messaging:SendWhatsAppMessage`).
+#[cfg(all(feature = "sns", feature = "sms-voice", feature = "ses", feature = "social"))]
 pub fn every_channel(aws: &LambdaEnv, settings: &Settings) -> Delivery {
     let mut delivery = sms_and_call(aws, settings);
     if let Some(ses) = verify_aws::ses::SesSender::new(aws.ses(), settings.email.clone()) {
         delivery.senders = delivery.senders.with(verify_core::channel::Channel::Email, std::sync::Arc::new(ses));
+    }
+    if let Some(whatsapp) = verify_aws::whatsapp::WhatsappSender::new(aws.whatsapp(), &settings.whatsapp) {
+        delivery.senders = delivery.senders.with(verify_core::channel::Channel::Whatsapp, std::sync::Arc::new(whatsapp));
     }
     delivery
 }

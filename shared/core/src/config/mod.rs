@@ -57,6 +57,8 @@ pub struct Settings {
     /// (`VERIFY_SMS_SENDER=eum`), with its settings; `None`: SNS.
     pub sms_v2: Option<SmsV2Settings>,
     pub voice: VoiceSettings,
+    /// The `whatsapp` channel's sender (End User Messaging Social).
+    pub whatsapp: crate::whatsapp::WhatsappSettings,
     /// Base for the `url` fields, e.g. `https://verify.example.com`; when
     /// unset, taken from each request's Host header.
     pub public_base_url: Option<String>,
@@ -233,6 +235,12 @@ pub mod env {
     pub const VOICE_ORIGINATION_IDENTITY: &str = "VERIFY_VOICE_ORIGINATION_IDENTITY";
     pub const VOICE_CONFIGURATION_SET: &str = "VERIFY_VOICE_CONFIGURATION_SET";
     pub const VOICE_MAX_PRICE_PER_MINUTE: &str = "VERIFY_VOICE_MAX_PRICE_PER_MINUTE";
+    /// The `whatsapp` channel: the End User Messaging Social phone number
+    /// id messages come from (its sender is registered only when this is
+    /// set), the approved authentication template, the Graph API version.
+    pub const WHATSAPP_PHONE_NUMBER_ID: &str = "VERIFY_WHATSAPP_PHONE_NUMBER_ID";
+    pub const WHATSAPP_TEMPLATE_NAME: &str = "VERIFY_WHATSAPP_TEMPLATE_NAME";
+    pub const WHATSAPP_META_API_VERSION: &str = "VERIFY_WHATSAPP_META_API_VERSION";
     pub const PUBLIC_BASE_URL: &str = "VERIFY_PUBLIC_BASE_URL";
     pub const WARM_UP: &str = "VERIFY_WARM_UP";
     /// The services JSON document (see [`super::Services::from_json`]).
@@ -298,6 +306,7 @@ impl Settings {
             email: EmailSettings::from_vars(&get)?,
             sms_v2: SmsV2Settings::read(&get)?,
             voice: VoiceSettings::read(&get)?,
+            whatsapp: crate::whatsapp::WhatsappSettings::read(&get)?,
             public_base_url: get(env::PUBLIC_BASE_URL).map(|u| u.trim_end_matches('/').to_owned()),
             warm_up: warm_up(get(env::WARM_UP)),
         })

@@ -21,6 +21,14 @@ pub struct OutboxMessage {
     pub html: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
+    /// WhatsApp only: the template's name and Meta language code, and the
+    /// Cloud API message object End User Messaging Social would be given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<serde_json::Value>,
 }
 
 /// Called with each message as it is sent (verify-local prints it).
@@ -33,6 +41,9 @@ pub struct Outbox {
     messages: Arc<Mutex<Vec<OutboxMessage>>>,
     on_send: Option<SendHook>,
     failing: Arc<Mutex<Option<String>>>,
+    /// The WhatsApp template name shown (the configured one, else
+    /// [`crate::whatsapp::LOCAL_TEMPLATE_NAME`]).
+    whatsapp_template: Option<String>,
 }
 
 const KEPT: usize = 1000;
@@ -45,6 +56,12 @@ impl Outbox {
     /// Runs `f` on every message as it is "sent" (verify-local prints it).
     pub fn on_send(mut self, f: impl Fn(&OutboxMessage) + Send + Sync + 'static) -> Self {
         self.on_send = Some(Arc::new(f));
+        self
+    }
+
+    /// Shows WhatsApp messages with this template name.
+    pub fn whatsapp_template(mut self, name: Option<String>) -> Self {
+        self.whatsapp_template = name;
         self
     }
 
@@ -70,10 +87,25 @@ impl Outbox {
             Content::Email(e) => Some(e),
             _ => None,
         };
+        let whatsapp = match &message.content {
+            Content::Whatsapp(w) => {
+                let template = self.whatsapp_template.as_deref().unwrap_or(crate::whatsapp::LOCAL_TEMPLATE_NAME);
+                let object = crate::whatsapp::message_json(&message.to, template, w);
+                Some((template.to_owned(), w, serde_json::from_str(&object).ok()))
+            }
+            _ => None,
+        };
+        let body = match &whatsapp {
+            // The words are Meta's; what the template is given, ending with the code.
+            Some((template, w, _)) => {
+                format!("template {template} ({}): body parameter {}, copy-code button parameter {}", w.language, w.code, w.code)
+            }
+            None => message.content.text().to_owned(),
+        };
         let kept = OutboxMessage {
             to: message.to.clone(),
             channel: message.channel.as_str().to_owned(),
-            body: message.content.text().to_owned(),
+            body,
             date_created: crate::time_fmt::iso8601(SystemClock.now()),
             subject: email.map(|e| e.subject.clone()),
             html: email.map(|e| e.html.clone()),
@@ -83,6 +115,9 @@ impl Outbox {
                 (Some(name), None) => Some(name.clone()),
                 (None, None) => None,
             }),
+            template: whatsapp.as_ref().map(|(t, _, _)| t.clone()),
+            language: whatsapp.as_ref().map(|(_, w, _)| w.language.to_owned()),
+            message: whatsapp.and_then(|(_, _, m)| m),
         };
         if let Some(f) = &self.on_send {
             f(&kept);
@@ -100,5 +135,33 @@ impl Outbox {
 impl Sender for Outbox {
     fn send<'a>(&'a self, message: &'a Message) -> SendFuture<'a> {
         Box::pin(async move { self.keep(message) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::channel::Channel;
+    use crate::whatsapp::Whatsapp;
+
+    #[tokio::test]
+    async fn a_whatsapp_message_is_listed_with_its_template_language_and_message_object() {
+        let whatsapp = |code: &str| Message {
+            channel: Channel::Whatsapp,
+            to: "+14155550100".into(),
+            content: Content::Whatsapp(Whatsapp { language: "en", code: code.into() }),
+        };
+        let outbox = Outbox::new();
+        outbox.send(&whatsapp("123456")).await.unwrap();
+        let configured = Outbox::new().whatsapp_template(Some("acme_code".into()));
+        configured.send(&whatsapp("654321")).await.unwrap();
+        let [local] = &outbox.messages(None)[..] else { panic!() };
+        assert_eq!((local.channel.as_str(), local.template.as_deref(), local.language.as_deref()), ("whatsapp", Some("verification_code"), Some("en")));
+        assert!(local.body.ends_with("123456"), "{}", local.body);
+        let [sent] = &configured.messages(None)[..] else { panic!() };
+        let object = sent.message.as_ref().unwrap();
+        assert_eq!(object["template"]["name"], "acme_code");
+        assert_eq!(object["template"]["components"][1]["parameters"][0]["text"], "654321");
+        assert_eq!(object.to_string(), crate::whatsapp::message_json("+14155550100", "acme_code", &Whatsapp { language: "en", code: "654321".into() }));
     }
 }

@@ -7,6 +7,7 @@
 mod support;
 mod budget;
 mod concurrency;
+mod report_counters;
 mod end_to_end;
 mod flows;
 mod leaks;

@@ -8,6 +8,8 @@
 //!   items in the same table;
 //! - [`events`]: events stored for reports, and the table's stream decoded
 //!   into record changes at the edge;
+//! - [`counters`]: hourly report counters kept from the stream, which the
+//!   Summary and the dashboard read instead of events;
 //! - [`webhooks`]: deliveries stored in the table and sent by the guarded
 //!   HTTPS client; [`reports`]: the reporting routes on the stored events;
 //!   [`webhook_report`]: that function's settings and assembly;
@@ -19,6 +21,7 @@
 pub mod blocked;
 pub mod clients;
 pub mod conditional;
+pub mod counters;
 pub mod events;
 pub mod item;
 pub mod reports;

@@ -27,7 +27,7 @@
 
 use verify_core::events::{Event, EventType, attempt_event_id};
 use verify_core::clock::Seconds;
-use crate::conditional::{describe as ddb, put_new};
+use crate::conditional::{applied, describe as ddb};
 use crate::item::{Item, attr};
 use verify_core::time_fmt::iso8601;
 use aws_sdk_dynamodb::Client;
@@ -61,6 +61,9 @@ pub mod ev {
     /// `true` on a test recipient's event; absent otherwise.
     pub const TEST: &str = "test";
     pub const EVENT_ID: &str = "event_id";
+    /// Set on an event whose counters could not be added: the stream's
+    /// retry stores it again and counts it.
+    pub const UNCOUNTED: &str = "uncounted";
 }
 
 #[derive(Clone, Debug)]
@@ -246,20 +249,35 @@ impl EventStore {
 
     /// Stores an event: `true` when this call stored it, `false` when it was
     /// already there (a replay; nothing changes). Counters are added only
-    /// for `true` ([`crate::counters`]).
+    /// for `true` ([`crate::counters`]). An event marked [`ev::UNCOUNTED`]
+    /// is stored again (unmarked) and counts as new.
     pub async fn put(&self, e: &Event) -> Result<bool, String> {
-        put_new(&self.client, &self.table, self.to_item(e)).await
+        applied(
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(self.to_item(e)))
+                .condition_expression("attribute_not_exists(#pk) OR attribute_exists(#u)")
+                .expression_attribute_names("#pk", attr::PK)
+                .expression_attribute_names("#u", ev::UNCOUNTED)
+                .send()
+                .await,
+        )
     }
 
-    /// Removes an event this process just stored whose counters could not be
-    /// added, so that the stream's retry stores and counts it afresh.
-    pub async fn remove(&self, e: &Event) -> Result<(), String> {
+    /// Marks an event this process just stored whose counters could not be
+    /// added, so that the stream's retry stores and counts it afresh. (An
+    /// update, not a delete: webhook-report links no DeleteItem.)
+    pub async fn mark_uncounted(&self, e: &Event) -> Result<(), String> {
         self.client
-            .delete_item()
+            .update_item()
             .table_name(&self.table)
             .key(attr::PK, text(&Self::pk_of(e)))
+            .update_expression("SET #u = :t")
             .condition_expression("#id = :id")
+            .expression_attribute_names("#u", ev::UNCOUNTED)
             .expression_attribute_names("#id", ev::EVENT_ID)
+            .expression_attribute_values(":t", AV::Bool(true))
             .expression_attribute_values(":id", text(&e.id))
             .send()
             .await

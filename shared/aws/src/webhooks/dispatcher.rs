@@ -15,7 +15,7 @@
 //! handled, one UpdateItem per counter item touched. The event's
 //! conditional put is the gate, so a replayed record (its events already
 //! stored) adds nothing. If a counter item's update fails, the events it
-//! carried are removed again and the earliest of their records is handed
+//! carried are marked uncounted and the earliest of their records is handed
 //! back: the retry stores and counts them afresh, while the batch's other
 //! records, already counted, find their events stored and add nothing. What
 //! is not covered: the process dying between storing an event and adding
@@ -172,7 +172,7 @@ impl Dispatcher {
     }
 
     /// Adds the counters of events just stored. When some could not be
-    /// added, removes those events (so a retry stores and counts them) and
+    /// added, marks those events uncounted (so a retry stores and counts them) and
     /// returns the index of the earliest record among them.
     async fn count(&self, stored: &[(usize, Event)]) -> Option<usize> {
         let events: Vec<&Event> = stored.iter().map(|(_, e)| e).collect();
@@ -180,8 +180,8 @@ impl Dispatcher {
         let mut earliest = None;
         for i in failed {
             let (index, e) = &stored[i];
-            if let Err(err) = self.events.remove(e).await {
-                tracing::error!(event_id = %e.id, error = %err, "event neither counted nor removed: the counters will miss it");
+            if let Err(err) = self.events.mark_uncounted(e).await {
+                tracing::error!(event_id = %e.id, error = %err, "event neither counted nor marked: the counters will miss it");
             }
             earliest = Some(earliest.map_or(*index, |x: usize| x.min(*index)));
         }

@@ -19,8 +19,11 @@ MB = 1_000_000
 TARGETS = {
     # webhook-report's size target was 3 MB (issue 5); not reachable with the
     # AWS SDK (see README, "Performance"), it is now the measured SDK floor
-    # plus room: a budget that stops regressions, stated as such.
-    "size_mb": {"start-verify": 6.0, "check-verify": 6.0, "webhook-report": 5.0},
+    # plus room: a budget that stops regressions, stated as such. Raised from
+    # 5.0 to 5.1 with the report counters (issue 14): 4.997 MB before, and the
+    # counters add 67 KB (+1.2 %) to the x86_64 release build, about 5.06 MB
+    # on arm64 by that ratio (not measured with sam build).
+    "size_mb": {"start-verify": 6.0, "check-verify": 6.0, "webhook-report": 5.1},
     "ready_ms": 15.0,
     "rss_mb": 32.0,
     "overhead_p99_ms": 1.0,
@@ -34,7 +37,7 @@ WARM_RUNS = {
         ("warm_right_code", "warm, right code (approve: 2 writes)"),
     ],
     "webhook-report": [
-        ("warm_summary", "warm, GET /v2/Attempts/Summary (reads the events index)"),
+        ("warm_summary", "warm, GET /v2/Attempts/Summary (reads the report counters)"),
         ("warm_stream_batch", "warm, stream batch of 3 records (events stored, no webhook configured)"),
     ],
 }

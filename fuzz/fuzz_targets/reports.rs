@@ -6,6 +6,7 @@
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use std::sync::{Arc, OnceLock};
+use verify_aws::counters::CounterStore;
 use verify_aws::events::store::EventStore;
 use verify_aws::reports::Reports;
 use verify_aws::reports::params::{Bound, cursor};
@@ -21,6 +22,7 @@ fn reports(answer: Answer) -> Reports {
     Reports {
         // One shard and one day of retention: a page scans a few buckets, not 240.
         events: EventStore::new(fake_dynamodb(answer), "verify", 1, 1),
+        counters: CounterStore::new(fake_dynamodb(answer), "verify", 1, 1),
         services: vec!["VA00000000000000000000000000000000".into()],
         numbers: NumberKeys::new(NumberKey::new(&[7; 32]).expect("key"), None),
         account_sid: "AC00000000000000000000000000000000".into(),

@@ -8,6 +8,7 @@ mod support;
 mod budget;
 mod concurrency;
 mod daily_budget;
+mod report_counters;
 mod end_to_end;
 mod flows;
 mod fraud_guard;

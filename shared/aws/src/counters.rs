@@ -1,95 +1,323 @@
-//! Limiting counters on DynamoDB (`verify_core::store::counters`): one item
-//! per counter, `pk` its key, `kind = counter`, one number attribute per
-//! total, `ttl` its end. Taking is one `UpdateItem` that `ADD`s every
-//! amount, conditioned on each capped total being at most `cap - amount`
-//! (or absent), so concurrent takes can never pass a cap; one write unit.
-//! Giving back `ADD`s the negated amounts, only to an item that exists.
+//! Pre-aggregated report counters, kept by webhook-report as it stores
+//! events, so `GET /v2/Attempts/Summary` and the dashboard never read events:
+//! their cost follows the hours (and countries) of their range, not traffic.
+//!
+//! Layout: one item per (service, UTC hour, shard),
+//! `pk = CNT#{service sid}#{YYYYMMDDHH}#{shard}`, `kind = counter`, `hour`
+//! (its start, Unix seconds), `ttl` (the hour plus the event retention), and
+//! one number attribute per cell `c.{country}.{channel}.{outcome}`
+//! ([`Outcome`]; country `-` when unknown). A stream batch's events are added
+//! with one `UpdateItem … ADD` per item it touches, all its cells at once,
+//! so at volume a batch of 100 records costs a handful of writes, not 100.
+//!
+//! Sharding: an event's shard is drawn from its id (as the events index's
+//! is), so one hour of one service is spread over [`DEFAULT_SHARDS`] items;
+//! a burst above one item's 1,000 writes/s then spreads too. A report reads
+//! every shard of every hour of its range (BatchGetItem, 100 keys a call).
+//!
+//! Item size: a cell is about 14 bytes, so an hour of one shard stays under
+//! 1 KB (one write unit per ADD) up to about 70 (country, channel, outcome)
+//! cells; beyond that each ADD costs a unit per further KB.
+//!
+//! Idempotence: counters are only ever added for an event whose own item
+//! was just written for the first time (its conditional put, already needed
+//! once per event, is the gate): a replayed stream record finds its events
+//! stored and adds nothing. See [`crate::webhooks::Dispatcher`] for what
+//! happens when an ADD fails after the events were stored.
 
+use crate::conditional::describe as ddb;
 use crate::item::{Item, attr};
-use crate::store::DynamoStore;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::AttributeValue as AV;
-use verify_core::store::StoreError;
-use verify_core::store::counters::{Counter, CounterStore};
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{AttributeValue as AV, KeysAndAttributes};
+use std::collections::{BTreeMap, HashMap};
+use verify_core::clock::Seconds;
+use verify_core::events::{Event, EventType};
+use verify_core::time_fmt::iso8601;
 
-/// Items of the table that are counters.
 pub const KIND_COUNTER: &str = "counter";
+/// Default counter shards per service and hour.
+pub const DEFAULT_SHARDS: u32 = 4;
+const HOUR: Seconds = 3_600;
+/// BatchGetItem calls a report keeps in flight.
+const READS_IN_FLIGHT: usize = 8;
+const CELL_PREFIX: &str = "c.";
 
-fn key(counter: &Counter) -> Item {
-    Item::from([(attr::PK.to_owned(), AV::S(counter.key.clone()))])
+/// What a cell counts. Test recipients' events count nowhere.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Outcome {
+    /// Codes sent (`pending` events, resends included): Twilio's attempts.
+    Sent,
+    /// Verifications started (first sends).
+    Started,
+    /// Verifications approved.
+    Approved,
+    /// Attempts converted: an approval adds its verification's sends, in
+    /// the hour of the approval.
+    Converted,
+    /// Wrong codes entered.
+    FailedCheck,
+    /// Verifications locked by their last wrong code.
+    MaxAttempts,
+    Canceled,
+    Expired,
+    /// Starts refused (`blocked` and `send_rate_limited`), by reason.
+    Blocked(String),
 }
 
-fn unavailable<E: std::error::Error + 'static, R: std::fmt::Debug>(e: SdkError<E, R>) -> StoreError {
-    StoreError::Unavailable(format!("DynamoDB: {}", DisplayErrorContext(&e)))
-}
-
-/// `ADD #a0 :a0, #a1 :a1` with the amounts signed by `sign`.
-fn adds(counter: &Counter, sign: i64) -> (String, Vec<(String, String)>, Vec<(String, AV)>) {
-    let mut parts = Vec::new();
-    let (mut names, mut values) = (Vec::new(), Vec::new());
-    for (i, add) in counter.adds.iter().enumerate() {
-        parts.push(format!("#a{i} :a{i}"));
-        names.push((format!("#a{i}"), add.name.to_owned()));
-        values.push((format!(":a{i}"), AV::N((sign * add.amount as i64).to_string())));
-    }
-    (format!("ADD {}", parts.join(", ")), names, values)
-}
-
-impl CounterStore for DynamoStore {
-    async fn take(&self, counter: &Counter) -> Result<bool, StoreError> {
-        let Some(limits) = counter.limits_before() else { return Ok(false) };
-        let (add, mut names, mut values) = adds(counter, 1);
-        let mut conditions = Vec::new();
-        for (i, (_, limit)) in limits.iter().enumerate() {
-            if let Some(limit) = limit {
-                conditions.push(format!("(attribute_not_exists(#a{i}) OR #a{i} <= :l{i})"));
-                values.push((format!(":l{i}"), AV::N(limit.to_string())));
-            }
-        }
-        names.push(("#kind".into(), attr::KIND.into()));
-        names.push(("#ttl".into(), attr::TTL.into()));
-        values.push((":kind".into(), AV::S(KIND_COUNTER.into())));
-        values.push((":ttl".into(), AV::N(counter.expires_at.to_string())));
-        let mut update = self
-            .client()
-            .update_item()
-            .table_name(self.table())
-            .set_key(Some(key(counter)))
-            .update_expression(format!("{add} SET #kind = :kind, #ttl = :ttl"))
-            .set_expression_attribute_names(Some(names.into_iter().collect()))
-            .set_expression_attribute_values(Some(values.into_iter().collect()));
-        if !conditions.is_empty() {
-            update = update.condition_expression(conditions.join(" AND "));
-        }
-        match update.send().await {
-            Ok(_) => Ok(true),
-            Err(e) if matches!(e.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => {
-                Ok(false)
-            }
-            Err(e) => Err(unavailable(e)),
+impl Outcome {
+    fn name(&self) -> String {
+        match self {
+            Outcome::Sent => "sent".into(),
+            Outcome::Started => "started".into(),
+            Outcome::Approved => "approved".into(),
+            Outcome::Converted => "converted".into(),
+            Outcome::FailedCheck => "failed".into(),
+            Outcome::MaxAttempts => "max_attempts".into(),
+            Outcome::Canceled => "canceled".into(),
+            Outcome::Expired => "expired".into(),
+            Outcome::Blocked(reason) => format!("blocked:{reason}"),
         }
     }
 
-    async fn give_back(&self, counter: &Counter) -> Result<(), StoreError> {
-        let (add, mut names, values) = adds(counter, -1);
-        names.push(("#pk".into(), attr::PK.into()));
-        let out = self
-            .client()
+    fn parse(s: &str) -> Option<Outcome> {
+        Some(match s {
+            "sent" => Outcome::Sent,
+            "started" => Outcome::Started,
+            "approved" => Outcome::Approved,
+            "converted" => Outcome::Converted,
+            "failed" => Outcome::FailedCheck,
+            "max_attempts" => Outcome::MaxAttempts,
+            "canceled" => Outcome::Canceled,
+            "expired" => Outcome::Expired,
+            other => Outcome::Blocked(other.strip_prefix("blocked:")?.to_owned()),
+        })
+    }
+}
+
+/// One counter of one hour.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Cell {
+    pub hour: Seconds,
+    pub service: String,
+    /// ISO alpha-2, or `-` when the number's country is unknown.
+    pub country: String,
+    pub channel: String,
+    pub outcome: Outcome,
+}
+
+impl Cell {
+    fn attribute(&self) -> String {
+        format!("{CELL_PREFIX}{}.{}.{}", self.country, self.channel, self.outcome.name())
+    }
+}
+
+/// Keeps names to letters, digits, `_`, `-` and `:` (a cell's name is
+/// split on `.`).
+fn clean(s: &str) -> String {
+    let s: String = s.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | ':')).take(40).collect();
+    if s.is_empty() { "-".into() } else { s }
+}
+
+/// The cells an event adds to, and by how much. One rule, used by the
+/// writer and by the tests' full count of events.
+pub fn cells_of(e: &Event) -> Vec<(Cell, i64)> {
+    if e.test {
+        return Vec::new();
+    }
+    let outcomes: Vec<(Outcome, i64)> = match e.event_type {
+        EventType::Pending if e.resend => vec![(Outcome::Sent, 1)],
+        EventType::Pending => vec![(Outcome::Sent, 1), (Outcome::Started, 1)],
+        EventType::Approved => vec![(Outcome::Approved, 1), (Outcome::Converted, i64::from(e.send_attempts.max(1)))],
+        EventType::CheckFailed => vec![(Outcome::FailedCheck, 1)],
+        EventType::MaxAttemptsReached => vec![(Outcome::MaxAttempts, 1)],
+        EventType::Canceled => vec![(Outcome::Canceled, 1)],
+        EventType::Expired => vec![(Outcome::Expired, 1)],
+        EventType::Blocked | EventType::SendRateLimited => {
+            vec![(Outcome::Blocked(clean(e.reason.as_deref().unwrap_or("unknown"))), 1)]
+        }
+    };
+    let t = e.time_secs();
+    outcomes
+        .into_iter()
+        .map(|(outcome, n)| {
+            let cell = Cell {
+                hour: t - t.rem_euclid(HOUR),
+                service: e.service_sid.clone(),
+                country: clean(e.country.as_deref().unwrap_or("-")).to_ascii_uppercase(),
+                channel: clean(&e.channel.to_ascii_lowercase()),
+                outcome,
+            };
+            (cell, n)
+        })
+        .collect()
+}
+
+/// `YYYYMMDDHH` (UTC).
+fn hour_label(hour: Seconds) -> String {
+    let iso = iso8601(hour);
+    format!("{}{}{}{}", &iso[0..4], &iso[5..7], &iso[8..10], &iso[11..13])
+}
+
+fn counter_pk(service: &str, hour: Seconds, shard: u32) -> String {
+    format!("CNT#{service}#{}#{shard:02}", hour_label(hour))
+}
+
+#[derive(Clone, Debug)]
+pub struct CounterStore {
+    client: Client,
+    table: String,
+    shards: u32,
+    retention_secs: i64,
+}
+
+/// A counter item's additions from one batch, and which events they carry.
+#[derive(Default)]
+struct Additions {
+    hour: Seconds,
+    cells: BTreeMap<String, i64>,
+    events: Vec<usize>,
+}
+
+impl CounterStore {
+    pub fn new(client: Client, table: impl Into<String>, shards: u32, retention_days: i64) -> Self {
+        CounterStore { client, table: table.into(), shards: shards.clamp(1, 99), retention_secs: retention_days.max(1) * 86_400 }
+    }
+
+    pub fn shards(&self) -> u32 {
+        self.shards
+    }
+
+    /// Adds these events' cells: one UpdateItem per counter item touched,
+    /// all at once. Returns the indices of the events whose additions were
+    /// not applied (their item's update failed; nothing of that item's
+    /// update was applied, since one UpdateItem is atomic).
+    pub async fn add(&self, events: &[&Event]) -> Vec<usize> {
+        let mut items: BTreeMap<String, Additions> = BTreeMap::new();
+        for (i, e) in events.iter().enumerate() {
+            let shard = crate::events::store::shard_of(&e.id, self.shards);
+            for (cell, n) in cells_of(e) {
+                let a = items.entry(counter_pk(&cell.service, cell.hour, shard)).or_default();
+                a.hour = cell.hour;
+                *a.cells.entry(cell.attribute()).or_default() += n;
+                if a.events.last() != Some(&i) {
+                    a.events.push(i);
+                }
+            }
+        }
+        let mut tasks = tokio::task::JoinSet::new();
+        for (pk, a) in items {
+            let me = self.clone();
+            tasks.spawn(async move { me.update(&pk, &a).await.map_err(|e| (pk, e, a.events)) });
+        }
+        let mut failed = Vec::new();
+        while let Some(r) = tasks.join_next().await {
+            match r {
+                Ok(Ok(())) => {}
+                Ok(Err((pk, e, events))) => {
+                    tracing::error!(counter = %pk, error = %e, "counter update failed");
+                    failed.extend(events);
+                }
+                Err(e) => tracing::error!(error = %e, "counter task failed"),
+            }
+        }
+        failed.sort_unstable();
+        failed.dedup();
+        failed
+    }
+
+    async fn update(&self, pk: &str, a: &Additions) -> Result<(), String> {
+        let mut adds = Vec::new();
+        let mut req = self
+            .client
             .update_item()
-            .table_name(self.table())
-            .set_key(Some(key(counter)))
-            .update_expression(add)
-            .condition_expression("attribute_exists(#pk)")
-            .set_expression_attribute_names(Some(names.into_iter().collect()))
-            .set_expression_attribute_values(Some(values.into_iter().collect()))
-            .send()
-            .await;
-        match out {
-            // Nothing to give back to (the counter expired and is gone): fine.
-            Ok(_) => Ok(()),
-            Err(e) if matches!(e.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => Ok(()),
-            Err(e) => Err(unavailable(e)),
+            .table_name(&self.table)
+            .key(attr::PK, AV::S(pk.to_owned()))
+            .expression_attribute_names("#k", attr::KIND)
+            .expression_attribute_names("#h", "hour")
+            .expression_attribute_names("#ttl", attr::TTL)
+            .expression_attribute_values(":k", AV::S(KIND_COUNTER.into()))
+            .expression_attribute_values(":h", AV::N(a.hour.to_string()))
+            .expression_attribute_values(":ttl", AV::N((a.hour + HOUR + self.retention_secs).to_string()));
+        for (i, (name, n)) in a.cells.iter().enumerate() {
+            adds.push(format!("#c{i} :c{i}"));
+            req = req.expression_attribute_names(format!("#c{i}"), name).expression_attribute_values(format!(":c{i}"), AV::N(n.to_string()));
+        }
+        req.update_expression(format!("SET #k = :k, #h = :h, #ttl = :ttl ADD {}", adds.join(", "))).send().await.map_err(ddb)?;
+        Ok(())
+    }
+
+    /// Every non-zero cell of these services in the hours that overlap
+    /// `[from, to)`, summed over shards. Reads hours × services × shards
+    /// items by key, whatever the traffic was.
+    pub async fn read(&self, services: &[String], from: Seconds, to: Seconds) -> Result<BTreeMap<Cell, u64>, String> {
+        let mut keys = Vec::new();
+        let mut hour = from - from.rem_euclid(HOUR);
+        while hour < to {
+            for s in services {
+                for shard in 0..self.shards {
+                    keys.push(counter_pk(s, hour, shard));
+                }
+            }
+            hour += HOUR;
+        }
+        let mut out: BTreeMap<Cell, u64> = BTreeMap::new();
+        let mut chunks = keys.chunks(100);
+        loop {
+            let mut tasks = tokio::task::JoinSet::new();
+            for chunk in chunks.by_ref().take(READS_IN_FLIGHT) {
+                let (me, chunk) = (self.clone(), chunk.to_vec());
+                tasks.spawn(async move { me.get_all(&chunk).await });
+            }
+            if tasks.is_empty() {
+                break;
+            }
+            while let Some(r) = tasks.join_next().await {
+                for item in r.map_err(|e| e.to_string())?? {
+                    add_item(&mut out, &item);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The items with these keys that exist (unprocessed keys asked again).
+    async fn get_all(&self, pks: &[String]) -> Result<Vec<Item>, String> {
+        let mut keys = KeysAndAttributes::builder();
+        for pk in pks {
+            keys = keys.keys(HashMap::from([(attr::PK.to_owned(), AV::S(pk.clone()))]));
+        }
+        let mut request = HashMap::from([(self.table.clone(), keys.build().map_err(|e| e.to_string())?)]);
+        let mut found = Vec::new();
+        for attempt in 0.. {
+            let out = self.client.batch_get_item().set_request_items(Some(request.clone())).send().await.map_err(ddb)?;
+            found.extend(out.responses().and_then(|r| r.get(&self.table)).into_iter().flatten().cloned());
+            match out.unprocessed_keys().filter(|u| !u.is_empty()) {
+                Some(_) if attempt >= 10 => return Err("DynamoDB left keys unprocessed ten times".into()),
+                Some(u) => {
+                    tokio::time::sleep(std::time::Duration::from_millis(20 << attempt.min(5))).await;
+                    request = u.clone();
+                }
+                None => break,
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// Adds a counter item's cells to `out`.
+fn add_item(out: &mut BTreeMap<Cell, u64>, item: &Item) {
+    let Some(pk) = item.get(attr::PK).and_then(|v| v.as_s().ok()) else { return };
+    let mut parts = pk.split('#');
+    let (Some("CNT"), Some(service)) = (parts.next(), parts.next()) else { return };
+    let Some(hour) = item.get("hour").and_then(|v| v.as_n().ok()).and_then(|n| n.parse::<Seconds>().ok()) else { return };
+    for (name, v) in item {
+        let Some(rest) = name.strip_prefix(CELL_PREFIX) else { continue };
+        let mut p = rest.splitn(3, '.');
+        let (Some(country), Some(channel), Some(outcome)) = (p.next(), p.next(), p.next().and_then(Outcome::parse)) else { continue };
+        let n = v.as_n().ok().and_then(|n| n.parse::<u64>().ok()).unwrap_or(0);
+        if n > 0 {
+            let cell = Cell { hour, service: service.to_owned(), country: country.to_owned(), channel: channel.to_owned(), outcome };
+            *out.entry(cell).or_default() += n;
         }
     }
 }
@@ -97,18 +325,68 @@ impl CounterStore for DynamoStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use verify_core::store::counters::Add;
+
+    fn event(t: EventType, time: Seconds) -> Event {
+        Event {
+            id: format!("evt_{time}"),
+            event_type: t,
+            time_ms: time * 1000,
+            sequence: 1,
+            service_sid: "VA1".into(),
+            verification_sid: "VE1".into(),
+            channel: "sms".into(),
+            country: Some("us".into()),
+            to_masked: "+1415555****".into(),
+            to_hash: String::new(),
+            check_attempts: 0,
+            send_attempts: 2,
+            attempt_sid: None,
+            resend: false,
+            reason: None,
+            test: false,
+        }
+    }
 
     #[test]
-    fn every_total_is_added_signed() {
-        let c = Counter {
-            key: "BUD#x".into(),
-            adds: vec![Add { name: "n", amount: 1, cap: Some(3) }, Add { name: "spend", amount: 250, cap: None }],
-            expires_at: 9,
+    fn cells_name_hour_country_channel_and_outcome() {
+        let hour = 1_700_000_000 - 1_700_000_000 % 3600;
+        let cells = cells_of(&event(EventType::Pending, hour + 59));
+        assert_eq!(cells.iter().map(|(c, n)| (c.attribute(), *n)).collect::<Vec<_>>(), [("c.US.sms.sent".into(), 1), ("c.US.sms.started".into(), 1)]);
+        assert!(cells.iter().all(|(c, _)| c.hour == hour));
+        let approved = cells_of(&event(EventType::Approved, hour));
+        assert_eq!(approved[1], (Cell { outcome: Outcome::Converted, ..approved[0].0.clone() }, 2), "an approval converts every send");
+        let mut blocked = event(EventType::Blocked, hour);
+        blocked.reason = Some("geo.permissions#x".into());
+        assert_eq!(cells_of(&blocked)[0].0.attribute(), "c.US.sms.blocked:geopermissionsx");
+        let mut test = event(EventType::Pending, hour);
+        test.test = true;
+        assert!(cells_of(&test).is_empty(), "test recipients count nowhere");
+        assert_eq!(counter_pk("VA1", hour, 3), "CNT#VA1#2023111422#03");
+    }
+
+    #[test]
+    fn outcomes_read_back_as_written() {
+        for o in [Outcome::Sent, Outcome::Started, Outcome::Approved, Outcome::Converted, Outcome::FailedCheck, Outcome::MaxAttempts,
+            Outcome::Canceled, Outcome::Expired, Outcome::Blocked("max_sends".into())]
+        {
+            assert_eq!(Outcome::parse(&o.name()), Some(o));
+        }
+        assert_eq!(Outcome::parse("nonsense"), None);
+    }
+
+    #[test]
+    fn items_add_up_over_shards() {
+        let item = |shard: u32, n: &str| -> Item {
+            HashMap::from([
+                (attr::PK.to_owned(), AV::S(counter_pk("VA1", 7200, shard))),
+                ("hour".to_owned(), AV::N("7200".into())),
+                ("c.GB.sms.sent".to_owned(), AV::N(n.into())),
+                ("ttl".to_owned(), AV::N("1".into())),
+            ])
         };
-        let (expr, names, values) = adds(&c, -1);
-        assert_eq!(expr, "ADD #a0 :a0, #a1 :a1");
-        assert_eq!(names, vec![("#a0".to_owned(), "n".to_owned()), ("#a1".to_owned(), "spend".to_owned())]);
-        assert_eq!(values[1], (":a1".to_owned(), AV::N("-250".into())));
+        let mut out = BTreeMap::new();
+        add_item(&mut out, &item(0, "2"));
+        add_item(&mut out, &item(1, "3"));
+        assert_eq!(out.into_iter().map(|(c, n)| (c.country, c.outcome, n)).collect::<Vec<_>>(), [("GB".into(), Outcome::Sent, 5)]);
     }
 }

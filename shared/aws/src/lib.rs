@@ -9,6 +9,8 @@
 //!   and blocks, also there;
 //! - [`events`]: events stored for reports, and the table's stream decoded
 //!   into record changes at the edge;
+//! - [`counters`]: hourly report counters kept from the stream, which the
+//!   Summary and the dashboard read instead of events;
 //! - [`webhooks`]: deliveries stored in the table and sent by the guarded
 //!   HTTPS client; [`reports`]: the reporting routes on the stored events;
 //!   [`webhook_report`]: that function's settings and assembly;
@@ -22,6 +24,7 @@ pub mod blocked;
 pub mod clients;
 pub mod conditional;
 pub mod counters;
+pub mod limit_counters;
 pub mod events;
 pub mod fraud_guard;
 pub mod item;

@@ -14,13 +14,16 @@
 //! - `VERIFY_REPORT_SERVICE_SIDS`: more services to report on (comma list);
 //! - `VERIFY_EVENT_RETENTION_DAYS` (90) and `VERIFY_EVENT_SHARDS` (8; only
 //!   ever raise it: events written under a larger count are not found with a
-//!   smaller one).
+//!   smaller one);
+//! - `VERIFY_COUNTER_SHARDS` (4): report counter items per service and hour
+//!   ([`crate::counters`]; only ever raise it, as the event shards).
 
 use verify_core::clock::Clock;
 use verify_core::config::{DEFAULT_TABLE, Services, env};
 use verify_core::events::derive::Deriver;
 use verify_core::events::number_key::{NumberKey, NumberKeys};
 use crate::events::store::{DEFAULT_RETENTION_DAYS, DEFAULT_SHARDS, EventStore};
+use crate::counters::CounterStore;
 use crate::reports::Reports;
 use verify_core::access::credentials::Credentials;
 use verify_core::sid;
@@ -37,6 +40,7 @@ pub mod vars {
     pub const REPORT_SERVICE_SIDS: &str = "VERIFY_REPORT_SERVICE_SIDS";
     pub const EVENT_RETENTION_DAYS: &str = "VERIFY_EVENT_RETENTION_DAYS";
     pub const EVENT_SHARDS: &str = "VERIFY_EVENT_SHARDS";
+    pub const COUNTER_SHARDS: &str = "VERIFY_COUNTER_SHARDS";
 }
 
 pub struct WebhookReport {
@@ -56,6 +60,7 @@ pub struct ReportSettings {
     pub numbers: NumberKeys,
     pub retention_days: i64,
     pub shards: u32,
+    pub counter_shards: u32,
     pub endpoints: Vec<Endpoint>,
     pub delivery: DeliverySettings,
     /// Who may read reports: the same keys and tokens as the other functions.
@@ -93,6 +98,7 @@ impl ReportSettings {
             numbers: number_keys(&get)?,
             retention_days: num(vars::EVENT_RETENTION_DAYS, DEFAULT_RETENTION_DAYS, 1, 3650)?,
             shards: num(vars::EVENT_SHARDS, DEFAULT_SHARDS as i64, 1, 64)? as u32,
+            counter_shards: num(vars::COUNTER_SHARDS, crate::counters::DEFAULT_SHARDS as i64, 1, 64)? as u32,
             endpoints,
             delivery,
             credentials: Credentials::parse(get(env::API_KEYS), get(env::AUTH_TOKENS))
@@ -117,9 +123,11 @@ fn number_keys<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Result<NumberKeys,
 /// Builds the function from settings, a DynamoDB client and a clock.
 pub fn build(settings: ReportSettings, client: aws_sdk_dynamodb::Client, clock: Arc<dyn Clock>) -> WebhookReport {
     let events = EventStore::new(client.clone(), settings.table.clone(), settings.shards, settings.retention_days);
+    let counters = CounterStore::new(client.clone(), settings.table.clone(), settings.counter_shards, settings.retention_days);
     let deliveries = DeliveryStore::new(client, settings.table.clone(), settings.retention_days);
     let dispatcher = Arc::new(Dispatcher {
         events: events.clone(),
+        counters: counters.clone(),
         deliveries,
         client: WebhookClient::new(settings.delivery.allow, settings.delivery.timeout),
         endpoints: settings.endpoints,
@@ -130,6 +138,7 @@ pub fn build(settings: ReportSettings, client: aws_sdk_dynamodb::Client, clock: 
     });
     let reports = Reports {
         events,
+        counters,
         services: settings.services,
         numbers: settings.numbers,
         account_sid: settings.account_sid,

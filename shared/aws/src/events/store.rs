@@ -15,15 +15,19 @@
 //!   A `pending` event's id is made from its attempt sid alone
 //!   ([`super::attempt_event_id`]), so `GET /v2/Attempts/{sid}` reads it
 //!   by key.
-//! - conversion: `pk = CONV#{service sid}#{verification sid}` once a
-//!   verification was approved, so an Attempt can say whether it converted.
+//! - conversion: an `approved` event is stored under
+//!   `pk = CONV#{service sid}#{verification sid}` (a verification is
+//!   approved at most once), so an Attempt can say whether it converted by
+//!   reading that key, and the approval costs one item, not two. (Before,
+//!   the approval was an `EV#` item plus a separate `kind = conversion`
+//!   item at that key; both layouts read the same.)
 //!
 //! Every item carries `ttl` (retention). Writes are idempotent: a replayed
 //! stream record writes the same event id and changes nothing.
 
 use verify_core::events::{Event, EventType, attempt_event_id};
 use verify_core::clock::Seconds;
-use crate::conditional::{describe as ddb, put_new};
+use crate::conditional::{applied, describe as ddb};
 use crate::item::{Item, attr};
 use verify_core::time_fmt::iso8601;
 use aws_sdk_dynamodb::Client;
@@ -33,15 +37,10 @@ use std::collections::{HashMap, HashSet};
 
 pub const EVENTS_INDEX: &str = "events-index";
 pub const KIND_EVENT: &str = "event";
-pub const KIND_CONVERSION: &str = "conversion";
 /// Default number of shards per service and day.
 pub const DEFAULT_SHARDS: u32 = 8;
 /// Default retention of events, in days.
 pub const DEFAULT_RETENTION_DAYS: i64 = 90;
-/// A range scan for a summary or the dashboard stops after this many events.
-pub const MAX_SCAN: usize = 1_000_000;
-/// About how many bucket queries [`EventStore::all`] keeps in flight.
-pub const QUERIES_IN_FLIGHT: usize = 32;
 
 pub mod ev {
     pub const BUCKET: &str = "ev_bucket";
@@ -62,6 +61,9 @@ pub mod ev {
     /// `true` on a test recipient's event; absent otherwise.
     pub const TEST: &str = "test";
     pub const EVENT_ID: &str = "event_id";
+    /// Set on an event whose counters could not be added: the stream's
+    /// retry stores it again and counts it.
+    pub const UNCOUNTED: &str = "uncounted";
 }
 
 #[derive(Clone, Debug)]
@@ -157,7 +159,7 @@ pub fn day_of(t: Seconds) -> String {
     iso8601(t)[..10].replace('-', "")
 }
 
-fn shard_of(event_id: &str, shards: u32) -> u32 {
+pub(crate) fn shard_of(event_id: &str, shards: u32) -> u32 {
     let d = Sha256::digest(event_id.as_bytes());
     u32::from_be_bytes([d[0], d[1], d[2], d[3]]) % shards.max(1)
 }
@@ -203,7 +205,7 @@ impl EventStore {
 
     pub fn to_item(&self, e: &Event) -> Item {
         let mut item: Item = HashMap::from([
-            (attr::PK.to_owned(), text(&format!("EV#{}", e.id))),
+            (attr::PK.to_owned(), text(&Self::pk_of(e))),
             (attr::KIND.to_owned(), text(KIND_EVENT)),
             (ev::EVENT_ID.to_owned(), text(&e.id)),
             (ev::BUCKET.to_owned(), text(&bucket(&e.service_sid, &day_of(e.time_secs()), shard_of(&e.id, self.shards)))),
@@ -237,39 +239,59 @@ impl EventStore {
         item
     }
 
-    /// Stores an event (and, for an approval, the conversion). Storing an
-    /// event that is already there is a success that changes nothing.
-    pub async fn put(&self, e: &Event) -> Result<(), String> {
-        put_new(&self.client, &self.table, self.to_item(e)).await?;
-        if e.event_type == EventType::Approved {
-            let item = HashMap::from([
-                (attr::PK.to_owned(), text(&conversion_pk(&e.service_sid, &e.verification_sid))),
-                (attr::KIND.to_owned(), text(KIND_CONVERSION)),
-                (ev::TIME.to_owned(), num(e.time_secs())),
-                (attr::TTL.to_owned(), num(e.time_secs() + self.retention_secs)),
-            ]);
-            put_new(&self.client, &self.table, item).await?;
+    /// The item key an event is stored under.
+    fn pk_of(e: &Event) -> String {
+        match e.event_type {
+            EventType::Approved => conversion_pk(&e.service_sid, &e.verification_sid),
+            _ => format!("EV#{}", e.id),
         }
+    }
+
+    /// Stores an event: `true` when this call stored it, `false` when it was
+    /// already there (a replay; nothing changes). Counters are added only
+    /// for `true` ([`crate::counters`]). An event marked [`ev::UNCOUNTED`]
+    /// is stored again (unmarked) and counts as new.
+    pub async fn put(&self, e: &Event) -> Result<bool, String> {
+        applied(
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(self.to_item(e)))
+                .condition_expression("attribute_not_exists(#pk) OR attribute_exists(#u)")
+                .expression_attribute_names("#pk", attr::PK)
+                .expression_attribute_names("#u", ev::UNCOUNTED)
+                .send()
+                .await,
+        )
+    }
+
+    /// Marks an event this process just stored whose counters could not be
+    /// added, so that the stream's retry stores and counts it afresh. (An
+    /// update, not a delete: webhook-report links no DeleteItem.)
+    pub async fn mark_uncounted(&self, e: &Event) -> Result<(), String> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(attr::PK, text(&Self::pk_of(e)))
+            .update_expression("SET #u = :t")
+            .condition_expression("#id = :id")
+            .expression_attribute_names("#u", ev::UNCOUNTED)
+            .expression_attribute_names("#id", ev::EVENT_ID)
+            .expression_attribute_values(":t", AV::Bool(true))
+            .expression_attribute_values(":id", text(&e.id))
+            .send()
+            .await
+            .map_err(ddb)?;
         Ok(())
     }
 
     /// Events of the query in time order, at most `limit`, after `cursor`.
     /// Reads one day's buckets at a time, so a page reads little past its end.
     pub async fn page(&self, q: &EventQuery, cursor: Option<&Cursor>, limit: usize) -> Result<EventPage, String> {
-        self.read(q, cursor, limit, 1).await
+        self.read(q, cursor, limit).await
     }
 
-    /// Every event of the query (up to [`MAX_SCAN`]), in time order. Reads
-    /// several days' buckets at once (about [`QUERIES_IN_FLIGHT`] queries),
-    /// since it reads them all anyway: a summary over the whole retention is
-    /// then a few dozen round trips, not one per day.
-    pub async fn all(&self, q: &EventQuery) -> Result<Vec<Event>, String> {
-        let buckets_per_day = (q.services.len() * self.shards as usize).max(1);
-        let days_at_once = (QUERIES_IN_FLIGHT / buckets_per_day).max(1);
-        Ok(self.read(q, None, MAX_SCAN, days_at_once).await?.events)
-    }
-
-    async fn read(&self, q: &EventQuery, cursor: Option<&Cursor>, limit: usize, days_at_once: usize) -> Result<EventPage, String> {
+    async fn read(&self, q: &EventQuery, cursor: Option<&Cursor>, limit: usize) -> Result<EventPage, String> {
         let limit = limit.max(1);
         let mut out: Vec<(String, Event)> = Vec::new();
         let mut day_start = q.from - q.from.rem_euclid(86_400);
@@ -286,10 +308,7 @@ impl EventStore {
         let hi = second_start(q.to);
         while day_start < q.to && out.len() < limit {
             let mut tasks = tokio::task::JoinSet::new();
-            for _ in 0..days_at_once {
-                if day_start >= q.to {
-                    break;
-                }
+            {
                 let day = day_of(day_start);
                 for service in &q.services {
                     for shard in 0..self.shards {

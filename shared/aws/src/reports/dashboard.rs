@@ -4,7 +4,7 @@
 //! country, for a period chosen in the page's form.
 
 use verify_core::clock::Seconds;
-use verify_core::events::{Event, EventType};
+use crate::counters::{Cell, Outcome};
 use verify_core::time_fmt::iso8601;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -37,14 +37,16 @@ pub struct DashboardData {
     pub blocked: BTreeMap<String, u64>,
 }
 
-/// Counts per hour (periods up to two days) or per day. A verification is
-/// started by its first send (resends are not new verifications).
-pub fn aggregate(events: &[Event], from: Seconds, to: Seconds) -> DashboardData {
+/// Counts per hour (periods up to two days) or per day, from the hourly
+/// counters ([`crate::counters`]). A verification is started by its first
+/// send (resends are not new verifications).
+pub fn aggregate(cells: &BTreeMap<Cell, u64>, from: Seconds, to: Seconds) -> DashboardData {
     let bucket_secs = if to - from <= 2 * 86_400 { 3_600 } else { 86_400 };
     let first = from - from.rem_euclid(bucket_secs);
     let mut buckets: Vec<Bucket> = (0..)
         .map(|i| first + i * bucket_secs)
         .take_while(|t| *t < to)
+        .take(2_000)
         .map(|t| {
             let iso = iso8601(t);
             let label = if bucket_secs == 3_600 { iso[5..16].replace('T', " ") } else { iso[..10].to_owned() };
@@ -53,30 +55,27 @@ pub fn aggregate(events: &[Event], from: Seconds, to: Seconds) -> DashboardData 
         .collect();
     let mut countries: BTreeMap<String, Country> = BTreeMap::new();
     let mut data = DashboardData { bucket_secs, ..DashboardData::default() };
-    for e in events {
-        let (started, approved) = match e.event_type {
-            EventType::Pending if !e.resend => (1, 0),
-            EventType::Approved => (0, 1),
-            EventType::Blocked | EventType::SendRateLimited => {
-                *data.blocked.entry(e.reason.clone().unwrap_or_else(|| "unknown".into())).or_default() += 1;
+    for (cell, &n) in cells {
+        let (started, approved) = match &cell.outcome {
+            Outcome::Started => (n, 0),
+            Outcome::Approved => (0, n),
+            Outcome::Blocked(reason) => {
+                *data.blocked.entry(reason.clone()).or_default() += n;
                 continue;
             }
             _ => continue,
         };
-        let i = ((e.time_secs() - first) / bucket_secs) as usize;
-        if let Some(b) = buckets.get_mut(i) {
+        let i = (cell.hour - first).div_euclid(bucket_secs);
+        if let Some(b) = usize::try_from(i).ok().and_then(|i| buckets.get_mut(i)) {
             b.started += started;
             b.approved += approved;
         }
-        let name = e.country.clone().unwrap_or_else(|| "??".into());
+        let name = if cell.country == "-" { "??".to_owned() } else { cell.country.clone() };
         let c = countries.entry(name.clone()).or_insert_with(|| Country { country: name, ..Country::default() });
         c.started += started;
         c.approved += approved;
         data.started += started;
         data.approved += approved;
-    }
-    if buckets.len() > 2_000 {
-        buckets.truncate(2_000);
     }
     data.buckets = buckets;
     let mut countries: Vec<Country> = countries.into_values().collect();
@@ -225,47 +224,35 @@ const TEMPLATE: &str = r##"<!doctype html>
 mod tests {
     use super::*;
 
-    fn ev(t: EventType, time: Seconds, country: &str, resend: bool) -> Event {
-        Event {
-            id: format!("evt_{time}_{}", t.as_str()),
-            event_type: t,
-            time_ms: time * 1000,
-            sequence: 1,
-            service_sid: "VA1".into(),
-            verification_sid: "VE1".into(),
-            channel: "sms".into(),
-            country: Some(country.into()),
-            to_masked: "+1415555****".into(),
-            to_hash: String::new(),
-            check_attempts: 0,
-            send_attempts: 1,
-            attempt_sid: None,
-            resend,
-            reason: None,
-            test: false,
-        }
+    fn cells(list: &[(Seconds, &str, Outcome, u64)]) -> BTreeMap<Cell, u64> {
+        list.iter()
+            .map(|(hour, country, outcome, n)| {
+                let cell = Cell { hour: *hour, service: "VA1".into(), country: (*country).into(), channel: "sms".into(), outcome: outcome.clone() };
+                (cell, *n)
+            })
+            .collect()
     }
 
     #[test]
     fn counts_starts_and_approvals_per_bucket_and_country() {
         let from = 1_700_000_000 - 1_700_000_000 % 3600;
-        let events = [
-            ev(EventType::Pending, from + 10, "US", false),
-            ev(EventType::Pending, from + 20, "US", true),
-            ev(EventType::Approved, from + 30, "US", false),
-            ev(EventType::Pending, from + 3700, "GB", false),
-        ];
-        let d = aggregate(&events, from, from + 86_400);
+        let data = cells(&[
+            (from, "US", Outcome::Started, 1),
+            (from, "US", Outcome::Sent, 2),
+            (from, "US", Outcome::Approved, 1),
+            (from + 3600, "GB", Outcome::Started, 1),
+        ]);
+        let d = aggregate(&data, from, from + 86_400);
         assert_eq!(d.bucket_secs, 3600);
         assert_eq!(d.buckets.len(), 24);
         assert_eq!((d.buckets[0].started, d.buckets[0].approved, d.buckets[1].started), (1, 1, 1));
         assert_eq!((d.started, d.approved), (2, 1));
         assert_eq!(d.countries.iter().map(|c| (c.country.as_str(), c.started, c.approved)).collect::<Vec<_>>(), [("GB", 1, 0), ("US", 1, 1)]);
-        let mut blocked = ev(EventType::Blocked, from + 40, "GB", false);
-        blocked.reason = Some("geo_permissions".into());
-        let mut limited = ev(EventType::SendRateLimited, from + 50, "US", false);
-        limited.reason = Some("max_sends".into());
-        let with_blocked = aggregate(&[blocked.clone(), blocked, limited], from, from + 86_400);
+        let blocked = cells(&[
+            (from, "GB", Outcome::Blocked("geo_permissions".into()), 2),
+            (from, "US", Outcome::Blocked("max_sends".into()), 1),
+        ]);
+        let with_blocked = aggregate(&blocked, from, from + 86_400);
         assert_eq!(with_blocked.blocked.iter().map(|(r, n)| (r.as_str(), *n)).collect::<Vec<_>>(), [("geo_permissions", 2), ("max_sends", 1)]);
         assert_eq!(with_blocked.started, 0, "a blocked start is not a started verification");
         let html = page(&with_blocked, from, from + 86_400);
@@ -273,13 +260,15 @@ mod tests {
         let html = page(&d, from, from + 86_400);
         assert!(html.contains("\"started\":1") && !html.contains("http://") || html.contains("http://www.w3.org/2000/svg"));
         assert!(!html.contains("src=") && !html.contains("href="), "nothing is loaded from elsewhere");
+        // Days for longer periods: the hours add up in their day.
+        let week = aggregate(&data, from - from % 86_400, from - from % 86_400 + 7 * 86_400);
+        assert_eq!(week.bucket_secs, 86_400);
+        assert_eq!(week.buckets.iter().map(|b| b.started).sum::<u64>(), 2);
     }
 
     #[test]
     fn data_cannot_break_out_of_its_script() {
-        let mut e = ev(EventType::Pending, 100, "</script><b>", false);
-        e.country = Some("</script><b>".into());
-        let d = aggregate(&[e], 0, 86_400);
+        let d = aggregate(&cells(&[(0, "</script><b>", Outcome::Started, 1)]), 0, 86_400);
         assert!(!page(&d, 0, 86_400).contains("</script><b>"));
     }
 }

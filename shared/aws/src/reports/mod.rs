@@ -8,6 +8,10 @@
 //! - `GET /dashboard`: a self-contained HTML page charting verifications
 //!   started vs approved over time and the conversion rate per country.
 //!
+//! The Summary and the dashboard read the hourly counters
+//! ([`crate::counters`]), never events: what they cost follows the hours
+//! of their range. Attempts and `/events` read one page of events at a time.
+//!
 //! Parameters and their formats: [`params`].
 
 pub mod dashboard;
@@ -19,6 +23,7 @@ use verify_core::api::routes::Operation;
 use verify_core::api::handlers::{HttpResponse, error_response, json_response, request_base_url};
 use verify_core::clock::Clock;
 use verify_core::events::number_key::NumberKeys;
+use crate::counters::{Cell, CounterStore, Outcome};
 use crate::events::store::{EventQuery, EventStore};
 use verify_core::events::{Event, EventType};
 use verify_core::sid;
@@ -28,7 +33,7 @@ use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use params::{Bound, Query};
 use serde_json::{Value, json};
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 pub const DEFAULT_PAGE_SIZE: usize = 50;
@@ -38,6 +43,7 @@ pub const DEFAULT_DAYS: i64 = 30;
 
 pub struct Reports {
     pub events: EventStore,
+    pub counters: CounterStore,
     /// The services reported on when a request names none.
     pub services: Vec<String>,
     /// Hashes a `ChannelData.To` number as stored events do.
@@ -268,26 +274,49 @@ impl Reports {
         attempt
     }
 
-    /// Attempts and conversions over a period: pending events joined with
-    /// the approvals of their verifications (an approval comes at most a
-    /// day after its send, the longest validity).
-    pub async fn summary_counts(&self, query: &EventQuery) -> Result<(u64, u64), String> {
-        let mut sends = query.clone();
-        sends.types = Some(vec![EventType::Pending]);
-        // Test recipients' sends were never sent: no figure counts them.
-        let attempts: Vec<Event> = self.events.all(&sends).await?.into_iter().filter(|e| !e.test).collect();
-        let mut approvals = query.clone();
-        approvals.types = Some(vec![EventType::Approved]);
-        approvals.to = query.to.saturating_add(86_400);
-        let approved: HashSet<(String, String)> =
-            self.events.all(&approvals).await?.into_iter().map(|e| (e.service_sid, e.verification_sid)).collect();
-        let converted = attempts.iter().filter(|e| approved.contains(&(e.service_sid.clone(), e.verification_sid.clone()))).count();
-        Ok((attempts.len() as u64, converted as u64))
+    /// The hourly counters of a query's services and hours (every hour
+    /// that overlaps its period), with its country and channel filters.
+    async fn cells(&self, query: &EventQuery) -> Result<Vec<(Cell, u64)>, ApiError> {
+        let cells = self.counters.read(&query.services, query.from, query.to).await.map_err(|e| self.unavailable(e))?;
+        let wanted = |c: &Cell| {
+            query.country.as_ref().is_none_or(|x| x.eq_ignore_ascii_case(&c.country))
+                && query.channel.as_ref().is_none_or(|x| x.eq_ignore_ascii_case(&c.channel))
+        };
+        Ok(cells.into_iter().filter(|(c, _)| wanted(c)).collect())
+    }
+
+    /// Attempts (codes sent) and converted attempts over a period, from the
+    /// counters: an approval converts its verification's sends, counted in
+    /// the hour of the approval; the converted figure is capped at the
+    /// attempts (a range can cut a verification's sends from its approval).
+    pub async fn summary_counts(&self, query: &EventQuery) -> Result<(u64, u64), ApiError> {
+        let (mut sent, mut converted) = (0, 0);
+        for (cell, n) in self.cells(query).await? {
+            match cell.outcome {
+                Outcome::Sent => sent += n,
+                Outcome::Converted => converted += n,
+                _ => {}
+            }
+        }
+        Ok((sent, converted.min(sent)))
     }
 
     async fn summary(&self, req: &Request<Bytes>, q: &Query) -> Result<HttpResponse, ApiError> {
         let query = self.query_from(q, Names::Twilio)?;
-        let (total, converted) = self.summary_counts(&query).await.map_err(|e| self.unavailable(e))?;
+        // Counters are kept per service, hour, country and channel: a number,
+        // a prefix or a verification is not among them (list its attempts).
+        for (name, set) in [
+            ("ChannelData.To", query.to_hashes.is_some()),
+            ("DestinationPrefix", query.to_prefix.is_some()),
+            ("VerificationSid", query.verification_sid.is_some()),
+        ] {
+            if set {
+                return Err(ApiError::invalid(format!(
+                    "Invalid parameter: {name} (the Summary is counted per service, hour, country and channel; list the attempts with /v2/Attempts)"
+                )));
+            }
+        }
+        let (total, converted) = self.summary_counts(&query).await?;
         let body = json!({
             "total_attempts": total,
             "total_converted": converted,
@@ -346,18 +375,13 @@ impl Reports {
     async fn dashboard(&self, q: &Query) -> Result<HttpResponse, ApiError> {
         let now = self.clock.now();
         let query = self.query_from(q, Names::Own)?;
-        let query = EventQuery {
-            from: if q.get("from").is_some() { query.from } else { now - 7 * 86_400 },
-            types: Some(vec![EventType::Pending, EventType::Approved, EventType::Blocked, EventType::SendRateLimited]),
-            ..query
-        };
+        let query = EventQuery { from: if q.get("from").is_some() { query.from } else { now - 7 * 86_400 }, ..query };
         if query.to <= query.from || query.to - query.from > 366 * 86_400 {
             return Err(ApiError::invalid("Invalid period: from must be before to, at most a year apart"));
         }
-        let mut events = self.events.all(&query).await.map_err(|e| self.unavailable(e))?;
-        // Figures leave test recipients out (see summary_counts).
-        events.retain(|e| !e.test);
-        let data = dashboard::aggregate(&events, query.from, query.to);
+        // Counters leave test recipients out.
+        let cells: BTreeMap<Cell, u64> = self.cells(&query).await?.into_iter().collect();
+        let data = dashboard::aggregate(&cells, query.from, query.to);
         let mut resp = Response::new(dashboard::page(&data, query.from, query.to));
         resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
         // Everything is inline; nothing may be loaded from elsewhere.

@@ -10,6 +10,18 @@
 //! a batch get a short time budget; whatever has not answered by then is left
 //! to the schedule, so one dead endpoint never stalls the stream.
 //!
+//! Counters ([`crate::counters`]): every event a batch stored for the first
+//! time is added to the report counters once the batch's records are
+//! handled, one UpdateItem per counter item touched. The event's
+//! conditional put is the gate, so a replayed record (its events already
+//! stored) adds nothing. If a counter item's update fails, the events it
+//! carried are marked uncounted and the earliest of their records is handed
+//! back: the retry stores and counts them afresh, while the batch's other
+//! records, already counted, find their events stored and add nothing. What
+//! is not covered: the process dying between storing an event and adding
+//! its counters (a Lambda killed mid-batch); the counters then miss that
+//! event, they never count one twice.
+//!
 //! Order: a batch's records are handled in stream order, and stop at the
 //! first that cannot be stored (Lambda hands the batch back from there). The
 //! first attempts to one endpoint of one verification's events are made one
@@ -19,7 +31,9 @@
 
 use verify_core::clock::{Clock, Seconds};
 use verify_core::events::derive::Deriver;
+use crate::counters::CounterStore;
 use crate::events::store::EventStore;
+use verify_core::events::Event;
 use crate::events::stream::{StreamRecord, parse_record};
 use super::client::WebhookClient;
 use verify_core::webhooks::config::{DeliverySettings, Endpoint};
@@ -35,6 +49,7 @@ pub const RETRY_BATCH: usize = 100;
 
 pub struct Dispatcher {
     pub events: EventStore,
+    pub counters: CounterStore,
     pub deliveries: DeliveryStore,
     pub endpoints: Vec<Endpoint>,
     pub client: WebhookClient,
@@ -111,7 +126,9 @@ impl Dispatcher {
     pub async fn handle_records(self: &Arc<Self>, records: &[serde_json::Value]) -> BatchOutcome {
         let mut outcome = BatchOutcome::default();
         let mut fresh = Vec::new();
-        for raw in records {
+        // Events stored for the first time, with the index of their record.
+        let mut stored: Vec<(usize, Event)> = Vec::new();
+        for (index, raw) in records.iter().enumerate() {
             let seq = raw
                 .get("dynamodb")
                 .and_then(|d| d.get("SequenceNumber"))
@@ -127,7 +144,10 @@ impl Dispatcher {
                     continue;
                 }
             };
-            match self.process(&record).await {
+            let mut new_events = Vec::new();
+            let result = self.process(&record, &mut new_events).await;
+            stored.extend(new_events.into_iter().map(|e| (index, e)));
+            match result {
                 Ok((events, deliveries)) => {
                     outcome.events += events;
                     outcome.deliveries += deliveries.len();
@@ -142,18 +162,44 @@ impl Dispatcher {
                 }
             }
         }
+        if let Some(index) = self.count(&stored).await {
+            // Hand back the earliest record whose events were not counted.
+            let seq = records[index]["dynamodb"]["SequenceNumber"].as_str().unwrap_or_default().to_owned();
+            outcome.failed = vec![seq];
+        }
         self.attempt_now(fresh).await;
         outcome
     }
 
+    /// Adds the counters of events just stored. When some could not be
+    /// added, marks those events uncounted (so a retry stores and counts them) and
+    /// returns the index of the earliest record among them.
+    async fn count(&self, stored: &[(usize, Event)]) -> Option<usize> {
+        let events: Vec<&Event> = stored.iter().map(|(_, e)| e).collect();
+        let failed = self.counters.add(&events).await;
+        let mut earliest = None;
+        for i in failed {
+            let (index, e) = &stored[i];
+            if let Err(err) = self.events.mark_uncounted(e).await {
+                tracing::error!(event_id = %e.id, error = %err, "event neither counted nor marked: the counters will miss it");
+            }
+            earliest = Some(earliest.map_or(*index, |x: usize| x.min(*index)));
+        }
+        earliest
+    }
+
     /// Stores the events of one record and records their deliveries; returns
     /// the number of events and the deliveries newly recorded, in order.
-    pub async fn process(&self, record: &StreamRecord) -> Result<(usize, Vec<Fresh>), String> {
+    /// Each event stored for the first time is pushed to `stored` as soon as
+    /// it is (even if a later write of the record fails), to be counted.
+    pub async fn process(&self, record: &StreamRecord, stored: &mut Vec<Event>) -> Result<(usize, Vec<Fresh>), String> {
         let events = self.deriver.derive(&record.change());
         let mut created = Vec::new();
         let now = self.clock.now();
         for e in &events {
-            self.events.put(e).await?;
+            if self.events.put(e).await? {
+                stored.push(e.clone());
+            }
             tracing::info!(event_id = %e.id, event_type = e.event_type.as_str(), verification_sid = %e.verification_sid, to = %e.to_masked, "event");
             let body = e.payload().to_string();
             for ep in self.endpoints.iter().filter(|ep| ep.wants(&e.service_sid, e.event_type)) {

@@ -74,16 +74,10 @@ impl Params {
     /// used in errors). Empty counts as absent; a value given twice, or not
     /// as text, is an error rather than a guess.
     pub fn text(&self, names: &[&str]) -> Result<Option<&str>, ApiError> {
-        let mut found = self.0.iter().filter(|(k, _)| names.contains(&k.as_str()));
-        let first = found.next();
-        if found.next().is_some() {
-            return Err(ApiError::invalid(format!("Invalid parameter: {} (given more than once)", names[0])));
-        }
-        match first {
+        match self.given(names)? {
             None => Ok(None),
-            Some((_, Value::Text(s))) if s.trim().is_empty() => Ok(None),
-            Some((_, Value::Text(s))) => Ok(Some(s.as_str())),
-            Some((_, Value::NotText(_))) => Err(ApiError::invalid(format!("Invalid parameter: {} (must be a string)", names[0]))),
+            Some(Value::Text(s)) => Ok(Some(s.as_str())),
+            Some(Value::NotText(_)) => Err(ApiError::invalid(format!("Invalid parameter: {} (must be a string)", names[0]))),
         }
     }
 
@@ -91,18 +85,23 @@ impl Params {
     /// field, as Twilio's clients send it) or, in a JSON body, as an object.
     pub fn object(&self, names: &[&str]) -> Result<Option<serde_json::Map<String, serde_json::Value>>, ApiError> {
         let bad = || ApiError::invalid(format!("Invalid parameter: {} (must be a JSON object)", names[0]));
+        match self.given(names)? {
+            None => Ok(None),
+            Some(Value::Text(s)) => serde_json::from_str(s).map(Some).map_err(|_| bad()),
+            Some(Value::NotText(serde_json::Value::Object(m))) => Ok(Some(m.clone())),
+            Some(Value::NotText(_)) => Err(bad()),
+        }
+    }
+
+    /// The one value given under any of `names`, blank text counting as
+    /// absent; given twice is an error.
+    fn given(&self, names: &[&str]) -> Result<Option<&Value>, ApiError> {
         let mut found = self.0.iter().filter(|(k, _)| names.contains(&k.as_str()));
         let first = found.next();
         if found.next().is_some() {
             return Err(ApiError::invalid(format!("Invalid parameter: {} (given more than once)", names[0])));
         }
-        match first {
-            None => Ok(None),
-            Some((_, Value::Text(s))) if s.trim().is_empty() => Ok(None),
-            Some((_, Value::Text(s))) => serde_json::from_str(s).map(Some).map_err(|_| bad()),
-            Some((_, Value::NotText(serde_json::Value::Object(m)))) => Ok(Some(m.clone())),
-            Some((_, Value::NotText(_))) => Err(bad()),
-        }
+        Ok(first.map(|(_, v)| v).filter(|v| !matches!(v, Value::Text(s) if s.trim().is_empty())))
     }
 
     pub fn required(&self, names: &[&str]) -> Result<&str, ApiError> {

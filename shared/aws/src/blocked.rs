@@ -7,7 +7,6 @@
 
 use crate::item::{Item, attr};
 use crate::store::DynamoStore;
-use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::AttributeValue as AV;
 use verify_core::store::StoreError;
 use verify_core::store::blocked::{BlockedStarts, BlockedStore};
@@ -83,6 +82,6 @@ impl BlockedStore for DynamoStore {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| StoreError::Unavailable(format!("DynamoDB: {}", DisplayErrorContext(&e))))
+            .map_err(crate::conditional::unavailable)
     }
 }

@@ -10,6 +10,11 @@ pub fn describe<E: std::error::Error + 'static, R: std::fmt::Debug>(e: SdkError<
     format!("DynamoDB: {}", DisplayErrorContext(&e))
 }
 
+/// A DynamoDB failure as the stores answer it: unavailable, retryable.
+pub fn unavailable<E: std::error::Error + 'static, R: std::fmt::Debug>(e: SdkError<E, R>) -> verify_core::store::StoreError {
+    verify_core::store::StoreError::Unavailable(describe(e))
+}
+
 /// `Ok(true)` if a conditional write was applied, `Ok(false)` if its
 /// condition did not hold (someone else got there first), `Err` otherwise.
 pub fn applied<T, E, R>(result: Result<T, SdkError<E, R>>) -> Result<bool, String>

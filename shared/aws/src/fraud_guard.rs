@@ -20,9 +20,10 @@
 //! costs two `UpdateItem`s (the prefix's shard, the service's shard; sent
 //! together), an approval the same two.
 
+use crate::conditional::unavailable;
 use crate::item::{Item, attr};
 use crate::store::DynamoStore;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{AttributeValue as AV, KeysAndAttributes};
 use std::collections::HashMap;
@@ -57,10 +58,6 @@ fn count_pk(service_sid: &str, prefix: &str, bucket: i64, shard: usize) -> Strin
 
 fn block_pk(service_sid: &str, prefix: &str) -> String {
     format!("FGB#{service_sid}#{prefix}")
-}
-
-fn unavailable<E: std::error::Error + 'static, R: std::fmt::Debug>(e: SdkError<E, R>) -> StoreError {
-    StoreError::Unavailable(format!("DynamoDB: {}", DisplayErrorContext(&e)))
 }
 
 fn num(item: &Item, name: &str) -> u64 {

@@ -5,10 +5,9 @@
 //! (or absent), so concurrent takes can never pass a cap; one write unit.
 //! Giving back `ADD`s the negated amounts, only to an item that exists.
 
+use crate::conditional::applied;
 use crate::item::{Item, attr};
 use crate::store::DynamoStore;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::AttributeValue as AV;
 use verify_core::store::StoreError;
 use verify_core::store::counters::{Counter, CounterStore};
@@ -18,10 +17,6 @@ pub const KIND_LIMIT_COUNTER: &str = "limit_counter";
 
 fn key(counter: &Counter) -> Item {
     Item::from([(attr::PK.to_owned(), AV::S(counter.key.clone()))])
-}
-
-fn unavailable<E: std::error::Error + 'static, R: std::fmt::Debug>(e: SdkError<E, R>) -> StoreError {
-    StoreError::Unavailable(format!("DynamoDB: {}", DisplayErrorContext(&e)))
 }
 
 /// `ADD #a0 :a0, #a1 :a1` with the amounts signed by `sign`.
@@ -62,13 +57,7 @@ impl CounterStore for DynamoStore {
         if !conditions.is_empty() {
             update = update.condition_expression(conditions.join(" AND "));
         }
-        match update.send().await {
-            Ok(_) => Ok(true),
-            Err(e) if matches!(e.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => {
-                Ok(false)
-            }
-            Err(e) => Err(unavailable(e)),
-        }
+        applied(update.send().await).map_err(StoreError::Unavailable)
     }
 
     async fn give_back(&self, counter: &Counter) -> Result<(), StoreError> {
@@ -85,12 +74,8 @@ impl CounterStore for DynamoStore {
             .set_expression_attribute_values(Some(values.into_iter().collect()))
             .send()
             .await;
-        match out {
-            // Nothing to give back to (the counter expired and is gone): fine.
-            Ok(_) => Ok(()),
-            Err(e) if matches!(e.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => Ok(()),
-            Err(e) => Err(unavailable(e)),
-        }
+        // Not applied: nothing to give back to (the counter expired and is gone).
+        applied(out).map(|_| ()).map_err(StoreError::Unavailable)
     }
 }
 

@@ -11,10 +11,9 @@
 //! Neither is a verification record: the stream mapping's filter (VER#,
 //! BLK#) keeps them from webhook-report, and the stream decoder skips them.
 
+use crate::conditional::{applied, unavailable};
 use crate::item::{Item, attr};
 use crate::store::DynamoStore;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::AttributeValue as AV;
 use verify_core::rate_limits::RateLimits;
 use verify_core::store::StoreError;
@@ -32,10 +31,6 @@ fn key(pk: String) -> Item {
 
 fn definitions_key(service_sid: &str) -> Item {
     key(format!("RLS#{service_sid}"))
-}
-
-fn unavailable<E: std::error::Error + 'static, R: std::fmt::Debug>(e: SdkError<E, R>) -> StoreError {
-    StoreError::Unavailable(format!("DynamoDB: {}", DisplayErrorContext(&e)))
 }
 
 fn from_item(item: &Item) -> Result<RateLimits, StoreError> {
@@ -75,12 +70,9 @@ impl RateLimitStore for DynamoStore {
                 .expression_attribute_names("#ver", VERSION)
                 .expression_attribute_values(":read", AV::N(read.to_string())),
         };
-        match put.send().await {
-            Ok(_) => Ok(()),
-            Err(e) if matches!(e.as_service_error(), Some(PutItemError::ConditionalCheckFailedException(_))) => {
-                Err(StoreError::Conflict(None))
-            }
-            Err(e) => Err(unavailable(e)),
+        match applied(put.send().await).map_err(StoreError::Unavailable)? {
+            true => Ok(()),
+            false => Err(StoreError::Conflict(None)),
         }
     }
 }

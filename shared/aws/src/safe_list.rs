@@ -5,9 +5,9 @@
 //! of an unlisted number is told apart without a read). The stream decoder
 //! ignores these items (they are not verification records).
 
+use crate::conditional::unavailable;
 use crate::item::{Item, attr};
 use crate::store::DynamoStore;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{AttributeValue as AV, ReturnValue};
 use verify_core::store::StoreError;
@@ -46,10 +46,6 @@ fn from_item(key: &str, item: &Item) -> Option<SafeListEntry> {
         phone_number: text(PHONE_NUMBER)?,
         created_at: item.get(attr::CREATED_AT)?.as_n().ok()?.parse().ok()?,
     })
-}
-
-fn unavailable<E: std::error::Error + 'static, R: std::fmt::Debug>(e: SdkError<E, R>) -> StoreError {
-    StoreError::Unavailable(format!("DynamoDB: {}", DisplayErrorContext(&e)))
 }
 
 impl SafeListStore for DynamoStore {

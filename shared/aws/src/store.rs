@@ -4,6 +4,7 @@
 //! [`update_expression`]. No rule is written here; the conditional write
 //! returns the old item when its condition fails, so a refusal costs no read.
 
+use crate::conditional::unavailable;
 use crate::item::{Item, attr, from_item, partition_key, to_item};
 use verify_core::store::{RecordKey, Store, StoreError};
 use verify_core::change::{Assign, Change, Field, Guard, Value, Write};
@@ -95,10 +96,6 @@ impl DynamoStore {
             })?;
         out.attributes().and_then(from_item).ok_or_else(|| StoreError::Unavailable("DynamoDB returned no record".into()))
     }
-}
-
-fn unavailable<E: std::error::Error + 'static, R: std::fmt::Debug>(e: SdkError<E, R>) -> StoreError {
-    StoreError::Unavailable(format!("DynamoDB: {}", DisplayErrorContext(&e)))
 }
 
 /// Turns a failed conditional write into `Conflict` with the old item, any

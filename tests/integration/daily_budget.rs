@@ -88,22 +88,11 @@ on_every_store!(
 
 async fn two_hundred_starts_pass_exactly_the_days_cap(engine: Engine) {
     use std::sync::Arc;
-    use tokio::sync::Barrier;
     let h = Arc::new(harness_with_budget(engine, serde_json::json!({"max_sends": 7}), Limits::default()).await);
-    let barrier = Arc::new(Barrier::new(200));
-    let tasks: Vec<_> = (0..200)
-        .map(|_| {
-            let (h, barrier) = (h.clone(), barrier.clone());
-            tokio::spawn(async move {
-                let req = start_request(&fresh_number());
-                barrier.wait().await;
-                h.start(&req).await
-            })
-        })
-        .collect();
+    let results = starts_released_together(&h, 200, |h, req| async move { h.start(&req).await }).await;
     let mut sent = 0;
-    for t in tasks {
-        match t.await.unwrap() {
+    for result in results {
+        match result {
             Ok(_) => sent += 1,
             Err(VerifyError::BudgetExhausted { .. }) => {}
             Err(e) => panic!("{e:?}"),

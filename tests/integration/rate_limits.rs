@@ -9,7 +9,6 @@
 
 use crate::support::*;
 use std::sync::Arc;
-use tokio::sync::Barrier;
 use verify_core::config::Limits;
 use verify_core::rate_limits::{Bucket, RateLimit, RateLimits, window_start};
 use verify_core::store::counters::{Add, Counter, CounterStore};
@@ -139,20 +138,14 @@ async fn a_full_bucket_refuses_the_start_and_writes_nothing(engine: Engine) {
 async fn two_hundred_starts_at_one_bucket_pass_exactly_its_max(engine: Engine) {
     let h = Arc::new(harness(engine, Limits::default()).await);
     define(&h, vec![limit("session", &[(7, 3600)])]).await;
-    let barrier = Arc::new(Barrier::new(200));
-    let tasks: Vec<_> = (0..200)
-        .map(|_| {
-            let (h, barrier) = (h.clone(), barrier.clone());
-            tokio::spawn(async move {
-                let req = start_request(&fresh_number());
-                barrier.wait().await;
-                h.verifier.take_rate_limits(h.service(), &req, &named(&[("session", "s-1")])).await
-            })
-        })
-        .collect();
+    let session = || named(&[("session", "s-1")]);
+    let results = starts_released_together(&h, 200, move |h, req| async move {
+        h.verifier.take_rate_limits(h.service(), &req, &session()).await
+    })
+    .await;
     let mut passed = 0;
-    for t in tasks {
-        match t.await.unwrap() {
+    for result in results {
+        match result {
             Ok(()) => passed += 1,
             Err(VerifyError::RateLimited { .. }) => {}
             Err(e) => panic!("{e:?}"),

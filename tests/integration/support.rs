@@ -346,6 +346,33 @@ pub fn start_request(to: &str) -> StartRequest {
     StartRequest { to: PhoneNumber::parse(to).unwrap().into(), channel: verify_core::channel::Channel::Sms, language: None, friendly_name: None, email_from: Default::default() }
 }
 
+/// `n` starts, each to a fresh number, released together behind one
+/// barrier (the limits' concurrency tests): each one's `run(harness,
+/// request)` result, in task order.
+pub async fn starts_released_together<T, F, Fut>(h: &Arc<Harness>, n: usize, run: F) -> Vec<T>
+where
+    F: Fn(Arc<Harness>, StartRequest) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = T> + Send,
+    T: Send + 'static,
+{
+    let barrier = Arc::new(tokio::sync::Barrier::new(n));
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let (h, barrier, run) = (h.clone(), barrier.clone(), run.clone());
+            tokio::spawn(async move {
+                let req = start_request(&fresh_number());
+                barrier.wait().await;
+                run(h, req).await
+            })
+        })
+        .collect();
+    let mut out = Vec::with_capacity(n);
+    for t in tasks {
+        out.push(t.await.expect("a start task panicked"));
+    }
+    out
+}
+
 /// Every record of the harness table's stream, oldest first, as a Lambda
 /// stream event carries them: from dynoxide's own streams API, or from moto's
 /// DynamoDB Streams endpoint.

@@ -17,6 +17,12 @@ pub fn client() -> reqwest::Client {
 /// `log_dir/verify-local.log`) and waits until it answers; returns the
 /// process (killed when dropped) and its base URL.
 pub async fn start(binary: &str, log_dir: &Path) -> (Child, String) {
+    start_with(binary, log_dir, &[], &[]).await
+}
+
+/// [`start`] with more arguments and environment variables (an API key,
+/// `VERIFY_SERVICES`).
+pub async fn start_with(binary: &str, log_dir: &Path, args: &[&str], env: &[(&str, String)]) -> (Child, String) {
     std::fs::create_dir_all(log_dir).unwrap();
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -26,6 +32,8 @@ pub async fn start(binary: &str, log_dir: &Path) -> (Child, String) {
     let log = std::fs::File::create(&log_path).unwrap();
     let child = tokio::process::Command::new(binary)
         .args(["--memory", "--bind", "127.0.0.1", "--port", &port.to_string()])
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .env("RUST_LOG", "warn")
         .env_remove("AWS_ENDPOINT_URL")
         .env_remove("AWS_ENDPOINT_URL_DYNAMODB")

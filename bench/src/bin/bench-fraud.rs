@@ -231,29 +231,17 @@ async fn main() {
         .enumerate()
         .map(|(i, l)| serde_json::json!({"sid": sid(i), "friendly_name": format!("Bench {l}"), "fraud_guard": l}))
         .collect();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let log_dir = std::path::Path::new(&out).parent().unwrap().to_path_buf();
-    let log = std::fs::File::create(std::env::temp_dir().join("bench-fraud-verify-local.log")).unwrap();
-    let _child = tokio::process::Command::new(&binary)
-        .args(["--memory", "--bind", "127.0.0.1", "--port", &port.to_string()])
-        .args(["--api-key", "AC00000000000000000000000000000000:bench-token-0123456789abcdef0123"])
-        .env("VERIFY_SERVICES", serde_json::json!({"services": services}).to_string())
-        .env("RUST_LOG", "warn")
-        .env_remove("AWS_ENDPOINT_URL")
-        .env_remove("AWS_ENDPOINT_URL_DYNAMODB")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(log)
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start verify-local");
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
-    let up = Instant::now();
-    while client.get(format!("{base}/_local/messages")).send().await.is_err() {
-        assert!(up.elapsed() < Duration::from_secs(30), "verify-local did not start");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    // verify-local's log stays out of the results folder (bench/results is tracked).
+    let log_dir = std::env::temp_dir().join("bench-fraud");
+    let services = serde_json::json!({"services": services}).to_string();
+    let (_child, base) = verify_bench::local::start_with(
+        &binary,
+        &log_dir,
+        &["--api-key", "AC00000000000000000000000000000000:bench-token-0123456789abcdef0123"],
+        &[("VERIFY_SERVICES", services)],
+    )
+    .await;
+    let client = verify_bench::local::client();
     let runs: Vec<_> = (0..LEVELS.len()).map(|i| tokio::spawn(drive(client.clone(), base.clone(), i, plan.clone()))).collect();
     let mut levels = Vec::new();
     for (i, run) in runs.into_iter().enumerate() {
@@ -275,7 +263,6 @@ async fn main() {
             "other_errors": t.other_errors,
         }));
     }
-    let _ = log_dir;
     let report = serde_json::json!({
         "seconds": plan.seconds, "legit_rate": plan.legit_rate, "attack_rate": plan.attack_rate, "attack_after": plan.attack_after,
         "levels": levels,

@@ -8,6 +8,21 @@ cd "$root"
 . tests/ci.sh
 bash tests/setup.sh
 
+# stage MINUTES CMD...: runs one stage of the suite with a deadline, so a
+# hung test fails the run with its stage named instead of eating CI's whole
+# time limit. The deadlines are several times what each stage takes here
+# (README, Tests) and add up to well under CI's 90 minutes.
+stage() {
+    local minutes="$1"
+    shift
+    local rc=0
+    timeout --signal=TERM --kill-after=30 "${minutes}m" "$@" || rc=$?
+    if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+        echo "error: '$*' did not finish within ${minutes} minutes" >&2
+    fi
+    return "$rc"
+}
+
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
 export AWS_EC2_METADATA_DISABLED=true
 unset TWILIO_EDGE TWILIO_REGION AWS_ENDPOINT_URL AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_SNS
@@ -30,18 +45,22 @@ curl -sf "$MOTO_ENDPOINT/moto-api/" >/dev/null || { echo "moto did not start"; c
 # of every target first: the binaries the suites spawn, and the tests, with
 # one feature set (building the binaries alone would resolve the
 # dependencies' features without the dev-dependencies and compile them twice).
-cargo build --workspace --all-targets
-cargo test --workspace
+stage 40 cargo build --workspace --all-targets
+stage 20 cargo test --workspace
 
 # Python and Node tests drive the built verify-local binary.
 export VERIFY_LOCAL_BIN="$root/target/debug/verify-local"
 if compgen -G "tests/python/test_*.py" >/dev/null; then
-    tests/.venv/bin/python -m pytest -q tests/python
+    # --timeout: pytest-timeout fails one hung test (and prints its stack)
+    # rather than letting it hold up the rest.
+    stage 30 tests/.venv/bin/python -m pytest -q --timeout=900 tests/python
 else
     missing "no Python tests in tests/python"
 fi
 if compgen -G "tests/node/*.test.js" >/dev/null; then
-    node --test tests/node/
+    # --test-timeout: a hung test fails alone; --test-force-exit: a file
+    # whose test left a handle open (a browser, a child) still ends.
+    stage 10 node --test --test-timeout=120000 --test-force-exit tests/node/
 else
     missing "no Node tests in tests/node"
 fi

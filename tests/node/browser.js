@@ -16,7 +16,21 @@ const FLAGS = [
   '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage',
 ];
 
-/** Resolves to { context, newPage(), screenshot(page, name), close() }. */
+/**
+ * `promise`, or an error naming `what` after `ms`. Playwright bounds its
+ * actions by its own timeouts, but not every call it makes to the browser
+ * (opening or closing a page, clearing cookies): a wedged Chromium would
+ * hold the test run until CI's limit instead of failing the test.
+ */
+function bounded(promise, what, ms = 30000) {
+  let timer;
+  const late = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer from Chromium within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+/** Resolves to { context, newPage(), clearCookies(), screenshot(page, name), close() }. */
 async function launchBrowser() {
   if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: bash tests/setup.sh installs chromium`);
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'chromium-'));
@@ -25,21 +39,33 @@ async function launchBrowser() {
     headless: true,
     args: FLAGS,
     viewport: { width: 900, height: 700 },
+    timeout: 60000,
   });
+  context.setDefaultTimeout(20000);
+  context.setDefaultNavigationTimeout(20000);
   fs.mkdirSync(LOGS, { recursive: true });
   return {
     context,
-    newPage: () => context.newPage(),
+    async newPage() {
+      const page = await bounded(context.newPage(), 'opening a page');
+      const close = page.close.bind(page);
+      page.close = (options) => bounded(close(options), 'closing a page');
+      return page;
+    },
+    clearCookies: () => bounded(context.clearCookies(), 'clearing cookies'),
     async screenshot(page, name) {
       const file = path.join(LOGS, `${name}.png`);
       await page.screenshot({ path: file, fullPage: true });
       return file;
     },
     async close() {
-      await context.close();
-      fs.rmSync(profile, { recursive: true, force: true });
+      try {
+        await bounded(context.close(), 'closing the browser');
+      } finally {
+        fs.rmSync(profile, { recursive: true, force: true });
+      }
     },
   };
 }
 
-module.exports = { launchBrowser, LOGS };
+module.exports = { launchBrowser, bounded, LOGS };

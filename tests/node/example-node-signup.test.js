@@ -40,6 +40,7 @@ function startApp(env) {
             if (child.exitCode !== null) return done();
             child.once('exit', done);
             child.kill('SIGTERM');
+            setTimeout(() => child.kill('SIGKILL'), 10000).unref();
           }),
         });
       }
@@ -71,7 +72,7 @@ after(async () => {
 
 /** A page for a new visitor: no session cookie from an earlier test. */
 async function visitor() {
-  await browser.context.clearCookies();
+  await browser.clearCookies();
   return browser.newPage();
 }
 

@@ -12,6 +12,7 @@ mod report_counters;
 mod end_to_end;
 mod flows;
 mod fraud_guard;
+mod lambda_init;
 mod leaks;
 mod local_edge;
 mod local_server;

@@ -3,7 +3,7 @@
 //!
 //! A Lambda function URL delivers every path to its one function, so each
 //! function knows which routes are its own: start-verify serves starting,
-//! fetching and updating verifications and reading services; check-verify
+//! fetching and updating verifications and managing services; check-verify
 //! serves checks. verify-local serves them all. The Safe List is
 //! start-verify's (the geo rule it relaxes is applied there).
 

@@ -19,7 +19,6 @@ use super::{ApiError, error::code};
 use crate::clock::Clock;
 use crate::config::{Service, Services, check_friendly_name};
 use crate::otp::{MAX_CODE_LENGTH, MIN_CODE_LENGTH};
-use crate::service::VerifyError;
 use crate::service_catalog::{MAX_STORED_SERVICES, StoredService, StoredServices, merged};
 use crate::sid;
 use crate::store::{StoreError, Stores};
@@ -144,7 +143,7 @@ impl<S: Stores, C: Clock> Api<S, C> {
                 Err(e) => return Err(store_failed(e)),
             }
         }
-        Err(ApiError::from_verify(&VerifyError::Busy, "/Services"))
+        Err(ApiError::new(429, code::TOO_MANY_CONCURRENT, "Too many concurrent changes to services; please retry").retry_after(1))
     }
 }
 

@@ -157,4 +157,55 @@ async fn a_store_fault_is_retryable_and_a_snapshot_outlives_it(engine: Engine) {
     assert_eq!(snapshot.all(), again.all());
 }
 
+/// Concurrent creates on separate instances lose nothing: each is stored
+/// (201) or answered 429 with nothing stored, and every stored one is
+/// listed. On memory and dynoxide (moto's conditional writes are not atomic
+/// under concurrency, see concurrency.rs).
+async fn concurrent_creates_lose_no_update(engine: Engine) {
+    let store = backend(engine).await.store;
+    let outbox = verify_core::sender::outbox::Outbox::new();
+    let n = 8;
+    let barrier = Arc::new(tokio::sync::Barrier::new(n));
+    let tasks: Vec<_> = (0..n)
+        .map(|i| {
+            let (api, barrier) = (instance(&store, &outbox, Duration::ZERO), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                let (status, body) = call(&api, Function::StartVerify, Method::POST, "/v2/Services", &format!("FriendlyName=Shop+{i}")).await;
+                (status, body["sid"].as_str().map(str::to_owned))
+            })
+        })
+        .collect();
+    let mut created = Vec::new();
+    for t in tasks {
+        match t.await.unwrap() {
+            (201, Some(sid)) => created.push(sid),
+            (429, None) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(!created.is_empty());
+    let stored: Vec<String> = store.stored_services().await.unwrap().services.into_iter().map(|s| s.sid).collect();
+    created.sort();
+    let mut stored_sorted = stored.clone();
+    stored_sorted.sort();
+    assert_eq!(stored_sorted, created, "exactly the answered creates are stored");
+    let (_, list) = call(&instance(&store, &outbox, Duration::ZERO), Function::StartVerify, Method::GET, "/v2/Services", "").await;
+    assert_eq!(list["services"].as_array().unwrap().len(), 1 + created.len(), "{list}");
+}
+
+mod concurrent_creates {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn on_memory() {
+        concurrent_creates_lose_no_update(Engine::Memory).await
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn on_dynoxide() {
+        concurrent_creates_lose_no_update(Engine::Dynoxide).await
+    }
+}
+
 on_every_store!(the_document_is_versioned, services_are_managed_through_the_api, a_store_fault_is_retryable_and_a_snapshot_outlives_it);

@@ -243,7 +243,7 @@ fn instance(proxied: &str, sender: &Arc<FlakySender>, settings: &Settings) -> Ar
             store: DynamoStore::new(lambda_client(proxied), TABLE),
             senders: Senders::sms(SharedSender(sender.clone())),
             clock: Arc::new(ManualClock::at(NOW)),
-            services: settings.services.clone(),
+            services: settings.services.clone().into(),
             keys: settings.keys.clone(),
         },
         account_sid: settings.account_sid.clone(),

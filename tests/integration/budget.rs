@@ -100,12 +100,13 @@ async fn budget(level: verify_core::fraud_guard::Level) {
             let mut s = Service::new(SERVICE_SID.into(), "Acme".into(), Limits::default());
             s.fraud_guard.level = level;
             s
-        }),
+        })
+        .into(),
         keys: keys(),
     };
     let to = fresh_number();
     let start = start_request(&to);
-    let service = verifier.services.default_service().clone();
+    let service = verifier.services.seeded().default_service().clone();
     let target = CheckTarget::To(PhoneNumber::parse(&to).unwrap().into());
 
     verifier.start(&service, &start).await.unwrap();

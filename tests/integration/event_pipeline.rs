@@ -83,7 +83,7 @@ async fn pipeline(endpoints: Vec<Endpoint>) -> Pipeline {
         store: DynamoStore::new(client.clone(), "verify"),
         senders: verify_core::sender::Senders::sms(outbox.clone()),
         clock: clock.clone(),
-        services: settings.services,
+        services: settings.services.into(),
         keys: settings.keys,
     });
     let app = report_app(&client, &clock, &vars, endpoints);
@@ -92,7 +92,7 @@ async fn pipeline(endpoints: Vec<Endpoint>) -> Pipeline {
 
 impl Pipeline {
     fn service(&self, sid: &str) -> Service {
-        self.verifier.services.get(sid).unwrap().clone()
+        self.verifier.services.seeded().get(sid).unwrap().clone()
     }
 
     async fn start(&self, service: &str, to: &str) -> String {

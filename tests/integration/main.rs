@@ -18,6 +18,7 @@ mod local_edge;
 mod local_server;
 mod rate_limits;
 mod safe_list;
+mod services;
 mod scoped_keys;
 mod ses_sender;
 mod local_stream;

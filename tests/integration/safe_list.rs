@@ -36,7 +36,7 @@ async fn listed_numbers_pass_the_country_rule_but_not_the_send_limit(engine: Eng
     let mut h = harness(engine, Limits::default()).await;
     let mut us_only = Service::new(SERVICE_SID.into(), "Acme".into(), Limits::default());
     us_only.countries = Some(vec!["US".into()]);
-    h.verifier.services = Services::single(us_only);
+    h.verifier.services = Services::single(us_only).into();
 
     // Allowed traffic never reads the list.
     let us = fresh_number();

@@ -107,10 +107,10 @@ async fn an_unverified_sender_voids_the_code_and_gives_the_send_back() {
         store: MemoryStore::default(),
         senders: Senders::none().with(Channel::Email, Arc::new(sender)),
         clock: Arc::new(ManualClock::at(1_700_000_000)),
-        services: Services::single(Service::new(SERVICE_SID.into(), "Acme".into(), Limits::default())),
+        services: Services::single(Service::new(SERVICE_SID.into(), "Acme".into(), Limits::default())).into(),
         keys: keys(),
     };
-    let service = verifier.services.default_service().clone();
+    let service = verifier.services.seeded().default_service().clone();
     let req = StartRequest {
         to: Recipient::parse_any(&to).unwrap(),
         channel: Channel::Email,

@@ -25,6 +25,8 @@ use verify_core::store::blocked::{BlockedStarts, BlockedStore};
 use verify_core::rate_limits::RateLimits;
 use verify_core::store::counters::{Counter, CounterStore};
 use verify_core::store::rate_limits::RateLimitStore;
+use verify_core::service_catalog::StoredServices;
+use verify_core::store::services::ServiceStore;
 use verify_core::store::fraud_guard::{FraudGuardStore, Tally};
 use verify_core::fraud_guard::{Block, Window};
 use verify_core::store::safe_list::{SafeListEntry, SafeListStore};
@@ -114,6 +116,26 @@ impl Store for TestStore {
         match &self.backend {
             Backing::Memory(m) => m.find_by_sid(service_sid, sid).await,
             Backing::Dynamo(d) => d.find_by_sid(service_sid, sid).await,
+            Backing::Broken => Err(StoreError::Unavailable("down".into())),
+        }
+    }
+}
+
+impl ServiceStore for TestStore {
+    async fn stored_services(&self) -> Result<StoredServices, StoreError> {
+        self.log("stored_services");
+        match &self.backend {
+            Backing::Memory(m) => m.stored_services().await,
+            Backing::Dynamo(d) => d.stored_services().await,
+            Backing::Broken => Err(StoreError::Unavailable("down".into())),
+        }
+    }
+
+    async fn save_stored_services(&self, services: &StoredServices) -> Result<(), StoreError> {
+        self.log("save_stored_services");
+        match &self.backend {
+            Backing::Memory(m) => m.save_stored_services(services).await,
+            Backing::Dynamo(d) => d.save_stored_services(services).await,
             Backing::Broken => Err(StoreError::Unavailable("down".into())),
         }
     }
@@ -302,7 +324,7 @@ pub async fn harness_for(engine: Engine, service: Service) -> Harness {
         store: b.store,
         senders: verify_core::sender::Senders::sms(outbox.clone()),
         clock: clock.clone(),
-        services: Services::single(service),
+        services: Services::single(service).into(),
         keys: keys(),
     };
     Harness { verifier, outbox, clock, dynoxide: b.dynoxide, engine_clock: b.engine_clock }
@@ -325,7 +347,7 @@ pub fn last_code(outbox: &Outbox, to: &str) -> String {
 impl Harness {
     /// The one service these tests configure.
     pub fn service(&self) -> &Service {
-        self.verifier.services.default_service()
+        self.verifier.services.seeded().default_service()
     }
 
     pub fn limits(&self) -> &Limits {

@@ -141,10 +141,10 @@ async fn a_failed_call_voids_the_code_and_gives_the_send_back() {
         store: engine.store.clone(),
         senders: Senders::none().with(Channel::Call, Arc::new(sender(&standin))),
         clock: Arc::new(verify_core::clock::ManualClock::at(T0)),
-        services: Services::single(Service::new(SERVICE_SID.into(), "Acme".into(), Limits::default())),
+        services: Services::single(Service::new(SERVICE_SID.into(), "Acme".into(), Limits::default())).into(),
         keys: keys(),
     };
-    let service = verifier.services.default_service().clone();
+    let service = verifier.services.seeded().default_service().clone();
     let to = "+442079460123";
     let req = StartRequest { to: PhoneNumber::parse(to).unwrap().into(), channel: Channel::Call, language: None, friendly_name: None, email_from: Default::default() };
     // Throttled on every try the SDK makes (it retries throttling).

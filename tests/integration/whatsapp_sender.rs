@@ -95,7 +95,7 @@ fn verifier(standin: &StandIn, engine: &Backend, sms: &Outbox) -> TestVerifier {
         store: engine.store.clone(),
         senders: Senders::sms(sms.clone()).with(Channel::Whatsapp, Arc::new(sender(standin))),
         clock: Arc::new(verify_core::clock::ManualClock::at(T0)),
-        services: Services::single(Service::new(SERVICE_SID.into(), "Acme".into(), Limits::default())),
+        services: Services::single(Service::new(SERVICE_SID.into(), "Acme".into(), Limits::default())).into(),
         keys: keys(),
     }
 }
@@ -109,7 +109,7 @@ async fn a_failed_whatsapp_send_voids_the_code_and_gives_the_send_back() {
     let standin = StandIn::start().await;
     let engine = backend(Engine::Dynoxide).await;
     let verifier = verifier(&standin, &engine, &Outbox::new());
-    let service = verifier.services.default_service().clone();
+    let service = verifier.services.seeded().default_service().clone();
     let to = "+447400123457";
     // Failing on every try the SDK makes (it retries a 500).
     standin.fail_next("InternalServiceException", 10).await;
@@ -132,7 +132,7 @@ async fn a_resend_may_switch_from_sms_to_whatsapp_and_the_whatsapp_code_approves
     let engine = backend(Engine::Dynoxide).await;
     let sms = Outbox::new();
     let verifier = verifier(&standin, &engine, &sms);
-    let service = verifier.services.default_service().clone();
+    let service = verifier.services.seeded().default_service().clone();
     let to = "+447400123458";
     let first = verifier.start(&service, &start(to, Channel::Sms)).await.unwrap();
     let second = verifier.start(&service, &start(to, Channel::Whatsapp)).await.unwrap();

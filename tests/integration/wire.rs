@@ -134,7 +134,7 @@ async fn harness(public_base_url: Option<&str>) -> Harness {
             store: DynamoStore::new(client, "verify"),
             senders: verify_core::sender::Senders::sms(outbox.clone()),
             clock: clock.clone(),
-            services: Services::single(Service::new(VA.into(), "Wire".into(), Limits::default())),
+            services: Services::single(Service::new(VA.into(), "Wire".into(), Limits::default())).into(),
             keys: CodeKeys::new(CodeKey::new(&[9u8; 32]).unwrap(), None),
         },
         account_sid: format!("AC{}", "0".repeat(32)),

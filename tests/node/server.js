@@ -103,6 +103,19 @@ async function startServer(options = {}) {
   };
 }
 
+/** The error a call to the library failed with: a twilio.RestException. */
+async function restError(promise) {
+  const assert = require('node:assert/strict');
+  const twilio = require('twilio');
+  try {
+    await promise;
+  } catch (e) {
+    assert.ok(e instanceof twilio.RestException, `expected RestException, got ${e}`);
+    return e;
+  }
+  assert.fail('expected the call to fail');
+}
+
 let next = 100;
 /** A phone number no other test uses (limits are per number). */
 function freshNumber() {
@@ -113,6 +126,7 @@ function freshNumber() {
 module.exports = {
   startServer,
   freshNumber,
+  restError,
   ACCOUNT_SID,
   AUTH_TOKEN,
   API_KEY_SID,

@@ -21,15 +21,7 @@ after(async () => {
   if (server) await server.stop();
 });
 
-async function restError(promise) {
-  try {
-    await promise;
-  } catch (e) {
-    assert.ok(e instanceof twilio.RestException, `expected RestException, got ${e}`);
-    return e;
-  }
-  assert.fail('expected the call to fail');
-}
+const { restError } = S;
 
 function otherThan(code) {
   return code === '111111' ? '222222' : '111111';

@@ -181,6 +181,15 @@ def client(server):
     return c
 
 
+def client_for(server, key=ACCOUNT_SID, secret=AUTH_TOKEN):
+    """The official client with these credentials, pointed at `server`."""
+    from twilio.rest import Client
+
+    c = Client(key, secret, ACCOUNT_SID)
+    c.verify.base_url = server.base_url
+    return c
+
+
 @pytest.fixture
 def service(client):
     return client.verify.v2.services(DEFAULT_SERVICE_SID)

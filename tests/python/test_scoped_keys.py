@@ -8,9 +8,8 @@ import json
 
 import pytest
 from twilio.base.exceptions import TwilioException, TwilioRestException
-from twilio.rest import Client
 
-from conftest import ACCOUNT_SID, DEFAULT_SERVICE_SID, launch_verify_local
+from conftest import DEFAULT_SERVICE_SID, client_for, launch_verify_local
 
 VERIFY_KEY, VERIFY_SECRET = "SK" + "5" * 32, "verify-only-secret"
 REPORTS_KEY, REPORTS_SECRET = "SK" + "6" * 32, "reports-only-secret"
@@ -36,12 +35,6 @@ def scoped():
         yield srv
     finally:
         srv.stop()
-
-
-def client_for(server, key, secret):
-    c = Client(key, secret, ACCOUNT_SID)
-    c.verify.base_url = server.base_url
-    return c
 
 
 def refused(call):

@@ -100,15 +100,15 @@ async fn run(args: Args) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let api = &local.api;
-    let default = api.verifier.services.default_service();
+    let default = api.verifier.services.seeded().default_service();
     eprintln!("verify-local");
     eprintln!("  store:    {}", local.store_description);
     eprintln!("  sms:      {}", local.sender_description);
     eprintln!("  service:  {} ({}) default", default.sid, default.friendly_name);
-    for other in api.verifier.services.all().iter().filter(|s| s.sid != default.sid) {
+    for other in api.verifier.services.seeded().all().iter().filter(|s| s.sid != default.sid) {
         eprintln!("  service:  {} ({})", other.sid, other.friendly_name);
     }
-    for s in api.verifier.services.all().iter().filter(|s| !s.test_recipients.is_empty()) {
+    for s in api.verifier.services.seeded().all().iter().filter(|s| !s.test_recipients.is_empty()) {
         let masked: Vec<String> = s.test_recipients.iter().map(|t| verify_core::recipient::mask_address(&t.key)).collect();
         eprintln!("  TEST MODE: {} sends nothing to, and has fixed codes for: {}", s.sid, masked.join(", "));
     }

@@ -24,6 +24,7 @@ pub mod blocked;
 pub mod clients;
 pub mod conditional;
 pub mod counters;
+mod documents;
 pub mod limit_counters;
 pub mod events;
 pub mod fraud_guard;
@@ -31,6 +32,7 @@ pub mod item;
 pub mod rate_limits;
 pub mod reports;
 pub mod safe_list;
+pub mod services;
 #[cfg(feature = "ses")]
 pub mod ses;
 #[cfg(feature = "sns")]

@@ -32,6 +32,7 @@ pub mod recipient;
 pub mod record;
 pub mod sender;
 pub mod service;
+pub mod service_catalog;
 pub mod sid;
 pub mod store;
 pub mod time_fmt;

@@ -4,7 +4,7 @@
 
 use crate::store::Stores;
 use crate::clock::{Clock, Millis, Seconds, secs_of};
-use crate::config::{Limits, Service, Services};
+use crate::config::{Limits, Service};
 use crate::channel::Channel;
 use crate::message::{self, Content, EmailFrom};
 use crate::otp::{self, Code, CodeKeys};
@@ -137,7 +137,9 @@ pub struct Verifier<S, C> {
     /// One sender per channel the deployment delivers on.
     pub senders: Senders,
     pub clock: C,
-    pub services: Services,
+    /// The services requests name: the configuration document's, with
+    /// those created or changed over the API ([`crate::service_catalog`]).
+    pub services: crate::service_catalog::Catalog,
     pub keys: CodeKeys,
 }
 
@@ -708,7 +710,7 @@ mod tests {
         let senders = senders.iter().fold(Senders::none(), |all, c| all.with(*c, Arc::new(outbox.clone())));
         let service = Service::new("VA".to_owned() + &"0".repeat(32), "Acme".into(), Limits::default());
         let keys = CodeKeys::new(CodeKey::new(&[7; 32]).unwrap(), None);
-        let v = Verifier { store: MemoryStore::new(), senders, clock: ManualClock::at(1_800_000_000), services: Services::single(service), keys };
+        let v = Verifier { store: MemoryStore::new(), senders, clock: ManualClock::at(1_800_000_000), services: crate::config::Services::single(service).into(), keys };
         (v, outbox)
     }
 
@@ -719,7 +721,7 @@ mod tests {
     #[test]
     fn auto_texts_a_mobile_and_calls_a_fixed_line_falling_back_to_what_is_there() {
         let (both, _) = verifier(&[Channel::Sms, Channel::Call]);
-        let service = both.services.default_service();
+        let service = both.services.seeded().default_service();
         assert_eq!(both.auto_channel(service, &to(MOBILE)), Ok(Channel::Sms));
         assert_eq!(both.auto_channel(service, &to(FIXED)), Ok(Channel::Call));
         assert_eq!(both.auto_channel(service, &to("+14155550123")), Ok(Channel::Sms), "US numbers may be mobiles");
@@ -735,7 +737,7 @@ mod tests {
     #[tokio::test]
     async fn skip_sms_to_landlines_refuses_before_anything_is_written_or_sent() {
         let (v, outbox) = verifier(&[Channel::Sms, Channel::Call]);
-        let mut service = v.services.default_service().clone();
+        let mut service = v.services.seeded().default_service().clone();
         service.skip_sms_to_landlines = true;
         let start = |number: &str, channel| StartRequest { to: to(number), channel, language: None, friendly_name: None, email_from: Default::default() };
         assert_eq!(v.start(&service, &start(FIXED, Channel::Sms)).await, Err(VerifyError::SmsToLandline));
@@ -746,7 +748,7 @@ mod tests {
         assert_eq!(v.start(&service, &start(FIXED, Channel::Call)).await.unwrap().channel, "call");
         assert_eq!(v.start(&service, &start(MOBILE, Channel::Sms)).await.unwrap().channel, "sms");
         // Without the setting, a fixed line is texted as before.
-        let plain = v.services.default_service();
+        let plain = v.services.seeded().default_service();
         let other_fixed = "+442079460001";
         assert_eq!(v.start(plain, &start(other_fixed, Channel::Sms)).await.unwrap().channel, "sms");
     }
@@ -794,6 +796,15 @@ mod tests {
         }
     }
 
+    impl crate::store::services::ServiceStore for CountersDown {
+        async fn stored_services(&self) -> Result<crate::service_catalog::StoredServices, StoreError> {
+            self.0.stored_services().await
+        }
+        async fn save_stored_services(&self, s: &crate::service_catalog::StoredServices) -> Result<(), StoreError> {
+            self.0.save_stored_services(s).await
+        }
+    }
+
     impl CounterStore for CountersDown {
         async fn take(&self, counter: &Counter) -> Result<bool, StoreError> {
             self.0.take(counter).await
@@ -819,7 +830,7 @@ mod tests {
     async fn counters_that_fail_never_fail_a_start_or_a_check() {
         let (v, outbox) = verifier(&[Channel::Sms]);
         let v = Verifier { store: CountersDown(MemoryStore::new()), senders: v.senders, clock: v.clock, services: v.services, keys: v.keys };
-        let service = v.services.default_service().clone();
+        let service = v.services.seeded().default_service().clone();
         assert_eq!(service.fraud_guard.level, Level::Standard);
         let start = StartRequest { to: to(MOBILE), channel: Channel::Sms, language: None, friendly_name: None, email_from: Default::default() };
         let mut notes = GuardNotes::default();

@@ -11,7 +11,7 @@ use super::routes::{self, Function, Route};
 use super::ApiError;
 use crate::store::Stores;
 use crate::clock::Clock;
-use crate::config::{Service, check_friendly_name};
+use crate::config::{Service, Services, check_friendly_name};
 use crate::message;
 use crate::metrics::{self, MetricSet, MetricsSink, dim};
 use crate::otp::Code;
@@ -53,7 +53,7 @@ impl<S> Api<S, crate::clock::SystemClock> {
                 store,
                 senders,
                 clock: crate::clock::SystemClock,
-                services: settings.services,
+                services: settings.services.into(),
                 keys: settings.keys,
             },
             account_sid: settings.account_sid,
@@ -110,28 +110,38 @@ impl<S: Stores, C: Clock> Api<S, C> {
         auth::authorize(held, route.operation())?;
         let base = self.base_url(req);
         let links = Links { base_url: &base, account_sid: &self.account_sid };
-        let default = self.verifier.services.default_service();
+        // One snapshot for the request (a table read at most once per cache
+        // period, not one per request).
+        let services = self.verifier.services.current(&self.verifier.store).await.map_err(super::rate_limits::store_failed)?;
+        let service = |sid: &str| service(&services, sid);
+        let default = services.default_service();
         let (status, body) = match route {
             Route::PlainStart => (StatusCode::CREATED, self.start(default, req, &links, outcome).await?),
             Route::CreateVerification { service_sid } => {
-                (StatusCode::CREATED, self.start(self.service(&service_sid)?, req, &links, outcome).await?)
+                (StatusCode::CREATED, self.start(service(&service_sid)?, req, &links, outcome).await?)
             }
             Route::PlainCheck => (StatusCode::OK, with_template_message(self.check(default, req, &links, outcome).await?)),
             Route::CreateVerificationCheck { service_sid } => {
-                (StatusCode::OK, self.check(self.service(&service_sid)?, req, &links, outcome).await?)
+                (StatusCode::OK, self.check(service(&service_sid)?, req, &links, outcome).await?)
             }
             Route::FetchVerification { service_sid, id } => {
-                (StatusCode::OK, self.fetch(self.service(&service_sid)?, &id, &links).await?)
+                (StatusCode::OK, self.fetch(service(&service_sid)?, &id, &links).await?)
             }
             Route::UpdateVerification { service_sid, id } => {
-                (StatusCode::OK, self.update(self.service(&service_sid)?, &id, req, &caller, held, &links).await?)
+                (StatusCode::OK, self.update(service(&service_sid)?, &id, req, &caller, held, &links).await?)
             }
-            Route::FetchService { sid } => (StatusCode::OK, resource::service(self.service(&sid)?, &links)),
-            Route::ListServices => (StatusCode::OK, self.list_services(req, &links)?),
+            Route::FetchService { sid } => (StatusCode::OK, resource::service(service(&sid)?, &links)),
+            Route::ListServices => (StatusCode::OK, list_services(&services, req, &links)?),
+            Route::CreateService => (StatusCode::CREATED, self.create_service(req, &links).await?),
+            Route::UpdateService { sid } => (StatusCode::OK, self.update_service(&sid, req, &links).await?),
+            Route::DeleteService { sid } => {
+                self.delete_service(&sid).await?;
+                return Ok(empty_response(StatusCode::NO_CONTENT));
+            }
             Route::CreateSafeListNumber => (StatusCode::CREATED, self.create_safe_number(req, &links).await?),
             Route::FetchSafeListNumber { phone_number } => (StatusCode::OK, self.fetch_safe_number(&phone_number, &links).await?),
             Route::RateLimits { service_sid, target } => {
-                let (status, body) = self.rate_limits(self.service(&service_sid)?, &target, req, &links).await?;
+                let (status, body) = self.rate_limits(service(&service_sid)?, &target, req, &links).await?;
                 match body {
                     Some(body) => (status, body),
                     None => return Ok(empty_response(status)),
@@ -143,11 +153,6 @@ impl<S: Stores, C: Clock> Api<S, C> {
             }
         };
         Ok(json_response(status, &body))
-    }
-
-    /// A configured service, or Twilio's 404 for an unknown one.
-    fn service(&self, sid: &str) -> Result<&Service, ApiError> {
-        self.verifier.services.get(sid).ok_or_else(|| not_found(&format!("/Services/{sid}")))
     }
 
     /// `To`, `Channel`, `Locale`, `CustomFriendlyName`: sends a code.
@@ -280,14 +285,19 @@ impl<S: Stores, C: Clock> Api<S, C> {
         Ok(resource::verification(&record, self.verifier.clock.now(), &service.limits, links))
     }
 
-    fn list_services(&self, req: &Request<Bytes>, links: &Links<'_>) -> Result<Value, ApiError> {
-        let (page_size, page) = page_of(req)?;
-        Ok(resource::services_page(self.verifier.services.all(), page_size, page, links))
-    }
-
     fn base_url(&self, req: &Request<Bytes>) -> String {
         self.public_base_url.clone().unwrap_or_else(|| request_base_url(req))
     }
+}
+
+/// A service (configured or created over the API), or Twilio's 404 for an unknown one.
+fn service<'a>(services: &'a Services, sid: &str) -> Result<&'a Service, ApiError> {
+    services.get(sid).ok_or_else(|| not_found(&format!("/Services/{sid}")))
+}
+
+fn list_services(services: &Services, req: &Request<Bytes>, links: &Links<'_>) -> Result<Value, ApiError> {
+    let (page_size, page) = page_of(req)?;
+    Ok(resource::services_page(services.all(), page_size, page, links))
 }
 
 /// A list's `PageSize` (1–1000, default 50) and `Page` from the query.

@@ -14,6 +14,7 @@ pub mod rate_limits;
 pub mod resource;
 pub mod routes;
 pub mod safe_list;
+pub mod services;
 
 pub use error::ApiError;
 pub use handlers::Api;

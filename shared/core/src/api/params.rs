@@ -104,6 +104,27 @@ impl Params {
         Ok(first.map(|(_, v)| v).filter(|v| !matches!(v, Value::Text(s) if s.trim().is_empty())))
     }
 
+    /// The names given, in order: for refusing a name a resource does not take.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(k, _)| k.as_str())
+    }
+
+    /// A boolean: `true` or `false` as text (as Twilio's clients send it,
+    /// any case) or a JSON boolean.
+    pub fn flag(&self, names: &[&str]) -> Result<Option<bool>, ApiError> {
+        let bad = || ApiError::invalid(format!("Invalid parameter: {} (must be true or false)", names[0]));
+        match self.given(names)? {
+            None => Ok(None),
+            Some(Value::Text(s)) => match s.trim().to_ascii_lowercase().as_str() {
+                "true" => Ok(Some(true)),
+                "false" => Ok(Some(false)),
+                _ => Err(bad()),
+            },
+            Some(Value::NotText(serde_json::Value::Bool(b))) => Ok(Some(*b)),
+            Some(Value::NotText(_)) => Err(bad()),
+        }
+    }
+
     pub fn required(&self, names: &[&str]) -> Result<&str, ApiError> {
         self.text(names)?.ok_or_else(|| ApiError::invalid(format!("Missing required parameter {}", names[0])))
     }

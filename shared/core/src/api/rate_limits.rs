@@ -268,16 +268,16 @@ fn refused(e: rules::Invalid) -> ApiError {
     ApiError::new(400, e.code, e.message)
 }
 
-fn not_found(url: &str) -> ApiError {
+pub(super) fn not_found(url: &str) -> ApiError {
     let path = url.find("/v2/").map_or(url, |i| &url[i + 3..]);
     ApiError::new(404, code::NOT_FOUND, format!("The requested resource {path} was not found"))
 }
 
-fn store_failed(e: StoreError) -> ApiError {
+pub(super) fn store_failed(e: StoreError) -> ApiError {
     let cause = match e {
         StoreError::Unavailable(cause) => cause,
         StoreError::Conflict(_) => "unexpected conflict on a read".into(),
     };
     tracing::error!(%cause, "dependency failed");
-    ApiError::from_verify(&VerifyError::StoreUnavailable(cause), "/RateLimits")
+    ApiError::from_verify(&VerifyError::StoreUnavailable(cause), "")
 }

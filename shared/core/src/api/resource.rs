@@ -113,8 +113,9 @@ pub fn service(s: &Service, links: &Links<'_>) -> Value {
         },
         "default_template_sid": null,
         "verify_event_subscription_enabled": false,
-        "date_created": null,
-        "date_updated": null,
+        // A service only in the configuration document has no dates.
+        "date_created": s.dates.map(|d| iso8601(d.0)),
+        "date_updated": s.dates.map(|d| iso8601(d.1)),
         "links": {
             "verifications": format!("{url}/Verifications"),
             "verification_checks": format!("{url}/VerificationCheck"),

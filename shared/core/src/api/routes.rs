@@ -3,7 +3,7 @@
 //!
 //! A Lambda function URL delivers every path to its one function, so each
 //! function knows which routes are its own: start-verify serves starting,
-//! fetching and updating verifications and reading services; check-verify
+//! fetching and updating verifications and managing services; check-verify
 //! serves checks. verify-local serves them all. The Safe List is
 //! start-verify's (the geo rule it relaxes is applied there).
 
@@ -30,10 +30,13 @@ pub enum Operation {
     ManageSafeList,
     /// `/v2/Services/{sid}/RateLimits[/…/Buckets]`: define programmable rate limits.
     ManageRateLimits,
+    /// `POST /v2/Services[/{sid}]`, `DELETE /v2/Services/{sid}`: create,
+    /// update and delete services.
+    ManageServices,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 10] = [
+    pub const ALL: [Operation; 11] = [
         Operation::StartVerification,
         Operation::CheckVerification,
         Operation::FetchVerification,
@@ -44,6 +47,7 @@ impl Operation {
         Operation::ReadLocalMessages,
         Operation::ManageSafeList,
         Operation::ManageRateLimits,
+        Operation::ManageServices,
     ];
 
     /// The permission each operation needs: the one table every program
@@ -59,7 +63,10 @@ impl Operation {
             // approving without one.
             Operation::ReadLocalMessages => Permission::Approve,
             Operation::ReadReports => Permission::Reports,
-            Operation::ReadServices | Operation::ManageSafeList | Operation::ManageRateLimits => Permission::Admin,
+            Operation::ReadServices
+            | Operation::ManageServices
+            | Operation::ManageSafeList
+            | Operation::ManageRateLimits => Permission::Admin,
         }
     }
 }
@@ -89,6 +96,12 @@ pub enum Route {
     FetchService { sid: String },
     /// `GET /v2/Services`
     ListServices,
+    /// `POST /v2/Services`
+    CreateService,
+    /// `POST /v2/Services/{Sid}`
+    UpdateService { sid: String },
+    /// `DELETE /v2/Services/{Sid}`
+    DeleteService { sid: String },
     /// `POST /v2/SafeList/Numbers` with `PhoneNumber`
     CreateSafeListNumber,
     /// `GET /v2/SafeList/Numbers/{PhoneNumber}`
@@ -139,6 +152,9 @@ impl Route {
             Route::CreateVerificationCheck { .. } => "create_verification_check",
             Route::FetchService { .. } => "fetch_service",
             Route::ListServices => "list_services",
+            Route::CreateService => "create_service",
+            Route::UpdateService { .. } => "update_service",
+            Route::DeleteService { .. } => "delete_service",
             Route::CreateSafeListNumber => "create_safe_list_number",
             Route::FetchSafeListNumber { .. } => "fetch_safe_list_number",
             Route::DeleteSafeListNumber { .. } => "delete_safe_list_number",
@@ -157,6 +173,7 @@ impl Route {
             Route::FetchVerification { .. } => Operation::FetchVerification,
             Route::UpdateVerification { .. } => Operation::CancelVerification,
             Route::FetchService { .. } | Route::ListServices => Operation::ReadServices,
+            Route::CreateService | Route::UpdateService { .. } | Route::DeleteService { .. } => Operation::ManageServices,
             Route::CreateSafeListNumber | Route::FetchSafeListNumber { .. } | Route::DeleteSafeListNumber { .. } => {
                 Operation::ManageSafeList
             }
@@ -183,8 +200,18 @@ pub fn route(function: Function, method: &Method, path: &str) -> Result<Route, A
         [""] if function == Function::CheckVerify => found(post, Route::PlainCheck, "POST"),
         ["start-verify"] if starts => found(post, Route::PlainStart, "POST"),
         ["check-verify"] if checks => found(post, Route::PlainCheck, "POST"),
-        ["v2", "Services"] if starts => found(get, Route::ListServices, "GET"),
-        ["v2", "Services", sid] if starts => found(get, Route::FetchService { sid: decode(sid) }, "GET"),
+        ["v2", "Services"] if starts => {
+            if post { Ok(Route::CreateService) } else { found(get, Route::ListServices, "GET or POST") }
+        }
+        ["v2", "Services", sid] if starts => {
+            let sid = decode(sid);
+            match *method {
+                Method::GET => Ok(Route::FetchService { sid }),
+                Method::POST => Ok(Route::UpdateService { sid }),
+                Method::DELETE => Ok(Route::DeleteService { sid }),
+                _ => Err(wrong_method("GET, POST or DELETE")),
+            }
+        }
         ["v2", "Services", sid, "Verifications"] if starts => {
             found(post, Route::CreateVerification { service_sid: decode(sid) }, "POST")
         }
@@ -258,6 +285,7 @@ mod tests {
             (ReadServices, Admin),
             (ManageSafeList, Admin),
             (ManageRateLimits, Admin),
+            (ManageServices, Admin),
         ];
         assert_eq!(expected.len(), Operation::ALL.len(), "every operation is listed here");
         for (op, p) in expected {
@@ -274,6 +302,9 @@ mod tests {
             (Method::POST, format!("/v2/Services/{VA}/Verifications/VE1"), Verify),
             (Method::GET, "/v2/Services".to_owned(), Admin),
             (Method::GET, format!("/v2/Services/{svc}"), Admin),
+            (Method::POST, "/v2/Services".to_owned(), Admin),
+            (Method::POST, format!("/v2/Services/{svc}"), Admin),
+            (Method::DELETE, format!("/v2/Services/{svc}"), Admin),
             (Method::POST, "/v2/SafeList/Numbers".to_owned(), Admin),
             (Method::GET, "/v2/SafeList/Numbers/%2B14155550123".to_owned(), Admin),
             (Method::DELETE, "/v2/SafeList/Numbers/+14155550123".to_owned(), Admin),
@@ -290,6 +321,12 @@ mod tests {
         use Function::Local;
         let svc = VA.to_owned();
         assert_eq!(at(Local, Method::GET, "/v2/Services"), Ok(Route::ListServices));
+        assert_eq!(at(Local, Method::POST, "/v2/Services"), Ok(Route::CreateService));
+        assert_eq!(at(Local, Method::DELETE, "/v2/Services"), Err(405));
+        assert_eq!(at(Local, Method::POST, &format!("/v2/Services/{VA}")), Ok(Route::UpdateService { sid: svc.clone() }));
+        assert_eq!(at(Local, Method::DELETE, &format!("/v2/Services/{VA}")), Ok(Route::DeleteService { sid: svc.clone() }));
+        assert_eq!(at(Local, Method::PUT, &format!("/v2/Services/{VA}")), Err(405));
+        assert_eq!(at(Function::CheckVerify, Method::POST, "/v2/Services"), Err(404));
         assert_eq!(at(Local, Method::GET, &format!("/v2/Services/{VA}")), Ok(Route::FetchService { sid: svc.clone() }));
         assert_eq!(
             at(Local, Method::POST, &format!("/v2/Services/{VA}/Verifications")),
@@ -353,8 +390,8 @@ mod tests {
     #[test]
     fn wrong_methods_and_unknown_paths() {
         use Function::Local;
-        assert_eq!(at(Local, Method::POST, "/v2/Services"), Err(405));
-        assert_eq!(at(Local, Method::DELETE, &format!("/v2/Services/{VA}")), Err(405));
+        assert_eq!(at(Local, Method::PATCH, "/v2/Services"), Err(405));
+        assert_eq!(at(Local, Method::PATCH, &format!("/v2/Services/{VA}")), Err(405));
         assert_eq!(at(Local, Method::GET, &format!("/v2/Services/{VA}/VerificationCheck")), Err(405));
         assert_eq!(at(Local, Method::DELETE, &format!("/v2/Services/{VA}/Verifications/VE1")), Err(405));
         assert_eq!(at(Local, Method::GET, "/start-verify"), Err(405));

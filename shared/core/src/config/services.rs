@@ -67,6 +67,10 @@ pub struct Service {
     pub daily_budget: Option<crate::budget::DailyBudget>,
     /// Pumping protection ([`crate::fraud_guard`]); `standard` unless set.
     pub fraud_guard: crate::fraud_guard::FraudGuard,
+    /// When it was created and last changed over the API
+    /// ([`crate::service_catalog`]); `None` for a service only in the
+    /// configuration document (which has no dates).
+    pub dates: Option<(crate::clock::Seconds, crate::clock::Seconds)>,
 }
 
 /// One recipient of the test mode (Debug shows it masked, its code redacted).
@@ -94,6 +98,7 @@ impl Service {
             skip_sms_to_landlines: false,
             daily_budget: None,
             fraud_guard: Default::default(),
+            dates: None,
         }
     }
 
@@ -138,12 +143,30 @@ impl std::fmt::Debug for TestRecipient {
 pub struct Services {
     list: Vec<Service>,
     default: usize,
+    /// The limits of a service that names none: what a service created
+    /// over the API starts with.
+    defaults: Limits,
 }
 
 impl Services {
-    /// A set of exactly one service, which is the default.
+    /// A set of exactly one service, which is the default (its limits are
+    /// the deployment's defaults).
     pub fn single(service: Service) -> Services {
-        Services { list: vec![service], default: 0 }
+        let defaults = service.limits.clone();
+        Services { list: vec![service], default: 0, defaults }
+    }
+
+    pub fn defaults(&self) -> &Limits {
+        &self.defaults
+    }
+
+    /// The same default and defaults over another list, whose first
+    /// services are this set's in its order (the services of the
+    /// configuration document, as changed over the API, then those created
+    /// over the API).
+    pub(crate) fn with_list(&self, list: Vec<Service>) -> Services {
+        debug_assert_eq!(list.get(self.default).map(|s| &s.sid), Some(&self.default_service().sid));
+        Services { list, default: self.default, defaults: self.defaults.clone() }
     }
 
     pub fn get(&self, sid: &str) -> Option<&Service> {
@@ -190,7 +213,7 @@ impl Services {
                 .ok_or_else(|| format!("services JSON: default_service_sid {sid:?} is not one of the services"))?,
             Some(_) => return Err("services JSON: default_service_sid must be a string".into()),
         };
-        Ok(Services { list, default })
+        Ok(Services { list, default, defaults: defaults.clone() })
     }
 
     /// Logs every service's test recipients (masked), once at start-up: a

@@ -10,6 +10,8 @@ use super::blocked::{BlockedStarts, BlockedStore};
 use super::counters::{Counter, CounterStore};
 use super::fraud_guard::{FraudGuardStore, Tally};
 use super::rate_limits::RateLimitStore;
+use super::services::ServiceStore;
+use crate::service_catalog::StoredServices;
 use crate::fraud_guard::{self, Block, BucketCounts, Counts, Window};
 use super::safe_list::{SafeListEntry, SafeListStore};
 use super::{RecordKey, Store, StoreError};
@@ -25,6 +27,7 @@ pub struct MemoryStore {
     safe_list: Arc<Mutex<HashMap<String, SafeListEntry>>>,
     blocked: Arc<Mutex<HashMap<(String, String), BlockedStarts>>>,
     rate_limits: Arc<Mutex<HashMap<String, RateLimits>>>,
+    services: Arc<Mutex<StoredServices>>,
     /// Counters: their totals by name, and when they expire.
     counters: Arc<Mutex<HashMap<String, (HashMap<&'static str, u64>, i64)>>>,
     fraud: Arc<Mutex<FraudCounters>>,
@@ -131,6 +134,21 @@ impl RateLimitStore for MemoryStore {
             return Err(StoreError::Conflict(None));
         }
         all.insert(service_sid.to_owned(), limits.clone());
+        Ok(())
+    }
+}
+
+impl ServiceStore for MemoryStore {
+    async fn stored_services(&self) -> Result<StoredServices, StoreError> {
+        Ok(self.services.lock().expect("store lock").clone())
+    }
+
+    async fn save_stored_services(&self, services: &StoredServices) -> Result<(), StoreError> {
+        let mut stored = self.services.lock().expect("store lock");
+        if stored.version + 1 != services.version {
+            return Err(StoreError::Conflict(None));
+        }
+        *stored = services.clone();
         Ok(())
     }
 }

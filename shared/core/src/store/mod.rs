@@ -12,6 +12,7 @@ pub mod fraud_guard;
 pub mod memory;
 pub mod rate_limits;
 pub mod safe_list;
+pub mod services;
 
 use crate::change::Change;
 use crate::record::VerificationRecord;
@@ -86,6 +87,7 @@ pub trait Stores:
     + safe_list::SafeListStore
     + blocked::BlockedStore
     + rate_limits::RateLimitStore
+    + services::ServiceStore
     + counters::CounterStore
     + fraud_guard::FraudGuardStore
 {
@@ -96,6 +98,7 @@ impl<T> Stores for T where
         + safe_list::SafeListStore
         + blocked::BlockedStore
         + rate_limits::RateLimitStore
+        + services::ServiceStore
         + counters::CounterStore
         + fraud_guard::FraudGuardStore
 {

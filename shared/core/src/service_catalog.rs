@@ -1,0 +1,239 @@
+//! Services managed over the API (`/v2/Services[/{VA}]`): what the table
+//! stores, how it combines with the configuration document, and the cache
+//! every function reads services through.
+//!
+//! The configuration document (`VERIFY_SERVICES`) seeds the services; the
+//! table holds one versioned document ([`StoredServices`]) with the
+//! services created over the API and the API's changes to seeded ones. The
+//! services a request sees are the seeded ones, each with its stored
+//! changes, then the created ones ([`merged`]).
+//!
+//! A seeded service can be updated over the API (the stored values of the
+//! API's parameters then win over the document's for as long as the table
+//! holds them) but not deleted: it is part of the deployment, and the
+//! default service answers the plain endpoints.
+//!
+//! [`Catalog`] is the holder each function keeps: a snapshot refreshed
+//! from the table at most once per [`CACHE_PERIOD`] (one read of one item),
+//! so a change made on one function instance applies on every other
+//! within that period, and immediately on the instance that made it.
+
+use crate::clock::Seconds;
+use crate::config::{Limits, Service, Services};
+use crate::store::StoreError;
+use crate::store::services::ServiceStore;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How long a function serves a snapshot before reading the table again:
+/// the longest a change made over the API takes to reach every function.
+pub const CACHE_PERIOD: Duration = Duration::from_secs(30);
+
+/// How many services the table may hold (created ones plus changed seeded
+/// ones): the document stays one item, well under DynamoDB's 400 KB.
+pub const MAX_STORED_SERVICES: usize = 200;
+
+/// The services created or changed over the API, as one document with a
+/// version (every change is a write conditioned on the version it read).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredServices {
+    pub version: u64,
+    pub services: Vec<StoredService>,
+}
+
+/// The values the API sets; everything else a service has (channels,
+/// countries, budgets, fraud guard, test recipients) comes from the
+/// document for a seeded service, and is the deployment's default for a
+/// created one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredService {
+    pub sid: String,
+    pub friendly_name: String,
+    pub code_length: usize,
+    pub skip_sms_to_landlines: bool,
+    pub created_at: Seconds,
+    pub updated_at: Seconds,
+}
+
+impl StoredService {
+    /// The API's values of an existing service (its dates, or `now` when it
+    /// has none yet: a seeded service changed for the first time).
+    pub fn of(service: &Service, now: Seconds) -> StoredService {
+        let (created_at, updated_at) = service.dates.unwrap_or((now, now));
+        StoredService {
+            sid: service.sid.clone(),
+            friendly_name: service.friendly_name.clone(),
+            code_length: service.limits.code_length,
+            skip_sms_to_landlines: service.skip_sms_to_landlines,
+            created_at,
+            updated_at,
+        }
+    }
+
+    /// `base` with this document's values.
+    fn applied_to(&self, mut base: Service) -> Service {
+        base.friendly_name.clone_from(&self.friendly_name);
+        base.limits.code_length = self.code_length;
+        base.skip_sms_to_landlines = self.skip_sms_to_landlines;
+        base.dates = Some((self.created_at, self.updated_at));
+        base
+    }
+
+    /// A service created over the API: the deployment's defaults and these values.
+    fn created(&self, defaults: &Limits) -> Service {
+        self.applied_to(Service::new(self.sid.clone(), self.friendly_name.clone(), defaults.clone()))
+    }
+}
+
+impl StoredServices {
+    pub fn get(&self, sid: &str) -> Option<&StoredService> {
+        self.services.iter().find(|s| s.sid == sid)
+    }
+
+    /// Stores `service`'s values in place of its old ones, or adds them.
+    pub fn put(&mut self, service: StoredService) {
+        match self.services.iter_mut().find(|s| s.sid == service.sid) {
+            Some(old) => *old = service,
+            None => self.services.push(service),
+        }
+    }
+}
+
+/// The services a request sees: the seeded ones in the document's order,
+/// each with its stored changes, then the created ones in creation order.
+pub fn merged(seed: &Services, stored: &StoredServices) -> Services {
+    let mut list: Vec<Service> = seed
+        .all()
+        .iter()
+        .map(|s| match stored.get(&s.sid) {
+            Some(changed) => changed.applied_to(s.clone()),
+            None => s.clone(),
+        })
+        .collect();
+    for s in stored.services.iter().filter(|s| seed.get(&s.sid).is_none()) {
+        list.push(s.created(seed.defaults()));
+    }
+    seed.with_list(list)
+}
+
+/// A function's view of its services: the seed, and the last snapshot read
+/// from the table with when it was read. Clones share the snapshot.
+#[derive(Clone, Debug)]
+pub struct Catalog {
+    seed: Services,
+    period: Duration,
+    cached: Arc<tokio::sync::Mutex<Option<(Instant, Arc<Services>)>>>,
+}
+
+impl From<Services> for Catalog {
+    fn from(seed: Services) -> Catalog {
+        Catalog::with_period(seed, CACHE_PERIOD)
+    }
+}
+
+impl Catalog {
+    pub fn with_period(seed: Services, period: Duration) -> Catalog {
+        Catalog { seed, period, cached: Default::default() }
+    }
+
+    /// The configuration document's services, without the table's changes
+    /// (what a process logs at start-up, and what tests build on).
+    pub fn seeded(&self) -> &Services {
+        &self.seed
+    }
+
+    /// The current services: the snapshot, read again from the table when
+    /// it is older than the period. Concurrent callers wait for one read
+    /// rather than each making its own. When the read fails, an older
+    /// snapshot is served (and the next call tries again); without one,
+    /// the error is the caller's (retryable: nothing was written).
+    pub async fn current(&self, store: &impl ServiceStore) -> Result<Arc<Services>, StoreError> {
+        let mut cached = self.cached.lock().await;
+        if let Some((read_at, services)) = cached.as_ref()
+            && read_at.elapsed() < self.period
+        {
+            return Ok(services.clone());
+        }
+        match store.stored_services().await {
+            Ok(stored) => {
+                let services = Arc::new(merged(&self.seed, &stored));
+                *cached = Some((Instant::now(), services.clone()));
+                Ok(services)
+            }
+            Err(e) => match cached.as_ref() {
+                Some((_, stale)) => {
+                    tracing::warn!(error = ?e, "services: the table could not be read; serving the last snapshot");
+                    Ok(stale.clone())
+                }
+                None => Err(e),
+            },
+        }
+    }
+
+    /// Takes `stored` (just written by this process) as the current
+    /// snapshot: a change applies at once where it was made.
+    pub async fn replace(&self, stored: &StoredServices) {
+        let services = Arc::new(merged(&self.seed, stored));
+        *self.cached.lock().await = Some((Instant::now(), services));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::memory::MemoryStore;
+
+    const SEEDED: &str = "VA0123456789abcdef0123456789abcdef";
+    const CREATED: &str = "VAfedcba9876543210fedcba9876543210";
+
+    fn seed() -> Services {
+        let json = format!(r#"{{"services":[{{"sid":"{SEEDED}","friendly_name":"Acme","countries":["US"],"code_length":8}}]}}"#);
+        Services::from_json(&json, &Limits { max_sends: 3, ..Limits::default() }).unwrap()
+    }
+
+    fn stored(sid: &str, name: &str) -> StoredService {
+        StoredService {
+            sid: sid.into(),
+            friendly_name: name.into(),
+            code_length: 4,
+            skip_sms_to_landlines: true,
+            created_at: 10,
+            updated_at: 20,
+        }
+    }
+
+    #[test]
+    fn stored_values_win_over_the_seed_and_created_services_take_the_defaults() {
+        let doc = StoredServices { version: 2, services: vec![stored(CREATED, "Created"), stored(SEEDED, "Renamed")] };
+        let all = merged(&seed(), &doc);
+        assert_eq!(all.all().len(), 2);
+        let seeded = all.default_service();
+        assert_eq!((seeded.sid.as_str(), seeded.friendly_name.as_str()), (SEEDED, "Renamed"));
+        assert_eq!(seeded.limits.code_length, 4);
+        assert_eq!(seeded.countries.as_deref(), Some(&["US".to_owned()][..]), "what the API does not set stays the document's");
+        assert_eq!(seeded.dates, Some((10, 20)));
+        let created = all.get(CREATED).unwrap();
+        assert_eq!(created.limits, Limits { max_sends: 3, code_length: 4, ..Limits::default() });
+        assert!(created.skip_sms_to_landlines && created.countries.is_none());
+        assert_eq!(merged(&seed(), &StoredServices::default()).all(), seed().all());
+    }
+
+    #[tokio::test]
+    async fn a_snapshot_is_served_for_the_period_and_a_local_change_applies_at_once() {
+        use crate::store::services::ServiceStore;
+        let store = MemoryStore::new();
+        let catalog = Catalog::with_period(seed(), Duration::from_secs(3600));
+        assert!(catalog.current(&store).await.unwrap().get(CREATED).is_none());
+        // Written by another instance: not seen within the period.
+        let doc = StoredServices { version: 1, services: vec![stored(CREATED, "Created")] };
+        store.save_stored_services(&doc).await.unwrap();
+        assert!(catalog.current(&store).await.unwrap().get(CREATED).is_none());
+        // Written here: seen at once.
+        catalog.replace(&doc).await;
+        assert!(catalog.current(&store).await.unwrap().get(CREATED).is_some());
+        // With no period, every call reads the table.
+        let fresh = Catalog::with_period(seed(), Duration::ZERO);
+        assert!(fresh.current(&store).await.unwrap().get(CREATED).is_some());
+    }
+}

@@ -165,6 +165,19 @@ fn html_escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
+/// `1,234,567`, as the charts' legends write counts.
+fn count(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// `12.5 %` of a part, `–` of nothing.
 fn percent(part: u64, whole: u64) -> String {
     if whole == 0 { "–".into() } else { format!("{:.1} %", part.min(whole) as f64 * 100.0 / whole as f64) }
@@ -175,7 +188,7 @@ fn blocked_by_reason(data: &DashboardData) -> String {
     if data.blocked_by_reason.is_empty() {
         return "none".into();
     }
-    data.blocked_by_reason.iter().map(|(reason, n)| format!("{reason} {n}")).collect::<Vec<_>>().join(", ")
+    data.blocked_by_reason.iter().map(|(reason, n)| format!("{reason} {}", count(*n))).collect::<Vec<_>>().join(", ")
 }
 
 /// An HTML response; everything is inline, nothing may be loaded from elsewhere.
@@ -201,15 +214,15 @@ pub fn page(data: &DashboardData, from: Seconds, to: Seconds) -> HttpResponse {
         .replace("{{TO}}", &html_escape(&iso8601(to - 1)[..10]))
         .replace("{{PERIOD}}", &html_escape(&format!("{} – {}", iso8601(from), iso8601(to))))
         .replace("{{STEP}}", if data.bucket_secs == 3_600 { "hour" } else { "day" })
-        .replace("{{STARTED}}", &f.started.to_string())
-        .replace("{{APPROVED}}", &f.approved.to_string())
+        .replace("{{STARTED}}", &count(f.started))
+        .replace("{{APPROVED}}", &count(f.approved))
         .replace("{{RATE}}", &html_escape(&percent(f.approved, f.started)))
-        .replace("{{SENT}}", &f.sent.to_string())
+        .replace("{{SENT}}", &count(f.sent))
         .replace("{{SEND_RATE}}", &html_escape(&percent(f.converted_attempts(), f.sent)))
-        .replace("{{FAILED}}", &f.failed.to_string())
-        .replace("{{LOCKOUTS}}", &f.lockouts.to_string())
-        .replace("{{EXPIRED}}", &f.expired.to_string())
-        .replace("{{BLOCKED}}", &f.blocked.to_string())
+        .replace("{{FAILED}}", &count(f.failed))
+        .replace("{{LOCKOUTS}}", &count(f.lockouts))
+        .replace("{{EXPIRED}}", &count(f.expired))
+        .replace("{{BLOCKED}}", &count(f.blocked))
         .replace("{{BLOCKED_BY_REASON}}", &html_escape(&blocked_by_reason(data)));
     html(StatusCode::OK, body)
 }
@@ -410,6 +423,7 @@ mod tests {
         assert_eq!((other.total, other.values[0], other.values[1]), (5 + 4 + 3 + 1, 5 + 4 + 3, 1));
         let html = page(&d, from, from + 86_400).into_body();
         assert!(html.contains(">3</b>") && html.contains("fraud_guard 1, geo_permissions 2"), "the blocked card");
+        assert_eq!([count(0), count(999), count(1_000), count(1_234_567)], ["0", "999", "1,000", "1,234,567"]);
     }
 
     #[test]

@@ -200,6 +200,16 @@ async fn answer(endpoint: &str, repeat: usize) {
     println!("{out}");
 }
 
+/// Serves `db` on loopback with the service's table: its endpoint and a client.
+async fn served(db: dynoxide::Database) -> (String, aws_sdk_dynamodb::Client) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(dynoxide::server::serve_on(listener, db));
+    let client = verify_aws::clients::dynamodb_at(&endpoint);
+    verify_aws::store::ensure_table(&client, verify_core::config::DEFAULT_TABLE).await.unwrap();
+    (endpoint, client)
+}
+
 /// Fills `dir/verify.db` for `verify-local --data-dir dir` (a private
 /// directory and file, as verify-local requires) and prints what it wrote.
 async fn fill_dir(dir: &std::path::Path, load: &Load<'_>) {
@@ -209,11 +219,7 @@ async fn fill_dir(dir: &std::path::Path, load: &Load<'_>) {
     let path = dir.join("verify.db");
     let db = dynoxide::Database::new(path.to_str().unwrap()).unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let endpoint = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(dynoxide::server::serve_on(listener, db.clone()));
-    let client = verify_aws::clients::dynamodb_at(&endpoint);
-    verify_aws::store::ensure_table(&client, verify_core::config::DEFAULT_TABLE).await.unwrap();
+    let (_, client) = served(db).await;
     let counters = CounterStore::new(client, verify_core::config::DEFAULT_TABLE, 1, 90);
     let (events, secs) = fill(&counters, load).await;
     let out = serde_json::json!({"verifications": load.verifications, "days": load.days, "events_counted": events, "fill_seconds": round3(secs)});
@@ -243,11 +249,7 @@ async fn main() {
     let mut results = serde_json::Map::new();
     for n in sizes {
         let db = dynoxide::Database::memory().unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let endpoint = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(dynoxide::server::serve_on(listener, db.clone()));
-        let client = verify_aws::clients::dynamodb_at(&endpoint);
-        verify_aws::store::ensure_table(&client, verify_core::config::DEFAULT_TABLE).await.unwrap();
+        let (endpoint, client) = served(db).await;
         let counters = CounterStore::new(client, verify_core::config::DEFAULT_TABLE, verify_aws::counters::DEFAULT_SHARDS, 90);
         let (events, fill_secs) = fill(&counters, &Load { service: SERVICE, verifications: n, now: NOW, days: DAYS, hourly_days: DAYS, mix: Mix::Conversion }).await;
         eprintln!("{n} verifications: {events} events counted in {fill_secs:.1} s");

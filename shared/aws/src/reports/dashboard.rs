@@ -70,12 +70,11 @@ impl Figures {
     }
 }
 
+/// A country's figures (`??` when the number's country is unknown),
+/// serialized as `[country, figures]` (a flattened struct would cost the
+/// binary more).
 #[derive(Debug, Default, Serialize, PartialEq, Eq)]
-pub struct Country {
-    pub country: String,
-    #[serde(flatten)]
-    pub figures: Figures,
-}
+pub struct Country(pub String, pub Figures);
 
 /// One line of a chart: a name and a count per bucket.
 #[derive(Debug, Default, Serialize, PartialEq, Eq)]
@@ -88,15 +87,19 @@ pub struct Series {
 #[derive(Debug, Default, Serialize, PartialEq, Eq)]
 pub struct DashboardData {
     pub bucket_secs: Seconds,
-    /// Each bucket's start (Unix seconds) and label.
+    /// Each bucket's start (Unix seconds) and label. (The page's script
+    /// reads what is not skipped; the cards are written in the page.)
+    #[serde(skip)]
     pub t: Vec<Seconds>,
     pub labels: Vec<String>,
     pub buckets: Vec<Figures>,
     pub countries: Vec<Country>,
     pub blocked_by_country: Vec<Series>,
     pub blocked_by_prefix: Vec<Series>,
+    #[serde(skip)]
     pub totals: Figures,
     /// Starts refused, by reason.
+    #[serde(skip)]
     pub blocked_by_reason: BTreeMap<String, u64>,
 }
 
@@ -150,10 +153,8 @@ pub fn aggregate(cells: &BTreeMap<Cell, u64>, from: Seconds, to: Seconds) -> Das
         countries.entry(country).or_default().add(&cell.outcome, n);
         data.totals.add(&cell.outcome, n);
     }
-    let mut countries: Vec<Country> = countries.into_iter().map(|(country, figures)| Country { country, figures }).collect();
-    countries.sort_by(|a, b| {
-        (b.figures.started + b.figures.blocked).cmp(&(a.figures.started + a.figures.blocked)).then(a.country.cmp(&b.country))
-    });
+    let mut countries: Vec<Country> = countries.into_iter().map(|(country, figures)| Country(country, figures)).collect();
+    countries.sort_by(|Country(a, x), Country(b, y)| (y.started + y.blocked).cmp(&(x.started + x.blocked)).then(a.cmp(b)));
     data.countries = countries;
     data.blocked_by_country = top_series(by_country, t.len());
     data.blocked_by_prefix = top_series(by_prefix, t.len());
@@ -343,9 +344,9 @@ chart('conv',of([['started','started'],['approved','approved']]));
 chart('sec',of([['failed','wrong codes'],['lockouts','lockouts'],['expired','expired'],['blocked','blocked starts']]));
 chart('bc',D.blocked_by_country);chart('bp',D.blocked_by_prefix);
 var tb=$('countries'),h='<tr><th>Country</th><th>Started</th><th>Approved</th><th>Conversion</th><th>Codes sent</th><th>Wrong codes</th><th>Lockouts</th><th>Expired</th><th>Blocked starts</th></tr>';
-D.countries.forEach(function(c){h+='<tr data-country="'+c.country.replace(/[^A-Z?]/g,'')+'"><td></td><td>'+[c.started,c.approved].map(fmt).join('</td><td>')+'</td><td>'+(c.started?(100*Math.min(1,c.approved/c.started)).toFixed(1)+' %':'–')+'</td><td>'+[c.sent,c.failed,c.lockouts,c.expired,c.blocked].map(fmt).join('</td><td>')+'</td></tr>'});
+D.countries.forEach(function(r){var c=r[1];h+='<tr data-country="'+r[0].replace(/[^A-Z?]/g,'')+'"><td></td><td>'+[c.started,c.approved].map(fmt).join('</td><td>')+'</td><td>'+(c.started?(100*Math.min(1,c.approved/c.started)).toFixed(1)+' %':'–')+'</td><td>'+[c.sent,c.failed,c.lockouts,c.expired,c.blocked].map(fmt).join('</td><td>')+'</td></tr>'});
 tb.innerHTML=D.countries.length?h:'<tr><td class="empty">Nothing in this period.</td></tr>';
-tb.querySelectorAll('tr[data-country]').forEach(function(r,i){r.firstChild.textContent=D.countries[i].country});
+tb.querySelectorAll('tr[data-country]').forEach(function(r,i){r.firstChild.textContent=D.countries[i][0]});
 // Auto-refresh: off unless asked for; #refresh in the address keeps it on across reloads.
 var rf=$('refresh'),timer;
 function arm(){clearTimeout(timer);if(rf.checked){timer=setTimeout(function(){location.reload()},60000);document.body.setAttribute('data-refresh','60')}else document.body.removeAttribute('data-refresh')}
@@ -390,7 +391,7 @@ mod tests {
         assert_eq!((d.buckets[1].lockouts, d.buckets[2].expired), (1, 1));
         let t = &d.totals;
         assert_eq!((t.started, t.approved, t.sent, t.converted_attempts(), t.failed, t.lockouts, t.expired), (2, 1, 3, 2, 3, 1, 1));
-        assert_eq!(d.countries.iter().map(|c| (c.country.as_str(), c.figures.started, c.figures.approved)).collect::<Vec<_>>(), [("GB", 1, 0), ("US", 1, 1)]);
+        assert_eq!(d.countries.iter().map(|Country(c, f)| (c.as_str(), f.started, f.approved)).collect::<Vec<_>>(), [("GB", 1, 0), ("US", 1, 1)]);
         let html = page(&d, from, from + 86_400).into_body();
         assert!(html.contains(">50.0 %</b>") && html.contains(">66.7 %</b>"), "both conversions, per verification and per send");
         assert!(!html.contains("src=") && !html.contains("href="), "nothing is loaded from elsewhere");

@@ -28,8 +28,10 @@ pub const HOURLY_UP_TO: Seconds = 2 * 86_400;
 /// Countries and prefixes charted by name; the rest are summed as `other`.
 const NAMED_SERIES: usize = 6;
 
-/// What one bucket, country or period counts.
-#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+/// What one bucket, country or period counts. Serialized as an array in
+/// field order (the page's script reads them by position; field names in
+/// every bucket would cost page and binary more).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Figures {
     /// Verifications started (first sends; resends are not new verifications).
     pub started: u64,
@@ -45,6 +47,12 @@ pub struct Figures {
     pub expired: u64,
     /// Starts refused, whatever the reason.
     pub blocked: u64,
+}
+
+impl Serialize for Figures {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        [self.started, self.approved, self.sent, self.converted, self.failed, self.lockouts, self.expired, self.blocked].serialize(s)
+    }
 }
 
 impl Figures {
@@ -103,8 +111,18 @@ pub struct DashboardData {
     pub blocked_by_reason: BTreeMap<String, u64>,
 }
 
+/// The entry named `name`, made if new. A list, not a map: there are a
+/// few countries and prefixes, and a map of each kind costs binary size.
+fn slot<'a, T>(list: &'a mut Vec<(String, T)>, name: &str, make: impl FnOnce() -> T) -> &'a mut T {
+    let i = list.iter().position(|(n, _)| n == name).unwrap_or_else(|| {
+        list.push((name.to_owned(), make()));
+        list.len() - 1
+    });
+    &mut list[i].1
+}
+
 /// The named series with the largest totals, the rest summed as `other`.
-fn top_series(by_name: BTreeMap<String, Vec<u64>>, buckets: usize) -> Vec<Series> {
+fn top_series(by_name: Vec<(String, Vec<u64>)>, buckets: usize) -> Vec<Series> {
     let mut all: Vec<Series> =
         by_name.into_iter().map(|(name, values)| Series { name, total: values.iter().sum(), values }).collect();
     all.sort_by(|a, b| b.total.cmp(&a.total).then(a.name.cmp(&b.name)));
@@ -133,24 +151,25 @@ pub fn aggregate(cells: &BTreeMap<Cell, u64>, from: Seconds, to: Seconds) -> Das
         })
         .collect();
     let mut data = DashboardData { bucket_secs, buckets: vec![Figures::default(); t.len()], labels, ..DashboardData::default() };
-    let mut countries: BTreeMap<String, Figures> = BTreeMap::new();
-    let (mut by_country, mut by_prefix): (BTreeMap<String, Vec<u64>>, BTreeMap<String, Vec<u64>>) = Default::default();
+    let mut countries: Vec<(String, Figures)> = Vec::new();
+    let (mut by_country, mut by_prefix): (Vec<(String, Vec<u64>)>, Vec<(String, Vec<u64>)>) = Default::default();
+    let zeros = || vec![0; t.len()];
     for (cell, &n) in cells {
         let Some(i) = usize::try_from((cell.hour - first).div_euclid(bucket_secs)).ok().filter(|i| *i < t.len()) else { continue };
-        let country = if cell.country == "-" { "??".to_owned() } else { cell.country.clone() };
+        let country = if cell.country == "-" { "??" } else { cell.country.as_str() };
         match &cell.outcome {
             Outcome::BlockedPrefix(prefix) => {
-                by_prefix.entry(format!("+{prefix}")).or_insert_with(|| vec![0; t.len()])[i] += n;
+                slot(&mut by_prefix, &format!("+{prefix}"), zeros)[i] += n;
                 continue;
             }
             Outcome::Blocked(reason) => {
                 *data.blocked_by_reason.entry(reason.clone()).or_default() += n;
-                by_country.entry(country.clone()).or_insert_with(|| vec![0; t.len()])[i] += n;
+                slot(&mut by_country, country, zeros)[i] += n;
             }
             _ => {}
         }
         data.buckets[i].add(&cell.outcome, n);
-        countries.entry(country).or_default().add(&cell.outcome, n);
+        slot(&mut countries, country, Figures::default).add(&cell.outcome, n);
         data.totals.add(&cell.outcome, n);
     }
     let mut countries: Vec<Country> = countries.into_iter().map(|(country, figures)| Country(country, figures)).collect();
@@ -339,12 +358,13 @@ var pts=0;series.forEach(function(s,j){var p=s.values.map(function(v,i){return (
 el('polyline',{points:p,fill:'none',stroke:C[j%7],'stroke-width':1.5,'class':'series','data-name':s.name},undefined,svg);
 s.values.forEach(function(v,i){if(!v)return;pts++;var c=el('circle',{cx:L+dx*(i+.5),cy:T+ph*(1-v/top),r:n>100?1.5:2.5,fill:C[j%7]},undefined,svg);el('title',{},D.labels[i]+': '+fmt(v)+' '+s.name,c)})});
 svg.setAttribute('data-points',pts);svg.setAttribute('data-buckets',n)}
+// A bucket's figures by position: started, approved, sent, converted, wrong codes, lockouts, expired, blocked.
 function of(names){return names.map(function(k){var v=D.buckets.map(function(b){return b[k[0]]});return{name:k[1],values:v,total:v.reduce(function(a,b){return a+b},0)}})}
-chart('conv',of([['started','started'],['approved','approved']]));
-chart('sec',of([['failed','wrong codes'],['lockouts','lockouts'],['expired','expired'],['blocked','blocked starts']]));
+chart('conv',of([[0,'started'],[1,'approved']]));
+chart('sec',of([[4,'wrong codes'],[5,'lockouts'],[6,'expired'],[7,'blocked starts']]));
 chart('bc',D.blocked_by_country);chart('bp',D.blocked_by_prefix);
 var tb=$('countries'),h='<tr><th>Country</th><th>Started</th><th>Approved</th><th>Conversion</th><th>Codes sent</th><th>Wrong codes</th><th>Lockouts</th><th>Expired</th><th>Blocked starts</th></tr>';
-D.countries.forEach(function(r){var c=r[1];h+='<tr data-country="'+r[0].replace(/[^A-Z?]/g,'')+'"><td></td><td>'+[c.started,c.approved].map(fmt).join('</td><td>')+'</td><td>'+(c.started?(100*Math.min(1,c.approved/c.started)).toFixed(1)+' %':'–')+'</td><td>'+[c.sent,c.failed,c.lockouts,c.expired,c.blocked].map(fmt).join('</td><td>')+'</td></tr>'});
+D.countries.forEach(function(r){var c=r[1];h+='<tr data-country="'+r[0].replace(/[^A-Z?]/g,'')+'"><td></td><td>'+[c[0],c[1]].map(fmt).join('</td><td>')+'</td><td>'+(c[0]?(100*Math.min(1,c[1]/c[0])).toFixed(1)+' %':'–')+'</td><td>'+[c[2],c[4],c[5],c[6],c[7]].map(fmt).join('</td><td>')+'</td></tr>'});
 tb.innerHTML=D.countries.length?h:'<tr><td class="empty">Nothing in this period.</td></tr>';
 tb.querySelectorAll('tr[data-country]').forEach(function(r,i){r.firstChild.textContent=D.countries[i][0]});
 // Auto-refresh: off unless asked for; #refresh in the address keeps it on across reloads.

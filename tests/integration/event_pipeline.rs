@@ -387,7 +387,6 @@ async fn bad_report_parameters_answer_400() {
         "/v2/Attempts?ChannelData.To=call-me".to_owned(),
         "/v2/Attempts?Status=maybe".to_owned(),
         "/v2/Attempts/Summary?DestinationPrefix=%2B1-415".to_owned(),
-        "/dashboard?from=last-week".to_owned(),
     ] {
         let (status, headers, body) = p.get(&uri).await;
         assert_eq!(status, 400, "{uri}: {body}");
@@ -395,6 +394,11 @@ async fn bad_report_parameters_answer_400() {
         let body: Value = serde_json::from_str(&body).unwrap();
         assert_eq!(body["code"], 60200, "{uri}");
     }
+    // The dashboard's is a page, with the same status and code.
+    let (status, headers, page) = p.get("/dashboard?from=last-week").await;
+    assert_eq!(status, 400);
+    assert!(headers.get("retry-after").is_none() && headers["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(page.contains("Invalid parameter: from (error 60200)"), "{page}");
     // The documented formats are accepted (recent periods: fewer days to read).
     let (hour_ago, today) = (iso8601(now - 3600), iso8601(now)[..10].to_owned());
     for uri in [
@@ -475,5 +479,5 @@ async fn starts_refused_by_geo_permissions_are_blocked_events() {
     // The dashboard counts them by reason.
     let (status, _, html) = p.get(&format!("/dashboard?service_sid={US_ONLY_SERVICE}")).await;
     assert_eq!(status, 200);
-    assert!(html.contains(r#"<b id="total-blocked">2</b><span id="blocked-by-reason">geo_permissions 2</span>"#), "{html}");
+    assert!(html.contains(r#"<b id="total-blocked">2</b><small id="blocked-by-reason">geo_permissions 2</small>"#), "{html}");
 }

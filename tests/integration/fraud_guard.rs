@@ -23,7 +23,7 @@ fn service(level: Level, min_sends: Option<u64>) -> Service {
     s
 }
 
-async fn guarded(engine: Engine, level: Level) -> Harness {
+pub(crate) async fn guarded(engine: Engine, level: Level) -> Harness {
     harness_for(engine, service(level, None)).await
 }
 
@@ -31,13 +31,13 @@ fn recipient(number: &str) -> Recipient {
     PhoneNumber::parse(number).unwrap().into()
 }
 
-fn prefix(number: &str) -> String {
+pub(crate) fn prefix(number: &str) -> String {
     fraud_guard::prefix_of(&recipient(number).key()).unwrap()
 }
 
 /// Sends `n` codes to consecutive numbers from `first` (never checked):
 /// the attack's pattern. Returns how many were delivered.
-async fn pump(h: &Harness, first: u64, n: u64) -> u64 {
+pub(crate) async fn pump(h: &Harness, first: u64, n: u64) -> u64 {
     let mut delivered = 0;
     for i in 0..n {
         match h.start(&start_request(&format!("+{}", first + i))).await {

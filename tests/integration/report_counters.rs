@@ -138,3 +138,36 @@ async fn counters_agree_on_dynoxide() {
 async fn counters_agree_on_moto() {
     counters_agree_with_the_events_under_replay_and_bursts(Engine::Moto).await
 }
+
+/// The fraud guard's refusals, through the real stream, are counted by
+/// reason and by the prefix it blocked (the dashboard's blocks by prefix),
+/// and still agree with the events.
+async fn fraud_guard_blocks_are_counted_by_prefix(engine: Engine) {
+    use verify_aws::counters::Outcome;
+    use verify_core::fraud_guard::Level;
+    let h = crate::fraud_guard::guarded(engine, Level::Standard).await;
+    let app = report_app(&h);
+    let floor = Level::Standard.thresholds().unwrap().min_sends;
+    crate::fraud_guard::pump(&h, 14155580000, floor).await;
+    for to in ["+14155581234", "+14155581235"] {
+        let refused = h.start(&start_request(to)).await;
+        assert!(matches!(refused, Err(verify_core::service::VerifyError::FraudGuard { .. })), "{engine:?}: {refused:?}");
+    }
+    let outcome = app.dispatcher.handle_records(&stream_records(&h).await).await;
+    assert!(outcome.failed.is_empty(), "{engine:?}: {:?}", outcome.failed);
+    let cells = app.reports.counters.read(&[SERVICE_SID.to_owned()], T0 - 86_400, h.clock.now() + 86_400).await.unwrap();
+    let count = |o: Outcome| cells.iter().filter(|(c, _)| c.outcome == o).map(|(_, n)| *n).sum::<u64>();
+    assert_eq!(count(Outcome::Blocked("fraud_guard".into())), 2, "{engine:?}: {cells:?}");
+    assert_eq!(count(Outcome::BlockedPrefix(crate::fraud_guard::prefix("+14155581234"))), 2, "{engine:?}: {cells:?}");
+    assert_counters_agree(engine, &app, &h, floor as usize + 2).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fraud_guard_blocks_are_counted_by_prefix_on_dynoxide() {
+    fraud_guard_blocks_are_counted_by_prefix(Engine::Dynoxide).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fraud_guard_blocks_are_counted_by_prefix_on_moto() {
+    fraud_guard_blocks_are_counted_by_prefix(Engine::Moto).await
+}

@@ -34,6 +34,13 @@ fn reader(req: RequestBuilder) -> RequestBuilder {
 
 async fn forbidden(resp: reqwest::Response, what: &str) {
     assert_eq!(resp.status(), StatusCode::FORBIDDEN, "{what}");
+    if resp.headers()["content-type"].to_str().unwrap().starts_with("text/html") {
+        // The dashboard's refusals are a page (only the dashboard's).
+        assert_eq!(what, "/dashboard");
+        let page = resp.text().await.unwrap();
+        assert!(page.contains("(error 20403)"), "{what}: {page}");
+        return;
+    }
     let v: Value = resp.json().await.unwrap();
     assert_eq!(v["code"], 20403, "{what}: {v}");
     assert!(v["detail"].as_str().unwrap().contains("permission"), "{what}: {v}");

@@ -83,7 +83,7 @@ class Receiver:
 class Local:
     """A running verify-local."""
 
-    def __init__(self, receiver_url, services=None):
+    def __init__(self, receiver_url, services=None, data_dir=None):
         LOGS.mkdir(parents=True, exist_ok=True)
         binary = os.environ.get("VERIFY_LOCAL_BIN", str(ROOT / "target" / "debug" / "verify-local"))
         env = dict(os.environ)
@@ -106,7 +106,8 @@ class Local:
         self.log_path = LOGS / f"verify-local-webhooks-{os.getpid()}-{time.time_ns()}.log"
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen(
-            [binary, "--memory", "--port", "0", "--webhook", receiver_url, "--webhook-secret", SECRET,
+            [binary, *(["--data-dir", data_dir] if data_dir else ["--memory"]), "--port", "0",
+             "--webhook", receiver_url, "--webhook-secret", SECRET,
              "--stream-poll-ms", "100", "--retry-secs", "1"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -356,40 +357,179 @@ def test_bad_report_parameters_are_400_without_retry_after(local, receiver):
         assert json.loads(err.value.read())["code"] == 60200, query
 
 
+# Measures the rendered page from outside its own script (appended to the
+# saved copy only): every SVG text's box against its SVG's viewBox (what
+# lies outside is clipped), the axis ticks, and HTML labels wider than
+# their box.
+MEASURE = b"""<script>
+(function(){var out={svgs:{},overflow:[]};
+document.querySelectorAll('svg').forEach(function(s){var vb=s.viewBox.baseVal,r={clipped:[],y:[],x:[],overlap:0,
+ buckets:+s.getAttribute('data-buckets'),points:+s.getAttribute('data-points'),texts:0};
+ s.querySelectorAll('text').forEach(function(t){var b=t.getBBox();r.texts++;
+  if(!b.width||b.x<0||b.y<0||b.x+b.width>vb.width||b.y+b.height>vb.height)r.clipped.push(t.textContent)});
+ s.querySelectorAll('text.ytick').forEach(function(t){r.y.push([+t.getAttribute('data-value'),+t.getAttribute('y')])});
+ var xs=[].slice.call(s.querySelectorAll('text.xtick'));
+ xs.forEach(function(t,i){r.x.push(+t.getAttribute('data-i'));var a=i&&xs[i-1].getBBox();if(i&&a.x+a.width>t.getBBox().x)r.overlap++});
+ out.svgs[s.id]=r});
+document.querySelectorAll('h1,h2,.card,.card b,td,th,.legend span').forEach(function(e){if(e.scrollWidth>e.clientWidth+1)out.overflow.push(e.textContent)});
+var p=document.createElement('pre');p.id='measure';p.hidden=true;p.textContent=JSON.stringify(out);document.body.appendChild(p)})();
+</script>"""
+
+
+def chromium(page, name, fragment=""):
+    """Renders a saved page in headless Chromium: its DOM after the scripts
+    ran, and a screenshot at target/test-logs/dashboard-{name}.png."""
+    binary = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert binary, "chromium is installed by tests/setup.sh (tests/apt-packages.txt)"
+    profile = tempfile.mkdtemp(prefix="chromium-")
+    common = [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+              "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+              f"--user-data-dir={profile}", "--window-size=1100,2300"]
+    url = page.as_uri() + fragment
+    screenshot = LOGS / f"dashboard-{name}.png"
+    try:
+        dom = subprocess.run(common + ["--dump-dom", url], capture_output=True, text=True, timeout=90).stdout
+        if screenshot.exists():
+            screenshot.unlink()
+        subprocess.run(common + [f"--screenshot={screenshot}", url], capture_output=True, timeout=90)
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+    (LOGS / f"dashboard-{name}.dom.html").write_text(dom)
+    assert screenshot.exists() and screenshot.stat().st_size > 5_000, name
+    return dom
+
+
+def render_dashboard(local, query, name, fragment=""):
+    """The dashboard for `query` as Chromium draws it: its DOM and what
+    MEASURE found."""
+    status, headers, html = local.get("/dashboard" + query)
+    assert status == 200 and headers["content-type"].startswith("text/html")
+    assert b"http://" not in html.replace(b"http://www.w3.org/2000/svg", b""), "self-contained"
+    LOGS.mkdir(parents=True, exist_ok=True)
+    page = LOGS / f"dashboard-{name}.html"
+    page.write_bytes(html.replace(b"</body>", MEASURE + b"</body>"))
+    dom = chromium(page, name, fragment)
+    assert 'data-rendered="true"' in dom, dom[:2000]
+    measure = json.loads(re.search(r'<pre id="measure"[^>]*>(.*?)</pre>', dom, re.S).group(1).replace("&quot;", '"').replace("&amp;", "&"))
+    return dom, measure
+
+
+def assert_drawn_cleanly(measure, buckets):
+    """Every chart: `buckets` points along x, no label outside its SVG or
+    over the next, y ticks at even values and even distances, x ticks every
+    k buckets; no HTML label wider than its box."""
+    assert set(measure["svgs"]) == {"conv", "sec", "bc", "bp"}, measure["svgs"].keys()
+    for name, svg in measure["svgs"].items():
+        assert svg["buckets"] == buckets, (name, svg["buckets"])
+        assert svg["texts"] > 3 and not svg["clipped"], (name, svg["clipped"])
+        assert svg["overlap"] == 0, (name, svg["x"])
+        values = [v for v, _ in svg["y"]]
+        ys = [y for _, y in svg["y"]]
+        assert len(values) >= 2 and values[0] == 0, (name, values)
+        assert len({b - a for a, b in zip(values, values[1:])}) == 1, (name, values)
+        gaps = [b - a for a, b in zip(ys, ys[1:])]
+        assert max(gaps) - min(gaps) < 0.01 and gaps[0] < 0, (name, ys)
+        assert len(svg["x"]) >= 2 and svg["x"][0] == 0, (name, svg["x"])
+        assert len({b - a for a, b in zip(svg["x"], svg["x"][1:])}) == 1, (name, svg["x"])
+    assert not measure["overflow"], measure["overflow"]
+
+
+def card(dom, id):
+    return re.search(rf'id="{id}">([^<]*)<', dom).group(1)
+
+
 def test_dashboard_renders_in_headless_chromium(local, receiver):
     for to in ["+14155550110", "+14155550111", "+442079460958", "+4915123456789"]:
         local.post("/start-verify", To=to)
     for to in ["+14155550110", "+442079460958"]:
         local.post("/check-verify", To=to, Code=local.code_for(to))
-    wait_for_events(local, "verification.pending", 4)
-    wait_for_events(local, "verification.approved", 2)
+    local.post("/check-verify", To="+14155550111", Code="000000")
+    # The counters are added just after the events are stored.
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        html = local.get("/dashboard")[2].decode()
+        if (card(html, "total-started"), card(html, "total-approved"), card(html, "total-failed")) == ("4", "2", "1"):
+            break
+        time.sleep(0.2)
 
-    status, headers, html = local.get("/dashboard")
-    assert status == 200 and headers["content-type"].startswith("text/html")
-    assert b"http://" not in html.replace(b"http://www.w3.org/2000/svg", b""), "self-contained"
-    LOGS.mkdir(parents=True, exist_ok=True)
-    page = LOGS / "dashboard.html"
-    page.write_bytes(html)
+    dom, measure = render_dashboard(local, "", "small")
+    assert_drawn_cleanly(measure, 8)  # the last 7 days by default, per day
+    assert (card(dom, "total-started"), card(dom, "total-approved"), card(dom, "total-failed")) == ("4", "2", "1")
+    assert card(dom, "total-rate") == "50.0 %" and card(dom, "send-rate") == "50.0 %"
+    assert measure["svgs"]["conv"]["points"] >= 2, "started and approved drawn"
+    assert 'data-country="GB"' in dom and 'data-country="DE"' in dom
+    assert "data-refresh" not in re.search(r"<body[^>]*>", dom).group(0), "auto-refresh is off by default"
 
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert chromium, "chromium is installed by tests/setup.sh (tests/apt-packages.txt)"
-    profile = tempfile.mkdtemp(prefix="chromium-")
-    common = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-              "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-              f"--user-data-dir={profile}", "--window-size=1100,900"]
-    try:
-        dom = subprocess.run(common + ["--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=90).stdout
-        screenshot = LOGS / "dashboard.png"
-        if screenshot.exists():
-            screenshot.unlink()
-        subprocess.run(common + [f"--screenshot={screenshot}", page.as_uri()], capture_output=True, timeout=90)
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
-    (LOGS / "dashboard.dom.html").write_text(dom)
-    assert 'data-rendered="true"' in dom, dom[:2000]
-    points = int(re.search(r'id="timeline"[^>]*data-points="(\d+)"', dom).group(1))
-    assert points >= 2, "started and approved bars drawn"
-    assert len(re.findall(r'class="bar started"', dom)) > 0
-    assert int(re.search(r'data-countries="(\d+)"', dom).group(1)) == 3  # US, GB, DE
-    assert 'data-country="GB" data-rate="1.000"' in dom
-    assert screenshot.exists() and screenshot.stat().st_size > 5_000
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory):
+    """verify-local over a store holding the counters of 100,000
+    verifications over 90 days, written by bench-reports' filler through
+    the real counter writer (each hour of the last three days; before
+    them, each day's at noon: see bench-reports)."""
+    data = tmp_path_factory.mktemp("dashboard-100k")
+    filler = os.environ.get("BENCH_REPORTS_BIN", str(ROOT / "target" / "debug" / "bench-reports"))
+    assert os.access(filler, os.X_OK), f"bench-reports is not built at {filler} (cargo build --workspace --all-targets)"
+    run = subprocess.run([filler, "--fill-dir", str(data), "--service", SERVICE_SID, "--verifications", "100000",
+                          "--days", "90", "--hourly-days", "3"], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    (LOGS / "dashboard-100k-fill.json").write_text(run.stdout)
+    receiver = Receiver()
+    l = Local(receiver.url, data_dir=str(data))
+    yield l
+    l.stop()
+    receiver.stop()
+
+
+def day(offset):
+    return (datetime.now(timezone.utc) + timedelta(days=offset)).strftime("%Y-%m-%d")
+
+
+def test_dashboard_of_a_day_is_hourly_at_100k(loaded):
+    dom, measure = render_dashboard(loaded, f"?from={day(-1)}&to={day(-1)}", "1-day")
+    assert_drawn_cleanly(measure, 24)
+    assert "per hour" in dom
+    # The load has verifications, wrong codes and blocks every hour of its last three days.
+    assert measure["svgs"]["conv"]["points"] == 2 * 24, measure["svgs"]["conv"]
+    for chart in ("sec", "bc", "bp"):
+        assert measure["svgs"][chart]["points"] >= 24, (chart, measure["svgs"][chart])
+
+
+@pytest.mark.parametrize("days", [30, 90])
+def test_dashboard_of_30_and_90_days_is_daily_at_100k(loaded, days):
+    dom, measure = render_dashboard(loaded, f"?from={day(1 - days)}&to={day(0)}", f"{days}-days")
+    assert_drawn_cleanly(measure, days)
+    assert "per day" in dom
+    legend = re.search(r'id="l-bp">(.*?)</div>', dom, re.S).group(1)
+    assert "+44770090" in legend and "other" in legend, legend
+
+
+def test_dashboard_totals_at_100k_are_the_loads(loaded):
+    # The whole load (its last expiries fall ten minutes after now): each
+    # figure as the filler made it, from the counters alone.
+    html = loaded.get(f"/dashboard?from={day(-91)}&to={day(1)}")[2].decode()
+    assert card(html, "total-started") == "100,000"
+    assert (card(html, "total-approved"), card(html, "total-failed"), card(html, "total-lockouts")) == ("70,000", "10,000", "2,000")
+    assert card(html, "total-expired") == "20,000" and card(html, "total-blocked") == "9,000"
+    assert card(html, "total-rate") == "70.0 %"
+    # Per send: 110,000 sends (a tenth of the verifications resent, all of
+    # those approved), so 70,000 approvals convert 80,000 of them.
+    assert card(html, "send-rate") == f"{80_000 / 110_000 * 100:.1f} %"
+    assert "fraud_guard 4,000, geo_permissions 5,000" in html
+
+
+def test_dashboard_errors_are_a_page_and_auto_refresh_is_opt_in(loaded):
+    with pytest.raises(urllib.error.HTTPError) as err:
+        loaded.get("/dashboard?from=yesterday")
+    assert err.value.code == 400 and err.value.headers["content-type"].startswith("text/html")
+    body = err.value.read()
+    assert b"could not be shown" in body and b"Invalid" in body and not body.lstrip().startswith(b"{"), body
+    page = LOGS / "dashboard-error.html"
+    page.write_bytes(body)
+    assert 'data-status="400"' in chromium(page, "error")
+    with pytest.raises(urllib.error.HTTPError) as err:
+        loaded.get("/dashboard", auth=False)
+    assert err.value.code == 401 and err.value.headers["content-type"].startswith("text/html")
+    assert err.value.headers["www-authenticate"], "the browser asks for credentials"
+    dom, _ = render_dashboard(loaded, "", "refresh", fragment="#refresh")
+    assert 'data-refresh="60"' in re.search(r"<body[^>]*>", dom).group(0), "on when asked for"

@@ -17,6 +17,18 @@
 //! (VmHWM): the report path without the Lambda runtime around it.
 //!
 //! `bench-reports [--sizes 1000,1000000] [--repeat 20] [--out FILE]`
+//!
+//! `bench-reports --fill-dir DIR --service VA… [--verifications 100000]
+//! [--days 90] [--hourly-days N]` instead fills the embedded store of `verify-local
+//! --data-dir DIR` (its `verify.db`) with the counters of that many
+//! verifications over the days before now, with wrong codes, lockouts,
+//! expiries and blocked starts (by country, and by the fraud guard per
+//! prefix) among them, for the dashboard's test
+//! (tests/python/test_webhooks_reports.py). It writes as a one-shard
+//! writer would (the reader asks for every shard's key either way), so the
+//! load costs one item per hour that has verifications, whatever their
+//! count; with `--hourly-days N` only the last N days have every hour
+//! (older days' verifications fall at noon), for a load in seconds.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -31,16 +43,18 @@ const NOW: Seconds = 1_800_000_000;
 const DAYS: i64 = 30;
 const COUNTRIES: [&str; 5] = ["US", "GB", "DE", "FR", "BR"];
 
-fn event(i: u64, event_type: EventType, time: Seconds, resend: bool) -> Event {
+fn event(service: &str, i: u64, event_type: EventType, time: Seconds, resend: bool) -> Event {
     Event {
         id: format!("evt_{:032x}", i * 4 + event_type as u64),
         event_type,
         time_ms: time * 1000,
         sequence: 1,
-        service_sid: SERVICE.into(),
+        service_sid: service.into(),
         verification_sid: format!("VE{i:032x}"),
         channel: "sms".into(),
-        country: Some(COUNTRIES[(i % 5) as usize].into()),
+        // Not in step with the mix's i % 10 patterns, so each country gets
+        // every outcome.
+        country: Some(COUNTRIES[((i + i / 10) % 5) as usize].into()),
         to_masked: "+1415555****".into(),
         to_hash: String::new(),
         check_attempts: 0,
@@ -52,22 +66,99 @@ fn event(i: u64, event_type: EventType, time: Seconds, resend: bool) -> Event {
     }
 }
 
-/// Adds `n` verifications' counters over the 30 days before [`NOW`].
-async fn fill(counters: &CounterStore, n: u64) -> (u64, f64) {
+/// What a synthetic load holds besides sends and approvals.
+#[derive(Clone, Copy, PartialEq)]
+enum Mix {
+    /// Sends and approvals only (the Summary's benchmark).
+    Conversion,
+    /// Also wrong codes, lockouts, expiries and blocked starts (the dashboard's).
+    Security,
+}
+
+/// A blocked start: by the country's rules, or by the fraud guard in one
+/// of eight prefixes.
+fn blocked(service: &str, i: u64, time: Seconds, by_fraud_guard: bool) -> Event {
+    let mut e = event(service, i, EventType::Blocked, time, false);
+    e.verification_sid = String::new();
+    e.reason = Some(if by_fraud_guard { "fraud_guard" } else { "geo_permissions" }.into());
+    if by_fraud_guard {
+        e.country = Some("GB".into());
+        // Prefix p takes 8 − p parts in 36: unequal, so the chart's
+        // smallest are summed as `other`.
+        let (mut k, mut p) = ((i / 25) % 36, 0);
+        while k >= 8 - p {
+            k -= 8 - p;
+            p += 1;
+        }
+        e.to_masked = format!("+4477009{p}****");
+    }
+    e
+}
+
+/// The security figures of verification `i` (one in ten a wrong code, one
+/// in fifty locked out, two in ten expired, one in twenty blocked by
+/// country, one in twenty-five by the fraud guard).
+fn security_events(service: &str, i: u64, t: Seconds, out: &mut Vec<Event>) {
+    if i % 10 == 1 {
+        out.push(event(service, i, EventType::CheckFailed, t + 40, false));
+    }
+    if i % 50 == 2 {
+        out.push(event(service, i, EventType::MaxAttemptsReached, t + 50, false));
+    }
+    if i % 10 >= 8 {
+        out.push(event(service, i, EventType::Expired, t + 600, false));
+    }
+    if i % 20 == 3 || i % 25 == 4 {
+        out.push(blocked(service, i, t + 5, i % 25 == 4));
+    }
+}
+
+/// Where and when a load's verifications fall.
+struct Load<'a> {
+    service: &'a str,
+    verifications: u64,
+    now: Seconds,
+    /// Spread evenly over this many days before `now`…
+    days: i64,
+    /// …each hour of the last `hourly_days`; before them, each day's in one
+    /// hour (noon UTC), which a daily chart cannot tell apart and which
+    /// writes one counter item a day instead of 24.
+    hourly_days: i64,
+    mix: Mix,
+}
+
+impl Load<'_> {
+    fn time_of(&self, i: u64) -> Seconds {
+        let span = (self.days * 86_400) as u64;
+        let t = self.now - span as i64 + (i * span / self.verifications) as i64;
+        if self.now - t > self.hourly_days * 86_400 { t - t.rem_euclid(86_400) + 12 * 3_600 } else { t }
+    }
+}
+
+/// Adds a load's counters; the events counted and the seconds it took.
+async fn fill(counters: &CounterStore, load: &Load<'_>) -> (u64, f64) {
     let started = Instant::now();
-    let span = (DAYS * 86_400) as u64;
-    let mut batch: Vec<Event> = Vec::with_capacity(100);
+    let (service, n) = (load.service, load.verifications);
+    // A one-shard writer's batches are its hours' items: a large batch
+    // makes one ADD per item and hour, not per hundred events. A batch
+    // spans two days at most, so one call's ADDs stay few.
+    let per_call = if counters.shards() == 1 { 5_000 } else { 100 };
+    let mut batch: Vec<Event> = Vec::with_capacity(per_call);
     let mut events = 0;
     for i in 0..n {
-        let t = NOW - span as i64 + (i * span / n) as i64;
-        batch.push(event(i, EventType::Pending, t, false));
+        let t = load.time_of(i);
+        batch.push(event(service, i, EventType::Pending, t, false));
         if i % 10 == 0 {
-            batch.push(event(i + n, EventType::Pending, t + 30, true));
+            batch.push(event(service, i + n, EventType::Pending, t + 30, true));
         }
         if i % 10 < 7 {
-            batch.push(event(i, EventType::Approved, t + 60, i % 10 == 0));
+            batch.push(event(service, i, EventType::Approved, t + 60, i % 10 == 0));
         }
-        if batch.len() >= 100 || i + 1 == n {
+        if load.mix == Mix::Security {
+            security_events(service, i, t, &mut batch);
+        }
+        let spans_days = batch.first().is_some_and(|f| t - f.time_secs() > 2 * 86_400);
+        if batch.len() >= per_call || spans_days || i + 1 == n {
             events += batch.len() as u64;
             let refs: Vec<&Event> = batch.iter().collect();
             let failed = counters.add(&refs).await;
@@ -109,6 +200,32 @@ async fn answer(endpoint: &str, repeat: usize) {
     println!("{out}");
 }
 
+/// Serves `db` on loopback with the service's table: its endpoint and a client.
+async fn served(db: dynoxide::Database) -> (String, aws_sdk_dynamodb::Client) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(dynoxide::server::serve_on(listener, db));
+    let client = verify_aws::clients::dynamodb_at(&endpoint);
+    verify_aws::store::ensure_table(&client, verify_core::config::DEFAULT_TABLE).await.unwrap();
+    (endpoint, client)
+}
+
+/// Fills `dir/verify.db` for `verify-local --data-dir dir` (a private
+/// directory and file, as verify-local requires) and prints what it wrote.
+async fn fill_dir(dir: &std::path::Path, load: &Load<'_>) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let path = dir.join("verify.db");
+    let db = dynoxide::Database::new(path.to_str().unwrap()).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let (_, client) = served(db).await;
+    let counters = CounterStore::new(client, verify_core::config::DEFAULT_TABLE, 1, 90);
+    let (events, secs) = fill(&counters, load).await;
+    let out = serde_json::json!({"verifications": load.verifications, "days": load.days, "events_counted": events, "fill_seconds": round3(secs)});
+    println!("{out}");
+}
+
 #[tokio::main]
 async fn main() {
     let flags = Flags::parse();
@@ -116,17 +233,25 @@ async fn main() {
     if let Some(endpoint) = flags.get("answer") {
         return answer(&endpoint, repeat).await;
     }
+    if let Some(dir) = flags.get("fill-dir") {
+        let days = flags.number("days", 90);
+        let load = Load {
+            service: &flags.required("service"),
+            verifications: flags.number("verifications", 100_000),
+            now: verify_core::clock::SystemClock.now(),
+            days,
+            hourly_days: flags.number("hourly-days", days),
+            mix: Mix::Security,
+        };
+        return fill_dir(std::path::Path::new(&dir), &load).await;
+    }
     let sizes: Vec<u64> = flags.get("sizes").unwrap_or_else(|| "1000,1000000".into()).split(',').map(|s| s.parse().unwrap()).collect();
     let mut results = serde_json::Map::new();
     for n in sizes {
         let db = dynoxide::Database::memory().unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let endpoint = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(dynoxide::server::serve_on(listener, db.clone()));
-        let client = verify_aws::clients::dynamodb_at(&endpoint);
-        verify_aws::store::ensure_table(&client, verify_core::config::DEFAULT_TABLE).await.unwrap();
+        let (endpoint, client) = served(db).await;
         let counters = CounterStore::new(client, verify_core::config::DEFAULT_TABLE, verify_aws::counters::DEFAULT_SHARDS, 90);
-        let (events, fill_secs) = fill(&counters, n).await;
+        let (events, fill_secs) = fill(&counters, &Load { service: SERVICE, verifications: n, now: NOW, days: DAYS, hourly_days: DAYS, mix: Mix::Conversion }).await;
         eprintln!("{n} verifications: {events} events counted in {fill_secs:.1} s");
         let child = tokio::process::Command::new(std::env::current_exe().unwrap())
             .args(["--answer", &endpoint, "--repeat", &repeat.to_string()])

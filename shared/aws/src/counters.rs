@@ -62,6 +62,12 @@ pub enum Outcome {
     Expired,
     /// Starts refused (`blocked` and `send_rate_limited`), by reason.
     Blocked(String),
+    /// Starts the fraud guard refused, by the prefix it blocked (the
+    /// number's digits but the last four, as the masked number shows
+    /// them). Only for this reason: the guard blocks few prefixes, so an
+    /// hour's item stays small, where a refusal by country or rate could
+    /// name a new prefix with every number tried.
+    BlockedPrefix(String),
 }
 
 impl Outcome {
@@ -76,6 +82,7 @@ impl Outcome {
             Outcome::Canceled => "canceled".into(),
             Outcome::Expired => "expired".into(),
             Outcome::Blocked(reason) => format!("blocked:{reason}"),
+            Outcome::BlockedPrefix(prefix) => format!("prefix:{prefix}"),
         }
     }
 
@@ -89,7 +96,10 @@ impl Outcome {
             "max_attempts" => Outcome::MaxAttempts,
             "canceled" => Outcome::Canceled,
             "expired" => Outcome::Expired,
-            other => Outcome::Blocked(other.strip_prefix("blocked:")?.to_owned()),
+            other => match other.strip_prefix("prefix:") {
+                Some(prefix) => Outcome::BlockedPrefix(prefix.to_owned()),
+                None => Outcome::Blocked(other.strip_prefix("blocked:")?.to_owned()),
+            },
         })
     }
 }
@@ -133,7 +143,14 @@ pub fn cells_of(e: &Event) -> Vec<(Cell, i64)> {
         EventType::Canceled => vec![(Outcome::Canceled, 1)],
         EventType::Expired => vec![(Outcome::Expired, 1)],
         EventType::Blocked | EventType::SendRateLimited => {
-            vec![(Outcome::Blocked(clean(e.reason.as_deref().unwrap_or("unknown"))), 1)]
+            let reason = e.reason.as_deref().unwrap_or("unknown");
+            let mut out = vec![(Outcome::Blocked(clean(reason)), 1)];
+            if reason == verify_core::store::blocked::reason::FRAUD_GUARD
+                && let Some(prefix) = masked_prefix(&e.to_masked)
+            {
+                out.push((Outcome::BlockedPrefix(prefix), 1));
+            }
+            out
         }
     };
     let t = e.time_secs();
@@ -150,6 +167,13 @@ pub fn cells_of(e: &Event) -> Vec<(Cell, i64)> {
             (cell, n)
         })
         .collect()
+}
+
+/// The digits a masked number shows (`+1415555****` → `1415555`): the
+/// fraud guard's prefix of it ([`verify_core::fraud_guard::prefix_of`]).
+fn masked_prefix(masked: &str) -> Option<String> {
+    let digits = masked.strip_prefix('+')?.strip_suffix("****")?;
+    (digits.len() >= 3 && digits.len() <= 15 && digits.bytes().all(|b| b.is_ascii_digit())).then(|| digits.to_owned())
 }
 
 /// `YYYYMMDDHH` (UTC).
@@ -358,6 +382,12 @@ mod tests {
         let mut blocked = event(EventType::Blocked, hour);
         blocked.reason = Some("geo.permissions#x".into());
         assert_eq!(cells_of(&blocked)[0].0.attribute(), "c.US.sms.blocked:geopermissionsx");
+        assert_eq!(cells_of(&blocked).len(), 1, "only the fraud guard's refusals are counted by prefix");
+        blocked.reason = Some("fraud_guard".into());
+        let names: Vec<String> = cells_of(&blocked).iter().map(|(c, _)| c.attribute()).collect();
+        assert_eq!(names, ["c.US.sms.blocked:fraud_guard", "c.US.sms.prefix:1415555"]);
+        blocked.to_masked = "qa@****.com".into();
+        assert_eq!(cells_of(&blocked).len(), 1, "an address has no prefix");
         let mut test = event(EventType::Pending, hour);
         test.test = true;
         assert!(cells_of(&test).is_empty(), "test recipients count nowhere");
@@ -367,7 +397,7 @@ mod tests {
     #[test]
     fn outcomes_read_back_as_written() {
         for o in [Outcome::Sent, Outcome::Started, Outcome::Approved, Outcome::Converted, Outcome::FailedCheck, Outcome::MaxAttempts,
-            Outcome::Canceled, Outcome::Expired, Outcome::Blocked("max_sends".into())]
+            Outcome::Canceled, Outcome::Expired, Outcome::Blocked("max_sends".into()), Outcome::BlockedPrefix("1415555".into())]
         {
             assert_eq!(Outcome::parse(&o.name()), Some(o));
         }

@@ -5,8 +5,9 @@
 //!   them. An attempt is one code sent (a `verification.pending` event); it
 //!   is converted when its verification was approved.
 //! - `GET /events`: stored events as JSON, or CSV with `Accept: text/csv`.
-//! - `GET /dashboard`: a self-contained HTML page charting verifications
-//!   started vs approved over time and the conversion rate per country.
+//! - `GET /dashboard`: a self-contained HTML page charting conversion, wrong
+//!   codes, lockouts, expiries and blocks over time, by country and by
+//!   prefix ([`dashboard`]); its errors are a page too.
 //!
 //! The Summary and the dashboard read the hourly counters
 //! ([`crate::counters`]), never events: what they cost follows the hours
@@ -23,7 +24,7 @@ use verify_core::api::routes::Operation;
 use verify_core::api::handlers::{HttpResponse, error_response, json_response, request_base_url};
 use verify_core::clock::Clock;
 use verify_core::events::number_key::NumberKeys;
-use crate::counters::{Cell, CounterStore, Outcome};
+use crate::counters::{Cell, CounterStore};
 use crate::events::store::{EventQuery, EventStore};
 use verify_core::events::{Event, EventType};
 use verify_core::sid;
@@ -98,6 +99,15 @@ fn not_found(path: &str) -> ApiError {
 impl Reports {
     /// Routes one request: authentication first, then the path.
     pub async fn handle(&self, req: &Request<Bytes>) -> HttpResponse {
+        let resp = self.route(req).await;
+        // A browser shows the dashboard's errors, its 401 included, as a page.
+        if req.uri().path().trim_end_matches('/') == "/dashboard" && resp.status().as_u16() >= 400 {
+            return dashboard::error_page(resp);
+        }
+        resp
+    }
+
+    async fn route(&self, req: &Request<Bytes>) -> HttpResponse {
         let caller = match verify_core::api::auth::authenticate(&self.auth, req, self.public_base_url.as_deref()) {
             Ok(caller) => caller,
             Err(e) => {
@@ -290,15 +300,11 @@ impl Reports {
     /// the hour of the approval; the converted figure is capped at the
     /// attempts (a range can cut a verification's sends from its approval).
     pub async fn summary_counts(&self, query: &EventQuery) -> Result<(u64, u64), ApiError> {
-        let (mut sent, mut converted) = (0, 0);
+        let mut figures = dashboard::Figures::default();
         for (cell, n) in self.cells(query).await? {
-            match cell.outcome {
-                Outcome::Sent => sent += n,
-                Outcome::Converted => converted += n,
-                _ => {}
-            }
+            figures.add(&cell.outcome, n);
         }
-        Ok((sent, converted.min(sent)))
+        Ok((figures.sent, figures.converted_attempts()))
     }
 
     async fn summary(&self, req: &Request<Bytes>, q: &Query) -> Result<HttpResponse, ApiError> {
@@ -382,14 +388,7 @@ impl Reports {
         // Counters leave test recipients out.
         let cells: BTreeMap<Cell, u64> = self.cells(&query).await?.into_iter().collect();
         let data = dashboard::aggregate(&cells, query.from, query.to);
-        let mut resp = Response::new(dashboard::page(&data, query.from, query.to));
-        resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
-        // Everything is inline; nothing may be loaded from elsewhere.
-        resp.headers_mut().insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; form-action 'self'"),
-        );
-        Ok(resp)
+        Ok(dashboard::page(&data, query.from, query.to))
     }
 }
 

@@ -24,6 +24,7 @@ use verify_core::store::memory::MemoryStore;
 use verify_core::store::blocked::{BlockedStarts, BlockedStore};
 use verify_core::rate_limits::RateLimits;
 use verify_core::store::counters::{Counter, CounterStore};
+use verify_core::store::expiries::ExpiryStore;
 use verify_core::store::rate_limits::RateLimitStore;
 use verify_core::store::fraud_guard::{FraudGuardStore, Tally};
 use verify_core::fraud_guard::{Block, Window};
@@ -114,6 +115,17 @@ impl Store for TestStore {
         match &self.backend {
             Backing::Memory(m) => m.find_by_sid(service_sid, sid).await,
             Backing::Dynamo(d) => d.find_by_sid(service_sid, sid).await,
+            Backing::Broken => Err(StoreError::Unavailable("down".into())),
+        }
+    }
+}
+
+impl ExpiryStore for TestStore {
+    async fn due_expiries(&self, now: i64, limit: usize) -> Result<Vec<RecordKey>, StoreError> {
+        self.log("due_expiries");
+        match &self.backend {
+            Backing::Memory(m) => m.due_expiries(now, limit).await,
+            Backing::Dynamo(d) => d.due_expiries(now, limit).await,
             Backing::Broken => Err(StoreError::Unavailable("down".into())),
         }
     }

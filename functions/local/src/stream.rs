@@ -127,3 +127,21 @@ pub fn spawn_retries(dispatcher: Arc<Dispatcher>, every: Duration) {
         }
     });
 }
+
+/// The expiry sweep webhook-report runs on its schedule, every `every`
+/// here: a pending verification whose code expired is noted, and its
+/// `verification.expired` follows through the stream within seconds.
+pub fn spawn_expiry_sweeps(expiries: verify_aws::webhook_report::Expiries, every: Duration) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            match expiries.sweep().await {
+                Ok(n) if n > 0 => tracing::info!(noted = n, "expiry sweep"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "expiry sweep failed"),
+            }
+        }
+    });
+}

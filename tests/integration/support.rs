@@ -129,6 +129,15 @@ impl ExpiryStore for TestStore {
             Backing::Broken => Err(StoreError::Unavailable("down".into())),
         }
     }
+
+    async fn note_expired(&self, key: &RecordKey, now_ms: i64) -> Result<VerificationRecord, StoreError> {
+        self.log("note_expired");
+        match &self.backend {
+            Backing::Memory(m) => m.note_expired(key, now_ms).await,
+            Backing::Dynamo(d) => d.note_expired(key, now_ms).await,
+            Backing::Broken => Err(StoreError::Unavailable("down".into())),
+        }
+    }
 }
 
 impl RateLimitStore for TestStore {

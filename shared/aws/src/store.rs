@@ -187,6 +187,15 @@ impl ExpiryStore for DynamoStore {
         due.sort_by_key(|(at, _)| *at);
         Ok(due.into_iter().take(limit).map(|(_, k)| k).collect())
     }
+
+    /// The update arm of [`Store::apply`] alone: webhook-report links no put.
+    async fn note_expired(&self, key: &RecordKey, now_ms: i64) -> Result<VerificationRecord, StoreError> {
+        let change = verify_core::record::note_expired(key, now_ms);
+        let Write::Update(assigns) = &change.write else { unreachable!("a note is an update") };
+        let mut expr = Expression::default();
+        let condition = condition(&change.guard, &mut expr);
+        self.update(key, assigns, expr, condition).await
+    }
 }
 
 /// The attribute names and values one request's expressions use.

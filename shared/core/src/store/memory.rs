@@ -104,6 +104,10 @@ impl ExpiryStore for MemoryStore {
         due.sort_by_key(|(at, _)| *at);
         Ok(due.into_iter().take(limit).map(|(_, k)| k).collect())
     }
+
+    async fn note_expired(&self, key: &RecordKey, now_ms: crate::clock::Millis) -> Result<VerificationRecord, StoreError> {
+        self.apply(&crate::record::note_expired(key, now_ms)).await
+    }
 }
 
 impl SafeListStore for MemoryStore {

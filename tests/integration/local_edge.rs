@@ -336,7 +336,7 @@ async fn the_readme_lists_every_option_of_help() {
         .map(|l| l.split([' ', '<']).next().unwrap())
         .filter(|f| !matches!(*f, "help" | "version"))
         .collect();
-    assert_eq!(flags.len(), 15, "{help}");
+    assert_eq!(flags.len(), 16, "{help}");
     for flag in &flags {
         assert!(table.contains(&format!("| `--{flag}")), "--{flag} is missing from the README's option table");
     }

@@ -10,6 +10,7 @@ mod concurrency;
 mod daily_budget;
 mod report_counters;
 mod end_to_end;
+mod expiry;
 mod flows;
 mod fraud_guard;
 mod lambda_init;

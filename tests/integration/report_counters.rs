@@ -23,7 +23,7 @@ use verify_core::phone::PhoneNumber;
 use verify_core::service::CheckTarget;
 use verify_core::time_fmt::iso8601;
 
-fn report_app(h: &Harness) -> WebhookReport {
+pub(crate) fn report_app(h: &Harness) -> WebhookReport {
     let vars = HashMap::from([
         ("VERIFY_SERVICE_SID".to_owned(), SERVICE_SID.to_owned()),
         ("VERIFY_TABLE".to_owned(), h.verifier.store.dynamo().table().to_owned()),

@@ -24,6 +24,7 @@ use verify_core::store::memory::MemoryStore;
 use verify_core::store::blocked::{BlockedStarts, BlockedStore};
 use verify_core::rate_limits::RateLimits;
 use verify_core::store::counters::{Counter, CounterStore};
+use verify_core::store::expiries::ExpiryStore;
 use verify_core::store::rate_limits::RateLimitStore;
 use verify_core::service_catalog::StoredServices;
 use verify_core::store::services::ServiceStore;
@@ -136,6 +137,26 @@ impl ServiceStore for TestStore {
         match &self.backend {
             Backing::Memory(m) => m.save_stored_services(services).await,
             Backing::Dynamo(d) => d.save_stored_services(services).await,
+            Backing::Broken => Err(StoreError::Unavailable("down".into())),
+        }
+    }
+}
+
+impl ExpiryStore for TestStore {
+    async fn due_expiries(&self, now: i64, limit: usize) -> Result<Vec<RecordKey>, StoreError> {
+        self.log("due_expiries");
+        match &self.backend {
+            Backing::Memory(m) => m.due_expiries(now, limit).await,
+            Backing::Dynamo(d) => d.due_expiries(now, limit).await,
+            Backing::Broken => Err(StoreError::Unavailable("down".into())),
+        }
+    }
+
+    async fn note_expired(&self, key: &RecordKey, now_ms: i64) -> Result<VerificationRecord, StoreError> {
+        self.log("note_expired");
+        match &self.backend {
+            Backing::Memory(m) => m.note_expired(key, now_ms).await,
+            Backing::Dynamo(d) => d.note_expired(key, now_ms).await,
             Backing::Broken => Err(StoreError::Unavailable("down".into())),
         }
     }

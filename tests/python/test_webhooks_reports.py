@@ -533,3 +533,30 @@ def test_dashboard_errors_are_a_page_and_auto_refresh_is_opt_in(loaded):
     assert err.value.headers["www-authenticate"], "the browser asks for credentials"
     dom, _ = render_dashboard(loaded, "", "refresh", fragment="#refresh")
     assert 'data-refresh="60"' in re.search(r"<body[^>]*>", dom).group(0), "on when asked for"
+
+
+def test_an_expired_code_is_a_webhook_within_seconds_not_at_ttl_deletion(receiver):
+    # A 60 s code left unchecked: the expiry sweep (every 5 s here, every
+    # minute on AWS) notes it and the webhook follows, long before the
+    # record's TTL (the end of its send window) would remove it. Once, and
+    # only for it: a canceled verification beside it never expires.
+    services = {"services": [{"sid": SERVICE_SID, "friendly_name": "Acme", "validity_seconds": 60}]}
+    local = Local(receiver.url, services)
+    try:
+        left, canceled = "+14155550155", "+14155550156"
+        sid = local.post("/start-verify", To=left)["sid"]
+        started = time.time()
+        other = local.post(f"/v2/Services/{SERVICE_SID}/Verifications", To=canceled, Channel="sms")["sid"]
+        local.post(f"/v2/Services/{SERVICE_SID}/Verifications/{other}", Status="canceled")
+        expired = receiver.wait_for(lambda p: p["type"] == "verification.expired", timeout=150)
+        arrived = time.time() - started
+        assert arrived < 600, f"{arrived:.0f} s: the TTL removal's time, not the expiry's"
+        payload = verify(expired[0])
+        assert payload["data"]["verification_sid"] == sid
+        time.sleep(6)  # a sweep or two more
+        expired = [e["json"] for e in receiver.events() if e["json"]["type"] == "verification.expired"]
+        assert [e["data"]["verification_sid"] for e in expired] == [sid], expired
+        _, _, body = local.get("/events?type=verification.expired")
+        assert [e["id"] for e in json.loads(body)["events"]] == [expired[0]["id"]]
+    finally:
+        local.stop()

@@ -136,6 +136,7 @@ impl Local {
             );
         }
         crate::stream::spawn_retries(local.report.dispatcher.clone(), Duration::from_secs(args.retry_secs.max(1)));
+        crate::stream::spawn_expiry_sweeps(local.report.expiries.clone(), Duration::from_secs(args.expiry_sweep_secs.max(1)));
         Ok(local)
     }
 

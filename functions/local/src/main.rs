@@ -51,6 +51,10 @@ pub struct Args {
     /// Seconds between sweeps of expired items in the embedded engine.
     #[arg(long, default_value_t = 60)]
     ttl_sweep_secs: u64,
+    /// Seconds between expiry sweeps (webhook-report's, every minute on
+    /// AWS): how soon `verification.expired` follows a code's expiry.
+    #[arg(long, default_value_t = 5)]
+    expiry_sweep_secs: u64,
     /// Accept HTTP Basic credentials KEY_ID:SECRET (e.g. SKxxx:secret or
     /// ACxxx:authtoken); repeatable. Adds to VERIFY_API_KEYS. With no
     /// credentials at all the server is open to anyone who can reach it.

@@ -114,16 +114,47 @@ fn read_records(db: &dynoxide::Database, table: &str, after: Option<String>) -> 
 
 /// The scheduled invocation of webhook-report, every `every`.
 pub fn spawn_retries(dispatcher: Arc<Dispatcher>, every: Duration) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        tick.tick().await;
-        loop {
-            tick.tick().await;
+    spawn_every(every, move || {
+        let dispatcher = dispatcher.clone();
+        async move {
             match dispatcher.run_due().await {
                 Ok(o) if o.attempted > 0 => tracing::info!(attempted = o.attempted, delivered = o.delivered, "webhook retries"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "webhook retries failed"),
             }
+        }
+    });
+}
+
+/// The expiry sweep webhook-report runs on the same schedule, every `every`
+/// here: a pending verification whose code expired is noted, and its
+/// `verification.expired` follows through the stream within seconds.
+pub fn spawn_expiry_sweeps(expiries: verify_aws::webhook_report::Expiries, every: Duration) {
+    spawn_every(every, move || {
+        let expiries = expiries.clone();
+        async move {
+            match expiries.sweep().await {
+                Ok(n) if n > 0 => tracing::info!(noted = n, "expiry sweep"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "expiry sweep failed"),
+            }
+        }
+    });
+}
+
+/// Runs `run` every `every` (the first time one period after the start),
+/// one run at a time.
+fn spawn_every<F, Fut>(every: Duration, run: F)
+where
+    F: Fn() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            run().await;
         }
     });
 }

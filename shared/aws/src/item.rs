@@ -5,7 +5,9 @@ use verify_core::otp::CodeHash;
 use verify_core::record::{Activity, SendAttempt, StoredStatus, VerificationRecord};
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue as AV;
+use sha2::{Digest, Sha256};
 use std::collections::HashMap;
+use verify_core::change::{Assign, Field};
 
 pub type Item = HashMap<String, AV>;
 
@@ -48,6 +50,37 @@ pub mod attr {
     /// `true` on a test recipient's record (test mode); absent otherwise, so
     /// every other item keeps its layout.
     pub const TEST: &str = "test";
+    /// 1 once the expiry sweep noted the verification expired (absent before).
+    pub const EXPIRY_NOTED: &str = "expiry_noted";
+    /// Only on a pending verification not yet noted expired: the keys of the
+    /// sparse `expiry-index` (`EXP#{0..3}`, and `expires_at` again), which
+    /// the sweep queries. Approval, cancel, failure and the note remove them.
+    pub const EXP_SHARD: &str = "exp_shard";
+    pub const EXP_AT: &str = "exp_at";
+}
+
+/// The sparse index of pending expiries (keys only).
+pub const EXPIRY_INDEX: &str = "expiry-index";
+/// Its hash-key shards: the expiries of one second spread over this many
+/// partitions instead of one.
+pub const EXPIRY_SHARDS: u32 = 4;
+
+/// A stable shard in `0..shards` for an item key.
+pub fn shard_of(pk: &str, shards: u32) -> u32 {
+    let d = Sha256::digest(pk.as_bytes());
+    u32::from_be_bytes([d[0], d[1], d[2], d[3]]) % shards
+}
+
+/// Whether a record is in the expiry index: pending and not yet noted.
+fn awaits_expiry(r: &VerificationRecord) -> bool {
+    r.status == StoredStatus::Pending && !r.activity.expiry_noted
+}
+
+/// Whether an update takes its record out of the expiry index: it ends the
+/// verification (every status an update sets is final) or notes its expiry.
+/// A start or resend is a put, which writes the index keys afresh.
+pub fn leaves_expiry_index(assigns: &[Assign]) -> bool {
+    assigns.iter().any(|a| matches!(a, Assign::Set(Field::Status | Field::ExpiryNoted, _)))
 }
 
 /// Items of this table that are verification records carry this kind.
@@ -122,6 +155,14 @@ pub fn to_item(r: &VerificationRecord) -> Item {
     if r.test {
         item.insert(attr::TEST.to_owned(), AV::Bool(true));
     }
+    if a.expiry_noted {
+        item.insert(attr::EXPIRY_NOTED.to_owned(), n(1));
+    }
+    if awaits_expiry(r) {
+        let shard = shard_of(item[attr::PK].as_s().expect("the key is text"), EXPIRY_SHARDS);
+        item.insert(attr::EXP_SHARD.to_owned(), s(&format!("EXP#{shard}")));
+        item.insert(attr::EXP_AT.to_owned(), n(r.expires_at));
+    }
     item
 }
 
@@ -177,6 +218,7 @@ pub fn from_item(item: &Item) -> Option<VerificationRecord> {
             refused_starts: num(attr::REFUSED_STARTS).unwrap_or(0).max(0) as u32,
             refused_at: num(attr::REFUSED_AT).unwrap_or(0),
             refused_reason: text(attr::REFUSED_REASON),
+            expiry_noted: num(attr::EXPIRY_NOTED).unwrap_or(0) != 0,
         },
         test: item.get(attr::TEST).and_then(|v| v.as_bool().ok()).copied().unwrap_or(false),
     })
@@ -210,7 +252,7 @@ mod tests {
             changed_ms: 11_250,
             approved_by: Some("req".into()),
             ttl: 999,
-            activity: Activity { failed_checks: 2, refused_starts: 1, refused_at: 12, refused_reason: Some("max_sends".into()) },
+            activity: Activity { failed_checks: 2, refused_starts: 1, refused_at: 12, refused_reason: Some("max_sends".into()), expiry_noted: false },
             test: false,
         };
         assert!(!to_item(&r).contains_key(attr::TEST), "a real recipient's item has no test attribute");
@@ -220,7 +262,15 @@ mod tests {
         let mut item = to_item(&r);
         assert_eq!(item[attr::PK].as_s().unwrap(), "VER#VA1#+14155550123");
         assert_eq!(item[attr::TTL].as_n().unwrap(), "999");
-        assert_eq!(from_item(&item), Some(r));
+        assert_eq!(from_item(&item), Some(r.clone()));
+        // Pending and not noted: in the expiry index; noted: out of it.
+        assert_eq!((item[attr::EXP_AT].as_n().unwrap().as_str(), item[attr::EXP_SHARD].as_s().unwrap().starts_with("EXP#")), ("610", true));
+        let noted = VerificationRecord { activity: Activity { expiry_noted: true, ..r.activity.clone() }, ..r.clone() };
+        let noted_item = to_item(&noted);
+        assert!(!noted_item.contains_key(attr::EXP_SHARD) && !noted_item.contains_key(attr::EXP_AT));
+        assert_eq!(from_item(&noted_item), Some(noted));
+        let approved = VerificationRecord { status: StoredStatus::Approved, ..r.clone() };
+        assert!(!to_item(&approved).contains_key(attr::EXP_SHARD));
         // An item from before `changed_ms` existed: its last second.
         item.remove(attr::CHANGED_MS);
         assert_eq!(from_item(&item).unwrap().changed_ms, 11_000);

@@ -5,7 +5,9 @@
 //! returns the old item when its condition fails, so a refusal costs no read.
 
 use crate::conditional::unavailable;
-use crate::item::{Item, attr, from_item, partition_key, to_item};
+use crate::item::{EXPIRY_INDEX, EXPIRY_SHARDS, Item, attr, from_item, leaves_expiry_index, partition_key, to_item};
+use verify_core::clock::Seconds;
+use verify_core::store::expiries::ExpiryStore;
 use verify_core::store::{RecordKey, Store, StoreError};
 use verify_core::change::{Assign, Change, Field, Guard, Value, Write};
 use crate::events::store::{EVENTS_INDEX, ev};
@@ -157,6 +159,45 @@ impl Store for DynamoStore {
     }
 }
 
+impl ExpiryStore for DynamoStore {
+    /// Reads each shard of the sparse `expiry-index` up to `now`, oldest
+    /// first: only pending verifications not yet noted are in it.
+    async fn due_expiries(&self, now: Seconds, limit: usize) -> Result<Vec<RecordKey>, StoreError> {
+        let mut due = Vec::new();
+        for shard in 0..EXPIRY_SHARDS {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(EXPIRY_INDEX)
+                .key_condition_expression("#shard = :shard AND #at <= :now")
+                .expression_attribute_names("#shard", attr::EXP_SHARD)
+                .expression_attribute_names("#at", attr::EXP_AT)
+                .expression_attribute_values(":shard", AV::S(format!("EXP#{shard}")))
+                .expression_attribute_values(":now", num(now))
+                .limit(limit.clamp(1, 1000) as i32)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            due.extend(out.items().iter().filter_map(|i| {
+                let at = i.get(attr::EXP_AT)?.as_n().ok()?.parse::<i64>().ok()?;
+                Some((at, parse_partition_key(i.get(attr::PK)?.as_s().ok()?)?))
+            }));
+        }
+        due.sort_by_key(|(at, _)| *at);
+        Ok(due.into_iter().take(limit).map(|(_, k)| k).collect())
+    }
+
+    /// The update arm of [`Store::apply`] alone: webhook-report links no put.
+    async fn note_expired(&self, key: &RecordKey, now_ms: i64) -> Result<VerificationRecord, StoreError> {
+        let change = verify_core::record::note_expired(key, now_ms);
+        let Write::Update(assigns) = &change.write else { unreachable!("a note is an update") };
+        let mut expr = Expression::default();
+        let condition = condition(&change.guard, &mut expr);
+        self.update(key, assigns, expr, condition).await
+    }
+}
+
 /// The attribute names and values one request's expressions use.
 #[derive(Default)]
 pub struct Expression {
@@ -212,6 +253,9 @@ pub fn condition(guard: &Guard, e: &mut Expression) -> Option<String> {
     if let Some(t) = guard.unexpired_at {
         compare(e, attr::EXPIRES_AT, ">", num(t));
     }
+    if let Some(t) = guard.expired_at {
+        compare(e, attr::EXPIRES_AT, "<=", num(t));
+    }
     if let Some(n) = guard.attempts_below {
         compare(e, attr::ATTEMPTS, "<", num(n));
     }
@@ -224,6 +268,14 @@ pub fn condition(guard: &Guard, e: &mut Expression) -> Option<String> {
     if let Some(h) = &guard.code_hash {
         compare(e, attr::CODE_HASH, "=", AV::B(Blob::new(h.digest.clone())));
         compare(e, attr::KEY_ID, "=", AV::S(h.key_id.clone()));
+    }
+    match guard.expiry_noted {
+        Some(true) => compare(e, attr::EXPIRY_NOTED, "=", num(1)),
+        Some(false) => {
+            let (n, v) = (e.name(attr::EXPIRY_NOTED), e.value(num(0)));
+            clauses.push(format!("(attribute_not_exists({n}) OR {n} = {v})"));
+        }
+        None => {}
     }
     if let Some(t) = guard.no_refusal_noted_since {
         let (n, v) = (e.name(attr::REFUSED_AT), e.value(num(t)));
@@ -265,6 +317,11 @@ pub fn update_expression(assigns: &[Assign], e: &mut Expression) -> String {
     if !add.is_empty() {
         out.push(format!("ADD {}", add.join(", ")));
     }
+    // The item layout's part: a write that ends the verification or notes
+    // its expiry takes it out of the sparse expiry index.
+    if leaves_expiry_index(assigns) {
+        out.push(format!("REMOVE {}, {}", e.name(attr::EXP_SHARD), e.name(attr::EXP_AT)));
+    }
     out.join(" ")
 }
 
@@ -284,6 +341,7 @@ fn attribute_of(field: Field) -> &'static str {
         Field::RefusedStarts => attr::REFUSED_STARTS,
         Field::RefusedAt => attr::REFUSED_AT,
         Field::RefusedReason => attr::REFUSED_REASON,
+        Field::ExpiryNoted => attr::EXPIRY_NOTED,
     }
 }
 
@@ -314,13 +372,9 @@ pub async fn ensure_table(client: &Client, table: &str) -> Result<(), String> {
         .attribute_definitions(attribute(ev::BUCKET))
         .attribute_definitions(attribute(ev::SORT))
         .attribute_definitions(attribute(dl::DUE_SHARD))
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name(dl::NEXT_ATTEMPT_AT)
-                .attribute_type(ScalarAttributeType::N)
-                .build()
-                .map_err(|e| err(&e))?,
-        )
+        .attribute_definitions(attribute(attr::EXP_SHARD))
+        .attribute_definitions(number_attribute(attr::EXP_AT))
+        .attribute_definitions(number_attribute(dl::NEXT_ATTEMPT_AT))
         .key_schema(key_element(attr::PK))
         .global_secondary_indexes(
             GlobalSecondaryIndex::builder()
@@ -347,6 +401,17 @@ pub async fn ensure_table(client: &Client, table: &str) -> Result<(), String> {
                 .key_schema(key_element(dl::DUE_SHARD))
                 .key_schema(range_element(dl::NEXT_ATTEMPT_AT))
                 .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                .build()
+                .map_err(|e| err(&e))?,
+        )
+        // Pending verifications by shard and expiry (sparse, keys only), for
+        // the expiry sweep.
+        .global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(EXPIRY_INDEX)
+                .key_schema(key_element(attr::EXP_SHARD))
+                .key_schema(range_element(attr::EXP_AT))
+                .projection(Projection::builder().projection_type(ProjectionType::KeysOnly).build())
                 .build()
                 .map_err(|e| err(&e))?,
         )
@@ -387,6 +452,14 @@ fn attribute(name: &str) -> AttributeDefinition {
     AttributeDefinition::builder()
         .attribute_name(name)
         .attribute_type(ScalarAttributeType::S)
+        .build()
+        .expect("name and type are set")
+}
+
+fn number_attribute(name: &str) -> AttributeDefinition {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(ScalarAttributeType::N)
         .build()
         .expect("name and type are set")
 }
@@ -441,6 +514,8 @@ mod tests {
             status: Some(StoredStatus::Pending),
             sid: Some("VEa".into()),
             unexpired_at: Some(1),
+            expired_at: Some(1),
+            expiry_noted: Some(false),
             attempts_below: Some(5),
             failures_below: Some(20),
             sends_at_least: Some(1),
@@ -450,7 +525,7 @@ mod tests {
         let mut e = Expression::default();
         let c = condition(&full, &mut e).unwrap();
         for clause in ["attribute_exists(#pk)", "#version =", "#status =", "#sid =", "#expires_at >", "#attempts <",
-            "#failures <", "#sends >=", "#code_hash =", "#key_id =", "attribute_not_exists(#refused_at) OR #refused_at <"] {
+            "#failures <", "#sends >=", "#expires_at <=", "attribute_not_exists(#expiry_noted) OR #expiry_noted =", "#code_hash =", "#key_id =", "attribute_not_exists(#refused_at) OR #refused_at <"] {
             assert!(c.contains(clause), "{clause} missing from {c}");
         }
         let mut e = Expression::default();
@@ -458,6 +533,19 @@ mod tests {
         let mut e = Expression::default();
         assert_eq!(condition(&Guard::default(), &mut e), None);
         assert!(e.names().is_none(), "no names for no condition");
+    }
+
+    #[test]
+    fn only_a_write_that_ends_or_notes_the_verification_leaves_the_expiry_index() {
+        let key = RecordKey { service_sid: "VA1".into(), to: "+14155550123".into() };
+        let (_, note, _) = translated(&record::note_expired(&key, 1_700_000_000_000));
+        assert!(note.ends_with("REMOVE #exp_shard, #exp_at"), "{note}");
+        let (_, cancel, _) = translated(&record::close(&key, "VEa", StoredStatus::Canceled, "RQ", 0, &Limits::default()));
+        assert!(cancel.ends_with("REMOVE #exp_shard, #exp_at"), "{cancel}");
+        let (_, check, _) = translated(&record::count_check(&key, None, 0, &Limits::default()));
+        assert!(!check.contains("REMOVE"), "{check}");
+        let (_, refused, _) = translated(&record::note_start_refused(&key, "max_sends", 0));
+        assert!(!refused.contains("REMOVE"), "{refused}");
     }
 
     #[test]

@@ -29,6 +29,7 @@ use verify_core::access::credentials::Credentials;
 use verify_core::sid;
 use crate::webhooks::client::WebhookClient;
 use verify_core::webhooks::config::{self as wh, DeliverySettings, Endpoint};
+use crate::store::DynamoStore;
 use crate::webhooks::store::DeliveryStore;
 use crate::webhooks::Dispatcher;
 use std::collections::HashMap;
@@ -46,6 +47,23 @@ pub mod vars {
 pub struct WebhookReport {
     pub dispatcher: Arc<Dispatcher>,
     pub reports: Reports,
+    pub expiries: Expiries,
+}
+
+/// The expiry sweep of the verification table, run on the same schedule as
+/// the webhook retries ([`verify_core::store::expiries::sweep`]): the
+/// `verification.expired` events then follow from the stream like any other.
+#[derive(Clone)]
+pub struct Expiries {
+    pub store: DynamoStore,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Expiries {
+    /// Notes every expiry due now; how many were noted.
+    pub async fn sweep(&self) -> Result<usize, String> {
+        verify_core::store::expiries::sweep(&self.store, self.clock.now_ms()).await.map_err(|e| format!("expiry sweep: {e:?}"))
+    }
 }
 
 /// Everything read from the environment, before any client is built.
@@ -124,6 +142,7 @@ fn number_keys<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Result<NumberKeys,
 pub fn build(settings: ReportSettings, client: aws_sdk_dynamodb::Client, clock: Arc<dyn Clock>) -> WebhookReport {
     let events = EventStore::new(client.clone(), settings.table.clone(), settings.shards, settings.retention_days);
     let counters = CounterStore::new(client.clone(), settings.table.clone(), settings.counter_shards, settings.retention_days);
+    let expiries = Expiries { store: DynamoStore::new(client.clone(), settings.table.clone()), clock: clock.clone() };
     let deliveries = DeliveryStore::new(client, settings.table.clone(), settings.retention_days);
     let dispatcher = Arc::new(Dispatcher {
         events: events.clone(),
@@ -146,7 +165,7 @@ pub fn build(settings: ReportSettings, client: aws_sdk_dynamodb::Client, clock: 
         clock,
         public_base_url: settings.public_base_url,
     };
-    WebhookReport { dispatcher, reports }
+    WebhookReport { dispatcher, reports, expiries }
 }
 
 #[cfg(test)]

@@ -74,6 +74,8 @@ pub enum Field {
     RefusedStarts,
     RefusedAt,
     RefusedReason,
+    /// [`crate::record::Activity::expiry_noted`] (1 for true).
+    ExpiryNoted,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -96,6 +98,10 @@ pub struct Guard {
     pub sid: Option<String>,
     /// The verification has not expired at this second (`expires_at > t`).
     pub unexpired_at: Option<Seconds>,
+    /// The verification has expired at this second (`expires_at <= t`).
+    pub expired_at: Option<Seconds>,
+    /// Whether the expiry sweep has noted the verification's expiry.
+    pub expiry_noted: Option<bool>,
     /// Fewer checks than this were counted against the verification.
     pub attempts_below: Option<u32>,
     /// Fewer wrong codes than this were counted against the number.
@@ -124,6 +130,8 @@ impl Guard {
             && self.status.is_none_or(|s| r.status == s)
             && self.sid.as_ref().is_none_or(|s| r.sid == *s)
             && self.unexpired_at.is_none_or(|t| r.expires_at > t)
+            && self.expired_at.is_none_or(|t| r.expires_at <= t)
+            && self.expiry_noted.is_none_or(|b| r.activity.expiry_noted == b)
             && self.attempts_below.is_none_or(|n| r.attempts < n)
             && self.failures_below.is_none_or(|n| r.failures < n)
             && self.sends_at_least.is_none_or(|n| r.sends >= n)
@@ -137,6 +145,8 @@ impl Guard {
             self.status.is_some(),
             self.sid.is_some(),
             self.unexpired_at.is_some(),
+            self.expired_at.is_some(),
+            self.expiry_noted.is_some(),
             self.attempts_below.is_some(),
             self.failures_below.is_some(),
             self.sends_at_least.is_some(),
@@ -192,6 +202,7 @@ fn int_of(r: &VerificationRecord, field: Field) -> i64 {
         Field::FailedChecks => r.activity.failed_checks.into(),
         Field::RefusedStarts => r.activity.refused_starts.into(),
         Field::RefusedAt => r.activity.refused_at,
+        Field::ExpiryNoted => r.activity.expiry_noted.into(),
         Field::Status | Field::ApprovedBy | Field::RefusedReason => 0,
     }
 }
@@ -224,6 +235,7 @@ fn set(r: &mut VerificationRecord, field: Field, value: &Value) {
         Field::RefusedStarts => r.activity.refused_starts = count(value),
         Field::RefusedAt => r.activity.refused_at = int(value),
         Field::RefusedReason => r.activity.refused_reason = text(value),
+        Field::ExpiryNoted => r.activity.expiry_noted = int(value) != 0,
     }
 }
 
@@ -260,6 +272,8 @@ mod tests {
             Guard { status: Some(StoredStatus::Approved), ..Guard::default() },
             Guard { sid: Some("VEother".into()), ..Guard::default() },
             Guard { unexpired_at: Some(r.expires_at), ..Guard::default() },
+            Guard { expired_at: Some(r.expires_at - 1), ..Guard::default() },
+            Guard { expiry_noted: Some(true), ..Guard::default() },
             Guard { attempts_below: Some(r.attempts), ..Guard::default() },
             Guard { failures_below: Some(r.failures), ..Guard::default() },
             Guard { sends_at_least: Some(r.sends + 1), ..Guard::default() },
@@ -275,6 +289,8 @@ mod tests {
             status: Some(r.status),
             sid: Some(r.sid.clone()),
             unexpired_at: Some(r.expires_at - 1),
+            expired_at: Some(r.expires_at),
+            expiry_noted: Some(false),
             attempts_below: Some(r.attempts + 1),
             failures_below: Some(r.failures + 1),
             sends_at_least: Some(r.sends),

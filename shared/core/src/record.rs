@@ -136,6 +136,10 @@ pub struct Activity {
     pub refused_starts: u32,
     pub refused_at: Seconds,
     pub refused_reason: Option<String>,
+    /// The expiry sweep noted that this pending verification ran out of
+    /// time ([`note_expired`]): the stream reports `verification.expired`
+    /// from this note, as it happens, and not again at TTL removal.
+    pub expiry_noted: bool,
 }
 
 impl VerificationRecord {
@@ -428,6 +432,23 @@ pub fn note_start_refused(key: &RecordKey, reason: &str, now_ms: Millis) -> Chan
     ])
 }
 
+/// Notes that the record's current verification expired unchecked, once:
+/// only while it is pending, its `expires_at` is at or before `now` and no
+/// note was made yet. The sweep finds such records in an index that holds
+/// only the key; the guard, not what the sweep read, decides. A resend or a
+/// new verification in between moved `expires_at` past `now`, and an
+/// approval or cancel changed the status, so neither is noted.
+pub fn note_expired(key: &RecordKey, now_ms: Millis) -> Change {
+    let guard = Guard {
+        exists: Some(true),
+        status: Some(StoredStatus::Pending),
+        expired_at: Some(secs_of(now_ms)),
+        expiry_noted: Some(false),
+        ..Guard::default()
+    };
+    update(key, guard, now_ms, [Assign::Set(Field::ExpiryNoted, Value::Int(1))])
+}
+
 /// Why a check cannot be counted, read from the record as it stood.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CheckRefusal {
@@ -543,6 +564,35 @@ mod tests {
         exhausted.attempts = 5;
         let fresh = start(Some(&exhausted), T0 + 1, "VEd").unwrap();
         assert_eq!((fresh.sid.as_str(), fresh.attempts), ("VEd", 0));
+    }
+
+    /// The sweep's rule: noted once, only at or after the expiry, only
+    /// while pending; a resend or a closing write in between keeps it out.
+    #[test]
+    fn an_expiry_is_noted_once_and_only_when_due_and_pending() {
+        let limits = Limits::default();
+        let r = start(None, T0, "VEa").unwrap();
+        let key = RecordKey::of(&r);
+        let at = |now: Seconds| note_expired(&key, now * 1000);
+        assert!(!at(r.expires_at - 1).guard.holds(Some(&r)), "not before the expiry");
+        let change = at(r.expires_at);
+        assert!(change.guard.holds(Some(&r)));
+        let noted = change.write.applied_to(Some(&r)).unwrap();
+        assert!(noted.activity.expiry_noted);
+        assert_eq!((noted.version, noted.changed_ms, noted.status), (r.version + 1, r.expires_at * 1000, StoredStatus::Pending));
+        assert_eq!(noted.status_at(r.expires_at, &limits), Status::Expired);
+        assert!(!at(r.expires_at + 60).guard.holds(Some(&noted)), "a second sweep notes nothing");
+        // Approved or canceled first: never noted.
+        for status in [StoredStatus::Approved, StoredStatus::Canceled, StoredStatus::Failed] {
+            let closed = close(&key, "VEa", StoredStatus::Canceled, "RQ", T0 * 1000, &limits).write.applied_to(Some(&r)).unwrap();
+            let closed = VerificationRecord { status, ..closed };
+            assert!(!at(r.expires_at).guard.holds(Some(&closed)), "{status:?}");
+        }
+        // Resent first: due only at the new expiry.
+        let resent = start(Some(&r), T0 + 300, "VEb").unwrap();
+        assert!(!at(r.expires_at).guard.holds(Some(&resent)));
+        assert!(at(resent.expires_at).guard.holds(Some(&resent)));
+        assert!(!at(r.expires_at).guard.holds(None), "nothing to note without a record");
     }
 
     #[test]

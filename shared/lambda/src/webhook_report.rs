@@ -6,7 +6,9 @@
 //!   (`Records[]`): events stored, webhooks recorded and tried; answers
 //!   `batchItemFailures` for records to hand back;
 //! - [`Trigger::Schedule`]: the EventBridge schedule (`source = aws.events`):
-//!   due webhook retries;
+//!   due webhook retries, and the expiry sweep (pending verifications whose
+//!   code expired are noted, so `verification.expired` follows within a
+//!   minute instead of at TTL deletion);
 //! - [`Trigger::Url`]: a function URL request (payload 2.0): the reporting
 //!   routes, authenticated by `VERIFY_API_KEYS`.
 
@@ -124,10 +126,13 @@ pub async fn handle(app: &WebhookReport, trigger: Trigger) -> Result<Value, Erro
             Ok(serde_json::to_value(from_http(resp))?)
         }
         Trigger::Schedule(_) => {
-            let outcome = app.dispatcher.run_due().await.map_err(Error::from)?;
-            verify_core::logging::served("retry_schedule", 200, None, started);
+            // Both run even if one fails; the invocation fails if either did.
+            let (retries, expired) = tokio::join!(app.dispatcher.run_due(), app.expiries.sweep());
+            let status = if retries.is_ok() && expired.is_ok() { 200 } else { 500 };
+            verify_core::logging::served("retry_schedule", status, None, started);
             emit(app, MetricSet::new(), "retry_schedule", started);
-            Ok(json!({"attempted": outcome.attempted, "delivered": outcome.delivered, "errors": outcome.errors}))
+            let (outcome, expired) = (retries.map_err(Error::from)?, expired.map_err(Error::from)?);
+            Ok(json!({"attempted": outcome.attempted, "delivered": outcome.delivered, "errors": outcome.errors, "expired": expired}))
         }
     }
 }

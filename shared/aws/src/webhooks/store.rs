@@ -17,7 +17,6 @@ use crate::conditional::{applied, describe as ddb, put_new};
 use crate::item::{Item, attr};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue as AV;
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
 pub const DUE_INDEX: &str = "due-index";
@@ -58,8 +57,7 @@ pub fn delivery_pk(endpoint_id: &str, event_id: &str) -> String {
 }
 
 fn due_shard(pk: &str) -> String {
-    let d = Sha256::digest(pk.as_bytes());
-    format!("DUE#{}", u32::from_be_bytes([d[0], d[1], d[2], d[3]]) % DUE_SHARDS)
+    format!("DUE#{}", crate::item::shard_of(pk, DUE_SHARDS))
 }
 
 impl DeliveryStore {

@@ -11,8 +11,9 @@
 //! | same sid, a new send attempt | `pending` (resend) |
 //! | `failed_checks` went up | `check_failed`, plus `max_attempts_reached` if that was the last attempt (by the record's own service's limit) |
 //! | status became approved / canceled | `approved` / `canceled` |
-//! | TTL removal of a pending, unexhausted verification | `expired` |
-//! | a pending verification replaced after its expiry | `expired` (for the old sid) |
+//! | the expiry sweep noted a pending, unexhausted verification | `expired` |
+//! | TTL removal of a pending, unexhausted verification not noted so | `expired` |
+//! | a pending verification not noted so, replaced after its expiry | `expired` (for the old sid) |
 //! | `refused_starts` went up | `send_rate_limited` |
 //! | a blocked-starts item's count went up | `blocked` (no verification sid) |
 //!
@@ -69,7 +70,8 @@ impl Deriver {
         let exhausted = |r: &VerificationRecord| r.attempts >= self.max_check_attempts(&r.service_sid);
         match (&change.old, &change.new) {
             (Some(o), None) => {
-                if change.ttl_removal && o.status == StoredStatus::Pending && !exhausted(o) {
+                // A verification the sweep noted already had its event.
+                if change.ttl_removal && o.status == StoredStatus::Pending && !exhausted(o) && !o.activity.expiry_noted {
                     // The removal is one more change of the item.
                     out.push(self.once(o, EventType::Expired, o.expires_at * 1000, o.version + 1));
                 }
@@ -81,7 +83,11 @@ impl Deriver {
                         if let Some(o) = old {
                             // Replaced after it ran out of time: it expired, even if
                             // TTL never got to delete it.
-                            if o.status == StoredStatus::Pending && !exhausted(o) && n.updated_at >= o.expires_at {
+                            if o.status == StoredStatus::Pending
+                                && !exhausted(o)
+                                && !o.activity.expiry_noted
+                                && n.updated_at >= o.expires_at
+                            {
                                 out.push(self.once(o, EventType::Expired, o.expires_at * 1000, n.version));
                             }
                         }
@@ -100,6 +106,10 @@ impl Deriver {
                             if n.status == StoredStatus::Pending && exhausted(n) {
                                 out.push(self.once(n, EventType::MaxAttemptsReached, n.changed_ms, n.version));
                             }
+                        }
+                        // Noted by the sweep, at (or soon after) the expiry itself.
+                        if n.activity.expiry_noted && !o.activity.expiry_noted && n.status == StoredStatus::Pending && !exhausted(n) {
+                            out.push(self.once(n, EventType::Expired, n.expires_at * 1000, n.version));
                         }
                         if o.status != StoredStatus::Approved && n.status == StoredStatus::Approved {
                             out.push(self.change(n, EventType::Approved));
@@ -398,6 +408,38 @@ mod tests {
         approved.status = StoredStatus::Approved;
         let removal = RecordChange { ttl_removal: true, ..rec("REMOVE", Some(item(&approved)), None) };
         assert!(derive(&removal).is_empty());
+    }
+
+    /// The sweep's note is the expiry, as it happens; the TTL removal or a
+    /// replacement that follows says nothing more, and a replayed note
+    /// gives the same event (the event store keeps one per id).
+    #[test]
+    fn a_noted_expiry_is_the_one_expired_event() {
+        let r = start(None, T0, "VEa", "VL1");
+        let key = crate::store::RecordKey::of(&r);
+        let note = crate::record::note_expired(&key, (r.expires_at + 20) * 1000);
+        let noted = note.write.applied_to(Some(&r)).unwrap();
+        let events = derive(&rec("MODIFY", Some(item(&r)), Some(item(&noted))));
+        assert_eq!(types(&events), ["verification.expired"]);
+        assert_eq!((events[0].time_ms, events[0].sequence), (r.expires_at * 1000, noted.version));
+        assert_eq!(events[0].verification_sid, "VEa");
+        let by_ttl = derive(&RecordChange { ttl_removal: true, ..rec("REMOVE", Some(item(&r)), None) });
+        assert_eq!(events[0].id, by_ttl[0].id, "once per verification, however it is seen");
+        assert_eq!(derive(&rec("MODIFY", Some(item(&r)), Some(item(&noted)))), events, "a replay is the same event");
+        // Afterwards: TTL removal, a later write of the noted record, a replacement.
+        assert!(derive(&RecordChange { ttl_removal: true, ..rec("REMOVE", Some(item(&noted)), None) }).is_empty());
+        assert!(derive(&rec("MODIFY", Some(item(&noted)), Some(changed(&noted, 0)))).is_empty());
+        let next = start(Some(&noted), r.expires_at + 3600, "VEb", "VL2");
+        assert_eq!(types(&derive(&rec("MODIFY", Some(item(&noted)), Some(item(&next))))), ["verification.pending"]);
+    }
+
+    #[test]
+    fn an_exhausted_verification_noted_by_the_sweep_is_not_expired() {
+        let mut r = start(None, T0, "VEa", "VL1");
+        r.attempts = MAX;
+        let mut noted = changed(&r, 0);
+        noted.activity.expiry_noted = true;
+        assert!(derive(&rec("MODIFY", Some(item(&r)), Some(noted))).is_empty());
     }
 
     #[test]

@@ -8,6 +8,7 @@
 
 use super::blocked::{BlockedStarts, BlockedStore};
 use super::counters::{Counter, CounterStore};
+use super::expiries::ExpiryStore;
 use super::fraud_guard::{FraudGuardStore, Tally};
 use super::rate_limits::RateLimitStore;
 use super::services::ServiceStore;
@@ -17,7 +18,8 @@ use super::safe_list::{SafeListEntry, SafeListStore};
 use super::{RecordKey, Store, StoreError};
 use crate::change::Change;
 use crate::rate_limits::RateLimits;
-use crate::record::VerificationRecord;
+use crate::clock::Seconds;
+use crate::record::{StoredStatus, VerificationRecord};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -91,6 +93,23 @@ impl Store for MemoryStore {
     async fn find_by_sid(&self, service_sid: &str, sid: &str) -> Result<Option<RecordKey>, StoreError> {
         let records = self.records.lock().expect("store lock");
         Ok(records.iter().find(|(k, r)| k.service_sid == service_sid && r.sid == sid).map(|(k, _)| k.clone()))
+    }
+}
+
+impl ExpiryStore for MemoryStore {
+    async fn due_expiries(&self, now: Seconds, limit: usize) -> Result<Vec<RecordKey>, StoreError> {
+        let records = self.records.lock().expect("store lock");
+        let mut due: Vec<_> = records
+            .iter()
+            .filter(|(_, r)| r.status == StoredStatus::Pending && !r.activity.expiry_noted && r.expires_at <= now)
+            .map(|(k, r)| (r.expires_at, k.clone()))
+            .collect();
+        due.sort_by_key(|(at, _)| *at);
+        Ok(due.into_iter().take(limit).map(|(_, k)| k).collect())
+    }
+
+    async fn note_expired(&self, key: &RecordKey, now_ms: crate::clock::Millis) -> Result<VerificationRecord, StoreError> {
+        self.apply(&crate::record::note_expired(key, now_ms)).await
     }
 }
 

@@ -8,6 +8,7 @@
 
 pub mod blocked;
 pub mod counters;
+pub mod expiries;
 pub mod fraud_guard;
 pub mod memory;
 pub mod rate_limits;

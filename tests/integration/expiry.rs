@@ -1,0 +1,112 @@
+//! Real-time expiry on every store: the sweep notes a pending verification
+//! once its code expired, exactly once (repeated sweeps, and concurrent
+//! ones where the engine's conditional writes are atomic), and never one approved, canceled, resent or replaced first.
+//! On the DynamoDB engines the notes go through the stream to
+//! `verification.expired` events: one per verification, the TTL removal
+//! afterwards adds none, and the event store keeps one per id.
+
+use crate::support::*;
+use std::collections::HashMap;
+use verify_aws::events::stream::parse_record;
+use verify_core::clock::Clock;
+use verify_core::config::Limits;
+use verify_core::events::{Event, EventType};
+use verify_core::otp::Code;
+use verify_core::phone::PhoneNumber;
+use verify_core::record::StoredStatus;
+use verify_core::service::CheckTarget;
+use verify_core::store::expiries::{ExpiryStore, sweep};
+use verify_core::store::{RecordKey, Store};
+
+fn by_number(to: &str) -> CheckTarget {
+    CheckTarget::To(PhoneNumber::parse(to).unwrap().into())
+}
+
+async fn sweep_at(h: &Harness, now: i64) -> usize {
+    h.clock.set(now);
+    sweep(&h.verifier.store, h.clock.now_ms()).await.unwrap()
+}
+
+async fn record(h: &Harness, to: &str) -> verify_core::record::VerificationRecord {
+    let key = RecordKey { service_sid: SERVICE_SID.into(), to: to.into() };
+    h.verifier.store.read(&key).await.unwrap().unwrap()
+}
+
+async fn expiry_is_noted_once_and_only_for_what_ran_out(engine: Engine) {
+    let h = harness(engine, Limits::default()).await;
+    let [left, approved, canceled, resent, replaced] = std::array::from_fn(|_| fresh_number());
+    let mut sids = HashMap::new();
+    for to in [&left, &approved, &canceled, &resent, &replaced] {
+        sids.insert(to.clone(), h.start(&start_request(to)).await.unwrap().sid);
+    }
+    let right = Code::parse(&last_code(&h.outbox, &approved), 6).unwrap();
+    assert!(h.check(&by_number(&approved), &right).await.unwrap().approved);
+    h.verifier.close(h.service(), &by_number(&canceled), StoredStatus::Canceled).await.unwrap();
+    h.clock.set(T0 + 300);
+    h.start(&start_request(&resent)).await.unwrap();
+
+    assert_eq!(sweep_at(&h, T0 + 599).await, 0, "{engine:?}: nothing is due before the expiry");
+    // Expired, then replaced by a new verification before any sweep.
+    h.clock.set(T0 + 650);
+    let second = h.start(&start_request(&replaced)).await.unwrap();
+    assert_ne!(second.sid, sids[&replaced]);
+    assert_eq!(sweep_at(&h, T0 + 650).await, 1, "{engine:?}: only the one left to expire");
+    assert!(record(&h, &left).await.activity.expiry_noted);
+    assert_eq!(sweep_at(&h, T0 + 651).await, 0, "{engine:?}: a second sweep notes nothing");
+    // Two sweeps at once: the resent one, once. (Not on moto: its server
+    // checks a condition and writes without a lock, so two conditional
+    // writes racing on one item can both pass there, unlike on DynamoDB; the
+    // concurrency suites run on dynoxide for the same reason.)
+    h.clock.set(T0 + 900);
+    if matches!(engine, Engine::Moto) {
+        assert_eq!(sweep_at(&h, T0 + 900).await, 1, "{engine:?}");
+    } else {
+        let (a, b) = tokio::join!(sweep(&h.verifier.store, h.clock.now_ms()), sweep(&h.verifier.store, h.clock.now_ms()));
+        assert_eq!(a.unwrap() + b.unwrap(), 1, "{engine:?}");
+    }
+    assert_eq!(sweep_at(&h, T0 + 1250).await, 1, "{engine:?}: the replacement, at its own expiry");
+    for to in [&approved, &canceled] {
+        assert!(!record(&h, to).await.activity.expiry_noted, "{engine:?}: {to} ended first");
+    }
+    // Nothing is left due: noted, approved and canceled verifications all left the index.
+    assert!(h.verifier.store.due_expiries(T0 + 86_400, 100).await.unwrap().is_empty(), "{engine:?}");
+    if matches!(engine, Engine::Memory) {
+        return;
+    }
+
+    // The stream: one expired event per verification that ran out.
+    let app = crate::report_counters::report_app(&h);
+    let expired = |records: &[serde_json::Value]| -> Vec<Event> {
+        records
+            .iter()
+            .flat_map(|r| app.dispatcher.deriver.derive(&parse_record(r).unwrap().change()))
+            .filter(|e| e.event_type == EventType::Expired)
+            .collect()
+    };
+    let records = stream_records(&h).await;
+    let events = expired(&records);
+    let mut got: Vec<&str> = events.iter().map(|e| e.verification_sid.as_str()).collect();
+    got.sort();
+    let mut want = vec![sids[&left].as_str(), sids[&resent].as_str(), sids[&replaced].as_str(), second.sid.as_str()];
+    want.sort();
+    assert_eq!(got, want, "{engine:?}");
+    assert_eq!(events[0].time_ms % 1000, 0, "timed at the expiry's second");
+    // Handled twice (a replayed batch): each event stored once.
+    for _ in 0..2 {
+        assert!(app.dispatcher.handle_records(&records).await.failed.is_empty());
+    }
+    for e in &events {
+        assert!(!app.dispatcher.events.put(e).await.unwrap(), "{engine:?}: {} is stored already, once", e.id);
+    }
+    // The TTL removals that follow (dynoxide sweeps on demand) add none.
+    if let (Some(db), Some(clock)) = (&h.dynoxide, &h.engine_clock) {
+        clock.set((T0 + 30 * 86_400) as u64);
+        let db = db.clone();
+        assert!(tokio::task::spawn_blocking(move || db.sweep_ttl()).await.unwrap().unwrap() >= 5);
+        let after = stream_records(&h).await;
+        assert!(after.len() > records.len());
+        assert_eq!(expired(&after).len(), events.len(), "{engine:?}: TTL removal after the note says nothing");
+    }
+}
+
+on_every_store!(expiry_is_noted_once_and_only_for_what_ran_out);

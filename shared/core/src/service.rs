@@ -167,8 +167,11 @@ impl<S: Stores, C: Clock> Verifier<S, C> {
         // The Safe List is read only when the country rule would refuse, so
         // it costs nothing on allowed traffic.
         if !service.allows_country(req.to.country()) && !self.safe_listed(&req.to).await? {
-            self.note_blocked(service, req, reason::GEO_PERMISSIONS).await;
-            return Err(VerifyError::CountryNotAllowed);
+            if !service.monitors_country(req.to.country()) {
+                self.note_blocked(service, req, reason::GEO_PERMISSIONS).await;
+                return Err(VerifyError::CountryNotAllowed);
+            }
+            self.note_blocked(service, req, reason::GEO_PERMISSIONS_MONITOR).await;
         }
         if req.channel == Channel::Sms && service.skip_sms_to_landlines && req.to.is_fixed_line() {
             return Err(VerifyError::SmsToLandline);

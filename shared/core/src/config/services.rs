@@ -51,6 +51,10 @@ pub struct Service {
     /// ISO 3166 alpha-2 codes of the countries codes may be sent to; `None`
     /// allows every country.
     pub countries: Option<Vec<String>>,
+    /// Countries outside `countries` whose starts go ahead but are recorded
+    /// as the geo permissions would have refused them (the per-country
+    /// "monitor" mode: see what turning a country off would block first).
+    pub countries_monitor: Vec<String>,
     /// Whether a start may replace the name in the SMS (`CustomFriendlyName`).
     pub custom_friendly_name: bool,
     /// Senders a start may choose with `ChannelConfiguration.from`: exact
@@ -92,6 +96,7 @@ impl Service {
             limits,
             channels: crate::channel::REGISTRY.iter().map(|c| c.channel).collect(),
             countries: None,
+            countries_monitor: Vec::new(),
             custom_friendly_name: true,
             email_from_allowed: Vec::new(),
             test_recipients: Vec::new(),
@@ -128,6 +133,12 @@ impl Service {
             (Some(list), Some(c)) => list.iter().any(|allowed| allowed.eq_ignore_ascii_case(c)),
             (Some(_), None) => false,
         }
+    }
+
+    /// A country the geo permissions refuse but only monitor: its starts go
+    /// ahead and are recorded as refusals that did not happen.
+    pub fn monitors_country(&self, country: Option<&str>) -> bool {
+        country.is_some_and(|c| self.countries_monitor.iter().any(|m| m.eq_ignore_ascii_case(c)))
     }
 }
 
@@ -226,9 +237,22 @@ impl Services {
     }
 }
 
+/// ISO 3166 alpha-2 codes, upper-cased; `key` names the setting in errors.
+fn country_codes(key: &str, codes: &[String]) -> Result<Vec<String>, String> {
+    codes
+        .iter()
+        .map(|c| {
+            if c.len() != 2 || !c.bytes().all(|b| b.is_ascii_alphabetic()) {
+                return Err(format!("{key}: {c:?} is not an ISO 3166 alpha-2 code such as \"US\""));
+            }
+            Ok(c.to_ascii_uppercase())
+        })
+        .collect()
+}
+
 fn parse_service(entry: &Map<String, Value>, defaults: &Limits) -> Result<Service, String> {
     const OTHER_KEYS: &[&str] =
-        &["sid", "friendly_name", "channels", "countries", "custom_friendly_name", "email_from_allowed", "test_recipients", "skip_sms_to_landlines", "daily_budget", "fraud_guard"];
+        &["sid", "friendly_name", "channels", "countries", "countries_monitor", "custom_friendly_name", "email_from_allowed", "test_recipients", "skip_sms_to_landlines", "daily_budget", "fraud_guard"];
     for key in entry.keys() {
         if !OTHER_KEYS.contains(&key.as_str()) && !LIMIT_FIELDS.iter().any(|f| f.json == key) {
             return Err(format!("unknown key {key:?}"));
@@ -274,16 +298,20 @@ fn parse_service(entry: &Map<String, Value>, defaults: &Limits) -> Result<Servic
             } else if countries.is_empty() {
                 return Err("countries: an empty list would refuse every number; leave it out to allow all".into());
             } else {
-                let mut upper = Vec::new();
-                for c in countries {
-                    if c.len() != 2 || !c.bytes().all(|b| b.is_ascii_alphabetic()) {
-                        return Err(format!("countries: {c:?} is not an ISO 3166 alpha-2 code such as \"US\""));
-                    }
-                    upper.push(c.to_ascii_uppercase());
-                }
-                service.countries = Some(upper);
+                service.countries = Some(country_codes("countries", &countries)?);
             }
         }
+    }
+    if let Some(v) = entry.get("countries_monitor") {
+        let listed = string_list(v).ok_or("countries_monitor: must be a list of strings")?;
+        let monitored = country_codes("countries_monitor", &listed)?;
+        let Some(allowed) = &service.countries else {
+            return Err("countries_monitor: every country is allowed (no `countries` list), so there is nothing to monitor".into());
+        };
+        if let Some(both) = monitored.iter().find(|c| allowed.contains(c)) {
+            return Err(format!("countries_monitor: {both} is in `countries` too; a country is either allowed or monitored"));
+        }
+        service.countries_monitor = monitored;
     }
     match entry.get("custom_friendly_name") {
         None | Some(Value::Null) => {}
@@ -445,6 +473,9 @@ mod tests {
             (r#"{"services":[{"friendly_name":"A","countries":["USA"]}]}"#, "USA"),
             (r#"{"services":[{"friendly_name":"A","skip_sms_to_landlines":"yes"}]}"#, "skip_sms_to_landlines"),
             (r#"{"services":[{"friendly_name":"A","countries":[]}]}"#, "empty"),
+            (r#"{"services":[{"friendly_name":"A","countries_monitor":["NG"]}]}"#, "nothing to monitor"),
+            (r#"{"services":[{"friendly_name":"A","countries":["US"],"countries_monitor":["us"]}]}"#, "either allowed or monitored"),
+            (r#"{"services":[{"friendly_name":"A","countries":["US"],"countries_monitor":["NGA"]}]}"#, "countries_monitor: \"NGA\""),
             (r#"{"services":[{"friendly_name":"visit evil.com"}]}"#, "'.'"),
             (r#"{"services":[{"friendly_name":"A"},{"friendly_name":"A"}]}"#, "twice"),
             (r#"{"services":[{"friendly_name":"A"}],"default_service_sid":"VA0"}"#, "default_service_sid"),
@@ -455,6 +486,21 @@ mod tests {
         }
         let star = Services::from_json(r#"{"services":[{"friendly_name":"A","countries":["*"]}]}"#, &d).unwrap();
         assert_eq!(star.default_service().countries, None);
+    }
+
+    #[test]
+    fn a_monitored_country_is_neither_allowed_nor_refused_silently() {
+        let s = Services::from_json(
+            r#"{"services":[{"friendly_name":"A","countries":["US"],"countries_monitor":["ng","GB"]}]}"#,
+            &Limits::default(),
+        )
+        .unwrap();
+        let a = s.default_service();
+        assert_eq!(a.countries_monitor, ["NG", "GB"]);
+        assert!(!a.allows_country(Some("NG")) && a.monitors_country(Some("ng")));
+        assert!(a.allows_country(Some("US")) && !a.monitors_country(Some("US")));
+        assert!(!a.allows_country(Some("FR")) && !a.monitors_country(Some("FR")));
+        assert!(!a.monitors_country(None), "an unknown country is refused, not monitored");
     }
 
     #[test]

@@ -12,6 +12,9 @@ use std::future::Future;
 pub mod reason {
     /// The service does not send to the number's country (403/60605).
     pub const GEO_PERMISSIONS: &str = "geo_permissions";
+    /// The number's country is monitored (`countries_monitor`): the geo
+    /// permissions would have refused this start; it went ahead.
+    pub const GEO_PERMISSIONS_MONITOR: &str = "geo_permissions_monitor";
     /// A programmable rate limit's bucket was full (429/20429).
     pub const RATE_LIMIT: &str = "rate_limit";
     /// A daily cap of the service's budget was reached (429/20429).

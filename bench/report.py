@@ -22,11 +22,14 @@ TARGETS = {
     # plus room: a budget that stops regressions, stated as such. Raised from
     # 5.0 to 5.1 with the report counters (issue 14): 4.997 MB before, and the
     # counters add 67 KB (+1.2 %) to the x86_64 release build, about 5.06 MB
-    # on arm64 by that ratio (not measured with sam build).
+    # on arm64 by that ratio (not measured with sam build). Raised again
+    # from 5.1 to 5.2 with the dashboard's new figures and the real-time
+    # expiry sweep (issue 14): 5.107 MB measured by sam build's test with
+    # both, 7 KB over 5.1.
     # start-verify's from 6.0 to 6.2 with WhatsApp (a fifth SDK client), the
     # 67 locales' texts, the fraud guard, rate limits and the daily budget
     # (issues 12 and 13): 5.68 MB before them, 6.01 MB after (sam build).
-    "size_mb": {"start-verify": 6.2, "check-verify": 6.0, "webhook-report": 5.1},
+    "size_mb": {"start-verify": 6.2, "check-verify": 6.0, "webhook-report": 5.2},
     "ready_ms": 15.0,
     "rss_mb": 32.0,
     "overhead_p99_ms": 1.0,

@@ -96,7 +96,7 @@ async fn expiry_is_noted_once_and_only_for_what_ran_out(engine: Engine) {
         assert!(app.dispatcher.handle_records(&records).await.failed.is_empty());
     }
     for e in &events {
-        assert!(!app.dispatcher.events.put(e).await.unwrap(), "{engine:?}: {} is stored already, once", e.id);
+        assert!(app.dispatcher.events.put(e).await.unwrap().is_none(), "{engine:?}: {} is stored already, once", e.id);
     }
     // The TTL removals that follow (dynoxide sweeps on demand) add none.
     if let (Some(db), Some(clock)) = (&h.dynoxide, &h.engine_clock) {

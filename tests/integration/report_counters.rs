@@ -73,6 +73,11 @@ async fn summary(app: &WebhookReport, from: i64) -> Value {
     serde_json::from_str(resp.body()).unwrap()
 }
 
+fn assert_same_cells(engine: Engine, items: &str, counted: &BTreeMap<Cell, u64>, expected: &BTreeMap<Cell, u64>, events: usize) {
+    let differ: Vec<_> = expected.keys().chain(counted.keys()).filter(|c| counted.get(*c) != expected.get(*c)).map(|c| (c, counted.get(c), expected.get(c))).collect();
+    assert!(differ.is_empty(), "{engine:?}: {items} counters differ from the full count of {events} events (cell, counted, events): {differ:?}");
+}
+
 /// Counters equal the events' cells, and the Summary the attempts/approvals join.
 async fn assert_counters_agree(engine: Engine, app: &WebhookReport, h: &Harness, expect_events: usize) {
     let (from, to) = (T0 - 86_400, h.clock.now() + 86_400);
@@ -84,9 +89,17 @@ async fn assert_counters_agree(engine: Engine, app: &WebhookReport, h: &Harness,
             *expected.entry(cell).or_default() += n as u64;
         }
     }
-    let counted = app.reports.counters.read(&[SERVICE_SID.to_owned()], from, to).await.unwrap();
-    let differ: Vec<_> = expected.keys().chain(counted.keys()).filter(|c| counted.get(*c) != expected.get(*c)).map(|c| (c, counted.get(c), expected.get(c))).collect();
-    assert!(differ.is_empty(), "{engine:?}: counters differ from the full count of {} events (cell, counted, events): {differ:?}", events.len());
+    let counted = app.reports.counters.read(&[SERVICE_SID.to_owned()], from, to, false).await.unwrap();
+    assert_same_cells(engine, "hour", &counted, &expected, events.len());
+    // The day roll-ups, over whole UTC days covering the same events: the
+    // same cells with each hour taken to its day.
+    let (d0, d1) = (from - from.rem_euclid(86_400), to - to.rem_euclid(86_400) + 86_400);
+    let by_day = app.reports.counters.read(&[SERVICE_SID.to_owned()], d0, d1, true).await.unwrap();
+    let mut expected_by_day: BTreeMap<Cell, u64> = BTreeMap::new();
+    for (cell, n) in &expected {
+        *expected_by_day.entry(Cell { hour: cell.hour - cell.hour.rem_euclid(86_400), ..cell.clone() }).or_default() += n;
+    }
+    assert_same_cells(engine, "day", &by_day, &expected_by_day, events.len());
     // The Summary as it was computed from events: attempts (sends), those of
     // approved verifications converted.
     let attempts: Vec<&Event> = events.iter().filter(|e| e.event_type == EventType::Pending && !e.test).collect();
@@ -114,7 +127,7 @@ async fn counters_agree_with_the_events_under_replay_and_bursts(engine: Engine) 
         assert!(outcome.failed.is_empty(), "{engine:?} pass {pass}: {:?}", outcome.failed);
     }
     assert_counters_agree(engine, &app, &h, 13).await;
-    let before = app.reports.counters.read(&[SERVICE_SID.to_owned()], T0 - 86_400, h.clock.now() + 86_400).await.unwrap();
+    let before = app.reports.counters.read(&[SERVICE_SID.to_owned()], T0 - 86_400, h.clock.now() + 86_400, false).await.unwrap();
     assert!(before.keys().any(|c| c.country == "GB") && before.keys().any(|c| c.country == "US"), "{engine:?}: {before:?}");
 
     // A burst: 24 verifications at once, then their records handled by four
@@ -155,7 +168,7 @@ async fn fraud_guard_blocks_are_counted_by_prefix(engine: Engine) {
     }
     let outcome = app.dispatcher.handle_records(&stream_records(&h).await).await;
     assert!(outcome.failed.is_empty(), "{engine:?}: {:?}", outcome.failed);
-    let cells = app.reports.counters.read(&[SERVICE_SID.to_owned()], T0 - 86_400, h.clock.now() + 86_400).await.unwrap();
+    let cells = app.reports.counters.read(&[SERVICE_SID.to_owned()], T0 - 86_400, h.clock.now() + 86_400, false).await.unwrap();
     let count = |o: Outcome| cells.iter().filter(|(c, _)| c.outcome == o).map(|(_, n)| *n).sum::<u64>();
     assert_eq!(count(Outcome::Blocked("fraud_guard".into())), 2, "{engine:?}: {cells:?}");
     assert_eq!(count(Outcome::BlockedPrefix(crate::fraud_guard::prefix("+14155581234"))), 2, "{engine:?}: {cells:?}");
@@ -170,4 +183,51 @@ async fn fraud_guard_blocks_are_counted_by_prefix_on_dynoxide() {
 #[tokio::test(flavor = "multi_thread")]
 async fn fraud_guard_blocks_are_counted_by_prefix_on_moto() {
     fraud_guard_blocks_are_counted_by_prefix(Engine::Moto).await
+}
+
+/// The cell made unaddable. The first an approval's update names (cells go
+/// in name order): moto applies an update's actions one by one and stops at
+/// the bad one, where DynamoDB applies all or none, so a later bad cell
+/// would leave moto's item half-updated.
+const BAD_CELL: &str = "c.US.sms.approved";
+
+/// A day roll-up whose update fails alone (its item holds a cell of the
+/// wrong type, so DynamoDB refuses the ADD): the record is handed back, the
+/// events are marked uncounted for their day part only, and the retry adds
+/// that part once, without counting the hour items twice.
+async fn a_failed_day_roll_up_is_added_once_on_retry(engine: Engine) {
+    use aws_sdk_dynamodb::types::AttributeValue as AV;
+    let h = harness(engine, Limits::default()).await;
+    let app = report_app(&h);
+    verification(&h, &fresh_number(), 2, 1, true).await;
+    verification(&h, &fresh_number(), 1, 0, false).await;
+    let day = h.clock.now() - h.clock.now().rem_euclid(86_400);
+    let label = iso8601(day)[..10].replace('-', "");
+    let (client, table) = (h.verifier.store.dynamo().client(), h.verifier.store.dynamo().table());
+    let keys: Vec<String> = (0..verify_aws::counters::DEFAULT_SHARDS).map(|s| format!("CNT#{SERVICE_SID}#{label}#{s:02}")).collect();
+    for pk in &keys {
+        let put = client.put_item().table_name(table).item(verify_aws::item::attr::PK, AV::S(pk.clone()));
+        put.item(BAD_CELL, AV::S("not a number".into())).send().await.unwrap();
+    }
+    let records = stream_records(&h).await;
+    let first = app.dispatcher.handle_records(&records).await;
+    assert!(!first.failed.is_empty(), "{engine:?}: the day roll-up's refused ADD hands the batch back");
+    for pk in &keys {
+        // Only the bad cell goes: what other ADDs applied to the item stays.
+        let fix = client.update_item().table_name(table).key(verify_aws::item::attr::PK, AV::S(pk.clone()));
+        fix.update_expression("REMOVE #c").expression_attribute_names("#c", BAD_CELL).send().await.unwrap();
+    }
+    let retry = app.dispatcher.handle_records(&records).await;
+    assert!(retry.failed.is_empty(), "{engine:?}: {:?}", retry.failed);
+    assert_counters_agree(engine, &app, &h, 5).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_day_roll_up_is_added_once_on_retry_on_dynoxide() {
+    a_failed_day_roll_up_is_added_once_on_retry(Engine::Dynoxide).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_day_roll_up_is_added_once_on_retry_on_moto() {
+    a_failed_day_roll_up_is_added_once_on_retry(Engine::Moto).await
 }

@@ -160,7 +160,7 @@ async fn fill(counters: &CounterStore, load: &Load<'_>) -> (u64, f64) {
         let spans_days = batch.first().is_some_and(|f| t - f.time_secs() > 2 * 86_400);
         if batch.len() >= per_call || spans_days || i + 1 == n {
             events += batch.len() as u64;
-            let refs: Vec<&Event> = batch.iter().collect();
+            let refs: Vec<(&Event, verify_aws::counters::Parts)> = batch.iter().map(|e| (e, verify_aws::counters::Parts::ALL)).collect();
             let failed = counters.add(&refs).await;
             assert!(failed.is_empty(), "counter writes failed");
             batch.clear();

@@ -10,6 +10,14 @@
 //! with one `UpdateItem … ADD` per item it touches, all its cells at once,
 //! so at volume a batch of 100 records costs a handful of writes, not 100.
 //!
+//! Day roll-ups: every cell is added twice, to its hour's item and to its
+//! UTC day's (`CNT#{service sid}#{YYYYMMDD}#{shard}`, `hour` the day's
+//! start), in the same batch. A period reads the day items of the whole
+//! days it covers and the hour items of its ragged ends only, so a 30-day
+//! Summary reads about 30 × 4 + 46 × 4 items instead of 720 × 4: reads are
+//! what a report pays for, at every request, where the roll-up's writes
+//! are one more `ADD` per day and shard a batch touches.
+//!
 //! Sharding: an event's shard is drawn from its id (as the events index's
 //! is), so one hour of one service is spread over [`DEFAULT_SHARDS`] items;
 //! a burst above one item's 1,000 writes/s then spreads too. A report reads
@@ -38,6 +46,7 @@ pub const KIND_COUNTER: &str = "counter";
 /// Default counter shards per service and hour.
 pub const DEFAULT_SHARDS: u32 = 4;
 const HOUR: Seconds = 3_600;
+const DAY: Seconds = 86_400;
 /// BatchGetItem calls a report keeps in flight.
 const READS_IN_FLIGHT: usize = 8;
 const CELL_PREFIX: &str = "c.";
@@ -186,6 +195,29 @@ fn counter_pk(service: &str, hour: Seconds, shard: u32) -> String {
     format!("CNT#{service}#{}#{shard:02}", hour_label(hour))
 }
 
+/// The day roll-up's key: the hour's label without its hour.
+fn day_pk(service: &str, day: Seconds, shard: u32) -> String {
+    format!("CNT#{service}#{}#{shard:02}", &hour_label(day)[..8])
+}
+
+/// What a report reads for `[from, to)`: the start of each whole UTC day
+/// it covers (`days`, read from the roll-ups) and of each other hour that
+/// overlaps it (`hours`). With `whole_days` false, only hours.
+fn period_parts(from: Seconds, to: Seconds, whole_days: bool) -> (Vec<Seconds>, Vec<Seconds>) {
+    let (mut days, mut hours) = (Vec::new(), Vec::new());
+    let mut t = from - from.rem_euclid(HOUR);
+    while t < to {
+        if whole_days && t.rem_euclid(DAY) == 0 && t + DAY <= to {
+            days.push(t);
+            t += DAY;
+        } else {
+            hours.push(t);
+            t += HOUR;
+        }
+    }
+    (days, hours)
+}
+
 #[derive(Clone, Debug)]
 pub struct CounterStore {
     client: Client,
@@ -194,10 +226,45 @@ pub struct CounterStore {
     retention_secs: i64,
 }
 
+/// Which of an event's two counter items to add to: its hour's and its
+/// day's roll-up. An event is counted in both; after a failed update, a
+/// retry adds only to the one that failed (each UpdateItem is atomic, the
+/// pair is not).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Parts {
+    pub hour: bool,
+    pub day: bool,
+}
+
+impl Parts {
+    pub const ALL: Parts = Parts { hour: true, day: true };
+    pub const NONE: Parts = Parts { hour: false, day: false };
+
+    /// As stored on an uncounted event: `h`, `d` or `hd`.
+    pub fn label(self) -> &'static str {
+        match (self.hour, self.day) {
+            (true, true) => "hd",
+            (true, false) => "h",
+            (false, true) => "d",
+            (false, false) => "",
+        }
+    }
+
+    pub fn from_label(s: &str) -> Parts {
+        Parts { hour: s.contains('h'), day: s.contains('d') }
+    }
+
+    fn wants(self, span: Seconds) -> bool {
+        if span == DAY { self.day } else { self.hour }
+    }
+}
+
 /// A counter item's additions from one batch, and which events they carry.
 #[derive(Default)]
 struct Additions {
+    /// The item's hour or day, and its length.
     hour: Seconds,
+    span: Seconds,
     cells: BTreeMap<String, i64>,
     events: Vec<usize>,
 }
@@ -211,42 +278,51 @@ impl CounterStore {
         self.shards
     }
 
-    /// Adds these events' cells: one UpdateItem per counter item touched,
-    /// all at once. Returns the indices of the events whose additions were
-    /// not applied (their item's update failed; nothing of that item's
-    /// update was applied, since one UpdateItem is atomic).
-    pub async fn add(&self, events: &[&Event]) -> Vec<usize> {
+    /// Adds these events' cells to the items of the parts asked: one
+    /// UpdateItem per counter item touched, all at once. Returns, for each
+    /// event some of whose additions were not applied, its index and the
+    /// parts that failed (nothing of a failed item's update was applied,
+    /// since one UpdateItem is atomic).
+    pub async fn add(&self, events: &[(&Event, Parts)]) -> Vec<(usize, Parts)> {
         let mut items: BTreeMap<String, Additions> = BTreeMap::new();
-        for (i, e) in events.iter().enumerate() {
+        for (i, (e, parts)) in events.iter().enumerate() {
             let shard = crate::events::store::shard_of(&e.id, self.shards);
             for (cell, n) in cells_of(e) {
-                let a = items.entry(counter_pk(&cell.service, cell.hour, shard)).or_default();
-                a.hour = cell.hour;
-                *a.cells.entry(cell.attribute()).or_default() += n;
-                if a.events.last() != Some(&i) {
-                    a.events.push(i);
+                let day = cell.hour - cell.hour.rem_euclid(DAY);
+                for (pk, start, span) in [(counter_pk(&cell.service, cell.hour, shard), cell.hour, HOUR), (day_pk(&cell.service, day, shard), day, DAY)] {
+                    if !parts.wants(span) {
+                        continue;
+                    }
+                    let a = items.entry(pk).or_default();
+                    (a.hour, a.span) = (start, span);
+                    *a.cells.entry(cell.attribute()).or_default() += n;
+                    if a.events.last() != Some(&i) {
+                        a.events.push(i);
+                    }
                 }
             }
         }
         let mut tasks = tokio::task::JoinSet::new();
         for (pk, a) in items {
             let me = self.clone();
-            tasks.spawn(async move { me.update(&pk, &a).await.map_err(|e| (pk, e, a.events)) });
+            tasks.spawn(async move { me.update(&pk, &a).await.map_err(|e| (pk, e, a.events, a.span)) });
         }
-        let mut failed = Vec::new();
+        let mut failed: BTreeMap<usize, Parts> = BTreeMap::new();
         while let Some(r) = tasks.join_next().await {
             match r {
                 Ok(Ok(())) => {}
-                Ok(Err((pk, e, events))) => {
+                Ok(Err((pk, e, events, span))) => {
                     tracing::error!(counter = %pk, error = %e, "counter update failed");
-                    failed.extend(events);
+                    for i in events {
+                        let p = failed.entry(i).or_insert(Parts::NONE);
+                        if span == DAY { p.day = true } else { p.hour = true }
+                    }
                 }
+                // A task that panicked: which items it had applied is unknown.
                 Err(e) => tracing::error!(error = %e, "counter task failed"),
             }
         }
-        failed.sort_unstable();
-        failed.dedup();
-        failed
+        failed.into_iter().collect()
     }
 
     async fn update(&self, pk: &str, a: &Additions) -> Result<(), String> {
@@ -261,7 +337,7 @@ impl CounterStore {
             .expression_attribute_names("#ttl", attr::TTL)
             .expression_attribute_values(":k", AV::S(KIND_COUNTER.into()))
             .expression_attribute_values(":h", AV::N(a.hour.to_string()))
-            .expression_attribute_values(":ttl", AV::N((a.hour + HOUR + self.retention_secs).to_string()));
+            .expression_attribute_values(":ttl", AV::N((a.hour + a.span + self.retention_secs).to_string()));
         for (i, (name, n)) in a.cells.iter().enumerate() {
             adds.push(format!("#c{i} :c{i}"));
             req = req.expression_attribute_names(format!("#c{i}"), name).expression_attribute_values(format!(":c{i}"), AV::N(n.to_string()));
@@ -271,18 +347,19 @@ impl CounterStore {
     }
 
     /// Every non-zero cell of these services in the hours that overlap
-    /// `[from, to)`, summed over shards. Reads hours × services × shards
-    /// items by key, whatever the traffic was.
-    pub async fn read(&self, services: &[String], from: Seconds, to: Seconds) -> Result<BTreeMap<Cell, u64>, String> {
+    /// `[from, to)`, summed over shards. With `whole_days`, the whole UTC
+    /// days of the period come from their roll-ups, each as one cell at the
+    /// day's start (fine for totals and daily series, not for hourly ones).
+    /// Reads (days + ragged hours) × services × shards items by key,
+    /// whatever the traffic was.
+    pub async fn read(&self, services: &[String], from: Seconds, to: Seconds, whole_days: bool) -> Result<BTreeMap<Cell, u64>, String> {
+        let (days, hours) = period_parts(from, to, whole_days);
         let mut keys = Vec::new();
-        let mut hour = from - from.rem_euclid(HOUR);
-        while hour < to {
-            for s in services {
-                for shard in 0..self.shards {
-                    keys.push(counter_pk(s, hour, shard));
-                }
+        for s in services {
+            for shard in 0..self.shards {
+                keys.extend(days.iter().map(|&d| day_pk(s, d, shard)));
+                keys.extend(hours.iter().map(|&h| counter_pk(s, h, shard)));
             }
-            hour += HOUR;
         }
         let mut out: BTreeMap<Cell, u64> = BTreeMap::new();
         let mut chunks = keys.chunks(100);
@@ -392,6 +469,24 @@ mod tests {
         test.test = true;
         assert!(cells_of(&test).is_empty(), "test recipients count nowhere");
         assert_eq!(counter_pk("VA1", hour, 3), "CNT#VA1#2023111422#03");
+        assert_eq!(day_pk("VA1", hour - hour % DAY, 3), "CNT#VA1#20231114#03");
+    }
+
+    #[test]
+    fn a_period_reads_whole_days_from_roll_ups_and_its_ends_by_hour() {
+        let day = 1_700_006_400; // 2023-11-15T00:00Z
+        assert_eq!(day % DAY, 0);
+        let (days, hours) = period_parts(day - 2 * HOUR + 5, day + 2 * DAY + 3 * HOUR, true);
+        assert_eq!(days, [day, day + DAY]);
+        assert_eq!(hours, [day - 2 * HOUR, day - HOUR, day + 2 * DAY, day + 2 * DAY + HOUR, day + 2 * DAY + 2 * HOUR]);
+        let (days, hours) = period_parts(day, day + DAY, false);
+        assert!(days.is_empty(), "hourly series read hours only");
+        assert_eq!(hours.len(), 24);
+        let (days, hours) = period_parts(day + HOUR, day + DAY + HOUR, true);
+        assert!(days.is_empty(), "a day cut by the period is read by the hour");
+        assert_eq!(hours.len(), 24);
+        let (days, hours) = period_parts(day - 30 * DAY, day, true);
+        assert_eq!((days.len(), hours.len()), (30, 0));
     }
 
     #[test]

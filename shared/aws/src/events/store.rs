@@ -28,6 +28,7 @@
 use verify_core::events::{Event, EventType, attempt_event_id};
 use verify_core::clock::Seconds;
 use crate::conditional::{applied, describe as ddb};
+use crate::counters::Parts;
 use crate::item::{Item, attr};
 use verify_core::time_fmt::iso8601;
 use aws_sdk_dynamodb::Client;
@@ -61,8 +62,9 @@ pub mod ev {
     /// `true` on a test recipient's event; absent otherwise.
     pub const TEST: &str = "test";
     pub const EVENT_ID: &str = "event_id";
-    /// Set on an event whose counters could not be added: the stream's
-    /// retry stores it again and counts it.
+    /// Set on an event whose counters could not all be added (the parts
+    /// that failed, [`Parts::label`]): the stream's retry stores it again
+    /// and adds those.
     pub const UNCOUNTED: &str = "uncounted";
 }
 
@@ -247,28 +249,36 @@ impl EventStore {
         }
     }
 
-    /// Stores an event: `true` when this call stored it, `false` when it was
-    /// already there (a replay; nothing changes). Counters are added only
-    /// for `true` ([`crate::counters`]). An event marked [`ev::UNCOUNTED`]
-    /// is stored again (unmarked) and counts as new.
-    pub async fn put(&self, e: &Event) -> Result<bool, String> {
-        applied(
-            self.client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(self.to_item(e)))
-                .condition_expression("attribute_not_exists(#pk) OR attribute_exists(#u)")
-                .expression_attribute_names("#pk", attr::PK)
-                .expression_attribute_names("#u", ev::UNCOUNTED)
-                .send()
-                .await,
-        )
+    /// Stores an event: the counter parts to add for it when this call
+    /// stored it (all of them for a new event), `None` when it was already
+    /// there (a replay; nothing changes) ([`crate::counters`]). An event
+    /// marked [`ev::UNCOUNTED`] is stored again (unmarked) and yields the
+    /// parts its mark names.
+    pub async fn put(&self, e: &Event) -> Result<Option<Parts>, String> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(self.to_item(e)))
+            .condition_expression("attribute_not_exists(#pk) OR attribute_exists(#u)")
+            .expression_attribute_names("#pk", attr::PK)
+            .expression_attribute_names("#u", ev::UNCOUNTED)
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .send()
+            .await;
+        let old_mark = result.as_ref().ok().and_then(|out| out.attributes()).and_then(|old| old.get(ev::UNCOUNTED)).cloned();
+        Ok(applied(result)?.then(|| match old_mark {
+            Some(AV::S(label)) => Parts::from_label(&label),
+            // A new event, or a mark from before the day roll-ups (`true`).
+            _ => Parts::ALL,
+        }))
     }
 
-    /// Marks an event this process just stored whose counters could not be
-    /// added, so that the stream's retry stores and counts it afresh. (An
-    /// update, not a delete: webhook-report links no DeleteItem.)
-    pub async fn mark_uncounted(&self, e: &Event) -> Result<(), String> {
+    /// Marks an event this process just stored whose counters could not all
+    /// be added (`parts` failed), so that the stream's retry stores it
+    /// afresh and adds those. (An update, not a delete: webhook-report links
+    /// no DeleteItem.)
+    pub async fn mark_uncounted(&self, e: &Event, parts: Parts) -> Result<(), String> {
         self.client
             .update_item()
             .table_name(&self.table)
@@ -277,7 +287,7 @@ impl EventStore {
             .condition_expression("#id = :id")
             .expression_attribute_names("#u", ev::UNCOUNTED)
             .expression_attribute_names("#id", ev::EVENT_ID)
-            .expression_attribute_values(":t", AV::Bool(true))
+            .expression_attribute_values(":t", text(parts.label()))
             .expression_attribute_values(":id", text(&e.id))
             .send()
             .await

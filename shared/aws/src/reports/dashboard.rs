@@ -137,10 +137,16 @@ fn top_series(by_name: Vec<(String, Vec<u64>)>, buckets: usize) -> Vec<Series> {
     all
 }
 
+/// Whether `[from, to)` is charted per hour (and so must be read from the
+/// hour counters, not the day roll-ups).
+pub fn hourly(from: Seconds, to: Seconds) -> bool {
+    to - from <= HOURLY_UP_TO
+}
+
 /// The period's figures per bucket (an hour up to [`HOURLY_UP_TO`], else
 /// a day), per country, and its blocks by country and by prefix.
 pub fn aggregate(cells: &BTreeMap<Cell, u64>, from: Seconds, to: Seconds) -> DashboardData {
-    let bucket_secs = if to - from <= HOURLY_UP_TO { 3_600 } else { 86_400 };
+    let bucket_secs = if hourly(from, to) { 3_600 } else { 86_400 };
     let first = from - from.rem_euclid(bucket_secs);
     let t: Vec<Seconds> = (0..).map(|i| first + i * bucket_secs).take_while(|t| *t < to).take(2_000).collect();
     let labels = t

@@ -284,10 +284,11 @@ impl Reports {
         attempt
     }
 
-    /// The hourly counters of a query's services and hours (every hour
-    /// that overlaps its period), with its country and channel filters.
-    async fn cells(&self, query: &EventQuery) -> Result<Vec<(Cell, u64)>, ApiError> {
-        let cells = self.counters.read(&query.services, query.from, query.to).await.map_err(|e| self.unavailable(e))?;
+    /// The counters of a query's services and hours (every hour that
+    /// overlaps its period; its whole days from their roll-ups unless
+    /// `hourly`), with its country and channel filters.
+    async fn cells(&self, query: &EventQuery, hourly: bool) -> Result<Vec<(Cell, u64)>, ApiError> {
+        let cells = self.counters.read(&query.services, query.from, query.to, !hourly).await.map_err(|e| self.unavailable(e))?;
         let wanted = |c: &Cell| {
             query.country.as_ref().is_none_or(|x| x.eq_ignore_ascii_case(&c.country))
                 && query.channel.as_ref().is_none_or(|x| x.eq_ignore_ascii_case(&c.channel))
@@ -301,7 +302,7 @@ impl Reports {
     /// attempts (a range can cut a verification's sends from its approval).
     pub async fn summary_counts(&self, query: &EventQuery) -> Result<(u64, u64), ApiError> {
         let mut figures = dashboard::Figures::default();
-        for (cell, n) in self.cells(query).await? {
+        for (cell, n) in self.cells(query, false).await? {
             figures.add(&cell.outcome, n);
         }
         Ok((figures.sent, figures.converted_attempts()))
@@ -386,7 +387,7 @@ impl Reports {
             return Err(ApiError::invalid("Invalid period: from must be before to, at most a year apart"));
         }
         // Counters leave test recipients out.
-        let cells: BTreeMap<Cell, u64> = self.cells(&query).await?.into_iter().collect();
+        let cells: BTreeMap<Cell, u64> = self.cells(&query, dashboard::hourly(query.from, query.to)).await?.into_iter().collect();
         let data = dashboard::aggregate(&cells, query.from, query.to);
         Ok(dashboard::page(&data, query.from, query.to))
     }

@@ -15,8 +15,9 @@
 //! handled, one UpdateItem per counter item touched. The event's
 //! conditional put is the gate, so a replayed record (its events already
 //! stored) adds nothing. If a counter item's update fails, the events it
-//! carried are marked uncounted and the earliest of their records is handed
-//! back: the retry stores and counts them afresh, while the batch's other
+//! carried are marked uncounted, with the part that failed (hour or day
+//! roll-up), and the earliest of their records is handed back: the retry
+//! stores them afresh and adds that part only, while the batch's other
 //! records, already counted, find their events stored and add nothing. What
 //! is not covered: the process dying between storing an event and adding
 //! its counters (a Lambda killed mid-batch); the counters then miss that
@@ -31,7 +32,7 @@
 
 use verify_core::clock::{Clock, Seconds};
 use verify_core::events::derive::Deriver;
-use crate::counters::CounterStore;
+use crate::counters::{CounterStore, Parts};
 use crate::events::store::EventStore;
 use verify_core::events::Event;
 use crate::events::stream::{StreamRecord, parse_record};
@@ -127,7 +128,7 @@ impl Dispatcher {
         let mut outcome = BatchOutcome::default();
         let mut fresh = Vec::new();
         // Events stored for the first time, with the index of their record.
-        let mut stored: Vec<(usize, Event)> = Vec::new();
+        let mut stored: Vec<(usize, Event, Parts)> = Vec::new();
         for (index, raw) in records.iter().enumerate() {
             let seq = raw
                 .get("dynamodb")
@@ -146,7 +147,7 @@ impl Dispatcher {
             };
             let mut new_events = Vec::new();
             let result = self.process(&record, &mut new_events).await;
-            stored.extend(new_events.into_iter().map(|e| (index, e)));
+            stored.extend(new_events.into_iter().map(|(e, parts)| (index, e, parts)));
             match result {
                 Ok((events, deliveries)) => {
                     outcome.events += events;
@@ -174,13 +175,13 @@ impl Dispatcher {
     /// Adds the counters of events just stored. When some could not be
     /// added, marks those events uncounted (so a retry stores and counts them) and
     /// returns the index of the earliest record among them.
-    async fn count(&self, stored: &[(usize, Event)]) -> Option<usize> {
-        let events: Vec<&Event> = stored.iter().map(|(_, e)| e).collect();
+    async fn count(&self, stored: &[(usize, Event, Parts)]) -> Option<usize> {
+        let events: Vec<(&Event, Parts)> = stored.iter().map(|(_, e, parts)| (e, *parts)).collect();
         let failed = self.counters.add(&events).await;
         let mut earliest = None;
-        for i in failed {
-            let (index, e) = &stored[i];
-            if let Err(err) = self.events.mark_uncounted(e).await {
+        for (i, parts) in failed {
+            let (index, e, _) = &stored[i];
+            if let Err(err) = self.events.mark_uncounted(e, parts).await {
                 tracing::error!(event_id = %e.id, error = %err, "event neither counted nor marked: the counters will miss it");
             }
             earliest = Some(earliest.map_or(*index, |x: usize| x.min(*index)));
@@ -192,13 +193,13 @@ impl Dispatcher {
     /// the number of events and the deliveries newly recorded, in order.
     /// Each event stored for the first time is pushed to `stored` as soon as
     /// it is (even if a later write of the record fails), to be counted.
-    pub async fn process(&self, record: &StreamRecord, stored: &mut Vec<Event>) -> Result<(usize, Vec<Fresh>), String> {
+    pub async fn process(&self, record: &StreamRecord, stored: &mut Vec<(Event, Parts)>) -> Result<(usize, Vec<Fresh>), String> {
         let events = self.deriver.derive(&record.change());
         let mut created = Vec::new();
         let now = self.clock.now();
         for e in &events {
-            if self.events.put(e).await? {
-                stored.push(e.clone());
+            if let Some(parts) = self.events.put(e).await? {
+                stored.push((e.clone(), parts));
             }
             tracing::info!(event_id = %e.id, event_type = e.event_type.as_str(), verification_sid = %e.verification_sid, to = %e.to_masked, "event");
             let body = e.payload().to_string();

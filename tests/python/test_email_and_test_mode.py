@@ -53,7 +53,7 @@ def test_email_in_another_language_and_with_a_custom_name(server, service):
     to = fresh_address()
     service.verifications.create(to=to, channel="email", locale="de", custom_friendly_name="Tom & Jerry")
     mail = server.messages(to.split("@")[0] + "@example.com")[-1]
-    assert mail["subject"] == "Ihr Tom & Jerry Bestätigungscode"
+    assert mail["subject"] == "Ihr Bestätigungscode für Tom & Jerry"
     assert "Tom &amp; Jerry" in mail["html"] and "Tom & Jerry" not in mail["html"]
 
 

@@ -322,7 +322,7 @@ mod tests {
         let en = email_parts("en", "Acme", &code);
         assert_eq!(en.subject, "Your Acme verification code");
         assert!(en.text.starts_with("Your Acme verification code is: 123456\n\n"));
-        assert_eq!(email_parts("de", "Acme", &code).subject, "Ihr Acme Bestätigungscode");
+        assert_eq!(email_parts("de", "Acme", &code).subject, "Ihr Bestätigungscode für Acme");
         assert!(email_parts("ar", "Acme", &code).html.starts_with("<!DOCTYPE html>\n<html lang=\"ar\" dir=\"rtl\">"));
         assert_eq!(html_escape("<a href=\"x\">"), "&lt;a href=&quot;x&quot;&gt;");
         let content = email(&Params { language: "en", name: "Acme", code: &code });

@@ -89,7 +89,7 @@ pub static LOCALES: &[Locale] = &[
     ),
     l("ka", "Georgian", "თქვენი {name} დადასტურების კოდია: {code}", "თქვენი {name} დადასტურების კოდი", "თუ ეს კოდი არ მოგითხოვიათ, შეგიძლიათ ეს წერილი უგულებელყოთ."),
     voiced(
-        l("de", "German", "Ihr {name} Bestätigungscode lautet: {code}", "Ihr {name} Bestätigungscode", "Wenn Sie diesen Code nicht angefordert haben, können Sie diese E-Mail ignorieren."),
+        l("de", "German", "Ihr Bestätigungscode für {name} lautet: {code}", "Ihr Bestätigungscode für {name}", "Wenn Sie diesen Code nicht angefordert haben, können Sie diese E-Mail ignorieren."),
         "VICKI",
         "Noch einmal, Ihr Code lautet: {code}",
     ),
@@ -100,7 +100,7 @@ pub static LOCALES: &[Locale] = &[
     l("hi", "Hindi", "आपका {name} सत्यापन कोड है: {code}", "आपका {name} सत्यापन कोड", "अगर आपने यह कोड नहीं मांगा था, तो इस ईमेल को अनदेखा करें।"),
     l("hu", "Hungarian", "A(z) {name} ellenőrző kódod: {code}", "A(z) {name} ellenőrző kódod", "Ha nem te kérted ezt a kódot, nyugodtan hagyd figyelmen kívül ezt az e-mailt."),
     l("id", "Indonesian", "Kode verifikasi {name} Anda adalah: {code}", "Kode verifikasi {name} Anda", "Jika Anda tidak meminta kode ini, abaikan saja email ini."),
-    l("ga", "Irish", "Do chód fíoraithe {name}: {code}", "Do chód fíoraithe {name}", "Mura ndearna tú an cód seo a iarraidh, is féidir leat neamhaird a dhéanamh den ríomhphost seo."),
+    l("ga", "Irish", "Do chód fíoraithe {name}: {code}", "Do chód fíoraithe {name}", "Murar iarr tú an cód seo, is féidir leat neamhaird a dhéanamh den ríomhphost seo."),
     voiced(
         l("it", "Italian", "Il tuo codice di verifica {name} è: {code}", "Il tuo codice di verifica {name}", "Se non hai richiesto questo codice, puoi ignorare questa email."),
         "CARLA",
@@ -144,7 +144,7 @@ pub static LOCALES: &[Locale] = &[
         "Repito, o seu código é: {code}",
     ),
     voiced(
-        l("pt-BR", "Portuguese (Brazil)", "Seu código de verificação do {name} é: {code}", "Seu código de verificação do {name}", "Se você não solicitou este código, pode ignorar este e-mail."),
+        l("pt-BR", "Portuguese (Brazil)", "Seu código de verificação de {name} é: {code}", "Seu código de verificação de {name}", "Se você não solicitou este código, pode ignorar este e-mail."),
         "CAMILA",
         "Repetindo, seu código é: {code}",
     ),

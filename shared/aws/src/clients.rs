@@ -254,8 +254,8 @@ mod tests {
         let ddb = e.dynamodb();
         let t = ddb.config().timeout_config().expect("timeouts");
         assert_eq!((t.operation_attempt_timeout(), t.operation_timeout()), (Some(ATTEMPT_TIMEOUT), Some(OPERATION_TIMEOUT)));
-        let sns = e.sns();
-        assert_eq!(sns.config().timeout_config().and_then(|t| t.operation_timeout()), Some(OPERATION_TIMEOUT));
+        #[cfg(feature = "sns")]
+        assert_eq!(e.sns().config().timeout_config().and_then(|t| t.operation_timeout()), Some(OPERATION_TIMEOUT));
         // A local engine has no deadline.
         let local = dynamodb_at("http://127.0.0.1:1");
         assert_eq!(local.config().timeout_config().and_then(|t| t.operation_timeout()), None);

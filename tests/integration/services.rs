@@ -34,13 +34,13 @@ async fn the_document_is_versioned(engine: Engine) {
         created_at: T0,
         updated_at: T0,
     };
-    let v1 = StoredServices { version: 1, services: vec![stored("One")] };
+    let v1 = StoredServices { version: 1, services: vec![stored("One")], ..Default::default() };
     store.save_stored_services(&v1).await.unwrap();
     assert!(matches!(store.save_stored_services(&v1).await, Err(StoreError::Conflict(None))), "version 1 exists");
     assert_eq!(store.stored_services().await.unwrap(), v1);
-    let v2 = StoredServices { version: 2, services: vec![stored("One"), stored("Two")] };
+    let v2 = StoredServices { version: 2, services: vec![stored("One"), stored("Two")], ..Default::default() };
     store.save_stored_services(&v2).await.unwrap();
-    let stale = StoredServices { version: 2, services: vec![] };
+    let stale = StoredServices { version: 2, services: vec![], ..Default::default() };
     assert!(matches!(store.save_stored_services(&stale).await, Err(StoreError::Conflict(None))), "a stale write loses");
     assert_eq!(store.stored_services().await.unwrap(), v2);
     assert!(matches!(store.broken().stored_services().await, Err(StoreError::Unavailable(_))));

@@ -46,11 +46,11 @@ async fn the_document_is_versioned(engine: Engine) {
     assert!(matches!(store.broken().stored_services().await, Err(StoreError::Unavailable(_))));
 }
 
-type TestApi = Api<TestStore, Arc<ManualClock>>;
+pub(crate) type TestApi = Api<TestStore, Arc<ManualClock>>;
 
 /// One function instance over `store`, open (every permission), its
 /// snapshot kept for `period`.
-fn instance(store: &TestStore, outbox: &verify_core::sender::outbox::Outbox, period: Duration) -> TestApi {
+pub(crate) fn instance(store: &TestStore, outbox: &verify_core::sender::outbox::Outbox, period: Duration) -> TestApi {
     let seed = Services::single(Service::new(SERVICE_SID.into(), "Acme".into(), Limits::default()));
     Api {
         verifier: Verifier {
@@ -68,7 +68,7 @@ fn instance(store: &TestStore, outbox: &verify_core::sender::outbox::Outbox, per
     }
 }
 
-async fn call(api: &TestApi, f: Function, method: Method, path: &str, body: &str) -> (u16, Value) {
+pub(crate) async fn call(api: &TestApi, f: Function, method: Method, path: &str, body: &str) -> (u16, Value) {
     let req = Request::builder()
         .method(method)
         .uri(path)

@@ -51,7 +51,7 @@ async fn sends_subject_and_html_from_the_verified_identity() {
     let to = format!("{}@example.com", unique("user"));
     let code = Code::parse("482913", 6).unwrap();
     let content = Content::Email(email_parts("en", "Tom & Jerry", &code));
-    sender.send(&Message { channel: Channel::Email, to: to.clone(), content }).await.expect("moto accepts the e-mail");
+    sender.send(&Message { channel: Channel::Email, to: to.clone(), content, sms_profile: None }).await.expect("moto accepts the e-mail");
     let all = moto_emails().await;
     let sent = sent_to(&all, &to);
     assert_eq!(sent.len(), 1, "{all:?}");
@@ -74,7 +74,7 @@ async fn a_start_may_send_from_another_verified_address() {
     let to = format!("{}@example.com", unique("user"));
     let mut email = email_parts("fr", "Acme", &Code::parse("123456", 6).unwrap());
     email.from = EmailFrom { address: Some(chosen.clone()), name: Some("Équipe Acme".into()) };
-    sender.send(&Message { channel: Channel::Email, to: to.clone(), content: Content::Email(email) }).await.unwrap();
+    sender.send(&Message { channel: Channel::Email, to: to.clone(), content: Content::Email(email), sms_profile: None }).await.unwrap();
     let all = moto_emails().await;
     let sent = sent_to(&all, &to);
     assert_eq!(sent.len(), 1);
@@ -98,6 +98,7 @@ async fn an_unverified_sender_voids_the_code_and_gives_the_send_back() {
         channel: Channel::Email,
         to: to.clone(),
         content: Content::Email(email_parts("en", "Acme", &Code::parse("765432", 6).unwrap())),
+        sms_profile: None,
     };
     let err = sender.send(&direct).await.unwrap_err();
     assert!(err.0.contains("SES SendEmail failed") && err.0.contains("not verified"), "{err:?}");

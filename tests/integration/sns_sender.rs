@@ -9,7 +9,7 @@ use verify_core::message::Content;
 use verify_core::sender::{Message, Sender};
 
 fn sms(to: &str, body: &str) -> Message {
-    Message { channel: Channel::Sms, to: to.to_owned(), content: Content::Text(body.to_owned()) }
+    Message { channel: Channel::Sms, to: to.to_owned(), content: Content::Text(body.to_owned()), sms_profile: None }
 }
 
 async fn moto_sms() -> Vec<serde_json::Value> {

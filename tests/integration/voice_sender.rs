@@ -78,7 +78,7 @@ async fn a_call_reads_the_ssml_in_the_languages_voice() {
     let content = message::call(&message::Params { language: "fr", name: "Acme & Co", code: &code });
     let Content::Ssml { ssml, .. } = &content else { panic!("a call is SSML") };
     let to = "+442079460000";
-    sender(&standin).send(&Message { channel: Channel::Call, to: to.into(), content: content.clone() }).await.expect("the stand-in accepts it");
+    sender(&standin).send(&Message { channel: Channel::Call, to: to.into(), content: content.clone(), sms_profile: None }).await.expect("the stand-in accepts it");
     let seen = standin.requests().await;
     assert_eq!(seen["rejected"], serde_json::json!([]), "the SDK's request broke the API's rules");
     let accepted = seen["accepted"].as_array().unwrap();
@@ -110,7 +110,7 @@ async fn every_locales_call_is_a_request_the_api_accepts() {
     let calls = sender(&standin);
     for locale in verify_core::locale::LOCALES {
         let content = message::call(&message::Params { language: locale.tag, name: &name, code: &code });
-        calls.send(&Message { channel: Channel::Call, to: "+442079460000".into(), content }).await.expect(locale.tag);
+        calls.send(&Message { channel: Channel::Call, to: "+442079460000".into(), content, sms_profile: None }).await.expect(locale.tag);
     }
     let seen = standin.requests().await;
     assert_eq!(seen["rejected"], serde_json::json!([]), "the API's model refused a locale's call");
@@ -128,7 +128,7 @@ async fn a_refused_call_is_a_send_error_without_the_code() {
     standin.fail_next("ServiceQuotaExceededException", 1).await;
     let code = Code::parse("123456", 6).unwrap();
     let content = message::call(&message::Params { language: "en", name: "Acme", code: &code });
-    let err = sender(&standin).send(&Message { channel: Channel::Call, to: "+442079460000".into(), content }).await.unwrap_err();
+    let err = sender(&standin).send(&Message { channel: Channel::Call, to: "+442079460000".into(), content, sms_profile: None }).await.unwrap_err();
     assert!(err.0.contains("SendVoiceMessage failed") && err.0.contains("ServiceQuotaExceededException"), "{err:?}");
     assert!(!err.0.contains("123456"), "the error must not carry the message");
 }
@@ -180,7 +180,7 @@ async fn an_sms_by_end_user_messaging_carries_its_settings() {
     };
     let sender = SmsV2Sender::new(verify_aws::clients::voice_at(&standin.url), settings);
     let body = "Your Acme verification code is: 904217";
-    let sms = Message { channel: Channel::Sms, to: "+447400123456".into(), content: Content::Text(body.into()) };
+    let sms = Message { channel: Channel::Sms, to: "+447400123456".into(), content: Content::Text(body.into()), sms_profile: None };
     sender.send(&sms).await.expect("the stand-in accepts it");
     let seen = standin.requests().await;
     assert_eq!(seen["rejected"], serde_json::json!([]), "the SDK's request broke the API's rules");

@@ -36,7 +36,7 @@ fn sender(standin: &StandIn) -> WhatsappSender {
 
 fn whatsapp(to: &str, language: &str, code: &Code) -> Message {
     let content = message::whatsapp(&message::Params { language, name: "Acme", code });
-    Message { channel: Channel::Whatsapp, to: to.into(), content }
+    Message { channel: Channel::Whatsapp, to: to.into(), content, sms_profile: None }
 }
 
 #[tokio::test]
@@ -85,7 +85,7 @@ async fn a_refused_message_is_a_send_error_without_the_code() {
     assert!(err.0.contains("SendWhatsAppMessage failed") && err.0.contains("AccessDeniedException"), "{err:?}");
     assert!(!err.0.contains("123456"), "the error must not carry the message");
     // Anything but WhatsApp content is refused before any request.
-    let sms = Message { channel: Channel::Whatsapp, to: "+447400123456".into(), content: Content::Text("hi".into()) };
+    let sms = Message { channel: Channel::Whatsapp, to: "+447400123456".into(), content: Content::Text("hi".into()), sms_profile: None };
     assert!(sender(&standin).send(&sms).await.is_err());
     assert_eq!(standin.requests().await["accepted"], serde_json::json!([]));
 }

@@ -110,6 +110,7 @@ mod tests {
             subject: None,
             html: None,
             from: None,
+            messaging_service_sid: None,
             template: None,
             language: None,
             message: None,

@@ -1,11 +1,14 @@
 //! SMS through AWS End User Messaging SMS and Voice v2 `SendTextMessage`:
 //! the second SMS sender (`VERIFY_SMS_SENDER=eum`), with an origination
 //! identity, a configuration set, a protect configuration and a price cap
-//! per message, none of which SNS `Publish` takes.
+//! per message, none of which SNS `Publish` takes. A message may carry a
+//! sender profile ([`verify_core::messaging`]): its settings then replace
+//! the deployment's, whole.
 
 use aws_sdk_pinpointsmsvoicev2::types::MessageType;
 use verify_core::config::SmsV2Settings;
 use verify_core::message::Content;
+use verify_core::messaging::SmsProfile;
 use verify_core::sender::{Message, SendError, SendFuture, Sender};
 
 #[derive(Clone, Debug)]
@@ -28,8 +31,8 @@ impl SmsV2Sender {
         crate::voice::describe_spend_limits(&self.client).await
     }
 
-    async fn text(&self, to: &str, body: &str) -> Result<(), SendError> {
-        let s = &self.settings;
+    async fn text(&self, to: &str, body: &str, profile: Option<&SmsProfile>) -> Result<(), SendError> {
+        let s = profile.map_or(&self.settings, |p| &p.settings);
         self.client
             .send_text_message()
             .destination_phone_number(to)
@@ -56,7 +59,7 @@ impl Sender for SmsV2Sender {
     fn send<'a>(&'a self, message: &'a Message) -> SendFuture<'a> {
         Box::pin(async move {
             match &message.content {
-                Content::Text(text) => self.text(&message.to, text).await,
+                Content::Text(text) => self.text(&message.to, text, message.sms_profile.as_deref()).await,
                 // The registry sends only SMS text here; anything else is a
                 // wiring mistake, not a message.
                 _ => Err(SendError("End User Messaging SMS carries text only".into())),

@@ -24,6 +24,7 @@ pub mod friendly_name;
 pub mod locale;
 pub mod logging;
 pub mod message;
+pub mod messaging;
 pub mod metrics;
 pub mod otp;
 pub mod phone;

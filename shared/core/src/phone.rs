@@ -135,6 +135,12 @@ fn parse_plan(folded: &str) -> Result<rlibphonenumber::PhoneNumber, PhoneError> 
     Err(PhoneError::NotInPlan { country })
 }
 
+/// Whether `code` (upper case) is an ISO 3166 alpha-2 country of the
+/// numbering plans: one a parsed number can be in.
+pub fn is_region(code: &str) -> bool {
+    code.len() == 2 && rlibphonenumber::PHONE_NUMBER_UTIL.get_supported_regions().any(|r| r.to_string() == code)
+}
+
 /// The one form a subscriber's records and limits are keyed on, where a
 /// numbering plan gives the same subscriber two international spellings:
 ///

@@ -316,7 +316,11 @@ impl<S: Stores, C: Clock> Verifier<S, C> {
         if let Content::Email(email) = &mut content {
             email.from = req.email_from.clone();
         }
-        let message = Message { channel, to: record.to.clone(), content };
+        let sms_profile = match channel {
+            Channel::Sms => service.sms_profiles.for_country(record.country.as_deref()).cloned(),
+            _ => None,
+        };
+        let message = Message { channel, to: record.to.clone(), content, sms_profile };
         let sent = match self.senders.get(channel) {
             Some(sender) => sender.send(&message).await,
             None => Err(crate::sender::SendError(format!("no sender for {}", channel.as_str()))),
@@ -735,6 +739,38 @@ mod tests {
         assert_eq!(both.auto_channel(&calls_only, &to(MOBILE)), Ok(Channel::Call), "the service allows only calls");
         let (none, _) = verifier(&[]);
         assert!(matches!(none.auto_channel(service, &to(MOBILE)), Err(VerifyError::ChannelDisabled(m)) if m.starts_with("auto")));
+    }
+
+    #[tokio::test]
+    async fn a_text_goes_out_with_its_countrys_sender_profile_then_alls() {
+        use crate::messaging::{CountryProfiles, MessagingConfiguration, SmsProfiles};
+        let (uk, any) = ("MG0000000000000000000000000000000a", "MG0000000000000000000000000000000b");
+        let profiles = SmsProfiles::parse(&format!(
+            r#"{{"{uk}":{{"origination_identity":"+447700900123"}},"{any}":{{"origination_identity":"pool-0123"}}}}"#
+        ))
+        .unwrap();
+        let (v, outbox) = verifier(&[Channel::Sms, Channel::Call]);
+        let mut service = v.services.seeded().default_service().clone();
+        let config = |country: &str, mg: &str| MessagingConfiguration {
+            service_sid: service.sid.clone(),
+            country: country.into(),
+            messaging_service_sid: mg.into(),
+            created_at: 1,
+            updated_at: 1,
+        };
+        let only_gb = [config("GB", uk)];
+        service.sms_profiles = CountryProfiles::resolve(&service.sid, &only_gb, &profiles);
+        let start = |number: &str, channel| StartRequest { to: to(number), channel, language: None, friendly_name: None, email_from: Default::default() };
+        let sent = |number: &str| outbox.messages(Some(number)).pop().unwrap();
+        v.start(&service, &start(MOBILE, Channel::Sms)).await.unwrap();
+        assert_eq!((sent(MOBILE).from.as_deref(), sent(MOBILE).messaging_service_sid.as_deref()), (Some("+447700900123"), Some(uk)));
+        v.start(&service, &start("+14155550123", Channel::Sms)).await.unwrap();
+        assert_eq!(sent("+14155550123").messaging_service_sid, None, "no configuration for US: the deployment's settings");
+        v.start(&service, &start(FIXED, Channel::Call)).await.unwrap();
+        assert_eq!(sent(FIXED).messaging_service_sid, None, "a call is not a text");
+        service.sms_profiles = CountryProfiles::resolve(&service.sid, &[only_gb[0].clone(), config("all", any)], &profiles);
+        v.start(&service, &start("+14155550124", Channel::Sms)).await.unwrap();
+        assert_eq!(sent("+14155550124").messaging_service_sid.as_deref(), Some(any));
     }
 
     #[tokio::test]

@@ -20,6 +20,7 @@
 
 use crate::clock::Seconds;
 use crate::config::{Limits, Service, Services};
+use crate::messaging::{CountryProfiles, MessagingConfiguration, SmsProfiles};
 use crate::store::StoreError;
 use crate::store::services::ServiceStore;
 use serde::{Deserialize, Serialize};
@@ -40,6 +41,10 @@ pub const MAX_STORED_SERVICES: usize = 200;
 pub struct StoredServices {
     pub version: u64,
     pub services: Vec<StoredService>,
+    /// Per-country sender profiles of seeded and created services alike
+    /// ([`crate::messaging`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub messaging_configurations: Vec<MessagingConfiguration>,
 }
 
 /// The values the API sets; everything else a service has (channels,
@@ -122,6 +127,9 @@ pub fn merged(seed: &Services, stored: &StoredServices) -> Services {
 #[derive(Clone, Debug)]
 pub struct Catalog {
     seed: Services,
+    /// The deployment's sender profiles, which the stored messaging
+    /// configurations name.
+    sms_profiles: SmsProfiles,
     period: Duration,
     cached: Arc<tokio::sync::Mutex<Option<(Instant, Arc<Services>)>>>,
 }
@@ -134,7 +142,32 @@ impl From<Services> for Catalog {
 
 impl Catalog {
     pub fn with_period(seed: Services, period: Duration) -> Catalog {
-        Catalog { seed, period, cached: Default::default() }
+        Catalog { seed, period, sms_profiles: SmsProfiles::default(), cached: Default::default() }
+    }
+
+    /// The same catalog with the deployment's sender profiles.
+    pub fn with_sms_profiles(mut self, profiles: SmsProfiles) -> Catalog {
+        self.sms_profiles = profiles;
+        self
+    }
+
+    pub fn sms_profiles(&self) -> &SmsProfiles {
+        &self.sms_profiles
+    }
+
+    /// The services a request sees ([`merged`]), each with its messaging
+    /// configurations' profiles.
+    fn snapshot(&self, stored: &StoredServices) -> Services {
+        let services = merged(&self.seed, stored);
+        if stored.messaging_configurations.is_empty() {
+            return services;
+        }
+        let configs = &stored.messaging_configurations;
+        let with_profiles = |mut s: Service| {
+            s.sms_profiles = CountryProfiles::resolve(&s.sid, configs, &self.sms_profiles);
+            s
+        };
+        self.seed.with_list(services.all().iter().cloned().map(with_profiles).collect())
     }
 
     /// The configuration document's services, without the table's changes
@@ -157,7 +190,7 @@ impl Catalog {
         }
         match store.stored_services().await {
             Ok(stored) => {
-                let services = Arc::new(merged(&self.seed, &stored));
+                let services = Arc::new(self.snapshot(&stored));
                 *cached = Some((Instant::now(), services.clone()));
                 Ok(services)
             }
@@ -174,7 +207,7 @@ impl Catalog {
     /// Takes `stored` (just written by this process) as the current
     /// snapshot: a change applies at once where it was made.
     pub async fn replace(&self, stored: &StoredServices) {
-        let services = Arc::new(merged(&self.seed, stored));
+        let services = Arc::new(self.snapshot(stored));
         *self.cached.lock().await = Some((Instant::now(), services));
     }
 }
@@ -205,7 +238,7 @@ mod tests {
 
     #[test]
     fn stored_values_win_over_the_seed_and_created_services_take_the_defaults() {
-        let doc = StoredServices { version: 2, services: vec![stored(CREATED, "Created"), stored(SEEDED, "Renamed")] };
+        let doc = StoredServices { version: 2, services: vec![stored(CREATED, "Created"), stored(SEEDED, "Renamed")], ..Default::default() };
         let all = merged(&seed(), &doc);
         assert_eq!(all.all().len(), 2);
         let seeded = all.default_service();
@@ -220,13 +253,34 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_stored_messaging_configuration_reaches_its_service_with_its_profile() {
+        use crate::messaging::{MessagingConfiguration, SmsProfiles};
+        let mg = "MG0123456789abcdef0123456789abcdef";
+        let profiles = SmsProfiles::parse(&format!(r#"{{"{mg}":{{"origination_identity":"+447700900123"}}}}"#)).unwrap();
+        let catalog = Catalog::with_period(seed(), Duration::from_secs(3600)).with_sms_profiles(profiles);
+        let config = MessagingConfiguration {
+            service_sid: SEEDED.into(),
+            country: "GB".into(),
+            messaging_service_sid: mg.into(),
+            created_at: 1,
+            updated_at: 1,
+        };
+        catalog.replace(&StoredServices { version: 1, messaging_configurations: vec![config], ..Default::default() }).await;
+        let services = catalog.current(&MemoryStore::new()).await.unwrap();
+        let seeded = services.get(SEEDED).unwrap();
+        assert_eq!(seeded.sms_profiles.for_country(Some("GB")).unwrap().sid, mg);
+        assert!(seeded.sms_profiles.for_country(Some("US")).is_none());
+        assert_eq!(seeded.friendly_name, "Acme", "a configuration does not store the seeded service's values");
+    }
+
+    #[tokio::test]
     async fn a_snapshot_is_served_for_the_period_and_a_local_change_applies_at_once() {
         use crate::store::services::ServiceStore;
         let store = MemoryStore::new();
         let catalog = Catalog::with_period(seed(), Duration::from_secs(3600));
         assert!(catalog.current(&store).await.unwrap().get(CREATED).is_none());
         // Written by another instance: not seen within the period.
-        let doc = StoredServices { version: 1, services: vec![stored(CREATED, "Created")] };
+        let doc = StoredServices { version: 1, services: vec![stored(CREATED, "Created")], ..Default::default() };
         store.save_stored_services(&doc).await.unwrap();
         assert!(catalog.current(&store).await.unwrap().get(CREATED).is_none());
         // Written here: seen at once.

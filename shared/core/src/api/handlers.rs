@@ -53,7 +53,7 @@ impl<S> Api<S, crate::clock::SystemClock> {
                 store,
                 senders,
                 clock: crate::clock::SystemClock,
-                services: settings.services.into(),
+                services: crate::service_catalog::Catalog::from(settings.services).with_sms_profiles(settings.sms_profiles),
                 keys: settings.keys,
             },
             account_sid: settings.account_sid,
@@ -145,6 +145,12 @@ impl<S: Stores, C: Clock> Api<S, C> {
                 match body {
                     Some(body) => (status, body),
                     None => return Ok(empty_response(status)),
+                }
+            }
+            Route::MessagingConfigurations { service_sid, country } => {
+                match self.messaging_configurations(&service_sid, country.as_deref(), req, &links).await? {
+                    (status, Some(body)) => (status, body),
+                    (status, None) => return Ok(empty_response(status)),
                 }
             }
             Route::DeleteSafeListNumber { phone_number } => {

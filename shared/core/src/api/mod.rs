@@ -9,6 +9,7 @@ pub mod channel_config;
 pub mod cors;
 pub mod error;
 pub mod handlers;
+pub mod messaging_configurations;
 pub mod params;
 pub mod rate_limits;
 pub mod resource;

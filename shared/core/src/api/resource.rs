@@ -118,6 +118,7 @@ pub fn service(s: &Service, links: &Links<'_>) -> Value {
         "date_updated": s.dates.map(|d| iso8601(d.1)),
         "links": {
             "verifications": format!("{url}/Verifications"),
+            "messaging_configurations": format!("{url}/MessagingConfigurations"),
             "verification_checks": format!("{url}/VerificationCheck"),
             "rate_limits": format!("{url}/RateLimits"),
         },

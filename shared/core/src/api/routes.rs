@@ -110,6 +110,9 @@ pub enum Route {
     DeleteSafeListNumber { phone_number: String },
     /// `/v2/Services/{ServiceSid}/RateLimits…`: the method says what to do.
     RateLimits { service_sid: String, target: RateLimitTarget },
+    /// `/v2/Services/{ServiceSid}/MessagingConfigurations[/{Country}]`: the
+    /// method says what to do.
+    MessagingConfigurations { service_sid: String, country: Option<String> },
     /// The function-URL start endpoint (default service).
     PlainStart,
     /// The function-URL check endpoint (default service).
@@ -159,6 +162,7 @@ impl Route {
             Route::FetchSafeListNumber { .. } => "fetch_safe_list_number",
             Route::DeleteSafeListNumber { .. } => "delete_safe_list_number",
             Route::RateLimits { .. } => "rate_limits",
+            Route::MessagingConfigurations { .. } => "messaging_configurations",
             Route::PlainStart => "start_verify",
             Route::PlainCheck => "check_verify",
         }
@@ -178,6 +182,8 @@ impl Route {
                 Operation::ManageSafeList
             }
             Route::RateLimits { .. } => Operation::ManageRateLimits,
+            // A service's own settings.
+            Route::MessagingConfigurations { .. } => Operation::ManageServices,
         }
     }
 }
@@ -250,6 +256,16 @@ pub fn route(function: Function, method: &Method, path: &str) -> Result<Route, A
             };
             found(target.allows(method), Route::RateLimits { service_sid: decode(sid), target }, allowed)
         }
+        ["v2", "Services", sid, "MessagingConfigurations", rest @ ..] if starts => {
+            let (service_sid, country) = match rest {
+                [] => (decode(sid), None),
+                [country] => (decode(sid), Some(decode(country))),
+                _ => return Err(not_found()),
+            };
+            let allowed = if country.is_none() { "GET or POST" } else { "GET, POST or DELETE" };
+            let ok = get || post || (country.is_some() && method == Method::DELETE);
+            found(ok, Route::MessagingConfigurations { service_sid, country }, allowed)
+        }
         _ => Err(not_found()),
     }
 }
@@ -310,6 +326,8 @@ mod tests {
             (Method::DELETE, "/v2/SafeList/Numbers/+14155550123".to_owned(), Admin),
             (Method::POST, format!("/v2/Services/{VA}/RateLimits"), Admin),
             (Method::DELETE, format!("/v2/Services/{VA}/RateLimits/RK1/Buckets/BL1"), Admin),
+            (Method::POST, format!("/v2/Services/{VA}/MessagingConfigurations"), Admin),
+            (Method::DELETE, format!("/v2/Services/{VA}/MessagingConfigurations/GB"), Admin),
         ];
         for (m, path, p) in cases {
             assert_eq!(route(Function::Local, &m, &path).unwrap().operation().permission(), p, "{m} {path}");
@@ -383,6 +401,26 @@ mod tests {
         assert_eq!(at_rl(Method::POST, "/RK1/Buckets/BL2"), rl(RateLimitTarget::Bucket("RK1".into(), "BL2".into())));
         assert_eq!(at_rl(Method::GET, "/RK1/Other"), Err(404));
         let path = format!("/v2/Services/{VA}/RateLimits");
+        assert!(at(StartVerify, Method::GET, &path).is_ok());
+        assert_eq!(at(CheckVerify, Method::GET, &path), Err(404));
+    }
+
+    #[test]
+    fn messaging_configuration_routes() {
+        use Function::{CheckVerify, Local, StartVerify};
+        let at_mc = |m: Method, tail: &str| at(Local, m, &format!("/v2/Services/{VA}/MessagingConfigurations{tail}"));
+        let mc = |country: Option<&str>| {
+            Ok(Route::MessagingConfigurations { service_sid: VA.to_owned(), country: country.map(str::to_owned) })
+        };
+        assert_eq!(at_mc(Method::POST, ""), mc(None));
+        assert_eq!(at_mc(Method::GET, "/"), mc(None));
+        assert_eq!(at_mc(Method::DELETE, ""), Err(405));
+        assert_eq!(at_mc(Method::GET, "/GB"), mc(Some("GB")));
+        assert_eq!(at_mc(Method::POST, "/all"), mc(Some("all")));
+        assert_eq!(at_mc(Method::DELETE, "/GB"), mc(Some("GB")));
+        assert_eq!(at_mc(Method::PUT, "/GB"), Err(405));
+        assert_eq!(at_mc(Method::GET, "/GB/x"), Err(404));
+        let path = format!("/v2/Services/{VA}/MessagingConfigurations");
         assert!(at(StartVerify, Method::GET, &path).is_ok());
         assert_eq!(at(CheckVerify, Method::GET, &path), Err(404));
     }

@@ -109,6 +109,8 @@ impl<S: Stores, C: Clock> Api<S, C> {
             }
             let before = doc.services.len();
             doc.services.retain(|s| s.sid != sid);
+            // Its messaging configurations go with it.
+            doc.messaging_configurations.retain(|c| c.service_sid != sid);
             if doc.services.len() == before { Err(missing(sid)) } else { Ok(()) }
         })
         .await
@@ -125,7 +127,7 @@ impl<S: Stores, C: Clock> Api<S, C> {
     /// on the condition that it did not change since it was read; again on
     /// a fresh read when it did. `edit`'s error is answered as it is, with
     /// nothing written. The saved document becomes this process's snapshot.
-    async fn change_services<T>(
+    pub(super) async fn change_services<T>(
         &self,
         mut edit: impl FnMut(&Services, &mut StoredServices) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {

@@ -56,6 +56,9 @@ pub struct Settings {
     /// SMS through End User Messaging SMS and Voice v2 instead of SNS
     /// (`VERIFY_SMS_SENDER=eum`), with its settings; `None`: SNS.
     pub sms_v2: Option<SmsV2Settings>,
+    /// End User Messaging sender profiles (`VERIFY_SMS_PROFILES`; only with
+    /// `eum`), which messaging configurations choose per country.
+    pub sms_profiles: crate::messaging::SmsProfiles,
     pub voice: VoiceSettings,
     /// The `whatsapp` channel's sender (End User Messaging Social).
     pub whatsapp: crate::whatsapp::WhatsappSettings,
@@ -155,7 +158,13 @@ impl SmsV2Settings {
             protect_configuration_id: identifier(get, env::SMS_PROTECT_CONFIGURATION_ID, "")?,
             max_price: price(get, env::SMS_MAX_PRICE)?,
         };
-        let eum_only = [env::SMS_ORIGINATION_IDENTITY, env::SMS_CONFIGURATION_SET, env::SMS_PROTECT_CONFIGURATION_ID, env::SMS_MAX_PRICE];
+        let eum_only = [
+            env::SMS_ORIGINATION_IDENTITY,
+            env::SMS_CONFIGURATION_SET,
+            env::SMS_PROTECT_CONFIGURATION_ID,
+            env::SMS_MAX_PRICE,
+            env::SMS_PROFILES,
+        ];
         let sns_only = [env::SMS_SENDER_ID, env::SMS_ORIGINATION_NUMBER];
         let set = |names: &[&str]| names.iter().copied().filter(|n| get(n).is_some()).collect::<Vec<_>>().join(", ");
         match get(env::SMS_SENDER).unwrap_or("sns") {
@@ -177,7 +186,7 @@ impl SmsV2Settings {
 
 /// An identity, id or ARN as End User Messaging takes them: letters,
 /// digits, `_ : / -` and `extra`, at most 256.
-fn identifier<'a>(get: &impl Fn(&str) -> Option<&'a str>, name: &str, extra: &str) -> Result<Option<String>, String> {
+pub(crate) fn identifier<'a>(get: &impl Fn(&str) -> Option<&'a str>, name: &str, extra: &str) -> Result<Option<String>, String> {
     let Some(v) = get(name) else { return Ok(None) };
     let ok = v.len() <= 256 && v.chars().all(|c| c.is_ascii_alphanumeric() || "_:/-".contains(c) || extra.contains(c));
     if !ok {
@@ -187,7 +196,7 @@ fn identifier<'a>(get: &impl Fn(&str) -> Option<&'a str>, name: &str, extra: &st
 }
 
 /// A price setting in USD, checked by [`is_price`].
-fn price<'a>(get: &impl Fn(&str) -> Option<&'a str>, name: &str) -> Result<Option<String>, String> {
+pub(crate) fn price<'a>(get: &impl Fn(&str) -> Option<&'a str>, name: &str) -> Result<Option<String>, String> {
     match get(name) {
         Some(p) if !is_price(p) => {
             Err(format!("{name}: {p:?} is not a price in USD like 0.05 (at most 2 digits before the point, 1 to 5 after)"))
@@ -230,6 +239,9 @@ pub mod env {
     pub const SMS_CONFIGURATION_SET: &str = "VERIFY_SMS_CONFIGURATION_SET";
     pub const SMS_PROTECT_CONFIGURATION_ID: &str = "VERIFY_SMS_PROTECT_CONFIGURATION_ID";
     pub const SMS_MAX_PRICE: &str = "VERIFY_SMS_MAX_PRICE";
+    /// End User Messaging sender profiles by `MG…` sid, for messaging
+    /// configurations to choose per country ([`crate::messaging`]).
+    pub const SMS_PROFILES: &str = "VERIFY_SMS_PROFILES";
     /// The `call` channel: where calls come from (its sender is registered
     /// only when this is set), their configuration set and price cap.
     pub const VOICE_ORIGINATION_IDENTITY: &str = "VERIFY_VOICE_ORIGINATION_IDENTITY";
@@ -305,6 +317,10 @@ impl Settings {
             },
             email: EmailSettings::from_vars(&get)?,
             sms_v2: SmsV2Settings::read(&get)?,
+            sms_profiles: get(env::SMS_PROFILES)
+                .map(|json| crate::messaging::SmsProfiles::parse(json).map_err(|e| format!("{}: {e}", env::SMS_PROFILES)))
+                .transpose()?
+                .unwrap_or_default(),
             voice: VoiceSettings::read(&get)?,
             whatsapp: crate::whatsapp::WhatsappSettings::read(&get)?,
             public_base_url: get(env::PUBLIC_BASE_URL).map(|u| u.trim_end_matches('/').to_owned()),
@@ -588,12 +604,20 @@ mod tests {
         assert_eq!(full.origination_identity.as_deref(), Some("pool-0123456789abcdef"));
         assert_eq!(full.protect_configuration_id.as_deref(), Some("protect-0123456789abcdef"));
         assert_eq!(full.max_price.as_deref(), Some("0.05"));
+        let mg = "MG0123456789abcdef0123456789abcdef";
+        let mut all = vars(&[(env::SMS_SENDER, "eum"), (env::SMS_PROFILES, &format!(r#"{{"{mg}":{{"origination_identity":"+447700900123"}}}}"#))]);
+        all.insert(env::CODE_KEY.into(), key.clone());
+        let profiles = Settings::from_vars(&all).unwrap().sms_profiles;
+        assert_eq!(profiles.get(mg).unwrap().settings.origination_identity.as_deref(), Some("+447700900123"));
         for (pairs, needle) in [
             (&[(env::SMS_SENDER, "pigeon")][..], env::SMS_SENDER),
             (&[(env::SMS_MAX_PRICE, "0.05")][..], "=eum"),
             (&[(env::SMS_SENDER, "eum"), (env::SMS_SENDER_ID, "ACME")][..], env::SMS_SENDER_ID),
             (&[(env::SMS_SENDER, "eum"), (env::SMS_MAX_PRICE, "free")][..], env::SMS_MAX_PRICE),
             (&[(env::SMS_SENDER, "eum"), (env::SMS_PROTECT_CONFIGURATION_ID, "a b")][..], env::SMS_PROTECT_CONFIGURATION_ID),
+            // SNS has no origination identity to choose: no profiles with it.
+            (&[(env::SMS_PROFILES, "{}")][..], "=eum"),
+            (&[(env::SMS_SENDER, "eum"), (env::SMS_PROFILES, r#"{"MG1":{}}"#)][..], env::SMS_PROFILES),
         ] {
             assert!(read(pairs).unwrap_err().contains(needle), "{pairs:?}");
         }

@@ -75,6 +75,9 @@ pub struct Service {
     /// ([`crate::service_catalog`]); `None` for a service only in the
     /// configuration document (which has no dates).
     pub dates: Option<(crate::clock::Seconds, crate::clock::Seconds)>,
+    /// Its messaging configurations with their sender profiles
+    /// ([`crate::messaging`]): set from the table, none in the document.
+    pub sms_profiles: crate::messaging::CountryProfiles,
 }
 
 /// One recipient of the test mode (Debug shows it masked, its code redacted).
@@ -104,6 +107,7 @@ impl Service {
             daily_budget: None,
             fraud_guard: Default::default(),
             dates: None,
+            sms_profiles: Default::default(),
         }
     }
 

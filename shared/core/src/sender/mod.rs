@@ -19,6 +19,10 @@ pub struct Message {
     /// The recipient's address: an E.164 number or an e-mail address.
     pub to: String,
     pub content: Content,
+    /// SMS: the sender profile the service's messaging configuration picks
+    /// for the recipient's country ([`crate::messaging`]); `None`: the
+    /// sender's own settings. Senders without profiles (SNS) never get one.
+    pub sms_profile: Option<std::sync::Arc<crate::messaging::SmsProfile>>,
 }
 
 /// The message was not accepted for delivery. Safe to report: no code inside.

@@ -21,6 +21,10 @@ pub struct OutboxMessage {
     pub html: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
+    /// SMS only: the sender profile a messaging configuration picked (its
+    /// origination identity, if it names one, is `from`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub messaging_service_sid: Option<String>,
     /// WhatsApp only: the template's name and Meta language code, and the
     /// Cloud API message object End User Messaging Social would be given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -109,12 +113,15 @@ impl Outbox {
             date_created: crate::time_fmt::iso8601(SystemClock.now()),
             subject: email.map(|e| e.subject.clone()),
             html: email.map(|e| e.html.clone()),
-            from: email.and_then(|e| match (&e.from.name, &e.from.address) {
-                (Some(name), Some(address)) => Some(format!("{name} <{address}>")),
-                (None, Some(address)) => Some(address.clone()),
-                (Some(name), None) => Some(name.clone()),
-                (None, None) => None,
-            }),
+            from: email
+                .and_then(|e| match (&e.from.name, &e.from.address) {
+                    (Some(name), Some(address)) => Some(format!("{name} <{address}>")),
+                    (None, Some(address)) => Some(address.clone()),
+                    (Some(name), None) => Some(name.clone()),
+                    (None, None) => None,
+                })
+                .or_else(|| message.sms_profile.as_ref().and_then(|p| p.settings.origination_identity.clone())),
+            messaging_service_sid: message.sms_profile.as_ref().map(|p| p.sid.clone()),
             template: whatsapp.as_ref().map(|(t, _, _)| t.clone()),
             language: whatsapp.as_ref().map(|(_, w, _)| w.language.to_owned()),
             message: whatsapp.and_then(|(_, _, m)| m),
@@ -150,6 +157,7 @@ mod tests {
             channel: Channel::Whatsapp,
             to: "+14155550100".into(),
             content: Content::Whatsapp(Whatsapp { language: "en", code: code.into() }),
+            sms_profile: None,
         };
         let outbox = Outbox::new();
         outbox.send(&whatsapp("123456")).await.unwrap();

@@ -1,10 +1,10 @@
 """Helpers for the deployment tests: reading template.yaml the way
-CloudFormation would (parameters, conditions, dynamic references), finding the
+CloudFormation would (parameters, conditions, NoValue), finding the
 Lambda functions it declares that exist in this tree, and running them under
 cargo-lambda's Lambda Runtime API emulator.
 
-Nothing here talks to AWS: dynamic references are resolved from a dict of
-test secrets, and the AWS services are moto's server on loopback.
+Nothing here talks to AWS: the AWS services, Secrets Manager included, are
+moto's server on loopback.
 """
 
 from __future__ import annotations
@@ -113,26 +113,25 @@ def target_dir() -> Path:
 # --- Resolving the template like CloudFormation ------------------------------
 
 
+NO_VALUE = object()  # `!Ref AWS::NoValue`: the list item or property is left out
+
+
 class Resolver:
     """Evaluates the intrinsic functions that environment variables and
     policies use, with parameter values (defaults unless overridden), resource
-    names standing in for physical ids, resource attributes (`Fn::GetAtt`,
-    `${Res.Attr}`) where given, and a dict of secrets for
-    `{{resolve:secretsmanager:…}}`."""
-
-    DYNAMIC = re.compile(r"\{\{resolve:secretsmanager:([^:}]+)(?::SecretString(?::([^:}]*))?)?\}\}")
+    names standing in for physical ids, and resource attributes
+    (`Fn::GetAtt`, `${Res.Attr}`) where given. The template holds no secret
+    (the functions read theirs from Secrets Manager: `store_secrets`)."""
 
     def __init__(
         self,
         template: dict,
         parameters: dict[str, str],
         resources: dict[str, str],
-        secrets: dict[str, str],
         attributes: dict[str, str] | None = None,
     ):
         self.t = template
         self.resources = resources
-        self.secrets = secrets
         self.attributes = attributes or {}
         self.params = {}
         for name, spec in template.get("Parameters", {}).items():
@@ -143,7 +142,9 @@ class Resolver:
         self.params.update({"AWS::Region": "us-east-1", "AWS::AccountId": "123456789012", "AWS::StackName": "verify",
                             "AWS::Partition": "aws"})
 
-    def ref(self, name: str) -> str:
+    def ref(self, name: str):
+        if name == "AWS::NoValue":
+            return NO_VALUE
         if "." in name:
             return self.getatt(*name.split(".", 1))
         if name in self.params:
@@ -177,11 +178,11 @@ class Resolver:
 
     def value(self, expr):
         if isinstance(expr, (str, int, float)) and not isinstance(expr, bool):
-            return self.dynamic(str(expr))
+            return str(expr)
         if isinstance(expr, bool):
             return "true" if expr else "false"
         if isinstance(expr, list):
-            return [self.value(e) for e in expr]
+            return [v for v in (self.value(e) for e in expr) if v is not NO_VALUE]
         if isinstance(expr, dict) and len(expr) == 1:
             (fn, args), = expr.items()
             if fn == "Ref":
@@ -189,8 +190,7 @@ class Resolver:
             if fn == "Fn::Sub":
                 text = args if isinstance(args, str) else args[0]
                 extra = {} if isinstance(args, str) else {k: self.value(v) for k, v in args[1].items()}
-                subbed = re.sub(r"\$\{([^}!]+)\}", lambda m: extra.get(m.group(1)) or self.ref(m.group(1)), text)
-                return self.dynamic(subbed)
+                return re.sub(r"\$\{([^}!]+)\}", lambda m: extra.get(m.group(1)) or self.ref(m.group(1)), text)
             if fn == "Fn::If":
                 return self.value(args[1] if self.condition(args[0]) else args[2])
             if fn == "Fn::Join":
@@ -202,21 +202,23 @@ class Resolver:
                 return self.getatt(resource, attribute)
         raise ValueError(f"unsupported intrinsic {expr!r}")
 
-    def dynamic(self, text: str) -> str:
-        def secret(m: re.Match) -> str:
-            name, key = m.group(1), m.group(2)
-            if name not in self.secrets:
-                raise KeyError(f"secret {name} is not among the test secrets")
-            value = self.secrets[name]
-            return json.loads(value)[key] if key else value
-
-        return self.DYNAMIC.sub(secret, text)
-
     def environment(self, fn: Function) -> dict[str, str]:
         """Globals' variables merged with the function's, as SAM merges them."""
         merged = dict(self.t.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {}))
         merged.update(fn.properties.get("Environment", {}).get("Variables", {}))
         return {k: str(self.value(v)) for k, v in merged.items()}
+
+
+def store_secrets(client, secrets: dict[str, str]) -> dict[str, str]:
+    """Creates (or updates) each secret, name → SecretString, in the Secrets
+    Manager `client` talks to; returns name → ARN."""
+    arns = {}
+    for name, value in secrets.items():
+        try:
+            arns[name] = client.create_secret(Name=name, SecretString=value)["ARN"]
+        except client.exceptions.ResourceExistsException:
+            arns[name] = client.put_secret_value(SecretId=name, SecretString=value)["ARN"]
+    return arns
 
 
 # --- Processes ----------------------------------------------------------------

@@ -12,11 +12,14 @@ account 123456789012, us-east-1). The compiled function binary runs under
 cargo-lambda's Runtime API emulator with that user's keys and its template
 environment, and goes through its flows:
 
-- start-verify: init (warm-up), start, resend, fetch by sid and by number,
+Each function reads its secrets from moto's Secrets Manager during init, as
+deployed (the template gives it their names only).
+
+- start-verify: init (secrets, warm-up), start, resend, fetch by sid and by number,
   cancel, an e-mail start (from the SES identity verified on moto);
-- check-verify: init (warm-up), a wrong code by number, the right code by
+- check-verify: init (secrets, warm-up), a wrong code by number, the right code by
   sid (after a start made by a separate user holding start-verify's policy);
-- webhook-report: init (warm-up), reading the table's stream as Lambda's event source mapping
+- webhook-report: init (secrets, warm-up), reading the table's stream as Lambda's event source mapping
   does with the function's role (ListStreams, DescribeStream,
   GetShardIterator, GetRecords), the batch (events stored, a signed webhook
   delivered to a local receiver), sending a failed batch's record to the
@@ -28,12 +31,13 @@ action of the policy, a run with only that action removed has a flow refused
 with AccessDenied.
 
 What moto checks: the action (`service:Operation` from the signature's
-credential scope) for every service, the resource only for SQS. For DynamoDB
-and SNS it authorizes against the resource "*" (a control below shows a
-statement naming the real table ARN is refused), so their statements are
-given to moto with `Resource: "*"`; that each resolved resource names what
-the flows touch (table, index, stream, queue) is checked here against the
-ARNs moto reports, and test_deploy_template.py checks none is a wildcard.
+credential scope) for every service, the resource only for SQS. For DynamoDB,
+SNS, SES and Secrets Manager it authorizes against the resource "*" (a
+control below shows a statement naming the real table ARN is refused), so
+their statements are given to moto with `Resource: "*"`; that each resolved
+resource names what the flows touch (table, index, stream, queue, secrets)
+is checked here against the ARNs moto reports, and test_deploy_template.py
+checks none is a wildcard.
 """
 
 from __future__ import annotations
@@ -68,6 +72,7 @@ from deploy_support import (
     load_template,
     present_functions,
     stop,
+    store_secrets,
     target_dir,
     tool,
     wait_for_port,
@@ -93,7 +98,7 @@ API_KEYS_JSON = json.dumps(
     ]
 )
 # Services for which moto authorizes every request against the resource "*".
-STAR_RESOURCE_SERVICES = ("dynamodb:", "sns:", "ses:")
+STAR_RESOURCE_SERVICES = ("dynamodb:", "sns:", "ses:", "secretsmanager:")
 # start-verify's e-mail sender: an SES identity and configuration set on moto.
 EMAIL_FROM, EMAIL_CONFIGURATION_SET = "codes@verify-iam.example", "verify-iam"
 
@@ -220,7 +225,7 @@ class Deployment:
                 resolved = {"Effect": stmt["Effect"], "Action": as_list(stmt["Action"])}
                 for key in ("Resource", "NotResource"):
                     if key in stmt:
-                        resolved[key] = [self.resolver.value(r) for r in as_list(stmt[key])]
+                        resolved[key] = self.resolver.value(as_list(stmt[key]))  # NoValue items left out
                 out.append(resolved)
         return out
 
@@ -288,9 +293,11 @@ def deployment(iam_moto) -> Deployment:
     secrets = {
         "verify/iam/code-key": "iam-code-key-" + "k" * 32,
         "verify/iam/api-keys": API_KEYS_JSON,
-        "verify/iam/webhooks": "",  # set per run (the receiver's port)
+        "verify/iam/webhooks": "[]",  # set by the flows (the receiver's port)
         "verify/iam/number-key": "iam-number-key-" + "n" * 32,
     }
+    for name, arn in store_secrets(iam_moto.client("secretsmanager", iam_moto.admin), secrets).items():
+        arns[f"secret {name}"] = arn
     params = {
         "CodeKeySecretName": "verify/iam/code-key",
         "ApiKeysSecretName": "verify/iam/api-keys",
@@ -301,7 +308,7 @@ def deployment(iam_moto) -> Deployment:
         "EmailConfigurationSet": EMAIL_CONFIGURATION_SET,
     }
     resolver = Resolver(
-        TEMPLATE, params, {"VerifyTable": table, "StreamFailureQueue": queue_url}, secrets,
+        TEMPLATE, params, {"VerifyTable": table, "StreamFailureQueue": queue_url},
         attributes={"VerifyTable.Arn": desc["TableArn"], "VerifyTable.StreamArn": desc["LatestStreamArn"], "StreamFailureQueue.Arn": queue_arn},
     )
     d = Deployment(iam_moto, table, queue_url, arns, resolver)
@@ -433,7 +440,8 @@ class Flows:
         self.emulator = emulator
         self.helper_emulator = helper_emulator
         self.receiver = Receiver()
-        self.d.resolver.secrets["verify/iam/webhooks"] = json.dumps([{"url": self.receiver.url, "secret": WEBHOOK_SECRET}])
+        webhooks = json.dumps([{"url": self.receiver.url, "secret": WEBHOOK_SECRET}])
+        store_secrets(self.d.moto.client("secretsmanager", self.d.moto.admin), {"verify/iam/webhooks": webhooks})
         self._start_binary(helper_emulator, "start-verify", self.d.users["helper"])
         self.service_sid: str | None = None
         self.stream_after: str | None = None
@@ -458,7 +466,10 @@ class Flows:
         offset = self.d.moto.log_size()
         name = self._start_binary(self.emulator, fn_name, self.d.users[fn_name])
         failures: dict[str, str] = {}
-        getattr(self, fn_name.replace("-", "_"))(name, failures)
+        if self._init_ended(name):
+            getattr(self, fn_name.replace("-", "_"))(name, failures)
+        else:
+            failures["init"] = self.emulator.log(name)[-2000:]
         # Give the function's last log lines time to reach the file.
         time.sleep(0.2)
         log = self.emulator.log(name)
@@ -472,6 +483,21 @@ class Flows:
             failures["fraud guard counters"] = "; ".join(guard)
         stop(self.emulator.functions.pop(name))
         return Run(failures, self.d.moto.refused_since(offset), log)
+
+    def _init_ended(self, name: str, timeout: float = 30.0) -> bool:
+        """Waits until the function has read its secrets and opened its
+        connections (both logged), or has exited (a refused init); whether
+        it got that far. An invocation sent before it polls waits for it."""
+        proc = self.emulator.functions[name]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                return False
+            log = self.emulator.log(name)
+            if "secrets read from Secrets Manager" in log and "warmed up" in log:
+                return True
+            time.sleep(0.05)
+        return False
 
     def start_verify(self, name: str, failures: dict[str, str]) -> None:
         to = fresh_number()
@@ -676,7 +702,8 @@ def test_each_resolved_resource_names_what_the_flows_touch(deployment, fn_name):
             hits = [k for k, arn in deployment.arns.items() if iam_match(r, arn)]
             assert hits, f"{fn_name}: {r} names none of {deployment.arns}"
             for a in s["Action"]:
-                service_of = {"sqs:": ("queue",), "dynamodb:": ("table", "index", "stream"), "ses:": ("identity", "configuration-set")}
+                service_of = {"sqs:": ("queue",), "dynamodb:": ("table", "index", "stream"), "ses:": ("identity", "configuration-set"),
+                              "secretsmanager:": ("secret",)}
                 kinds = next((v for k, v in service_of.items() if a.startswith(k)), ())
                 assert any(h.startswith(kinds) for h in hits), f"{fn_name}: {a} on {r} ({hits})"
 
@@ -699,7 +726,7 @@ def minimality_cases():
                     # does not emulate that service) are tied to the
                     # senders' code by test_deploy_template.py.
                     cond, granted, _ = stmt["Fn::If"]
-                    if not Resolver(TEMPLATE, {}, {}, {}).condition(cond):
+                    if not Resolver(TEMPLATE, {}, {}).condition(cond):
                         continue
                     stmt = granted
                 for action in as_list(stmt["Action"]):

@@ -8,9 +8,11 @@ and SNS.
 Everything a deployment would take from template.yaml is taken from it: the
 functions (each `rust-cargolambda` function whose crate exists under
 functions/), each function's environment (Globals merged with its own,
-parameters at their defaults, the table's name, secrets through their
-dynamic references), and the table's keys, index, stream and TTL. Expected
-responses are in events/expected.json.
+parameters at their defaults, the table's name, the secrets' names), and the
+table's keys, index, stream and TTL. The secrets are in moto's Secrets
+Manager, as a deployment keeps them: each function reads its own during
+init, and none is in any function's environment. Expected responses are in
+events/expected.json.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from deploy_support import (
     declared_functions,
     load_template,
     present_functions,
+    store_secrets,
     target_dir,
 )
 
@@ -43,15 +46,17 @@ MOTO = os.environ.get("MOTO_ENDPOINT")
 MANIFEST = json.loads((EVENTS / "expected.json").read_text())["events"]
 PRESENT = {f.binary for f in present_functions(load_template())}
 
+# Per run: moto keeps its secrets for as long as it runs.
+RUN = uuid.uuid4().hex[:8]
 TEST_SECRETS = {
-    "verify/replay/code-key": "replay-code-key-" + "k" * 32,
-    "verify/replay/number-key": "replay-number-key-" + "n" * 32,
-    "verify/replay/api-keys": EVENTS_API_KEYS_JSON,
+    f"verify/replay-{RUN}/code-key": "replay-code-key-" + "k" * 32,
+    f"verify/replay-{RUN}/number-key": "replay-number-key-" + "n" * 32,
+    f"verify/replay-{RUN}/api-keys": EVENTS_API_KEYS_JSON,
 }
 TEST_PARAMETERS = {
-    "CodeKeySecretName": "verify/replay/code-key",
-    "NumberKeySecretName": "verify/replay/number-key",
-    "ApiKeysSecretName": "verify/replay/api-keys",
+    "CodeKeySecretName": f"verify/replay-{RUN}/code-key",
+    "NumberKeySecretName": f"verify/replay-{RUN}/number-key",
+    "ApiKeysSecretName": f"verify/replay-{RUN}/api-keys",
 }
 
 
@@ -113,6 +118,7 @@ class Replay:
     logs: dict[str, str]
     approved: dict | None
     sms: dict[str, list[str]]
+    environments: dict[str, dict[str, str]]
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +132,10 @@ def replay(tmp_path_factory) -> Replay:
     table = f"verify-replay-{uuid.uuid4().hex[:8]}"
     ddb = boto3.client("dynamodb", endpoint_url=MOTO, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
     create_table_from_template(ddb, table, template)
-    resolver = Resolver(template, TEST_PARAMETERS, {"VerifyTable": table}, TEST_SECRETS)
+    secretsmanager = boto3.client("secretsmanager", endpoint_url=MOTO, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
+    store_secrets(secretsmanager, TEST_SECRETS)
+    resolver = Resolver(template, TEST_PARAMETERS, {"VerifyTable": table})
+    environments: dict[str, dict[str, str]] = {}
 
     log_dir = target_dir() / "test-logs" / "replay"
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -137,7 +146,8 @@ def replay(tmp_path_factory) -> Replay:
         for fn in functions:
             binary = target_dir() / "debug" / fn.binary
             assert binary.exists(), f"{binary} is missing: build first (cargo build --workspace --bins)"
-            emulator.start_function(fn.binary, binary, {**resolver.environment(fn), **aws_env()})
+            environments[fn.binary] = {**resolver.environment(fn), **aws_env()}
+            emulator.start_function(fn.binary, binary, environments[fn.binary])
         for entry in MANIFEST:
             if entry["function"] not in PRESENT:
                 continue
@@ -160,7 +170,7 @@ def replay(tmp_path_factory) -> Replay:
             approved = emulator.invoke("check-verify", right)
         logs = {name: emulator.log(name) for name in emulator.functions}
     sms = {e["sms_to"]: sms_to(e["sms_to"]) for e in MANIFEST if "sms_to" in e and e["function"] in PRESENT}
-    return Replay(responses, logs, approved, sms)
+    return Replay(responses, logs, approved, sms, environments)
 
 
 def check_http(response: dict, expected: dict, what: str) -> dict:
@@ -226,6 +236,26 @@ def test_functions_warmed_up_and_logged_no_errors(replay: Replay):
         if name in ("start-verify", "check-verify", "webhook-report"):
             assert "warmed up" in log, f"{name}:\n{log}"
         assert not re.search(r"\b(WARN|ERROR)\b|panicked", log), f"{name}:\n{log}"
+
+
+def test_secrets_were_read_from_secrets_manager_and_none_is_in_the_environment(replay: Replay):
+    # Each function was given its secrets' names only (the start and check
+    # above worked, so it read the values), and logged which it read.
+    assert replay.environments, "no function started"
+    wanted = {
+        "start-verify": "VERIFY_CODE_KEY,VERIFY_API_KEYS",
+        "check-verify": "VERIFY_CODE_KEY,VERIFY_API_KEYS",
+        "webhook-report": "VERIFY_API_KEYS,VERIFY_NUMBER_KEY",
+    }
+    for name, env in replay.environments.items():
+        for value in TEST_SECRETS.values():
+            assert value not in env.values(), f"{name} was given a secret's value"
+        assert not {"VERIFY_CODE_KEY", "VERIFY_API_KEYS", "VERIFY_NUMBER_KEY"} & set(env), f"{name}: {sorted(env)}"
+        line = next((l for l in replay.logs[name].splitlines() if "secrets read from Secrets Manager" in l), None)
+        assert line is not None, f"{name} read no secret:\n{replay.logs[name]}"
+        assert f'settings="{wanted[name]}"' in line or f"settings={wanted[name]}" in line, line
+        for value in TEST_SECRETS.values():
+            assert value not in replay.logs[name], f"{name} logged a secret"
 
 
 def test_local_env_file_accepts_the_events_api_key():

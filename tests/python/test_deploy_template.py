@@ -1,7 +1,8 @@
 """template.yaml: validated offline by SAM CLI and cfn-lint (no AWS account),
 and held to the deployment rules: every function built by cargo-lambda for
 arm64 on provided.al2023 with a function URL whose CORS comes from one
-parameter, least-privilege policies, secrets only through dynamic references,
+parameter, least-privilege policies, secrets only by name (read by the
+functions from Secrets Manager),
 the table (on demand, TTL, stream, point-in-time recovery) exactly as the code
 creates it, the stream mapping and the retry schedule, every URL an output.
 """
@@ -192,6 +193,15 @@ def test_no_wildcards_and_every_resource_is_scoped():
                     # This account's and region's sms-voice resources (the
                     # origination identity may be a bare number, see below).
                     assert r == {"Fn::Sub": "arn:${AWS::Partition}:sms-voice:${AWS::Region}:${AWS::AccountId}:*"}, r
+                elif actions(s) == ["secretsmanager:GetSecretValue"]:
+                    # One secret of this account and region, by name (its
+                    # ARN ends in "-" and six random characters), granted
+                    # only when the parameter names one if it is optional.
+                    granted = conditional_statement(r)[1] if "Fn::If" in r else r
+                    assert re.fullmatch(
+                        r"arn:\$\{AWS::Partition\}:secretsmanager:\$\{AWS::Region\}:\$\{AWS::AccountId\}:secret:\$\{[A-Za-z]+SecretName\}-\?{6}",
+                        granted.get("Fn::Sub", ""),
+                    ), r
                 elif actions(s) == ["social-messaging:SendWhatsAppMessage"]:
                     # This account's and region's WhatsApp phone numbers (the
                     # id may be given bare or as an ARN).
@@ -293,10 +303,16 @@ def test_stream_permissions_are_on_the_stream_only():
 
 # --- Secrets and configuration -----------------------------------------------------
 
-SECRET_VARS = {
-    "VERIFY_CODE_KEY", "VERIFY_CODE_KEY_PREVIOUS", "VERIFY_NUMBER_KEY", "VERIFY_NUMBER_KEY_PREVIOUS",
-    "VERIFY_API_KEYS", "VERIFY_AUTH_TOKENS", "VERIFY_WEBHOOKS",
-}
+# A secret setting (its value) and the variable naming the secret that holds it
+# (shared/aws/src/secrets.rs: always the value's name + "_SECRET_ID").
+SECRET_ID = "_SECRET_ID"
+
+
+def secret_settings() -> set[str]:
+    """The settings the functions may read from Secrets Manager, from the code."""
+    found = {name[: -len(SECRET_ID)] for name in code_variables() if name.endswith(SECRET_ID)}
+    assert {"VERIFY_CODE_KEY", "VERIFY_API_KEYS", "VERIFY_NUMBER_KEY", "VERIFY_WEBHOOKS"} <= found, found
+    return found
 
 
 def all_env():
@@ -307,31 +323,63 @@ def all_env():
     return env
 
 
-def test_secrets_only_through_dynamic_references():
-    seen = set()
+def test_secrets_only_by_name():
+    # No secret's value in any function's configuration (what
+    # lambda:GetFunctionConfiguration shows): only the secret's name, from
+    # its parameter, which the function reads during init.
+    secrets = secret_settings()
+    named = set()
     for key, (_, value) in all_env().items():
         name = key.split(":")[-1]
-        text = json.dumps(plain(value))
-        if name in SECRET_VARS:
-            seen.add(name)
-            assert "{{resolve:secretsmanager:${" in text, f"{key} must be a dynamic reference built from a parameter: {text}"
-            assert re.fullmatch(r'.*\{\{resolve:secretsmanager:\$\{[A-Za-z]+SecretName\}\}\}.*', text), text
-        else:
-            assert "resolve:" not in text, f"{key} is not a secret but uses a dynamic reference"
-    assert seen == SECRET_VARS
+        assert name not in secrets, f"{key}: a secret's value in the configuration; pass {name}{SECRET_ID}"
+        if name.endswith(SECRET_ID):
+            named.add(name[: -len(SECRET_ID)])
+            ref = plain(value).get("Ref", "")
+            assert ref.endswith("SecretName") and ref in T["Parameters"], f"{key} must be a *SecretName parameter: {plain(value)}"
+    assert named == secrets, f"secrets the code reads that no function is given: {secrets - named}"
     for name, spec in T["Parameters"].items():
         if name.endswith("SecretName"):
             assert spec["Type"] == "String"
-    # No literal that looks like a key or token anywhere in the template.
+            # Names, not ARNs: the policies build each secret's ARN from its name.
+            assert not re.fullmatch(spec["AllowedPattern"], "arn:aws:secretsmanager:us-east-1:123456789012:secret:x-AbCdEf")
+            assert re.fullmatch(spec["AllowedPattern"], "verify/code-key")
     raw = TEMPLATE.read_text()
+    assert "resolve:" not in raw, "no dynamic reference: CloudFormation would put the value in the configuration"
+    # No literal that looks like a key or token anywhere in the template.
     assert not re.search(r"whsec_[A-Za-z0-9+/=]{8,}|AKIA[0-9A-Z]{16}", raw)
     assert "NoEcho" not in raw, "secrets are not parameters; pass the secret's name"
 
 
 def test_code_key_is_only_given_to_the_functions_that_hash_codes():
-    holders = {fn.logical_id for fn in FUNCTIONS if "VERIFY_CODE_KEY" in fn.properties.get("Environment", {}).get("Variables", {})}
+    holders = {fn.logical_id for fn in FUNCTIONS if "VERIFY_CODE_KEY_SECRET_ID" in fn.properties.get("Environment", {}).get("Variables", {})}
     assert holders == {"StartVerifyFunction", "CheckVerifyFunction"}
-    assert "VERIFY_CODE_KEY" not in T["Globals"]["Function"]["Environment"]["Variables"]
+    assert "VERIFY_CODE_KEY_SECRET_ID" not in T["Globals"]["Function"]["Environment"]["Variables"]
+
+
+def test_each_function_may_read_exactly_the_secrets_it_is_given():
+    # secretsmanager:GetSecretValue on the secrets its *_SECRET_ID variables
+    # name, each optional one only when its parameter is set; no other
+    # function's, and no other action on them.
+    conditions = plain(T["Conditions"])
+    for fn in FUNCTIONS:
+        given = {plain(v)["Ref"] for k, v in function_env(fn).items() if k.endswith(SECRET_ID)}
+        granted = {}
+        for s in statements(fn):
+            if any(a.startswith("secretsmanager:") for a in actions(s)):
+                assert actions(s) == ["secretsmanager:GetSecretValue"], f"{fn.logical_id}: {s}"
+                for r in resources(s):
+                    cond = None
+                    if "Fn::If" in r:
+                        cond, r = conditional_statement(r)
+                    param = re.search(r"\$\{([A-Za-z]+SecretName)\}", r["Fn::Sub"]).group(1)
+                    granted[param] = cond
+        assert set(granted) == given, f"{fn.logical_id}: granted {sorted(granted)}, given {sorted(given)}"
+        for param, cond in granted.items():
+            if "Default" in T["Parameters"][param]:
+                # Optional: granted only when the parameter names a secret.
+                assert conditions[cond] == {"Fn::Not": [{"Fn::Equals": [{"Ref": param}, ""]}]}, (fn.logical_id, param, cond)
+            else:
+                assert cond is None, (fn.logical_id, param)
 
 
 # What each function reads is taken from the code, not from a list kept here:
@@ -412,7 +460,9 @@ def test_every_setting_a_function_reads_is_set_from_a_template_parameter(reads):
     local_only = local_only_variables()
     for fn in FUNCTIONS:
         env = function_env(fn)
-        wanted = reads[fn.logical_id] - local_only
+        # A secret is set by naming the secret that holds it (test_secrets_only_by_name).
+        by_name = {name[: -len(SECRET_ID)] for name in reads[fn.logical_id] if name.endswith(SECRET_ID)}
+        wanted = reads[fn.logical_id] - local_only - by_name
         missing = wanted - set(env)
         assert not missing, f"{fn.logical_id} reads settings a deployment cannot set: {sorted(missing)}"
         for name in wanted:

@@ -6,7 +6,9 @@
 //! Lambda serve), so every timestamp is taken on one clock with no extra
 //! process in the path:
 //!
-//! - ready: process spawn → its first `GET …/invocation/next` (init done);
+//! - ready: process spawn → its first `GET …/invocation/next` (init done),
+//!   with the warm-up off, on, and on with the secrets read from Secrets
+//!   Manager (moto's, behind a timing proxy) instead of the environment;
 //! - first response: spawn → the response to an event queued before spawn;
 //! - warm latency: event handed out → response received, per invocation;
 //! - peak RSS: the process's VmHWM;
@@ -16,7 +18,7 @@
 //!   SDK's serialisation and signing, loopback hops).
 //!
 //! DynamoDB is embedded dynoxide served on loopback (the table made by
-//! `ensure_table`); SNS is moto's server (`--sns URL`).
+//! `ensure_table`); SNS and Secrets Manager are moto's server (`--sns URL`).
 
 use axum::Router;
 use axum::body::Body;
@@ -331,19 +333,54 @@ impl ColdResult {
     }
 }
 
+/// The cold-start modes: the variables each adds to the base environment.
+const WARM_UP_OFF: &[(&str, &str)] = &[("VERIFY_WARM_UP", "false")];
+const WARM_UP_ON: &[(&str, &str)] = &[("VERIFY_WARM_UP", "true")];
+
+/// The secrets mode: warm-up on, the code key, number key and API keys
+/// stored in moto's Secrets Manager and named by `*_SECRET_ID` (as
+/// template.yaml passes them), their values emptied (empty = unset).
+async fn secrets_mode(moto: &str, secrets_proxy: &str, api_keys: &str, run: u64) -> Vec<(String, String)> {
+    let mut env = vec![
+        ("VERIFY_WARM_UP".to_owned(), "true".to_owned()),
+        ("AWS_ENDPOINT_URL_SECRETS_MANAGER".to_owned(), format!("http://{secrets_proxy}")),
+    ];
+    for (var, value) in [
+        ("VERIFY_CODE_KEY", CODE_KEY.to_owned()),
+        ("VERIFY_NUMBER_KEY", NUMBER_KEY.to_owned()),
+        ("VERIFY_API_KEYS", api_keys.to_owned()),
+    ] {
+        let name = format!("bench-{run}/{var}");
+        let resp = reqwest::Client::new()
+            .post(moto)
+            .header("x-amz-target", "secretsmanager.CreateSecret")
+            .header("content-type", "application/x-amz-json-1.1")
+            // moto's default server reads the service from the credential scope; it checks no signature.
+            .header("authorization", "AWS4-HMAC-SHA256 Credential=bench/20260101/us-east-1/secretsmanager/aws4_request, SignedHeaders=host, Signature=0")
+            .body(serde_json::json!({"Name": name, "SecretString": value}).to_string())
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success(), "CreateSecret {name}: {}", resp.text().await.unwrap_or_default());
+        env.push((var.to_owned(), String::new()));
+        env.push((format!("{var}_SECRET_ID"), name));
+    }
+    env
+}
+
 /// `runs` cold starts: spawn with an event already queued, measure, kill.
 async fn cold_starts(
     h: &Harness,
     name: &str,
     binary: &str,
-    warm_up: bool,
+    mode: &[(&str, &str)],
     runs: usize,
     mut event: impl FnMut() -> (Bytes, u16),
 ) -> ColdResult {
     let mut r = ColdResult { ready: vec![], first_response: vec![], rss_kib: vec![] };
     for _ in 0..runs {
         let (ev, want) = event();
-        let mut p = h.spawn(name, binary, &[("VERIFY_WARM_UP", if warm_up { "true" } else { "false" })]).await;
+        let mut p = h.spawn(name, binary, mode).await;
         let outcome = p.invoke(ev).await;
         let first = p.spawned.elapsed();
         expect(&outcome, want, name);
@@ -484,8 +521,8 @@ async fn main() {
         ("AWS_ENDPOINT_URL_DYNAMODB", format!("http://{dynamo_proxy}")),
         ("AWS_ENDPOINT_URL_SNS", format!("http://{sns_proxy}")),
         ("VERIFY_TABLE", table.to_owned()),
-        ("VERIFY_CODE_KEY", "bench-code-key-0123456789abcdef0123456789".to_owned()),
-        ("VERIFY_NUMBER_KEY", "bench-number-key-0123456789abcdef0123456789".to_owned()),
+        ("VERIFY_CODE_KEY", CODE_KEY.to_owned()),
+        ("VERIFY_NUMBER_KEY", NUMBER_KEY.to_owned()),
         ("NO_COLOR", "1".to_owned()),
     ]
     .into_iter()
@@ -495,6 +532,7 @@ async fn main() {
         (k.to_owned(), v.to_owned())
     }))
     .collect();
+    let api_keys = base_env.iter().rev().find(|(k, _)| k == "VERIFY_API_KEYS").map(|(_, v)| v.clone()).expect("--env VERIFY_API_KEYS=…");
     let h = Harness { emu, runtime_addr, base_env, log_dir, next_gen: AtomicU64::new(1) };
 
     let read_event = |file: &str| -> serde_json::Value {
@@ -503,6 +541,9 @@ async fn main() {
     let start_tpl = read_event("start-verify-json.json");
     let check_tpl = read_event("check-verify-by-sid.json");
     let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let secrets_proxy = serve(proxy(sns.trim_end_matches('/').to_owned())).await;
+    let secrets_env = secrets_mode(sns.trim_end_matches('/'), &secrets_proxy, &api_keys, seed).await;
+    let secrets: Vec<(&str, &str)> = secrets_env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let numbers = Numbers::starting_at(seed * 1000);
     let start_event = |to: &str| event_with_body(&start_tpl, &serde_json::json!({"To": to, "Channel": "sms"}).to_string());
     let check_event = |to: &str, code: &str| event_with_body(&check_tpl, &serde_json::json!({"To": to, "Code": code}).to_string());
@@ -512,9 +553,10 @@ async fn main() {
 
     if let Some(bin) = bins.get("start-verify") {
         let name = "start-verify";
-        eprintln!("bench-lambda: {name}: {cold_runs} cold starts without and with warm-up, {warm} warm invocations");
-        let off = cold_starts(&h, name, bin, false, cold_runs, || (start_event(&numbers.next()), 201)).await;
-        let on = cold_starts(&h, name, bin, true, cold_runs, || (start_event(&numbers.next()), 201)).await;
+        eprintln!("bench-lambda: {name}: {cold_runs} cold starts without and with warm-up and with secrets, {warm} warm invocations");
+        let off = cold_starts(&h, name, bin, WARM_UP_OFF, cold_runs, || (start_event(&numbers.next()), 201)).await;
+        let on = cold_starts(&h, name, bin, WARM_UP_ON, cold_runs, || (start_event(&numbers.next()), 201)).await;
+        let sec = cold_starts(&h, name, bin, &secrets, cold_runs, || (start_event(&numbers.next()), 201)).await;
         let mut started = vec![];
         let evs: Vec<(Bytes, u16)> = (0..warm)
             .map(|_| {
@@ -525,7 +567,7 @@ async fn main() {
             })
             .collect();
         let w = warm_run(&h, name, bin, (start_event(&numbers.next()), 201), evs).await;
-        results.insert(name.into(), serde_json::json!({"cold": off.json(), "cold_warm_up": on.json(), "warm": w.json()}));
+        results.insert(name.into(), serde_json::json!({"cold": off.json(), "cold_warm_up": on.json(), "cold_secrets": sec.json(), "warm": w.json()}));
 
         if let Some(bin) = bins.get("check-verify") {
             let name = "check-verify";
@@ -540,10 +582,11 @@ async fn main() {
                 let code = wrong(codes.get(&to).map(String::as_str).unwrap_or(""));
                 (check_event(&to, &code), 200)
             };
-            eprintln!("bench-lambda: {name}: {cold_runs} cold starts without and with warm-up, {} warm invocations", warm / 2 * 2);
-            let off = cold_starts(&h, name, bin, false, cold_runs, &mut take_wrong).await;
-            let on = cold_starts(&h, name, bin, true, cold_runs, &mut take_wrong).await;
-            let half = (warm - 2 * cold_runs - 2) / 2;
+            eprintln!("bench-lambda: {name}: {cold_runs} cold starts without and with warm-up and with secrets, {} warm invocations", warm / 2 * 2);
+            let off = cold_starts(&h, name, bin, WARM_UP_OFF, cold_runs, &mut take_wrong).await;
+            let on = cold_starts(&h, name, bin, WARM_UP_ON, cold_runs, &mut take_wrong).await;
+            let sec = cold_starts(&h, name, bin, &secrets, cold_runs, &mut take_wrong).await;
+            let half = (warm - 3 * cold_runs - 2) / 2;
             let first = take_wrong();
             let wrong_evs: Vec<_> = (0..half).map(|_| take_wrong()).collect();
             let w_wrong = warm_run(&h, name, bin, first, wrong_evs).await;
@@ -558,14 +601,19 @@ async fn main() {
             let w_right = warm_run(&h, name, bin, first, right_evs.collect()).await;
             results.insert(
                 name.into(),
-                serde_json::json!({"cold": off.json(), "cold_warm_up": on.json(), "warm": w_wrong.json(), "warm_right_code": w_right.json()}),
+                serde_json::json!({"cold": off.json(), "cold_warm_up": on.json(), "cold_secrets": sec.json(), "warm": w_wrong.json(), "warm_right_code": w_right.json()}),
             );
         }
     }
 
     // Our own code in process, with instant canned DynamoDB/SNS answers.
     eprintln!("bench-lambda: in process: {warm} requests per kind");
-    let in_process = verify_bench::in_process::measure(&dynamo_upstream, table, &events_dir, warm).await;
+    // `--in-process off`: cold starts only (its canned answers know one service, not a --env VERIFY_SERVICES).
+    let in_process = if flags.get("in-process").as_deref() == Some("off") {
+        serde_json::Value::Null
+    } else {
+        verify_bench::in_process::measure(&dynamo_upstream, table, &events_dir, warm).await
+    };
 
     // webhook-report: a reporting request (function URL) and a stream batch
     // (three records: events stored, no webhook configured).
@@ -573,9 +621,10 @@ async fn main() {
         let name = "webhook-report";
         let summary = Bytes::from(std::fs::read(events_dir.join("webhook-report/function-url-summary.json")).unwrap());
         let batch = Bytes::from(std::fs::read(events_dir.join("webhook-report/stream-batch.json")).unwrap());
-        eprintln!("bench-lambda: {name}: {cold_runs} cold starts without and with warm-up, {warm} warm invocations per trigger");
-        let off = cold_starts(&h, name, bin, false, cold_runs, || (summary.clone(), 200)).await;
-        let on = cold_starts(&h, name, bin, true, cold_runs, || (summary.clone(), 200)).await;
+        eprintln!("bench-lambda: {name}: {cold_runs} cold starts without and with warm-up and with secrets, {warm} warm invocations per trigger");
+        let off = cold_starts(&h, name, bin, WARM_UP_OFF, cold_runs, || (summary.clone(), 200)).await;
+        let on = cold_starts(&h, name, bin, WARM_UP_ON, cold_runs, || (summary.clone(), 200)).await;
+        let sec = cold_starts(&h, name, bin, &secrets, cold_runs, || (summary.clone(), 200)).await;
         let repeat = |ev: &Bytes, want, n| (0..n).map(|_| (ev.clone(), want)).collect::<Vec<_>>();
         // A summary reads every bucket of its range (here 90 days × 8
         // shards): a fifth as many of those.
@@ -583,7 +632,7 @@ async fn main() {
         let w_batch = warm_run(&h, name, bin, (batch.clone(), BATCH_OK), repeat(&batch, BATCH_OK, warm)).await;
         results.insert(
             name.into(),
-            serde_json::json!({"cold": off.json(), "cold_warm_up": on.json(), "warm_summary": w_summary.json(), "warm_stream_batch": w_batch.json()}),
+            serde_json::json!({"cold": off.json(), "cold_warm_up": on.json(), "cold_secrets": sec.json(), "warm_summary": w_summary.json(), "warm_stream_batch": w_batch.json()}),
         );
     }
 
@@ -591,6 +640,7 @@ async fn main() {
         "kind": "lambda",
         "dynamodb": "embedded dynoxide on loopback (ensure_table)",
         "sns": "moto server",
+        "secrets_manager": "moto server",
         "cold_runs": cold_runs,
         "warm_invocations": warm,
         "seconds": round1(started_all.elapsed().as_secs_f64()),
@@ -601,6 +651,9 @@ async fn main() {
     eprintln!("bench-lambda: wrote {out}");
     drop(db);
 }
+
+const CODE_KEY: &str = "bench-code-key-0123456789abcdef0123456789";
+const NUMBER_KEY: &str = "bench-number-key-0123456789abcdef0123456789";
 
 fn round1(x: f64) -> f64 {
     (x * 10.0).round() / 10.0

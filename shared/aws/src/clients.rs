@@ -1,5 +1,6 @@
 //! AWS clients, built once per process from the standard environment
-//! (region, credentials, `AWS_ENDPOINT_URL_DYNAMODB` / `_SNS` overrides).
+//! (region, credentials, `AWS_ENDPOINT_URL_DYNAMODB` / `_SNS` /
+//! `_SECRETS_MANAGER` overrides).
 
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::config::SharedHttpClient;
@@ -71,6 +72,8 @@ pub struct LambdaEnv {
     voice_endpoint: Option<String>,
     #[cfg_attr(not(feature = "social"), allow(dead_code))]
     whatsapp_endpoint: Option<String>,
+    #[cfg_attr(not(feature = "secrets"), allow(dead_code))]
+    secrets_endpoint: Option<String>,
     /// [`timeouts`] for a function (its 10 s deadline); none for a local
     /// engine, which has no deadline and may be slow under a test's load.
     deadline: bool,
@@ -119,7 +122,8 @@ impl LambdaEnv {
             sns_endpoint: get("AWS_ENDPOINT_URL_SNS").or_else(|| any.clone()),
             ses_endpoint: get("AWS_ENDPOINT_URL_SESV2").or_else(|| any.clone()),
             voice_endpoint: get("AWS_ENDPOINT_URL_PINPOINT_SMS_VOICE_V2").or_else(|| any.clone()),
-            whatsapp_endpoint: get("AWS_ENDPOINT_URL_SOCIALMESSAGING").or(any),
+            whatsapp_endpoint: get("AWS_ENDPOINT_URL_SOCIALMESSAGING").or_else(|| any.clone()),
+            secrets_endpoint: get("AWS_ENDPOINT_URL_SECRETS_MANAGER").or(any),
             deadline: true,
         })
     }
@@ -135,6 +139,7 @@ impl LambdaEnv {
             ses_endpoint: Some(endpoint.into()),
             voice_endpoint: Some(endpoint.into()),
             whatsapp_endpoint: Some(endpoint.into()),
+            secrets_endpoint: Some(endpoint.into()),
             deadline: false,
         }
     }
@@ -161,6 +166,12 @@ impl LambdaEnv {
     #[cfg(feature = "social")]
     pub fn whatsapp(&self) -> aws_sdk_socialmessaging::Client {
         client_from_env!(self, aws_sdk_socialmessaging, &self.whatsapp_endpoint)
+    }
+
+    /// For the secrets read during init ([`crate::secrets`]).
+    #[cfg(feature = "secrets")]
+    pub fn secrets_manager(&self) -> aws_sdk_secretsmanager::Client {
+        client_from_env!(self, aws_sdk_secretsmanager, &self.secrets_endpoint)
     }
 }
 

@@ -18,7 +18,8 @@
 //!   SMS sender by End User Messaging (feature "sms-voice"); `ses`: the
 //!   e-mail sender (feature "ses"); `whatsapp`: the WhatsApp sender by End
 //!   User Messaging Social (feature "social"); [`clients`]: the SDK clients
-//!   and the one HTTPS client they share.
+//!   and the one HTTPS client they share; `secrets`: the secrets a Lambda
+//!   function reads from Secrets Manager during init (feature "secrets").
 
 pub mod blocked;
 pub mod clients;
@@ -32,6 +33,8 @@ pub mod item;
 pub mod rate_limits;
 pub mod reports;
 pub mod safe_list;
+#[cfg(feature = "secrets")]
+pub mod secrets;
 pub mod services;
 #[cfg(feature = "ses")]
 pub mod ses;

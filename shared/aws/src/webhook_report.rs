@@ -19,7 +19,7 @@
 //!   ([`crate::counters`]; only ever raise it, as the event shards).
 
 use verify_core::clock::Clock;
-use verify_core::config::{DEFAULT_TABLE, Services, env};
+use verify_core::config::{Services, env};
 use verify_core::events::derive::Deriver;
 use verify_core::events::number_key::{NumberKey, NumberKeys};
 use crate::events::store::{DEFAULT_RETENTION_DAYS, DEFAULT_SHARDS, EventStore};
@@ -109,7 +109,7 @@ impl ReportSettings {
         }
         let (endpoints, delivery) = wh::from_vars(vars)?;
         Ok(ReportSettings {
-            table: get(env::TABLE).unwrap_or(DEFAULT_TABLE).to_owned(),
+            table: verify_core::config::table(vars),
             account_sid,
             services,
             configured,

@@ -9,7 +9,9 @@ use verify_aws::clients::LambdaEnv;
 use verify_core::clock::SystemClock;
 use verify_core::config::Settings;
 use verify_core::sender::Senders;
+use verify_aws::secrets::{self, SecretSetting};
 use verify_aws::store::DynamoStore;
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -91,23 +93,55 @@ pub fn no_delivery(_: &LambdaEnv, _: &Settings) -> Delivery {
     Delivery { senders: Senders::none(), warm_ups: Vec::new() }
 }
 
-/// Reads settings, opens clients and (unless `VERIFY_WARM_UP` is off) the
-/// connections the function uses. Fails loudly on bad configuration: better
-/// a function that refuses to start than one that answers wrongly.
+/// Reads settings (and the secrets template.yaml names, from Secrets
+/// Manager: [`verify_aws::secrets`]), opens clients and (unless
+/// `VERIFY_WARM_UP` is off) the connections the function uses. Fails loudly
+/// on bad configuration or a secret it cannot read: better a function that
+/// refuses to start than one that answers wrongly.
 pub async fn from_env(delivery: DeliverySetup) -> Result<App, String> {
-    let settings = Settings::from_env()?;
+    let aws = LambdaEnv::from_env()?;
+    let mut vars: HashMap<String, String> = std::env::vars().collect();
+    let warm = verify_core::config::warm_up(vars.get(verify_core::config::env::WARM_UP).map(|v| v.trim()));
+    let store = DynamoStore::new(aws.dynamodb(), verify_core::config::table(&vars));
+    let named = secrets::named(&vars, secrets::API_SECRETS)?;
+    // Secrets to read: their round trips overlap the DynamoDB handshake and
+    // the phone metadata; the senders' handshakes need the settings, which
+    // need the secrets, so they follow.
+    let store_warmed = warm && !named.is_empty();
+    if !named.is_empty() {
+        let store_warm_up = async {
+            if warm {
+                warm_up(&store, Vec::new()).await
+            }
+        };
+        let (values, ()) = tokio::join!(read_secrets(&aws, named), store_warm_up);
+        vars.extend(values?);
+    }
+    let settings = Settings::from_vars(&vars)?;
     require_credentials(&settings)?;
     settings.services.log_test_recipients();
-    let aws = LambdaEnv::from_env()?;
-    let store = DynamoStore::new(aws.dynamodb(), settings.table.clone());
     let Delivery { senders, warm_ups } = delivery(&aws, &settings);
-    if settings.warm_up {
-        warm_up(&store, warm_ups).await;
+    match (warm, store_warmed) {
+        (false, _) => {}
+        (true, false) => warm_up(&store, warm_ups).await,
+        (true, true) if !warm_ups.is_empty() => warm_up_clients(None, warm_ups, || ()).await,
+        (true, true) => {}
     }
     let mut api = Api::new(settings, store, senders);
     // One EMF line per request on stdout: CloudWatch Logs makes the metrics.
     api.metrics = std::sync::Arc::new(verify_core::metrics::StdoutEmf);
     Ok(api)
+}
+
+/// The named secrets' values, read from Secrets Manager, with one log line
+/// naming the settings read (never a value) and what it took.
+pub async fn read_secrets(aws: &LambdaEnv, named: Vec<(SecretSetting, String)>) -> Result<Vec<(String, String)>, String> {
+    let started = std::time::Instant::now();
+    let values = secrets::read(&aws.secrets_manager(), named).await?;
+    let read: Vec<&str> = values.iter().map(|(name, _)| name.as_str()).collect();
+    let secrets_ms = format!("{:.1}", started.elapsed().as_secs_f64() * 1000.0);
+    tracing::info!(settings = read.join(","), secrets_ms, "secrets read from Secrets Manager");
+    Ok(values)
 }
 
 /// The Lambda functions' rule: no credentials, no start.

@@ -20,7 +20,9 @@ use base64::engine::general_purpose::STANDARD;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use std::collections::HashMap;
 use std::sync::Arc;
+use verify_aws::secrets;
 use verify_aws::store::DynamoStore;
 use verify_aws::webhook_report::{ReportSettings, WebhookReport, build};
 use verify_core::config::env;
@@ -83,20 +85,30 @@ pub async fn run() -> Result<(), Error> {
 }
 
 /// The deployed function: requires `VERIFY_API_KEYS`, since its URL serves
-/// reports, and the number key. Opens the DynamoDB connection during init
-/// unless `VERIFY_WARM_UP` is off, as the other functions do.
+/// reports, and the number key; reads the secrets template.yaml names from
+/// Secrets Manager while it opens the DynamoDB connection (unless
+/// `VERIFY_WARM_UP` is off, as for the other functions).
 pub async fn from_env() -> Result<WebhookReport, String> {
-    let settings = ReportSettings::from_vars(&std::env::vars().collect())?;
+    let aws = verify_aws::clients::LambdaEnv::from_env()?;
+    let mut vars: HashMap<String, String> = std::env::vars().collect();
+    let dynamodb = aws.dynamodb();
+    let warm = verify_core::config::warm_up(vars.get(env::WARM_UP).map(|v| v.trim()));
+    let named = secrets::named(&vars, secrets::REPORT_SECRETS)?;
+    let store = DynamoStore::new(dynamodb.clone(), verify_core::config::table(&vars));
+    let store_warm_up = async {
+        if warm {
+            crate::app::warm_up_store(&store).await
+        }
+    };
+    let read = async { if named.is_empty() { Ok(Vec::new()) } else { crate::app::read_secrets(&aws, named).await } };
+    let (values, ()) = tokio::join!(read, store_warm_up);
+    vars.extend(values?);
+    let settings = ReportSettings::from_vars(&vars)?;
     if settings.credentials.is_empty() {
         return Err(format!("{} is required: the reporting routes must be authenticated", env::API_KEYS));
     }
-    let dynamodb = verify_aws::clients::LambdaEnv::from_env()?.dynamodb();
-    if settings.warm_up {
-        crate::app::warm_up_store(&DynamoStore::new(dynamodb.clone(), settings.table.clone())).await;
-    }
     Ok(build(settings, dynamodb, Arc::new(verify_core::clock::SystemClock)))
 }
-
 
 /// Handles one decoded invocation; the answer is what Lambda expects back
 /// for that trigger.

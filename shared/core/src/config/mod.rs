@@ -305,7 +305,7 @@ impl Settings {
         let cors = Cors::parse_list(get(env::CORS_ORIGINS).unwrap_or(""))
             .map_err(|e| format!("{}: {e}", env::CORS_ORIGINS))?;
         Ok(Settings {
-            table: get(env::TABLE).unwrap_or(DEFAULT_TABLE).to_owned(),
+            table: table(vars),
             account_sid,
             services,
             keys: CodeKeys::new(current, previous),
@@ -332,6 +332,13 @@ impl Settings {
 /// `VERIFY_WARM_UP`: on unless it says off, for every function.
 pub fn warm_up(value: Option<&str>) -> bool {
     value.is_none_or(|v| !matches!(v, "0" | "false" | "no" | "off"))
+}
+
+/// `VERIFY_TABLE`, for every function: known before the rest of the
+/// settings, so a function can open its DynamoDB connection while it reads
+/// its secrets.
+pub fn table(vars: &HashMap<String, String>) -> String {
+    vars.get(env::TABLE).map(|v| v.trim()).filter(|v| !v.is_empty()).unwrap_or(DEFAULT_TABLE).to_owned()
 }
 
 /// The configured services and the account sid shown in resources: the one

@@ -20,6 +20,7 @@ mod local_server;
 mod rate_limits;
 mod safe_list;
 mod services;
+mod service_webhooks;
 mod scoped_keys;
 mod ses_sender;
 mod local_stream;

@@ -22,6 +22,9 @@ use verify_core::service::Verifier;
 use verify_core::service_catalog::{Catalog, StoredService, StoredServices};
 use verify_core::store::StoreError;
 use verify_core::store::services::ServiceStore;
+use verify_core::webhooks::config::ApiWebhooks;
+use verify_core::webhooks::signing::Secret;
+use verify_core::webhooks::ssrf::Allow;
 
 async fn the_document_is_versioned(engine: Engine) {
     let store = backend(engine).await.store;
@@ -34,23 +37,23 @@ async fn the_document_is_versioned(engine: Engine) {
         created_at: T0,
         updated_at: T0,
     };
-    let v1 = StoredServices { version: 1, services: vec![stored("One")] };
+    let v1 = StoredServices { version: 1, services: vec![stored("One")], ..Default::default() };
     store.save_stored_services(&v1).await.unwrap();
     assert!(matches!(store.save_stored_services(&v1).await, Err(StoreError::Conflict(None))), "version 1 exists");
     assert_eq!(store.stored_services().await.unwrap(), v1);
-    let v2 = StoredServices { version: 2, services: vec![stored("One"), stored("Two")] };
+    let v2 = StoredServices { version: 2, services: vec![stored("One"), stored("Two")], ..Default::default() };
     store.save_stored_services(&v2).await.unwrap();
-    let stale = StoredServices { version: 2, services: vec![] };
+    let stale = StoredServices { version: 2, services: vec![], ..Default::default() };
     assert!(matches!(store.save_stored_services(&stale).await, Err(StoreError::Conflict(None))), "a stale write loses");
     assert_eq!(store.stored_services().await.unwrap(), v2);
     assert!(matches!(store.broken().stored_services().await, Err(StoreError::Unavailable(_))));
 }
 
-type TestApi = Api<TestStore, Arc<ManualClock>>;
+pub(crate) type TestApi = Api<TestStore, Arc<ManualClock>>;
 
 /// One function instance over `store`, open (every permission), its
 /// snapshot kept for `period`.
-fn instance(store: &TestStore, outbox: &verify_core::sender::outbox::Outbox, period: Duration) -> TestApi {
+pub(crate) fn instance(store: &TestStore, outbox: &verify_core::sender::outbox::Outbox, period: Duration) -> TestApi {
     let seed = Services::single(Service::new(SERVICE_SID.into(), "Acme".into(), Limits::default()));
     Api {
         verifier: Verifier {
@@ -65,10 +68,11 @@ fn instance(store: &TestStore, outbox: &verify_core::sender::outbox::Outbox, per
         credentials: Default::default(),
         cors: Cors::default(),
         metrics: Arc::new(verify_core::metrics::NoMetrics),
+        api_webhooks: ApiWebhooks { secrets: vec![Secret::generate()], allow: Allow::NONE },
     }
 }
 
-async fn call(api: &TestApi, f: Function, method: Method, path: &str, body: &str) -> (u16, Value) {
+pub(crate) async fn call(api: &TestApi, f: Function, method: Method, path: &str, body: &str) -> (u16, Value) {
     let req = Request::builder()
         .method(method)
         .uri(path)

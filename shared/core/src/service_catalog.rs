@@ -22,6 +22,7 @@ use crate::clock::Seconds;
 use crate::config::{Limits, Service, Services};
 use crate::store::StoreError;
 use crate::store::services::ServiceStore;
+use crate::service_webhooks::StoredWebhook;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -40,6 +41,10 @@ pub const MAX_STORED_SERVICES: usize = 200;
 pub struct StoredServices {
     pub version: u64,
     pub services: Vec<StoredService>,
+    /// The webhooks created over the API, of any service (absent from a
+    /// document written before they existed).
+    #[serde(default)]
+    pub webhooks: Vec<StoredWebhook>,
 }
 
 /// The values the API sets; everything else a service has (channels,
@@ -114,7 +119,8 @@ pub fn merged(seed: &Services, stored: &StoredServices) -> Services {
     for s in stored.services.iter().filter(|s| seed.get(&s.sid).is_none()) {
         list.push(s.created(seed.defaults()));
     }
-    seed.with_list(list)
+    let webhooks = stored.webhooks.iter().filter(|w| list.iter().any(|s| s.sid == w.service_sid)).cloned().collect();
+    seed.with_list(list, webhooks)
 }
 
 /// A function's view of its services: the seed, and the last snapshot read
@@ -205,7 +211,7 @@ mod tests {
 
     #[test]
     fn stored_values_win_over_the_seed_and_created_services_take_the_defaults() {
-        let doc = StoredServices { version: 2, services: vec![stored(CREATED, "Created"), stored(SEEDED, "Renamed")] };
+        let doc = StoredServices { version: 2, services: vec![stored(CREATED, "Created"), stored(SEEDED, "Renamed")], ..Default::default() };
         let all = merged(&seed(), &doc);
         assert_eq!(all.all().len(), 2);
         let seeded = all.default_service();
@@ -219,6 +225,32 @@ mod tests {
         assert_eq!(merged(&seed(), &StoredServices::default()).all(), seed().all());
     }
 
+    #[test]
+    fn the_snapshot_carries_the_webhooks_of_its_services_only() {
+        let hook = |sid: &str, service_sid: &str| StoredWebhook {
+            sid: sid.into(),
+            service_sid: service_sid.into(),
+            friendly_name: "Hook".into(),
+            event_types: vec!["*".into()],
+            enabled: true,
+            version: "v2".into(),
+            url: "https://hooks.example.com/".into(),
+            created_at: 1,
+            updated_at: 1,
+        };
+        let doc = StoredServices {
+            version: 3,
+            services: vec![stored(CREATED, "Created")],
+            webhooks: vec![hook("YW1", SEEDED), hook("YW2", CREATED), hook("YW3", "VAgone")],
+        };
+        let all = merged(&seed(), &doc);
+        let sids: Vec<&str> = all.webhooks().iter().map(|w| w.sid.as_str()).collect();
+        assert_eq!(sids, ["YW1", "YW2"]);
+        // A document written before webhooks existed reads as having none.
+        let old: StoredServices = serde_json::from_str(r#"{"version":1,"services":[]}"#).unwrap();
+        assert!(old.webhooks.is_empty());
+    }
+
     #[tokio::test]
     async fn a_snapshot_is_served_for_the_period_and_a_local_change_applies_at_once() {
         use crate::store::services::ServiceStore;
@@ -226,7 +258,7 @@ mod tests {
         let catalog = Catalog::with_period(seed(), Duration::from_secs(3600));
         assert!(catalog.current(&store).await.unwrap().get(CREATED).is_none());
         // Written by another instance: not seen within the period.
-        let doc = StoredServices { version: 1, services: vec![stored(CREATED, "Created")] };
+        let doc = StoredServices { version: 1, services: vec![stored(CREATED, "Created")], ..Default::default() };
         store.save_stored_services(&doc).await.unwrap();
         assert!(catalog.current(&store).await.unwrap().get(CREATED).is_none());
         // Written here: seen at once.

@@ -12,6 +12,8 @@ pub const SAFE_LIST: &str = "GN";
 /// A programmable rate limit, and one of its buckets.
 pub const RATE_LIMIT: &str = "RK";
 pub const BUCKET: &str = "BL";
+/// A webhook created over the API.
+pub const WEBHOOK: &str = "YW";
 
 /// A fresh random sid. 128 random bits, so sids cannot be guessed or enumerated.
 pub fn new_sid(prefix: &str) -> String {

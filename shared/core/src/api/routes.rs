@@ -33,10 +33,12 @@ pub enum Operation {
     /// `POST /v2/Services[/{sid}]`, `DELETE /v2/Services/{sid}`: create,
     /// update and delete services.
     ManageServices,
+    /// `/v2/Services/{sid}/Webhooks[/{YW}]`: the webhooks created over the API.
+    ManageWebhooks,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 11] = [
+    pub const ALL: [Operation; 12] = [
         Operation::StartVerification,
         Operation::CheckVerification,
         Operation::FetchVerification,
@@ -48,6 +50,7 @@ impl Operation {
         Operation::ManageSafeList,
         Operation::ManageRateLimits,
         Operation::ManageServices,
+        Operation::ManageWebhooks,
     ];
 
     /// The permission each operation needs: the one table every program
@@ -66,7 +69,8 @@ impl Operation {
             Operation::ReadServices
             | Operation::ManageServices
             | Operation::ManageSafeList
-            | Operation::ManageRateLimits => Permission::Admin,
+            | Operation::ManageRateLimits
+            | Operation::ManageWebhooks => Permission::Admin,
         }
     }
 }
@@ -110,6 +114,9 @@ pub enum Route {
     DeleteSafeListNumber { phone_number: String },
     /// `/v2/Services/{ServiceSid}/RateLimits…`: the method says what to do.
     RateLimits { service_sid: String, target: RateLimitTarget },
+    /// `/v2/Services/{ServiceSid}/Webhooks[/{Sid}]`: the method says what
+    /// to do (create and list without a sid; fetch, update, delete with one).
+    Webhooks { service_sid: String, sid: Option<String> },
     /// The function-URL start endpoint (default service).
     PlainStart,
     /// The function-URL check endpoint (default service).
@@ -159,6 +166,7 @@ impl Route {
             Route::FetchSafeListNumber { .. } => "fetch_safe_list_number",
             Route::DeleteSafeListNumber { .. } => "delete_safe_list_number",
             Route::RateLimits { .. } => "rate_limits",
+            Route::Webhooks { .. } => "webhooks",
             Route::PlainStart => "start_verify",
             Route::PlainCheck => "check_verify",
         }
@@ -178,6 +186,7 @@ impl Route {
                 Operation::ManageSafeList
             }
             Route::RateLimits { .. } => Operation::ManageRateLimits,
+            Route::Webhooks { .. } => Operation::ManageWebhooks,
         }
     }
 }
@@ -250,6 +259,13 @@ pub fn route(function: Function, method: &Method, path: &str) -> Result<Route, A
             };
             found(target.allows(method), Route::RateLimits { service_sid: decode(sid), target }, allowed)
         }
+        ["v2", "Services", sid, "Webhooks"] if starts => {
+            found(get || post, Route::Webhooks { service_sid: decode(sid), sid: None }, "GET or POST")
+        }
+        ["v2", "Services", sid, "Webhooks", yw] if starts => {
+            let allowed = matches!(*method, Method::GET | Method::POST | Method::DELETE);
+            found(allowed, Route::Webhooks { service_sid: decode(sid), sid: Some(decode(yw)) }, "GET, POST or DELETE")
+        }
         _ => Err(not_found()),
     }
 }
@@ -286,6 +302,7 @@ mod tests {
             (ManageSafeList, Admin),
             (ManageRateLimits, Admin),
             (ManageServices, Admin),
+            (ManageWebhooks, Admin),
         ];
         assert_eq!(expected.len(), Operation::ALL.len(), "every operation is listed here");
         for (op, p) in expected {
@@ -310,6 +327,8 @@ mod tests {
             (Method::DELETE, "/v2/SafeList/Numbers/+14155550123".to_owned(), Admin),
             (Method::POST, format!("/v2/Services/{VA}/RateLimits"), Admin),
             (Method::DELETE, format!("/v2/Services/{VA}/RateLimits/RK1/Buckets/BL1"), Admin),
+            (Method::GET, format!("/v2/Services/{VA}/Webhooks"), Admin),
+            (Method::DELETE, format!("/v2/Services/{VA}/Webhooks/YW1"), Admin),
         ];
         for (m, path, p) in cases {
             assert_eq!(route(Function::Local, &m, &path).unwrap().operation().permission(), p, "{m} {path}");
@@ -384,6 +403,22 @@ mod tests {
         assert_eq!(at_rl(Method::GET, "/RK1/Other"), Err(404));
         let path = format!("/v2/Services/{VA}/RateLimits");
         assert!(at(StartVerify, Method::GET, &path).is_ok());
+        assert_eq!(at(CheckVerify, Method::GET, &path), Err(404));
+    }
+
+    #[test]
+    fn webhook_routes() {
+        use Function::{CheckVerify, Local, StartVerify};
+        let hooks = |sid: Option<&str>| Ok(Route::Webhooks { service_sid: VA.to_owned(), sid: sid.map(str::to_owned) });
+        let path = format!("/v2/Services/{VA}/Webhooks");
+        assert_eq!(at(Local, Method::POST, &path), hooks(None));
+        assert_eq!(at(StartVerify, Method::GET, &format!("{path}/")), hooks(None));
+        assert_eq!(at(Local, Method::DELETE, &path), Err(405));
+        for m in [Method::GET, Method::POST, Method::DELETE] {
+            assert_eq!(at(Local, m, &format!("{path}/YW1")), hooks(Some("YW1")));
+        }
+        assert_eq!(at(Local, Method::PUT, &format!("{path}/YW1")), Err(405));
+        assert_eq!(at(Local, Method::GET, &format!("{path}/YW1/x")), Err(404));
         assert_eq!(at(CheckVerify, Method::GET, &path), Err(404));
     }
 

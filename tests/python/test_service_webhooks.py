@@ -19,7 +19,7 @@ import json
 
 import pytest
 from standardwebhooks.webhooks import Webhook
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
 
 from conftest import ACCOUNT_SID, DEFAULT_SERVICE_SID, client_for, launch_verify_local
 from test_webhooks_reports import Receiver
@@ -64,7 +64,7 @@ def hooks(client, service_sid=DEFAULT_SERVICE_SID):
 def test_a_webhook_is_created_fetched_listed_updated_and_deleted(own):
     c = client_for(own)
     created = hooks(c).create(
-        friendly_name="Orders", event_types=["verification.approved", "verification.canceled"], webhook_url=URL, version="v1"
+        friendly_name="Orders", event_types=["verification.approved", "verification.canceled"], webhook_url=URL, resource_version="v1"
     )
     assert created.sid.startswith("YW") and len(created.sid) == 34
     assert (created.service_sid, created.account_sid) == (DEFAULT_SERVICE_SID, ACCOUNT_SID)
@@ -92,18 +92,19 @@ def test_a_webhook_is_created_fetched_listed_updated_and_deleted(own):
     [
         ({"event_types": ["factor.created"], "webhook_url": URL}, "EventTypes (factor.created is a Verify Push"),
         ({"event_types": ["verification.nope"], "webhook_url": URL}, "EventTypes"),
-        ({"event_types": ["*"], "webhook_url": "http://hooks.example.com/"}, "WebhookUrl (only https"),
+        ({"event_types": ["*"], "webhook_url": "https://user:pw@hooks.example.com/"}, "WebhookUrl (credentials"),
         ({"event_types": ["*"], "webhook_url": "https://169.254.169.254/latest"}, "WebhookUrl"),
         ({"event_types": ["*"], "webhook_url": URL, "status": "paused"}, "Status"),
-        ({"event_types": ["*"], "webhook_url": URL, "version": "v3"}, "Version"),
+        ({"event_types": ["*"], "webhook_url": URL, "resource_version": "v3"}, "Version"),
     ],
 )
 def test_bad_input_is_400_naming_the_parameter_and_writes_nothing(own, params, named):
     c = client_for(own)
+    before = hooks(c).list()
     e = rest_error(lambda: hooks(c).create(friendly_name="Bad", **params))
     assert (e.status, e.code) == (400, 60200)
     assert named in e.msg
-    assert hooks(c).list() == []
+    assert hooks(c).list() == before
 
 
 def test_push_events_are_refused_with_what_to_use(own):
@@ -112,10 +113,13 @@ def test_push_events_are_refused_with_what_to_use(own):
 
 
 def test_a_key_without_admin_is_refused(own):
+    before = hooks(client_for(own)).list()
     c = client_for(own, VERIFY_KEY, VERIFY_SECRET)
     e = rest_error(lambda: hooks(c).create(friendly_name="Nope", event_types=["*"], webhook_url=URL))
     assert (e.status, e.code) == (403, 20403)
-    assert hooks(client_for(own)).list() == []
+    with pytest.raises(TwilioException, match="20403"):
+        hooks(c).list()
+    assert hooks(client_for(own)).list() == before
 
 
 def test_an_api_webhook_receives_signed_events_of_a_real_verification(own, receiver, control):

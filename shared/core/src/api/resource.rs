@@ -120,6 +120,7 @@ pub fn service(s: &Service, links: &Links<'_>) -> Value {
             "verifications": format!("{url}/Verifications"),
             "verification_checks": format!("{url}/VerificationCheck"),
             "rate_limits": format!("{url}/RateLimits"),
+            "webhooks": format!("{url}/Webhooks"),
         },
         "url": url,
     })

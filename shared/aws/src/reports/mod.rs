@@ -161,13 +161,13 @@ impl Reports {
         ApiError::new(503, code::SERVICE_UNAVAILABLE, "Event store unavailable; please retry").retry_after(1)
     }
 
-    /// The services a request that names none reports on: the configured
-    /// and named ones, then those created over the API.
+    /// The services a request that names none reports on: `services` (the
+    /// configured and named ones), then those created over the API.
     async fn reported_services(&self) -> Result<Vec<String>, ApiError> {
         let mut all = self.services.clone();
         if let Some((catalog, store)) = &self.catalog {
             let current = catalog.current(store).await.map_err(|e| self.unavailable(format!("services: {e:?}")))?;
-            for s in current.all() {
+            for s in current.all().iter().filter(|s| catalog.seeded().get(&s.sid).is_none()) {
                 if !all.contains(&s.sid) {
                     all.push(s.sid.clone());
                 }

@@ -103,4 +103,34 @@ async fn deleting_a_service_deletes_its_webhooks_and_rate_limits(engine: Engine)
     assert_eq!(call(&api, StartVerify, Method::GET, &format!("/v2/Services/{sid}/Webhooks"), "").await.0, 404);
 }
 
-on_every_store!(webhooks_are_managed_through_the_api, deleting_a_service_deletes_its_webhooks_and_rate_limits);
+/// The document holds at most `MAX_WEBHOOKS` over all services: one more
+/// is refused (400/60200) with nothing written.
+async fn the_number_of_webhooks_is_capped(engine: Engine) {
+    use verify_core::service_catalog::StoredServices;
+    use verify_core::service_webhooks::{MAX_WEBHOOKS, StoredWebhook};
+    let store = backend(engine).await.store;
+    let hook = |i: usize| StoredWebhook {
+        sid: format!("YW{i:032x}"),
+        service_sid: SERVICE_SID.into(),
+        friendly_name: "Hook".into(),
+        event_types: vec!["*".into()],
+        enabled: true,
+        version: "v2".into(),
+        url: "https://hooks.example.com/".into(),
+        created_at: T0,
+        updated_at: T0,
+    };
+    let full = StoredServices { version: 1, webhooks: (0..MAX_WEBHOOKS).map(hook).collect(), ..Default::default() };
+    store.save_stored_services(&full).await.unwrap();
+    let api = instance(&store, &verify_core::sender::outbox::Outbox::new(), Duration::ZERO);
+    let (status, refused) = create(&api, SERVICE_SID, &format!("FriendlyName=One+more&EventTypes=*&WebhookUrl={URL}")).await;
+    assert_eq!((status, refused["code"].as_u64()), (400, Some(60200)), "{refused}");
+    assert!(refused["message"].as_str().unwrap().contains("Max Webhooks"), "{refused}");
+    assert_eq!(store.stored_services().await.unwrap(), full, "nothing written");
+}
+
+on_every_store!(
+    webhooks_are_managed_through_the_api,
+    deleting_a_service_deletes_its_webhooks_and_rate_limits,
+    the_number_of_webhooks_is_capped
+);

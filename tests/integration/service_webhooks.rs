@@ -70,7 +70,7 @@ async fn webhooks_are_managed_through_the_api(engine: Engine) {
     unsigned.api_webhooks.secrets.clear();
     let (status, refused) = create(&unsigned, SERVICE_SID, &body).await;
     assert_eq!((status, refused["code"].as_u64()), (403, Some(60204)), "{refused}");
-    assert!(refused["message"].as_str().unwrap().contains("VERIFY_SERVICE_WEBHOOK_SECRETS"), "{refused}");
+    assert!(refused["message"].as_str().unwrap().contains("service webhook secret"), "{refused}");
     assert_eq!(store.stored_services().await.unwrap().version, version, "nothing written");
 
     // Deleted: 204, then 404.

@@ -177,6 +177,7 @@ fn webhook_report(
         let secrets = secret.iter().cloned().collect();
         settings.endpoints.push(Endpoint::new(url, secrets, Some(service_sid.clone()), None));
     }
+    api.api_webhooks = verify_core::webhooks::config::ApiWebhooks::from_vars(vars)?;
     if settings.api_secrets.is_empty() {
         settings.api_secrets.extend(secret);
         api.api_webhooks.secrets.clone_from(&settings.api_secrets);

@@ -118,9 +118,10 @@ impl<S: Stores, C: Clock> Api<S, C> {
             return Err(ApiError::new(
                 403,
                 code::FEATURE_NOT_SUPPORTED,
+                // The variable is not named: every function links this
+                // message, and only start-verify is given the secret.
                 "Service does not support this feature: webhooks created over the API are signed with the \
-                 deployment's secret, and none is configured (set VERIFY_SERVICE_WEBHOOK_SECRETS; verify-local: \
-                 --webhook-secret)",
+                 deployment's service webhook secret, and none is configured (verify-local: --webhook-secret)",
             ));
         }
         let now = self.verifier.clock.now();

@@ -65,8 +65,6 @@ pub struct Settings {
     /// Open the DynamoDB connection during init so the first request does not
     /// pay the TLS handshake.
     pub warm_up: bool,
-    /// What webhooks created over the API are signed with and checked by.
-    pub api_webhooks: crate::webhooks::config::ApiWebhooks,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -311,7 +309,6 @@ impl Settings {
             whatsapp: crate::whatsapp::WhatsappSettings::read(&get)?,
             public_base_url: get(env::PUBLIC_BASE_URL).map(|u| u.trim_end_matches('/').to_owned()),
             warm_up: warm_up(get(env::WARM_UP)),
-            api_webhooks: crate::webhooks::config::ApiWebhooks::from_vars(vars)?,
         })
     }
 }

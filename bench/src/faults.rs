@@ -251,6 +251,7 @@ fn instance(proxied: &str, sender: &Arc<FlakySender>, settings: &Settings) -> Ar
         credentials: Credentials::default(),
         cors: Cors::default(),
         metrics: Arc::new(verify_core::metrics::NoMetrics),
+        api_webhooks: Default::default(),
     })
 }
 

@@ -24,6 +24,7 @@ fn reports(answer: Answer) -> Reports {
         events: EventStore::new(fake_dynamodb(answer), "verify", 1, 1),
         counters: CounterStore::new(fake_dynamodb(answer), "verify", 1, 1),
         services: vec!["VA00000000000000000000000000000000".into()],
+        catalog: None,
         numbers: NumberKeys::new(NumberKey::new(&[7; 32]).expect("key"), None),
         account_sid: "AC00000000000000000000000000000000".into(),
         auth: Credentials::default(),

@@ -481,3 +481,45 @@ async fn starts_refused_by_geo_permissions_are_blocked_events() {
     assert_eq!(status, 200);
     assert!(html.contains(r#"<b id="total-blocked">2</b><small id="blocked-by-reason">geo_permissions 2</small>"#), "{html}");
 }
+
+/// A service created over the API (in the services document, not in
+/// `VERIFY_SERVICES`): webhook-report reads it through the catalog, so its
+/// events are derived by its own limits (the deployment's defaults, fewer
+/// check attempts than the default service's 100) and the reports cover it
+/// without a request naming it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_service_created_over_the_api_is_derived_by_its_own_limits_and_reported() {
+    use verify_core::service_catalog::{StoredService, StoredServices, merged};
+    use verify_core::store::services::ServiceStore;
+    let mut p = pipeline(Vec::new()).await;
+    let created = format!("VA{}", "d".repeat(32));
+    let now = p.clock.now();
+    let stored = StoredService {
+        sid: created.clone(),
+        friendly_name: "Created".into(),
+        code_length: 6,
+        skip_sms_to_landlines: false,
+        created_at: now,
+        updated_at: now,
+    };
+    let doc = StoredServices { version: 1, services: vec![stored], ..Default::default() };
+    p.verifier.store.save_stored_services(&doc).await.unwrap();
+    let service = merged(p.verifier.services.seeded(), &doc).get(&created).unwrap().clone();
+    let limit = service.limits.max_check_attempts;
+    assert!(limit < p.service(DEFAULT_SERVICE).limits.max_check_attempts);
+
+    let to = "+14155550160";
+    let req = StartRequest { to: PhoneNumber::parse(to).unwrap().into(), channel: verify_core::channel::Channel::Sms, language: None, friendly_name: None, email_from: Default::default() };
+    let sid = p.verifier.start(&service, &req).await.unwrap().sid;
+    let wrong = Code::parse(&p.wrong(to), 6).unwrap();
+    for _ in 0..limit {
+        let target = CheckTarget::To(PhoneNumber::parse(to).unwrap().into());
+        assert!(!p.verifier.check(&service, &target, &wrong).await.unwrap().approved);
+    }
+    p.drain_stream().await;
+    let events = p.events_of(&sid).await;
+    assert_eq!(of_type(&events, "verification.check_failed").len(), limit as usize);
+    assert_eq!(of_type(&events, "verification.max_attempts_reached").len(), 1, "by its own limit");
+    let list = p.get_json("/v2/Attempts").await;
+    assert!(list["attempts"].as_array().unwrap().iter().any(|a| a["service_sid"] == created.as_str()), "{list}");
+}

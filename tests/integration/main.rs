@@ -21,6 +21,7 @@ mod rate_limits;
 mod safe_list;
 mod services;
 mod messaging_configurations;
+mod service_webhooks;
 mod scoped_keys;
 mod ses_sender;
 mod local_stream;

@@ -22,6 +22,9 @@ use verify_core::service::Verifier;
 use verify_core::service_catalog::{Catalog, StoredService, StoredServices};
 use verify_core::store::StoreError;
 use verify_core::store::services::ServiceStore;
+use verify_core::webhooks::config::ApiWebhooks;
+use verify_core::webhooks::signing::Secret;
+use verify_core::webhooks::ssrf::Allow;
 
 async fn the_document_is_versioned(engine: Engine) {
     let store = backend(engine).await.store;
@@ -65,6 +68,7 @@ pub(crate) fn instance(store: &TestStore, outbox: &verify_core::sender::outbox::
         credentials: Default::default(),
         cors: Cors::default(),
         metrics: Arc::new(verify_core::metrics::NoMetrics),
+        api_webhooks: ApiWebhooks { secrets: vec![Secret::generate()], allow: Allow::NONE },
     }
 }
 

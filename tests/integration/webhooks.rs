@@ -148,6 +148,8 @@ async fn harness(endpoints: Vec<Endpoint>, allow: Allow) -> Harness {
     ]))
     .unwrap();
     settings.endpoints = endpoints;
+    // Signs the webhooks created over the API (none unless a test stores one).
+    settings.api_secrets = vec![Secret::parse(SECRET).unwrap()];
     settings.delivery =
         DeliverySettings { allow, timeout: Duration::from_secs(1), immediate_budget: Duration::from_secs(5) };
     let clock = Arc::new(ManualClock::at(T0));
@@ -248,6 +250,44 @@ async fn a_receiver_down_for_the_whole_test_loses_nothing() {
     let again = d.handle_records(&insert_batch()).await;
     assert_eq!(again.deliveries, 0);
     assert_eq!(d.deliveries.get(&ep.id, &event_id).await.unwrap().unwrap().attempts, 5);
+}
+
+/// Webhooks created over the API are read from the services document and
+/// delivered to like configured endpoints, signed with the deployment's
+/// secret; a disabled one gets nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn webhooks_created_over_the_api_are_delivered_signed_and_disabled_ones_get_nothing() {
+    use verify_core::service_catalog::StoredServices;
+    use verify_core::service_webhooks::StoredWebhook;
+    use verify_core::store::services::ServiceStore;
+    let (rx, url, _srv) = Receiver::start(vec![]).await;
+    let h = harness(vec![], Allow::LOOPBACK).await;
+    let d = &h.app.dispatcher;
+    let hook = |sid: &str, enabled: bool| StoredWebhook {
+        sid: sid.into(),
+        service_sid: FIXTURE_SERVICE.into(),
+        friendly_name: "Hook".into(),
+        event_types: vec!["*".into()],
+        enabled,
+        version: "v2".into(),
+        url: url.clone(),
+        created_at: T0,
+        updated_at: T0,
+    };
+    let (on, off) = (format!("YW{}", "1".repeat(32)), format!("YW{}", "2".repeat(32)));
+    let doc = StoredServices { version: 1, webhooks: vec![hook(&on, true), hook(&off, false)], ..Default::default() };
+    d.store.save_stored_services(&doc).await.unwrap();
+
+    let outcome = d.handle_records(&insert_batch()).await;
+    assert!(outcome.failed.is_empty());
+    assert_eq!(outcome.deliveries, 1, "the enabled webhook only");
+    let event_id = insert_event_id();
+    let state = d.deliveries.get(&on, &event_id).await.unwrap().unwrap();
+    assert_eq!(state.status, DeliveryStatus::Delivered);
+    assert!(d.deliveries.get(&off, &event_id).await.unwrap().is_none());
+    let got = rx.received();
+    assert_eq!(got.len(), 1);
+    verify_signature(&got[0]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -142,6 +142,7 @@ async fn harness(public_base_url: Option<&str>) -> Harness {
         credentials,
         cors: Cors::default(),
         metrics: Arc::new(verify_core::metrics::NoMetrics),
+        api_webhooks: Default::default(),
     };
     Harness { api, outbox, clock }
 }

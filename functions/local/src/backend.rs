@@ -44,6 +44,10 @@ impl Local {
             || std::env::var_os("AWS_ENDPOINT_URL_DYNAMODB").is_some()
             || std::env::var_os("AWS_ENDPOINT_URL").is_some();
         let mut vars: HashMap<String, String> = std::env::vars().collect();
+        // verify-local may deliver to loopback (a receiver on this machine),
+        // for configured webhooks and those created over the API alike;
+        // private ranges stay refused unless configured.
+        vars.entry(webhook_env::ALLOW_LOOPBACK.into()).or_insert_with(|| "true".into());
         for (name, file) in [(env::CODE_KEY, "code-key"), (report_vars::NUMBER_KEY, "number-key")] {
             if !vars.contains_key(name) {
                 vars.insert(name.into(), local_secret(args, file)?);
@@ -121,10 +125,11 @@ impl Local {
                 .fold(Senders::none(), |all, spec| all.with(spec.channel, Arc::new(outbox.clone())));
             (senders, Some(messages), "printed here and listed at /_local/messages (nothing is sent)")
         };
-        let report = webhook_report(args, &vars, store.client().clone(), &settings)?;
-        let webhook_urls = report.dispatcher.endpoints.iter().map(|e| e.url.clone()).collect();
         let table = settings.table.clone();
-        let api = verify_core::api::Api::new(settings, store, senders);
+        let client = store.client().clone();
+        let mut api = verify_core::api::Api::new(settings, store, senders);
+        let report = webhook_report(args, &vars, client, &mut api)?;
+        let webhook_urls = report.dispatcher.endpoints.iter().map(|e| e.url.clone()).collect();
         let local = Local { api, sender_description, report, webhook_urls, store_description, embedded, messages };
         if let Some(db) = &local.embedded {
             spawn_ttl_sweeper(db.clone(), Duration::from_secs(args.ttl_sweep_secs.max(1)));
@@ -143,35 +148,39 @@ impl Local {
 }
 
 /// webhook-report as on Lambda, plus `--webhook` endpoints for the default
-/// service. verify-local may deliver to loopback (a receiver on this
-/// machine); private ranges stay refused unless configured.
+/// service, sharing the API's services snapshot (a change made over the API
+/// applies to deliveries at once). The `--webhook-secret` (or the one
+/// generated for `--webhook`) also signs the webhooks created over the API,
+/// unless `VERIFY_SERVICE_WEBHOOK_SECRETS` names their own.
 fn webhook_report(
     args: &Args,
     vars: &HashMap<String, String>,
     client: aws_sdk_dynamodb::Client,
-    api: &Settings,
+    api: &mut Api<DynamoStore, SystemClock>,
 ) -> Result<WebhookReport, String> {
-    let mut vars = vars.clone();
-    vars.entry(webhook_env::ALLOW_LOOPBACK.into()).or_insert_with(|| "true".into());
-    let mut settings = ReportSettings::from_vars(&vars)?;
+    let mut settings = ReportSettings::from_vars(vars)?;
     // Reports are guarded exactly as the API is, --api-key included.
     settings.credentials = api.credentials.clone();
-    let service_sid = api.services.default_service().sid.as_str();
-    if !args.webhook.is_empty() {
-        let secret = match &args.webhook_secret {
-            Some(s) => Secret::parse(s).map_err(|e| format!("--webhook-secret: {e}"))?,
-            None => {
-                let s = Secret::generate();
-                eprintln!("verify-local: no --webhook-secret given; signing with {}", s.expose());
-                s
-            }
-        };
-        for url in &args.webhook {
-            check_url(url, settings.delivery.allow).map_err(|e| format!("--webhook {url}: {e}"))?;
-            settings.endpoints.push(Endpoint::new(url, vec![secret.clone()], Some(service_sid.to_owned()), None));
+    settings.catalog = api.verifier.services.clone();
+    let secret = match (&args.webhook_secret, args.webhook.is_empty()) {
+        (Some(s), _) => Some(Secret::parse(s).map_err(|e| format!("--webhook-secret: {e}"))?),
+        (None, false) => {
+            let s = Secret::generate();
+            eprintln!("verify-local: no --webhook-secret given; signing with {}", s.expose());
+            Some(s)
         }
-    } else if args.webhook_secret.is_some() {
-        return Err("--webhook-secret needs --webhook URL".into());
+        (None, true) => None,
+    };
+    let service_sid = api.verifier.services.seeded().default_service().sid.clone();
+    for url in &args.webhook {
+        check_url(url, settings.delivery.allow).map_err(|e| format!("--webhook {url}: {e}"))?;
+        let secrets = secret.iter().cloned().collect();
+        settings.endpoints.push(Endpoint::new(url, secrets, Some(service_sid.clone()), None));
+    }
+    api.api_webhooks = verify_core::webhooks::config::ApiWebhooks::from_vars(vars)?;
+    if settings.api_secrets.is_empty() {
+        settings.api_secrets.extend(secret);
+        api.api_webhooks.secrets.clone_from(&settings.api_secrets);
     }
     Ok(verify_aws::webhook_report::build(settings, client, Arc::new(SystemClock)))
 }

@@ -68,7 +68,9 @@ pub struct Args {
     /// loopback receivers are allowed here.
     #[arg(long, value_name = "URL")]
     webhook: Vec<String>,
-    /// Signing secret for --webhook (whsec_…); a random one is printed if omitted.
+    /// Signing secret for --webhook (whsec_…; a random one is printed if
+    /// omitted) and for the webhooks created over the API (none without it
+    /// or --webhook, unless VERIFY_SERVICE_WEBHOOK_SECRETS is set).
     #[arg(long, value_name = "whsec_…")]
     webhook_secret: Option<String>,
     /// Milliseconds between reads of the embedded engine's stream.

@@ -40,10 +40,19 @@ pub const NUMBER_KEY_PREVIOUS: SecretSetting = SecretSetting {
     secret_id: "VERIFY_NUMBER_KEY_PREVIOUS_SECRET_ID",
 };
 
-/// The secrets start-verify and check-verify read.
-pub const API_SECRETS: &[SecretSetting] = &[CODE_KEY, CODE_KEY_PREVIOUS, API_KEYS, AUTH_TOKENS];
+/// The secrets that sign webhooks created over the API (start-verify
+/// checks one exists before creating one; webhook-report signs with them).
+pub const SERVICE_WEBHOOK_SECRETS: SecretSetting = SecretSetting {
+    value: verify_core::webhooks::config::env::SERVICE_WEBHOOK_SECRETS,
+    secret_id: "VERIFY_SERVICE_WEBHOOK_SECRETS_SECRET_ID",
+};
+
+/// The secrets start-verify and check-verify may read (each only those its
+/// configuration names: check-verify is given no webhook secret).
+pub const API_SECRETS: &[SecretSetting] = &[CODE_KEY, CODE_KEY_PREVIOUS, API_KEYS, AUTH_TOKENS, SERVICE_WEBHOOK_SECRETS];
 /// The secrets webhook-report reads (no code key: it never sees codes).
-pub const REPORT_SECRETS: &[SecretSetting] = &[API_KEYS, AUTH_TOKENS, WEBHOOKS, NUMBER_KEY, NUMBER_KEY_PREVIOUS];
+pub const REPORT_SECRETS: &[SecretSetting] =
+    &[API_KEYS, AUTH_TOKENS, WEBHOOKS, SERVICE_WEBHOOK_SECRETS, NUMBER_KEY, NUMBER_KEY_PREVIOUS];
 
 /// The secrets `vars` names among `settings`: (setting, secret id). Refuses
 /// a setting given both ways.

@@ -16,7 +16,14 @@
 //!   ever raise it: events written under a larger count are not found with a
 //!   smaller one);
 //! - `VERIFY_COUNTER_SHARDS` (4): report counter items per service and hour
-//!   ([`crate::counters`]; only ever raise it, as the event shards).
+//!   ([`crate::counters`]; only ever raise it, as the event shards);
+//! - `VERIFY_SERVICE_WEBHOOK_SECRETS`: the secrets that sign the webhooks
+//!   created over the API ([`verify_core::webhooks::config::ApiWebhooks`]).
+//!
+//! The services (those of the configuration document, and those created or
+//! changed over the API, with their webhooks) are read through the cached
+//! [`Catalog`], as the API functions read them: a change applies here
+//! within [`verify_core::service_catalog::CACHE_PERIOD`].
 
 use verify_core::clock::Clock;
 use verify_core::config::{Services, env};
@@ -28,7 +35,9 @@ use crate::reports::Reports;
 use verify_core::access::credentials::Credentials;
 use verify_core::sid;
 use crate::webhooks::client::WebhookClient;
-use verify_core::webhooks::config::{self as wh, DeliverySettings, Endpoint};
+use verify_core::service_catalog::Catalog;
+use verify_core::webhooks::config::{self as wh, ApiWebhooks, DeliverySettings, Endpoint};
+use verify_core::webhooks::signing::Secret;
 use crate::store::DynamoStore;
 use crate::webhooks::store::DeliveryStore;
 use crate::webhooks::Dispatcher;
@@ -73,8 +82,14 @@ pub struct ReportSettings {
     pub account_sid: String,
     /// The services reported on: the configured ones and any more named.
     pub services: Vec<String>,
-    /// The configured services, whose limits events are derived by.
+    /// The configured services, whose limits events are derived by (with
+    /// the table's changes: [`ReportSettings::catalog`]).
     pub configured: Services,
+    /// How the services are read: a catalog seeded with `configured`
+    /// (verify-local hands in its API's, so both share one snapshot).
+    pub catalog: Catalog,
+    /// Sign the webhooks created over the API.
+    pub api_secrets: Vec<Secret>,
     pub numbers: NumberKeys,
     pub retention_days: i64,
     pub shards: u32,
@@ -112,7 +127,9 @@ impl ReportSettings {
             table: verify_core::config::table(vars),
             account_sid,
             services,
+            catalog: Catalog::from(configured.clone()),
             configured,
+            api_secrets: ApiWebhooks::from_vars(vars)?.secrets,
             numbers: number_keys(&get)?,
             retention_days: num(vars::EVENT_RETENTION_DAYS, DEFAULT_RETENTION_DAYS, 1, 3650)?,
             shards: num(vars::EVENT_SHARDS, DEFAULT_SHARDS as i64, 1, 64)? as u32,
@@ -142,7 +159,8 @@ fn number_keys<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Result<NumberKeys,
 pub fn build(settings: ReportSettings, client: aws_sdk_dynamodb::Client, clock: Arc<dyn Clock>) -> WebhookReport {
     let events = EventStore::new(client.clone(), settings.table.clone(), settings.shards, settings.retention_days);
     let counters = CounterStore::new(client.clone(), settings.table.clone(), settings.counter_shards, settings.retention_days);
-    let expiries = Expiries { store: DynamoStore::new(client.clone(), settings.table.clone()), clock: clock.clone() };
+    let store = DynamoStore::new(client.clone(), settings.table.clone());
+    let expiries = Expiries { store: store.clone(), clock: clock.clone() };
     let deliveries = DeliveryStore::new(client, settings.table.clone(), settings.retention_days);
     let dispatcher = Arc::new(Dispatcher {
         events: events.clone(),
@@ -150,6 +168,9 @@ pub fn build(settings: ReportSettings, client: aws_sdk_dynamodb::Client, clock: 
         deliveries,
         client: WebhookClient::new(settings.delivery.allow, settings.delivery.timeout),
         endpoints: settings.endpoints,
+        catalog: settings.catalog.clone(),
+        store: store.clone(),
+        api_secrets: settings.api_secrets,
         settings: settings.delivery,
         clock: clock.clone(),
         deriver: Deriver { services: settings.configured, numbers: settings.numbers.clone() },
@@ -159,6 +180,7 @@ pub fn build(settings: ReportSettings, client: aws_sdk_dynamodb::Client, clock: 
         events,
         counters,
         services: settings.services,
+        catalog: Some((settings.catalog, store)),
         numbers: settings.numbers,
         account_sid: settings.account_sid,
         auth: settings.credentials,

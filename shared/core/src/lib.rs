@@ -34,6 +34,7 @@ pub mod record;
 pub mod sender;
 pub mod service;
 pub mod service_catalog;
+pub mod service_webhooks;
 pub mod sid;
 pub mod store;
 pub mod time_fmt;

@@ -23,6 +23,7 @@ use crate::config::{Limits, Service, Services};
 use crate::messaging::{CountryProfiles, MessagingConfiguration, SmsProfiles};
 use crate::store::StoreError;
 use crate::store::services::ServiceStore;
+use crate::service_webhooks::StoredWebhook;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -45,6 +46,10 @@ pub struct StoredServices {
     /// ([`crate::messaging`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub messaging_configurations: Vec<MessagingConfiguration>,
+    /// The webhooks created over the API, of any service (absent from a
+    /// document written before they existed).
+    #[serde(default)]
+    pub webhooks: Vec<StoredWebhook>,
 }
 
 /// The values the API sets; everything else a service has (channels,
@@ -119,7 +124,8 @@ pub fn merged(seed: &Services, stored: &StoredServices) -> Services {
     for s in stored.services.iter().filter(|s| seed.get(&s.sid).is_none()) {
         list.push(s.created(seed.defaults()));
     }
-    seed.with_list(list)
+    let webhooks = stored.webhooks.iter().filter(|w| list.iter().any(|s| s.sid == w.service_sid)).cloned().collect();
+    seed.with_list(list, webhooks)
 }
 
 /// A function's view of its services: the seed, and the last snapshot read
@@ -250,6 +256,32 @@ mod tests {
         assert_eq!(created.limits, Limits { max_sends: 3, code_length: 4, ..Limits::default() });
         assert!(created.skip_sms_to_landlines && created.countries.is_none());
         assert_eq!(merged(&seed(), &StoredServices::default()).all(), seed().all());
+    }
+
+    #[test]
+    fn the_snapshot_carries_the_webhooks_of_its_services_only() {
+        let hook = |sid: &str, service_sid: &str| StoredWebhook {
+            sid: sid.into(),
+            service_sid: service_sid.into(),
+            friendly_name: "Hook".into(),
+            event_types: vec!["*".into()],
+            enabled: true,
+            version: "v2".into(),
+            url: "https://hooks.example.com/".into(),
+            created_at: 1,
+            updated_at: 1,
+        };
+        let doc = StoredServices {
+            version: 3,
+            services: vec![stored(CREATED, "Created")],
+            webhooks: vec![hook("YW1", SEEDED), hook("YW2", CREATED), hook("YW3", "VAgone")],
+        };
+        let all = merged(&seed(), &doc);
+        let sids: Vec<&str> = all.webhooks().iter().map(|w| w.sid.as_str()).collect();
+        assert_eq!(sids, ["YW1", "YW2"]);
+        // A document written before webhooks existed reads as having none.
+        let old: StoredServices = serde_json::from_str(r#"{"version":1,"services":[]}"#).unwrap();
+        assert!(old.webhooks.is_empty());
     }
 
     #[tokio::test]

@@ -14,6 +14,8 @@ pub const RATE_LIMIT: &str = "RK";
 pub const BUCKET: &str = "BL";
 /// A sender profile, named as Twilio names a Messaging Service ([`crate::messaging`]).
 pub const MESSAGING_SERVICE: &str = "MG";
+/// A webhook created over the API.
+pub const WEBHOOK: &str = "YW";
 
 /// A fresh random sid. 128 random bits, so sids cannot be guessed or enumerated.
 pub fn new_sid(prefix: &str) -> String {

@@ -31,10 +31,16 @@ pub struct Delivery {
     pub senders: Senders,
     /// One per sender's service, named for the log line.
     pub warm_ups: Vec<(&'static str, WarmUp)>,
+    /// Whether this function manages the webhooks created over the API
+    /// (start-verify): it then reads the secrets that sign them and the
+    /// rules their URLs are checked by (`VERIFY_SERVICE_WEBHOOK_SECRETS`,
+    /// which may come from Secrets Manager, and `VERIFY_WEBHOOK_ALLOW_*`);
+    /// no other function reads the secret.
+    pub manages_webhooks: bool,
 }
 
 /// How a function's main builds its [`Delivery`] from the environment.
-pub type DeliverySetup = fn(&LambdaEnv, &Settings) -> Delivery;
+pub type DeliverySetup = fn(&LambdaEnv, &Settings) -> Result<Delivery, String>;
 
 /// start-verify: SMS through SNS.
 #[cfg(feature = "sns")]
@@ -42,7 +48,11 @@ pub fn sms_by_sns(aws: &LambdaEnv, settings: &Settings) -> Delivery {
     let sns = std::sync::Arc::new(verify_aws::sns::SnsSender::new(aws.sns(), settings.sms.clone()));
     let warm = sns.clone();
     let warm_up: WarmUp = Box::pin(async move { warm.warm_up().await.map_err(|e| e.0) });
-    Delivery { senders: Senders::none().with(verify_core::channel::Channel::Sms, sns), warm_ups: vec![("sns", warm_up)] }
+    Delivery {
+        senders: Senders::none().with(verify_core::channel::Channel::Sms, sns),
+        warm_ups: vec![("sns", warm_up)],
+        manages_webhooks: false,
+    }
 }
 
 /// start-verify: SMS through SNS (or, with `VERIFY_SMS_SENDER=eum`, End
@@ -51,12 +61,13 @@ pub fn sms_by_sns(aws: &LambdaEnv, settings: &Settings) -> Delivery {
 /// is refused with 60223, as for any channel with no sender).
 #[cfg(all(feature = "sns", feature = "sms-voice"))]
 pub fn sms_and_call(aws: &LambdaEnv, settings: &Settings) -> Delivery {
-    let Delivery { mut senders, mut warm_ups } = match &settings.sms_v2 {
+    let Delivery { mut senders, mut warm_ups, manages_webhooks } = match &settings.sms_v2 {
         Some(v2) => {
             let sms = std::sync::Arc::new(verify_aws::sms_v2::SmsV2Sender::new(aws.voice(), v2.clone()));
             let warm = sms.clone();
             let warm_up: WarmUp = Box::pin(async move { warm.warm_up().await.map_err(|e| e.0) });
-            Delivery { senders: Senders::none().with(verify_core::channel::Channel::Sms, sms), warm_ups: vec![("sms-voice", warm_up)] }
+            let senders = Senders::none().with(verify_core::channel::Channel::Sms, sms);
+            Delivery { senders, warm_ups: vec![("sms-voice", warm_up)], manages_webhooks: false }
         }
         None => sms_by_sns(aws, settings),
     };
@@ -66,7 +77,7 @@ pub fn sms_and_call(aws: &LambdaEnv, settings: &Settings) -> Delivery {
         warm_ups.push(("sms-voice", Box::pin(async move { warm.warm_up().await.map_err(|e| e.0) })));
         senders = senders.with(verify_core::channel::Channel::Call, voice);
     }
-    Delivery { senders, warm_ups }
+    Delivery { senders, warm_ups, manages_webhooks }
 }
 
 /// start-verify: every channel — SMS and calls as [`sms_and_call`] sets them
@@ -75,22 +86,24 @@ pub fn sms_and_call(aws: &LambdaEnv, settings: &Settings) -> Delivery {
 /// only action the function may call is `ses:SendEmail`, so the first e-mail
 /// of an instance opens its connection. WhatsApp likewise, through End User
 /// Messaging Social when `VERIFY_WHATSAPP_PHONE_NUMBER_ID` is set (its one
-/// action is `social-messaging:SendWhatsAppMessage`).
+/// action is `social-messaging:SendWhatsAppMessage`). And the webhooks
+/// created over the API, which start-verify manages.
 #[cfg(all(feature = "sns", feature = "sms-voice", feature = "ses", feature = "social"))]
-pub fn every_channel(aws: &LambdaEnv, settings: &Settings) -> Delivery {
+pub fn every_channel(aws: &LambdaEnv, settings: &Settings) -> Result<Delivery, String> {
     let mut delivery = sms_and_call(aws, settings);
+    delivery.manages_webhooks = true;
     if let Some(ses) = verify_aws::ses::SesSender::new(aws.ses(), settings.email.clone()) {
         delivery.senders = delivery.senders.with(verify_core::channel::Channel::Email, std::sync::Arc::new(ses));
     }
     if let Some(whatsapp) = verify_aws::whatsapp::WhatsappSender::new(aws.whatsapp(), &settings.whatsapp) {
         delivery.senders = delivery.senders.with(verify_core::channel::Channel::Whatsapp, std::sync::Arc::new(whatsapp));
     }
-    delivery
+    Ok(delivery)
 }
 
 /// check-verify: sends nothing.
-pub fn no_delivery(_: &LambdaEnv, _: &Settings) -> Delivery {
-    Delivery { senders: Senders::none(), warm_ups: Vec::new() }
+pub fn no_delivery(_: &LambdaEnv, _: &Settings) -> Result<Delivery, String> {
+    Ok(Delivery { senders: Senders::none(), warm_ups: Vec::new(), manages_webhooks: false })
 }
 
 /// Reads settings (and the secrets template.yaml names, from Secrets
@@ -120,7 +133,7 @@ pub async fn from_env(delivery: DeliverySetup) -> Result<App, String> {
     let settings = Settings::from_vars(&vars)?;
     require_credentials(&settings)?;
     settings.services.log_test_recipients();
-    let Delivery { senders, warm_ups } = delivery(&aws, &settings);
+    let Delivery { senders, warm_ups, manages_webhooks } = delivery(&aws, &settings)?;
     match (warm, store_warmed) {
         (false, _) => {}
         (true, false) => warm_up(&store, warm_ups).await,
@@ -128,6 +141,9 @@ pub async fn from_env(delivery: DeliverySetup) -> Result<App, String> {
         (true, true) => {}
     }
     let mut api = Api::new(settings, store, senders);
+    if manages_webhooks {
+        api.api_webhooks = verify_core::webhooks::config::ApiWebhooks::from_vars(&vars)?;
+    }
     // One EMF line per request on stdout: CloudWatch Logs makes the metrics.
     api.metrics = std::sync::Arc::new(verify_core::metrics::StdoutEmf);
     Ok(api)

@@ -36,6 +36,8 @@ use params::{Bound, Query};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
+use verify_core::service_catalog::Catalog;
+use crate::store::DynamoStore;
 
 pub const DEFAULT_PAGE_SIZE: usize = 50;
 pub use params::MAX_PAGE_SIZE;
@@ -45,8 +47,13 @@ pub const DEFAULT_DAYS: i64 = 30;
 pub struct Reports {
     pub events: EventStore,
     pub counters: CounterStore,
-    /// The services reported on when a request names none.
+    /// The services reported on when a request names none (besides those
+    /// `catalog` has).
     pub services: Vec<String>,
+    /// The services created over the API are reported on too, read through
+    /// the cached catalog (at most once per cache period); `None`: only
+    /// `services`.
+    pub catalog: Option<(Catalog, DynamoStore)>,
     /// Hashes a `ChannelData.To` number as stored events do.
     pub numbers: NumberKeys,
     pub account_sid: String,
@@ -125,13 +132,18 @@ impl Reports {
         }
         let q = Query::parse(req.uri());
         let path = req.uri().path().trim_end_matches('/');
+        let services = match self.reported_services().await {
+            Ok(services) => services,
+            Err(e) => return error_response(&e),
+        };
+        let s = &services;
         let result = match path {
-            "/v2/Attempts" => self.attempts(req, &q).await,
-            "/v2/Attempts/Summary" => self.summary(req, &q).await,
-            "/events" => self.list_events(req, &q).await,
-            "/dashboard" => self.dashboard(&q).await,
+            "/v2/Attempts" => self.attempts(req, &q, s).await,
+            "/v2/Attempts/Summary" => self.summary(req, &q, s).await,
+            "/events" => self.list_events(req, &q, s).await,
+            "/dashboard" => self.dashboard(&q, s).await,
             p => match p.strip_prefix("/v2/Attempts/") {
-                Some(attempt_sid) => self.attempt(req, attempt_sid).await,
+                Some(attempt_sid) => self.attempt(req, attempt_sid, s).await,
                 None => Err(not_found(p)),
             },
         };
@@ -149,8 +161,24 @@ impl Reports {
         ApiError::new(503, code::SERVICE_UNAVAILABLE, "Event store unavailable; please retry").retry_after(1)
     }
 
-    /// The common filters: services, period, country, channel, number.
-    fn query_from(&self, q: &Query, names: Names) -> Result<EventQuery, ApiError> {
+    /// The services a request that names none reports on: `services` (the
+    /// configured and named ones), then those created over the API.
+    async fn reported_services(&self) -> Result<Vec<String>, ApiError> {
+        let mut all = self.services.clone();
+        if let Some((catalog, store)) = &self.catalog {
+            let current = catalog.current(store).await.map_err(|e| self.unavailable(format!("services: {e:?}")))?;
+            for s in current.all().iter().filter(|s| catalog.seeded().get(&s.sid).is_none()) {
+                if !all.contains(&s.sid) {
+                    all.push(s.sid.clone());
+                }
+            }
+        }
+        Ok(all)
+    }
+
+    /// The common filters: services (`services` when the request names
+    /// none), period, country, channel, number.
+    fn query_from(&self, q: &Query, names: Names, services: &[String]) -> Result<EventQuery, ApiError> {
         let now = self.clock.now();
         let from = names.bound(q, names.after())?.map_or(now - DEFAULT_DAYS * 86_400, Bound::start);
         let to = names.bound(q, names.before())?.map_or(now + 1, Bound::end);
@@ -160,7 +188,7 @@ impl Reports {
         let to = to.min(now + 2 * 86_400);
         let services = match q.typed(names.service(), params::sid_of(sid::SERVICE))? {
             Some(s) => vec![s],
-            None => self.services.clone(),
+            None => services.to_vec(),
         };
         let to_hashes = q
             .typed("ChannelData.To", verify_core::phone::e164_spelling)?
@@ -178,8 +206,8 @@ impl Reports {
         })
     }
 
-    async fn attempts(&self, req: &Request<Bytes>, q: &Query) -> Result<HttpResponse, ApiError> {
-        let mut query = self.query_from(q, Names::Twilio)?;
+    async fn attempts(&self, req: &Request<Bytes>, q: &Query, services: &[String]) -> Result<HttpResponse, ApiError> {
+        let mut query = self.query_from(q, Names::Twilio, services)?;
         query.types = Some(vec![EventType::Pending]);
         let status = q.typed("Status", |s| match s.to_ascii_lowercase().as_str() {
             "converted" => Some(true),
@@ -231,12 +259,12 @@ impl Reports {
     /// `GET /v2/Attempts/{Sid}`: the attempt's `pending` event, read by key
     /// (its id is made from the attempt sid), then whether it converted.
     /// Two reads, whatever the table holds; nothing is written per send.
-    async fn attempt(&self, req: &Request<Bytes>, attempt_sid: &str) -> Result<HttpResponse, ApiError> {
+    async fn attempt(&self, req: &Request<Bytes>, attempt_sid: &str, services: &[String]) -> Result<HttpResponse, ApiError> {
         let path = format!("/Attempts/{attempt_sid}");
         if !sid::is_sid(sid::ATTEMPT, attempt_sid) {
             return Err(not_found(&path));
         }
-        let event = self.events.attempt(&self.services, attempt_sid).await.map_err(|e| self.unavailable(e))?;
+        let event = self.events.attempt(services, attempt_sid).await.map_err(|e| self.unavailable(e))?;
         let Some(event) = event else { return Err(not_found(&path)) };
         let converted = self.converted_among(std::slice::from_ref(&event)).await?;
         let body = self.attempt_json(&event, !converted.is_empty(), &self.base_url(req));
@@ -308,8 +336,8 @@ impl Reports {
         Ok((figures.sent, figures.converted_attempts()))
     }
 
-    async fn summary(&self, req: &Request<Bytes>, q: &Query) -> Result<HttpResponse, ApiError> {
-        let query = self.query_from(q, Names::Twilio)?;
+    async fn summary(&self, req: &Request<Bytes>, q: &Query, services: &[String]) -> Result<HttpResponse, ApiError> {
+        let query = self.query_from(q, Names::Twilio, services)?;
         // Counters are kept per service, hour, country and channel: a number,
         // a prefix or a verification is not among them (list its attempts).
         for (name, set) in [
@@ -334,8 +362,8 @@ impl Reports {
         Ok(json_response(StatusCode::OK, &body))
     }
 
-    async fn list_events(&self, req: &Request<Bytes>, q: &Query) -> Result<HttpResponse, ApiError> {
-        let mut query = self.query_from(q, Names::Own)?;
+    async fn list_events(&self, req: &Request<Bytes>, q: &Query, services: &[String]) -> Result<HttpResponse, ApiError> {
+        let mut query = self.query_from(q, Names::Own, services)?;
         query.types = params::event_types(q, "type")?;
         if let Some(v) = q.typed("verification_sid", params::sid_of(sid::VERIFICATION))? {
             query.verification_sid = Some(v);
@@ -379,9 +407,9 @@ impl Reports {
         Ok(resp)
     }
 
-    async fn dashboard(&self, q: &Query) -> Result<HttpResponse, ApiError> {
+    async fn dashboard(&self, q: &Query, services: &[String]) -> Result<HttpResponse, ApiError> {
         let now = self.clock.now();
-        let query = self.query_from(q, Names::Own)?;
+        let query = self.query_from(q, Names::Own, services)?;
         let query = EventQuery { from: if q.get("from").is_some() { query.from } else { now - 7 * 86_400 }, ..query };
         if query.to <= query.from || query.to - query.from > 366 * 86_400 {
             return Err(ApiError::invalid("Invalid period: from must be before to, at most a year apart"));

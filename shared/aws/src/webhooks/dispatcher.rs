@@ -23,6 +23,13 @@
 //! its counters (a Lambda killed mid-batch); the counters then miss that
 //! event, they never count one twice.
 //!
+//! Endpoints: the configured ones (`VERIFY_WEBHOOKS`) and the enabled
+//! webhooks created over the API, signed with the deployment's secrets for
+//! those ([`verify_core::service_webhooks`]). Both, and the services events
+//! are derived by, come from one snapshot of the services document per
+//! batch or scheduled run, read through the cached [`Catalog`] (at most one
+//! read per cache period, none per batch within it).
+//!
 //! Order: a batch's records are handled in stream order, and stop at the
 //! first that cannot be stored (Lambda hands the batch back from there). The
 //! first attempts to one endpoint of one verification's events are made one
@@ -37,7 +44,11 @@ use crate::events::store::EventStore;
 use verify_core::events::Event;
 use crate::events::stream::{StreamRecord, parse_record};
 use super::client::WebhookClient;
+use verify_core::config::Services;
+use verify_core::service_catalog::Catalog;
 use verify_core::webhooks::config::{DeliverySettings, Endpoint};
+use verify_core::webhooks::signing::Secret;
+use crate::store::DynamoStore;
 use verify_core::webhooks::delivery::{Delivery, DeliveryStatus, Outcome};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -52,11 +63,18 @@ pub struct Dispatcher {
     pub events: EventStore,
     pub counters: CounterStore,
     pub deliveries: DeliveryStore,
+    /// The configured endpoints.
     pub endpoints: Vec<Endpoint>,
+    /// The services (with the webhooks created over the API), read from
+    /// `store` at most once per cache period.
+    pub catalog: Catalog,
+    pub store: DynamoStore,
+    /// Sign the webhooks created over the API (none: they get nothing).
+    pub api_secrets: Vec<Secret>,
     pub client: WebhookClient,
     pub settings: DeliverySettings,
     pub clock: Arc<dyn Clock>,
-    /// Turns stream records into events.
+    /// Turns stream records into events (by the snapshot's services).
     pub deriver: Deriver,
     /// Attempts' final outcomes since the last [`Dispatcher::take_tally`],
     /// first attempts and retries alike (for the metrics).
@@ -110,7 +128,23 @@ pub struct RetryOutcome {
     pub errors: usize,
 }
 
+/// What one batch or scheduled run works with: the current services and
+/// every endpoint deliveries may go to.
+#[derive(Clone)]
+pub struct Snapshot {
+    pub services: Arc<Services>,
+    pub endpoints: Arc<Vec<Endpoint>>,
+}
+
 impl Dispatcher {
+    /// The services and endpoints now, through the catalog's cache.
+    pub async fn snapshot(&self) -> Result<Snapshot, String> {
+        let services = self.catalog.current(&self.store).await.map_err(|e| format!("services unreadable: {e:?}"))?;
+        let mut endpoints = self.endpoints.clone();
+        endpoints.extend(services.webhooks().iter().filter_map(|w| w.endpoint(&self.api_secrets)));
+        Ok(Snapshot { services, endpoints: Arc::new(endpoints) })
+    }
+
     /// (delivered, given up) since the last call, and starts counting afresh.
     pub fn take_tally(&self) -> (usize, usize) {
         use std::sync::atomic::Ordering::Relaxed;
@@ -126,6 +160,17 @@ impl Dispatcher {
     /// Handles the `Records` of one stream batch.
     pub async fn handle_records(self: &Arc<Self>, records: &[serde_json::Value]) -> BatchOutcome {
         let mut outcome = BatchOutcome::default();
+        let snap = match self.snapshot().await {
+            Ok(snap) => snap,
+            Err(e) => {
+                // Nothing is handled without knowing where events go: the
+                // whole batch is handed back.
+                tracing::error!(error = %e, "stream batch handed back");
+                let first = records.first().and_then(|r| r["dynamodb"]["SequenceNumber"].as_str());
+                outcome.failed.extend(first.map(str::to_owned));
+                return outcome;
+            }
+        };
         let mut fresh = Vec::new();
         // Events stored for the first time, with the index of their record.
         let mut stored: Vec<(usize, Event, Parts)> = Vec::new();
@@ -146,7 +191,7 @@ impl Dispatcher {
                 }
             };
             let mut new_events = Vec::new();
-            let result = self.process(&record, &mut new_events).await;
+            let result = self.process(&snap, &record, &mut new_events).await;
             stored.extend(new_events.into_iter().map(|(e, parts)| (index, e, parts)));
             match result {
                 Ok((events, deliveries)) => {
@@ -168,7 +213,7 @@ impl Dispatcher {
             let seq = records[index]["dynamodb"]["SequenceNumber"].as_str().unwrap_or_default().to_owned();
             outcome.failed = vec![seq];
         }
-        self.attempt_now(fresh).await;
+        self.attempt_now(&snap, fresh).await;
         outcome
     }
 
@@ -193,8 +238,8 @@ impl Dispatcher {
     /// the number of events and the deliveries newly recorded, in order.
     /// Each event stored for the first time is pushed to `stored` as soon as
     /// it is (even if a later write of the record fails), to be counted.
-    pub async fn process(&self, record: &StreamRecord, stored: &mut Vec<(Event, Parts)>) -> Result<(usize, Vec<Fresh>), String> {
-        let events = self.deriver.derive(&record.change());
+    pub async fn process(&self, snap: &Snapshot, record: &StreamRecord, stored: &mut Vec<(Event, Parts)>) -> Result<(usize, Vec<Fresh>), String> {
+        let events = self.deriver.derive_with(&snap.services, &record.change());
         let mut created = Vec::new();
         let now = self.clock.now();
         for e in &events {
@@ -203,7 +248,7 @@ impl Dispatcher {
             }
             tracing::info!(event_id = %e.id, event_type = e.event_type.as_str(), verification_sid = %e.verification_sid, to = %e.to_masked, "event");
             let body = e.payload().to_string();
-            for ep in self.endpoints.iter().filter(|ep| ep.wants(&e.service_sid, e.event_type)) {
+            for ep in snap.endpoints.iter().filter(|ep| ep.wants(&e.service_sid, e.event_type)) {
                 let d = Delivery {
                     endpoint_id: ep.id.clone(),
                     event_id: e.id.clone(),
@@ -227,7 +272,7 @@ impl Dispatcher {
 
     /// First attempts of freshly recorded deliveries, within the budget: one
     /// task per (endpoint, verification), which tries its deliveries in order.
-    async fn attempt_now(self: &Arc<Self>, deliveries: Vec<Fresh>) {
+    async fn attempt_now(self: &Arc<Self>, snap: &Snapshot, deliveries: Vec<Fresh>) {
         if deliveries.is_empty() {
             return;
         }
@@ -243,10 +288,10 @@ impl Dispatcher {
         }
         let mut tasks = tokio::task::JoinSet::new();
         for queue in queues {
-            let me = Arc::clone(self);
+            let (me, endpoints) = (Arc::clone(self), Arc::clone(&snap.endpoints));
             tasks.spawn(async move {
                 for d in queue {
-                    if let Err(e) = me.attempt(d).await {
+                    if let Err(e) = me.attempt(&endpoints, d).await {
                         tracing::warn!(error = %e, "first attempt not recorded; the retry schedule has it");
                     }
                 }
@@ -262,15 +307,16 @@ impl Dispatcher {
     /// The scheduled run: retries every due delivery (up to [`RETRY_BATCH`]).
     pub async fn run_due(self: &Arc<Self>) -> Result<RetryOutcome, String> {
         let now = self.clock.now();
+        let endpoints = self.snapshot().await?.endpoints;
         let due = self.deliveries.due(now, RETRY_BATCH).await?;
         let permits = Arc::new(tokio::sync::Semaphore::new(RETRY_CONCURRENCY));
         let mut tasks = tokio::task::JoinSet::new();
         for d in due {
-            let (me, permits) = (Arc::clone(self), Arc::clone(&permits));
+            let (me, permits, endpoints) = (Arc::clone(self), Arc::clone(&permits), Arc::clone(&endpoints));
             tasks.spawn(async move {
                 let _permit = permits.acquire_owned().await.ok()?;
                 match me.deliveries.claim(&d, me.clock.now() + me.lease()).await {
-                    Ok(true) => Some(me.attempt(d).await),
+                    Ok(true) => Some(me.attempt(&endpoints, d).await),
                     Ok(false) => None, // another run took it
                     Err(e) => Some(Err(e)),
                 }
@@ -300,8 +346,11 @@ impl Dispatcher {
     }
 
     /// One attempt of a delivery this caller holds, and its record.
-    async fn attempt(&self, d: Delivery) -> Result<Delivery, String> {
-        let Some(ep) = self.endpoints.iter().find(|e| e.id == d.endpoint_id) else {
+    /// A webhook since deleted or disabled over the API is no longer among
+    /// `endpoints`: its pending deliveries end as for an endpoint removed
+    /// from the configuration.
+    async fn attempt(&self, endpoints: &[Endpoint], d: Delivery) -> Result<Delivery, String> {
+        let Some(ep) = endpoints.iter().find(|e| e.id == d.endpoint_id) else {
             let mut after = d.clone();
             after.status = DeliveryStatus::Failed;
             after.last_error = Some("endpoint no longer configured".into());

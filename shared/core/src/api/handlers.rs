@@ -40,6 +40,10 @@ pub struct Api<S, C> {
     pub cors: Cors,
     /// Where each request's metrics go (one EMF line per request on Lambda).
     pub metrics: std::sync::Arc<dyn MetricsSink>,
+    /// Whether webhooks may be created over the API (a secret signs them),
+    /// and the rules their URLs are checked by: start-verify's and
+    /// verify-local's (none elsewhere, so no other function holds the secret).
+    pub api_webhooks: crate::webhooks::config::ApiWebhooks,
 }
 
 pub type HttpResponse = Response<String>;
@@ -61,6 +65,7 @@ impl<S> Api<S, crate::clock::SystemClock> {
             credentials: settings.credentials,
             cors: settings.cors,
             metrics: std::sync::Arc::new(crate::metrics::NoMetrics),
+            api_webhooks: Default::default(),
         }
     }
 }
@@ -149,6 +154,13 @@ impl<S: Stores, C: Clock> Api<S, C> {
             }
             Route::MessagingConfigurations { service_sid, country } => {
                 match self.messaging_configurations(&service_sid, country.as_deref(), req, &links).await? {
+                    (status, Some(body)) => (status, body),
+                    (status, None) => return Ok(empty_response(status)),
+                }
+            }
+            Route::Webhooks { service_sid, sid } => {
+                service(&service_sid)?;
+                match self.webhooks(&services, &service_sid, sid.as_deref(), req, &links).await? {
                     (status, Some(body)) => (status, body),
                     (status, None) => return Ok(empty_response(status)),
                 }

@@ -16,6 +16,7 @@ pub mod resource;
 pub mod routes;
 pub mod safe_list;
 pub mod services;
+pub mod webhooks;
 
 pub use error::ApiError;
 pub use handlers::Api;

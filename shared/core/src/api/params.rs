@@ -104,6 +104,27 @@ impl Params {
         Ok(first.map(|(_, v)| v).filter(|v| !matches!(v, Value::Text(s) if s.trim().is_empty())))
     }
 
+    /// Every value of a list parameter: the name repeated (Twilio's clients
+    /// send `EventTypes=a&EventTypes=b`) or, in a JSON body, an array of
+    /// strings. Blank values count as absent.
+    pub fn list(&self, names: &[&str]) -> Result<Vec<&str>, ApiError> {
+        let bad = || ApiError::invalid(format!("Invalid parameter: {} (must be strings)", names[0]));
+        let mut out = Vec::new();
+        for (_, v) in self.0.iter().filter(|(k, _)| names.contains(&k.as_str())) {
+            match v {
+                Value::Text(s) => out.push(s.as_str()),
+                Value::NotText(serde_json::Value::Array(items)) => {
+                    for item in items {
+                        out.push(item.as_str().ok_or_else(bad)?);
+                    }
+                }
+                Value::NotText(_) => return Err(bad()),
+            }
+        }
+        out.retain(|s| !s.trim().is_empty());
+        Ok(out)
+    }
+
     /// The names given, in order: for refusing a name a resource does not take.
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.0.iter().map(|(k, _)| k.as_str())

@@ -161,6 +161,19 @@ impl<S: Stores, C: Clock> Api<S, C> {
         Ok(bucket)
     }
 
+    /// Removes every definition of `service` (being deleted); writes
+    /// nothing when it has none.
+    pub(super) async fn delete_rate_limits(&self, service: &Service) -> Result<(), ApiError> {
+        if self.read(service).await?.limits.is_empty() {
+            return Ok(());
+        }
+        self.change(service, |set| {
+            set.limits.clear();
+            Ok(())
+        })
+        .await
+    }
+
     async fn read(&self, service: &Service) -> Result<RateLimits, ApiError> {
         self.verifier.store.rate_limits(&service.sid).await.map_err(store_failed)
     }

@@ -121,6 +121,7 @@ pub fn service(s: &Service, links: &Links<'_>) -> Value {
             "messaging_configurations": format!("{url}/MessagingConfigurations"),
             "verification_checks": format!("{url}/VerificationCheck"),
             "rate_limits": format!("{url}/RateLimits"),
+            "webhooks": format!("{url}/Webhooks"),
         },
         "url": url,
     })

@@ -33,10 +33,12 @@ pub enum Operation {
     /// `POST /v2/Services[/{sid}]`, `DELETE /v2/Services/{sid}`: create,
     /// update and delete services.
     ManageServices,
+    /// `/v2/Services/{sid}/Webhooks[/{YW}]`: the webhooks created over the API.
+    ManageWebhooks,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 11] = [
+    pub const ALL: [Operation; 12] = [
         Operation::StartVerification,
         Operation::CheckVerification,
         Operation::FetchVerification,
@@ -48,6 +50,7 @@ impl Operation {
         Operation::ManageSafeList,
         Operation::ManageRateLimits,
         Operation::ManageServices,
+        Operation::ManageWebhooks,
     ];
 
     /// The permission each operation needs: the one table every program
@@ -66,7 +69,8 @@ impl Operation {
             Operation::ReadServices
             | Operation::ManageServices
             | Operation::ManageSafeList
-            | Operation::ManageRateLimits => Permission::Admin,
+            | Operation::ManageRateLimits
+            | Operation::ManageWebhooks => Permission::Admin,
         }
     }
 }
@@ -113,6 +117,9 @@ pub enum Route {
     /// `/v2/Services/{ServiceSid}/MessagingConfigurations[/{Country}]`: the
     /// method says what to do.
     MessagingConfigurations { service_sid: String, country: Option<String> },
+    /// `/v2/Services/{ServiceSid}/Webhooks[/{Sid}]`: the method says what
+    /// to do (create and list without a sid; fetch, update, delete with one).
+    Webhooks { service_sid: String, sid: Option<String> },
     /// The function-URL start endpoint (default service).
     PlainStart,
     /// The function-URL check endpoint (default service).
@@ -163,6 +170,7 @@ impl Route {
             Route::DeleteSafeListNumber { .. } => "delete_safe_list_number",
             Route::RateLimits { .. } => "rate_limits",
             Route::MessagingConfigurations { .. } => "messaging_configurations",
+            Route::Webhooks { .. } => "webhooks",
             Route::PlainStart => "start_verify",
             Route::PlainCheck => "check_verify",
         }
@@ -184,6 +192,7 @@ impl Route {
             Route::RateLimits { .. } => Operation::ManageRateLimits,
             // A service's own settings.
             Route::MessagingConfigurations { .. } => Operation::ManageServices,
+            Route::Webhooks { .. } => Operation::ManageWebhooks,
         }
     }
 }
@@ -265,6 +274,12 @@ pub fn route(function: Function, method: &Method, path: &str) -> Result<Route, A
             let allowed = if country.is_none() { "GET or POST" } else { "GET, POST or DELETE" };
             let ok = get || post || (country.is_some() && method == Method::DELETE);
             found(ok, Route::MessagingConfigurations { service_sid, country }, allowed)
+        ["v2", "Services", sid, "Webhooks"] if starts => {
+            found(get || post, Route::Webhooks { service_sid: decode(sid), sid: None }, "GET or POST")
+        }
+        ["v2", "Services", sid, "Webhooks", yw] if starts => {
+            let allowed = matches!(*method, Method::GET | Method::POST | Method::DELETE);
+            found(allowed, Route::Webhooks { service_sid: decode(sid), sid: Some(decode(yw)) }, "GET, POST or DELETE")
         }
         _ => Err(not_found()),
     }
@@ -302,6 +317,7 @@ mod tests {
             (ManageSafeList, Admin),
             (ManageRateLimits, Admin),
             (ManageServices, Admin),
+            (ManageWebhooks, Admin),
         ];
         assert_eq!(expected.len(), Operation::ALL.len(), "every operation is listed here");
         for (op, p) in expected {
@@ -328,6 +344,8 @@ mod tests {
             (Method::DELETE, format!("/v2/Services/{VA}/RateLimits/RK1/Buckets/BL1"), Admin),
             (Method::POST, format!("/v2/Services/{VA}/MessagingConfigurations"), Admin),
             (Method::DELETE, format!("/v2/Services/{VA}/MessagingConfigurations/GB"), Admin),
+            (Method::GET, format!("/v2/Services/{VA}/Webhooks"), Admin),
+            (Method::DELETE, format!("/v2/Services/{VA}/Webhooks/YW1"), Admin),
         ];
         for (m, path, p) in cases {
             assert_eq!(route(Function::Local, &m, &path).unwrap().operation().permission(), p, "{m} {path}");
@@ -422,6 +440,22 @@ mod tests {
         assert_eq!(at_mc(Method::GET, "/GB/x"), Err(404));
         let path = format!("/v2/Services/{VA}/MessagingConfigurations");
         assert!(at(StartVerify, Method::GET, &path).is_ok());
+        assert_eq!(at(CheckVerify, Method::GET, &path), Err(404));
+    }
+
+    #[test]
+    fn webhook_routes() {
+        use Function::{CheckVerify, Local, StartVerify};
+        let hooks = |sid: Option<&str>| Ok(Route::Webhooks { service_sid: VA.to_owned(), sid: sid.map(str::to_owned) });
+        let path = format!("/v2/Services/{VA}/Webhooks");
+        assert_eq!(at(Local, Method::POST, &path), hooks(None));
+        assert_eq!(at(StartVerify, Method::GET, &format!("{path}/")), hooks(None));
+        assert_eq!(at(Local, Method::DELETE, &path), Err(405));
+        for m in [Method::GET, Method::POST, Method::DELETE] {
+            assert_eq!(at(Local, m, &format!("{path}/YW1")), hooks(Some("YW1")));
+        }
+        assert_eq!(at(Local, Method::PUT, &format!("{path}/YW1")), Err(405));
+        assert_eq!(at(Local, Method::GET, &format!("{path}/YW1/x")), Err(404));
         assert_eq!(at(CheckVerify, Method::GET, &path), Err(404));
     }
 

@@ -93,25 +93,25 @@ impl<S: Stores, C: Clock> Api<S, C> {
         self.service_resource(sid, links).await
     }
 
-    /// A service created over the API; a configured one is refused (it is
-    /// part of the deployment: remove it from the document instead).
+    /// A service created over the API, with its webhooks and rate-limit
+    /// definitions; a configured one is refused (it is part of the
+    /// deployment: remove it from the document instead). The definitions
+    /// go first: should the service's own write then fail, the delete can
+    /// be asked again and finds the service still there.
     pub(super) async fn delete_service(&self, sid: &str) -> Result<(), ApiError> {
+        let (store, catalog) = (&self.verifier.store, &self.verifier.services);
+        let doc = store.stored_services().await.map_err(store_failed)?;
+        deletable(catalog.seeded(), &doc, sid)?;
+        if let Some(service) = merged(catalog.seeded(), &doc).get(sid) {
+            self.delete_rate_limits(service).await?;
+        }
         self.change_services(|seed, doc| {
-            if seed.get(sid).is_some() {
-                return Err(ApiError::new(
-                    403,
-                    code::FEATURE_NOT_SUPPORTED,
-                    format!(
-                        "Service does not support this feature: deleting {sid}, a service of the configuration \
-                         document (VERIFY_SERVICES); remove it there"
-                    ),
-                ));
-            }
-            let before = doc.services.len();
+            deletable(seed, doc, sid)?;
             doc.services.retain(|s| s.sid != sid);
-            // Its messaging configurations go with it.
+            // Its messaging configurations and webhooks go with it.
             doc.messaging_configurations.retain(|c| c.service_sid != sid);
-            if doc.services.len() == before { Err(missing(sid)) } else { Ok(()) }
+            doc.webhooks.retain(|w| w.service_sid != sid);
+            Ok(())
         })
         .await
     }
@@ -210,6 +210,22 @@ fn changes(params: &Params) -> Result<Changes, ApiError> {
         .transpose()?;
     let skip_sms_to_landlines = params.flag(SKIP_SMS_TO_LANDLINES)?;
     Ok(Changes { friendly_name, code_length, skip_sms_to_landlines })
+}
+
+/// Refuses deleting a service of the configuration document, or one the
+/// table does not hold.
+fn deletable(seed: &Services, doc: &StoredServices, sid: &str) -> Result<(), ApiError> {
+    if seed.get(sid).is_some() {
+        return Err(ApiError::new(
+            403,
+            code::FEATURE_NOT_SUPPORTED,
+            format!(
+                "Service does not support this feature: deleting {sid}, a service of the configuration document \
+                 (VERIFY_SERVICES); remove it there"
+            ),
+        ));
+    }
+    doc.get(sid).map(|_| ()).ok_or_else(|| missing(sid))
 }
 
 fn missing(sid: &str) -> ApiError {

@@ -161,6 +161,8 @@ pub struct Services {
     /// The limits of a service that names none: what a service created
     /// over the API starts with.
     defaults: Limits,
+    /// The webhooks created over the API ([`crate::service_webhooks`]).
+    webhooks: Vec<crate::service_webhooks::StoredWebhook>,
 }
 
 impl Services {
@@ -168,7 +170,7 @@ impl Services {
     /// the deployment's defaults).
     pub fn single(service: Service) -> Services {
         let defaults = service.limits.clone();
-        Services { list: vec![service], default: 0, defaults }
+        Services { list: vec![service], default: 0, defaults, webhooks: Vec::new() }
     }
 
     pub fn defaults(&self) -> &Limits {
@@ -178,10 +180,15 @@ impl Services {
     /// The same default and defaults over another list, whose first
     /// services are this set's in its order (the services of the
     /// configuration document, as changed over the API, then those created
-    /// over the API).
-    pub(crate) fn with_list(&self, list: Vec<Service>) -> Services {
+    /// over the API), with the webhooks created over the API.
+    pub(crate) fn with_list(&self, list: Vec<Service>, webhooks: Vec<crate::service_webhooks::StoredWebhook>) -> Services {
         debug_assert_eq!(list.get(self.default).map(|s| &s.sid), Some(&self.default_service().sid));
-        Services { list, default: self.default, defaults: self.defaults.clone() }
+        Services { list, default: self.default, defaults: self.defaults.clone(), webhooks }
+    }
+
+    /// The webhooks created over the API, of these services.
+    pub fn webhooks(&self) -> &[crate::service_webhooks::StoredWebhook] {
+        &self.webhooks
     }
 
     pub fn get(&self, sid: &str) -> Option<&Service> {
@@ -228,7 +235,7 @@ impl Services {
                 .ok_or_else(|| format!("services JSON: default_service_sid {sid:?} is not one of the services"))?,
             Some(_) => return Err("services JSON: default_service_sid must be a string".into()),
         };
-        Ok(Services { list, default, defaults: defaults.clone() })
+        Ok(Services { list, default, defaults: defaults.clone(), webhooks: Vec::new() })
     }
 
     /// Logs every service's test recipients (masked), once at start-up: a

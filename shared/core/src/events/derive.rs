@@ -56,18 +56,25 @@ pub struct Deriver {
 impl Deriver {
     /// The check limit of a record's service.
     pub fn max_check_attempts(&self, service_sid: &str) -> u32 {
-        self.services.get(service_sid).unwrap_or_else(|| self.services.default_service()).limits.max_check_attempts
+        max_check_attempts(&self.services, service_sid)
     }
 
     /// The events one change means, in the order they happened.
     pub fn derive(&self, change: &RecordChange) -> Vec<Event> {
+        self.derive_with(&self.services, change)
+    }
+
+    /// As [`Deriver::derive`], judged by `services` instead of this
+    /// deriver's own (webhook-report's current snapshot: the configured
+    /// services and those created or changed over the API).
+    pub fn derive_with(&self, services: &Services, change: &RecordChange) -> Vec<Event> {
         let mut out = Vec::new();
         if let Some((old, new)) = &change.blocked {
             if new.count > old.as_ref().map_or(0, |o| o.count) {
                 out.push(self.blocked(new));
             }
         }
-        let exhausted = |r: &VerificationRecord| r.attempts >= self.max_check_attempts(&r.service_sid);
+        let exhausted = |r: &VerificationRecord| r.attempts >= max_check_attempts(services, &r.service_sid);
         match (&change.old, &change.new) {
             (Some(o), None) => {
                 // A verification the sweep noted already had its event.
@@ -202,6 +209,12 @@ impl Deriver {
             test: r.test,
         }
     }
+}
+
+/// The check limit of a service (one `services` does not have, e.g. only
+/// reported on, by the default service's).
+fn max_check_attempts(services: &Services, service_sid: &str) -> u32 {
+    services.get(service_sid).unwrap_or_else(|| services.default_service()).limits.max_check_attempts
 }
 
 #[cfg(test)]

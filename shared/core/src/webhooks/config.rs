@@ -8,6 +8,9 @@
 //! - `VERIFY_WEBHOOK_ALLOW_LOOPBACK`, `VERIFY_WEBHOOK_ALLOW_PRIVATE`: allow
 //!   deliveries to loopback, or to private and link-local addresses (off).
 //! - `VERIFY_WEBHOOK_TIMEOUT_SECONDS`: per attempt, 1 to 15 (15).
+//! - `VERIFY_SERVICE_WEBHOOK_SECRETS`: the `whsec_…` secrets (comma list;
+//!   every one signs, for rotation) that sign the webhooks created over the
+//!   API ([`crate::service_webhooks`]); without one, creating them is refused.
 
 use super::signing::Secret;
 use super::ssrf::Allow;
@@ -22,6 +25,7 @@ pub mod env {
     pub const ALLOW_LOOPBACK: &str = "VERIFY_WEBHOOK_ALLOW_LOOPBACK";
     pub const ALLOW_PRIVATE: &str = "VERIFY_WEBHOOK_ALLOW_PRIVATE";
     pub const TIMEOUT_SECONDS: &str = "VERIFY_WEBHOOK_TIMEOUT_SECONDS";
+    pub const SERVICE_WEBHOOK_SECRETS: &str = "VERIFY_SERVICE_WEBHOOK_SECRETS";
 }
 
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(15);
@@ -144,11 +148,38 @@ pub fn check_url(url: &str, allow: Allow) -> Result<(), String> {
     Ok(())
 }
 
+/// What the webhooks created over the API take from the deployment: the
+/// secrets that sign them, and the address rules their URLs are checked by
+/// (the configured endpoints' rules: [`check_url`] with the same allowances).
+#[derive(Clone, Debug, Default)]
+pub struct ApiWebhooks {
+    pub secrets: Vec<Secret>,
+    pub allow: Allow,
+}
+
+impl ApiWebhooks {
+    pub fn from_vars(vars: &HashMap<String, String>) -> Result<ApiWebhooks, String> {
+        let get = |name: &str| vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+        let secrets = get(env::SERVICE_WEBHOOK_SECRETS)
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| Secret::parse(s).map_err(|e| format!("{}: {e}", env::SERVICE_WEBHOOK_SECRETS)))
+            .collect::<Result<_, _>>()?;
+        Ok(ApiWebhooks { secrets, allow: allow_from(vars) })
+    }
+}
+
+fn allow_from(vars: &HashMap<String, String>) -> Allow {
+    let flag = |name: &str| vars.get(name).is_some_and(|v| matches!(v.trim(), "1" | "true" | "yes" | "on"));
+    Allow { loopback: flag(env::ALLOW_LOOPBACK), private: flag(env::ALLOW_PRIVATE) }
+}
+
 /// Endpoints and delivery settings from the environment.
 pub fn from_vars(vars: &HashMap<String, String>) -> Result<(Vec<Endpoint>, DeliverySettings), String> {
     let get = |name: &str| vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
-    let flag = |name: &str| get(name).is_some_and(|v| matches!(v, "1" | "true" | "yes" | "on"));
-    let allow = Allow { loopback: flag(env::ALLOW_LOOPBACK), private: flag(env::ALLOW_PRIVATE) };
+    let allow = allow_from(vars);
     let timeout = match get(env::TIMEOUT_SECONDS) {
         None => MAX_TIMEOUT,
         Some(v) => match v.parse::<u64>() {
@@ -201,5 +232,18 @@ mod tests {
         assert!(parse_endpoints(no_secret, Allow::NONE).unwrap_err().contains("secret"));
         let bad_type = format!(r#"[{{"url":"https://a.example.com/","secret":"{SECRET}","event_types":["x"]}}]"#);
         assert!(parse_endpoints(&bad_type, Allow::NONE).is_err());
+    }
+
+    #[test]
+    fn api_webhook_secrets_are_a_comma_list_and_the_allowances_are_the_endpoints() {
+        let vars = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let none = ApiWebhooks::from_vars(&vars(&[])).unwrap();
+        assert!(none.secrets.is_empty() && none.allow == Allow::NONE);
+        let two = format!("{SECRET}, {SECRET}");
+        let set = ApiWebhooks::from_vars(&vars(&[(env::SERVICE_WEBHOOK_SECRETS, &two), (env::ALLOW_LOOPBACK, "true")])).unwrap();
+        assert_eq!(set.secrets.len(), 2);
+        assert!(set.allow.loopback && !set.allow.private);
+        let bad = ApiWebhooks::from_vars(&vars(&[(env::SERVICE_WEBHOOK_SECRETS, "whsec_short")])).unwrap_err();
+        assert!(bad.contains(env::SERVICE_WEBHOOK_SECRETS), "{bad}");
     }
 }

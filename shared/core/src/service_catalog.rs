@@ -173,7 +173,7 @@ impl Catalog {
             s.sms_profiles = CountryProfiles::resolve(&s.sid, configs, &self.sms_profiles);
             s
         };
-        self.seed.with_list(services.all().iter().cloned().map(with_profiles).collect())
+        self.seed.with_list(services.all().iter().cloned().map(with_profiles).collect(), services.webhooks().to_vec())
     }
 
     /// The configuration document's services, without the table's changes
@@ -275,6 +275,7 @@ mod tests {
             version: 3,
             services: vec![stored(CREATED, "Created")],
             webhooks: vec![hook("YW1", SEEDED), hook("YW2", CREATED), hook("YW3", "VAgone")],
+            ..Default::default()
         };
         let all = merged(&seed(), &doc);
         let sids: Vec<&str> = all.webhooks().iter().map(|w| w.sid.as_str()).collect();

@@ -274,6 +274,7 @@ pub fn route(function: Function, method: &Method, path: &str) -> Result<Route, A
             let allowed = if country.is_none() { "GET or POST" } else { "GET, POST or DELETE" };
             let ok = get || post || (country.is_some() && method == Method::DELETE);
             found(ok, Route::MessagingConfigurations { service_sid, country }, allowed)
+        }
         ["v2", "Services", sid, "Webhooks"] if starts => {
             found(get || post, Route::Webhooks { service_sid: decode(sid), sid: None }, "GET or POST")
         }

@@ -2,7 +2,8 @@
 //! count of the events on the same data: real verifications through the
 //! core flows, the table's real stream fed to webhook-report (twice: a
 //! replay counts once), then a concurrent burst handled by concurrent
-//! batches, each batch twice. The counters must equal, cell by cell, what
+//! batches, each batch twice (one after another on moto, which does not
+//! isolate concurrent writes). The counters must equal, cell by cell, what
 //! the stored events add up to, and the Summary must equal the join of
 //! attempts and approvals it used to compute from events. On embedded
 //! dynoxide and on moto (the memory store has no events: reports are
@@ -137,7 +138,18 @@ async fn counters_agree_with_the_events_under_replay_and_bursts(engine: Engine) 
     let all = stream_records(&h).await;
     let fresh = &all[records.len()..];
     let batches: Vec<&[Value]> = fresh.chunks(fresh.len().div_ceil(4)).collect();
-    let outcomes = futures::future::join_all(batches.iter().chain(batches.iter()).map(|b| app.dispatcher.handle_records(b))).await;
+    let outcomes = if engine == Engine::Moto {
+        // moto's server applies concurrent writes to one item without
+        // isolation (a conditional put or an ADD can be lost or doubled),
+        // so there the batches and their replays go one after another.
+        let mut outcomes = Vec::new();
+        for b in batches.iter().chain(batches.iter()) {
+            outcomes.push(app.dispatcher.handle_records(b).await);
+        }
+        outcomes
+    } else {
+        futures::future::join_all(batches.iter().chain(batches.iter()).map(|b| app.dispatcher.handle_records(b))).await
+    };
     assert!(outcomes.iter().all(|o| o.failed.is_empty()), "{engine:?}: records handed back");
     assert_counters_agree(engine, &app, &h, 13 + 24 + 16 + 12).await;
 }

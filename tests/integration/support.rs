@@ -37,7 +37,7 @@ pub const T0: i64 = 1_800_000_000;
 pub const SERVICE_SID: &str = "VA0123456789abcdef0123456789abcdef";
 
 /// Which backend a test runs against.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Engine {
     /// `verify_core::store::memory`: the reference meaning of every guard.
     Memory,

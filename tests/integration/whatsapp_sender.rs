@@ -169,10 +169,10 @@ fn start_verify_registers_whatsapp_only_when_configured() {
         vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         Settings::from_vars(&vars).unwrap()
     };
-    let bare = verify_lambda::app::every_channel(&aws, &with(&[])).unwrap();
+    let bare = verify_lambda::app::every_channel(&aws, &with(&[]), &Default::default()).unwrap();
     assert!(bare.senders.get(Channel::Whatsapp).is_none(), "no phone number id, no WhatsApp sender (60223)");
     let configured = with(&[("VERIFY_WHATSAPP_PHONE_NUMBER_ID", PHONE_NUMBER_ID), ("VERIFY_WHATSAPP_TEMPLATE_NAME", "acme_code")]);
-    let full = verify_lambda::app::every_channel(&aws, &configured).unwrap();
+    let full = verify_lambda::app::every_channel(&aws, &configured, &Default::default()).unwrap();
     assert!(full.senders.get(Channel::Whatsapp).is_some());
     assert!(full.senders.get(Channel::Sms).is_some());
 }

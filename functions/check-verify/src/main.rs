@@ -4,5 +4,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    verify_lambda::http::serve(verify_core::api::routes::Function::CheckVerify, verify_lambda::app::no_delivery).await
+    verify_lambda::http::serve(verify_core::api::routes::Function::CheckVerify, verify_lambda::app::NO_DELIVERY).await
 }

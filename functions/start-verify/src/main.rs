@@ -6,5 +6,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    verify_lambda::http::serve(verify_core::api::routes::Function::StartVerify, verify_lambda::app::every_channel).await
+    verify_lambda::http::serve(verify_core::api::routes::Function::StartVerify, verify_lambda::app::EVERY_CHANNEL).await
 }

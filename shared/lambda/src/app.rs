@@ -1,7 +1,7 @@
 //! The deployed application: DynamoDB store, the function's senders, system
 //! clock, built once at init from the environment by each Lambda function's
-//! `main`. Each main names its senders ([`every_channel`], `sms_and_call`,
-//! [`sms_by_sns`] or [`no_delivery`]),
+//! `main`. Each main names its setup ([`EVERY_CHANNEL`]: senders by [`every_channel`], `sms_and_call`,
+//! [`sms_by_sns`]; or [`NO_DELIVERY`]),
 //! so a function that never sends links no sender's SDK.
 
 use verify_core::api::Api;
@@ -31,16 +31,31 @@ pub struct Delivery {
     pub senders: Senders,
     /// One per sender's service, named for the log line.
     pub warm_ups: Vec<(&'static str, WarmUp)>,
-    /// Whether this function manages the webhooks created over the API
-    /// (start-verify): it then reads the secrets that sign them and the
-    /// rules their URLs are checked by (`VERIFY_SERVICE_WEBHOOK_SECRETS`,
-    /// which may come from Secrets Manager, and `VERIFY_WEBHOOK_ALLOW_*`);
-    /// no other function reads the secret.
-    pub manages_webhooks: bool,
+    /// start-verify's webhooks created over the API: the secrets that sign
+    /// them and the rules their URLs are checked by
+    /// (`VERIFY_SERVICE_WEBHOOK_SECRETS`, `VERIFY_WEBHOOK_ALLOW_*`); read
+    /// only where they are managed, so no other function holds the secret.
+    pub api_webhooks: verify_core::webhooks::config::ApiWebhooks,
 }
 
-/// How a function's main builds its [`Delivery`] from the environment.
-pub type DeliverySetup = fn(&LambdaEnv, &Settings) -> Result<Delivery, String>;
+/// How a function's main sets up what it sends with: the secrets it reads
+/// from Secrets Manager when its configuration names them, and how it
+/// builds its [`Delivery`] from the settings and the variables (the
+/// secrets' values among them). Each function links only its own, so one
+/// that reads no webhook secret does not even name it.
+#[derive(Clone, Copy)]
+pub struct DeliverySetup {
+    pub secrets: &'static [secrets::SecretSetting],
+    pub build: fn(&LambdaEnv, &Settings, &HashMap<String, String>) -> Result<Delivery, String>,
+}
+
+/// start-verify: [`every_channel`], and the API's secrets with the one that
+/// signs the webhooks it manages.
+#[cfg(all(feature = "sns", feature = "sms-voice", feature = "ses", feature = "social"))]
+pub const EVERY_CHANNEL: DeliverySetup = DeliverySetup { secrets: secrets::START_SECRETS, build: every_channel };
+
+/// check-verify: [`no_delivery`], and the API's secrets.
+pub const NO_DELIVERY: DeliverySetup = DeliverySetup { secrets: secrets::API_SECRETS, build: no_delivery };
 
 /// start-verify: SMS through SNS.
 #[cfg(feature = "sns")]
@@ -51,7 +66,7 @@ pub fn sms_by_sns(aws: &LambdaEnv, settings: &Settings) -> Delivery {
     Delivery {
         senders: Senders::none().with(verify_core::channel::Channel::Sms, sns),
         warm_ups: vec![("sns", warm_up)],
-        manages_webhooks: false,
+        api_webhooks: Default::default(),
     }
 }
 
@@ -61,13 +76,13 @@ pub fn sms_by_sns(aws: &LambdaEnv, settings: &Settings) -> Delivery {
 /// is refused with 60223, as for any channel with no sender).
 #[cfg(all(feature = "sns", feature = "sms-voice"))]
 pub fn sms_and_call(aws: &LambdaEnv, settings: &Settings) -> Delivery {
-    let Delivery { mut senders, mut warm_ups, manages_webhooks } = match &settings.sms_v2 {
+    let Delivery { mut senders, mut warm_ups, api_webhooks } = match &settings.sms_v2 {
         Some(v2) => {
             let sms = std::sync::Arc::new(verify_aws::sms_v2::SmsV2Sender::new(aws.voice(), v2.clone()));
             let warm = sms.clone();
             let warm_up: WarmUp = Box::pin(async move { warm.warm_up().await.map_err(|e| e.0) });
             let senders = Senders::none().with(verify_core::channel::Channel::Sms, sms);
-            Delivery { senders, warm_ups: vec![("sms-voice", warm_up)], manages_webhooks: false }
+            Delivery { senders, warm_ups: vec![("sms-voice", warm_up)], api_webhooks: Default::default() }
         }
         None => sms_by_sns(aws, settings),
     };
@@ -77,7 +92,7 @@ pub fn sms_and_call(aws: &LambdaEnv, settings: &Settings) -> Delivery {
         warm_ups.push(("sms-voice", Box::pin(async move { warm.warm_up().await.map_err(|e| e.0) })));
         senders = senders.with(verify_core::channel::Channel::Call, voice);
     }
-    Delivery { senders, warm_ups, manages_webhooks }
+    Delivery { senders, warm_ups, api_webhooks }
 }
 
 /// start-verify: every channel — SMS and calls as [`sms_and_call`] sets them
@@ -89,9 +104,9 @@ pub fn sms_and_call(aws: &LambdaEnv, settings: &Settings) -> Delivery {
 /// action is `social-messaging:SendWhatsAppMessage`). And the webhooks
 /// created over the API, which start-verify manages.
 #[cfg(all(feature = "sns", feature = "sms-voice", feature = "ses", feature = "social"))]
-pub fn every_channel(aws: &LambdaEnv, settings: &Settings) -> Result<Delivery, String> {
+pub fn every_channel(aws: &LambdaEnv, settings: &Settings, vars: &HashMap<String, String>) -> Result<Delivery, String> {
     let mut delivery = sms_and_call(aws, settings);
-    delivery.manages_webhooks = true;
+    delivery.api_webhooks = verify_core::webhooks::config::ApiWebhooks::from_vars(vars)?;
     if let Some(ses) = verify_aws::ses::SesSender::new(aws.ses(), settings.email.clone()) {
         delivery.senders = delivery.senders.with(verify_core::channel::Channel::Email, std::sync::Arc::new(ses));
     }
@@ -102,8 +117,8 @@ pub fn every_channel(aws: &LambdaEnv, settings: &Settings) -> Result<Delivery, S
 }
 
 /// check-verify: sends nothing.
-pub fn no_delivery(_: &LambdaEnv, _: &Settings) -> Result<Delivery, String> {
-    Ok(Delivery { senders: Senders::none(), warm_ups: Vec::new(), manages_webhooks: false })
+pub fn no_delivery(_: &LambdaEnv, _: &Settings, _: &HashMap<String, String>) -> Result<Delivery, String> {
+    Ok(Delivery { senders: Senders::none(), warm_ups: Vec::new(), api_webhooks: Default::default() })
 }
 
 /// Reads settings (and the secrets template.yaml names, from Secrets
@@ -116,7 +131,7 @@ pub async fn from_env(delivery: DeliverySetup) -> Result<App, String> {
     let mut vars: HashMap<String, String> = std::env::vars().collect();
     let warm = verify_core::config::warm_up(vars.get(verify_core::config::env::WARM_UP).map(|v| v.trim()));
     let store = DynamoStore::new(aws.dynamodb(), verify_core::config::table(&vars));
-    let named = secrets::named(&vars, secrets::API_SECRETS)?;
+    let named = secrets::named(&vars, delivery.secrets)?;
     // Secrets to read: their round trips overlap the DynamoDB handshake and
     // the phone metadata; the senders' handshakes need the settings, which
     // need the secrets, so they follow.
@@ -133,7 +148,7 @@ pub async fn from_env(delivery: DeliverySetup) -> Result<App, String> {
     let settings = Settings::from_vars(&vars)?;
     require_credentials(&settings)?;
     settings.services.log_test_recipients();
-    let Delivery { senders, warm_ups, manages_webhooks } = delivery(&aws, &settings)?;
+    let Delivery { senders, warm_ups, api_webhooks } = (delivery.build)(&aws, &settings, &vars)?;
     match (warm, store_warmed) {
         (false, _) => {}
         (true, false) => warm_up(&store, warm_ups).await,
@@ -141,9 +156,7 @@ pub async fn from_env(delivery: DeliverySetup) -> Result<App, String> {
         (true, true) => {}
     }
     let mut api = Api::new(settings, store, senders);
-    if manages_webhooks {
-        api.api_webhooks = verify_core::webhooks::config::ApiWebhooks::from_vars(&vars)?;
-    }
+    api.api_webhooks = api_webhooks;
     // One EMF line per request on stdout: CloudWatch Logs makes the metrics.
     api.metrics = std::sync::Arc::new(verify_core::metrics::StdoutEmf);
     Ok(api)

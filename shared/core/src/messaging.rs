@@ -134,7 +134,7 @@ impl CountryProfiles {
                 Some(p) => Some((c.country.clone(), p.clone())),
                 None => {
                     tracing::warn!(service = %service_sid, country = %c.country, profile = %c.messaging_service_sid,
-                        "messaging configuration names a sender profile VERIFY_SMS_PROFILES no longer defines; not used");
+                        "messaging configuration names a sender profile the deployment no longer defines (its SMS profiles setting); not used");
                     None
                 }
             })

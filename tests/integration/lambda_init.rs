@@ -176,3 +176,30 @@ async fn a_secret_that_cannot_be_read_stops_init_naming_it_and_no_value() {
     assert!(log.contains("set VERIFY_NUMBER_KEY or VERIFY_NUMBER_KEY_SECRET_ID, not both"), "{log}");
     assert!(!log.contains(&code_key), "{log}");
 }
+
+/// start-verify's sender connection is opened while the secrets are read,
+/// not after: one warm-up, DynamoDB's and SNS's handshakes together (the
+/// SNS sender's settings hold no secret). Before, a second warm-up for the
+/// sender followed the secrets, adding its handshake to init.
+#[tokio::test]
+async fn start_verify_opens_its_sender_connection_while_it_reads_its_secrets() {
+    let code_key = format!("init-code-key-{}", "w".repeat(32));
+    let code_id = store_secret("warm-code-key", &code_key).await;
+    let keys_id = store_secret("warm-api-keys", API_KEYS).await;
+    let table = format!("init-warm-{}", std::process::id());
+    verify_aws::store::ensure_table(&verify_aws::clients::dynamodb_at(&crate::support::moto_endpoint()), &table).await.unwrap();
+    let (_, log) = init_on_moto(
+        "start-verify",
+        &[
+            ("VERIFY_WARM_UP", "on"),
+            ("VERIFY_TABLE", &table),
+            ("VERIFY_CODE_KEY_SECRET_ID", &code_id),
+            ("VERIFY_API_KEYS_SECRET_ID", &keys_id),
+        ],
+    );
+    assert!(log.contains(SECRETS_READ), "{log}");
+    let warmed: Vec<&str> = log.lines().filter(|l| l.contains("warmed up")).collect();
+    assert_eq!(warmed.len(), 1, "one warm-up:\n{log}");
+    assert!(warmed[0].contains("dynamodb=true") && warmed[0].contains(r#"senders="sns""#), "{}", warmed[0]);
+    assert!(!log.contains("warm-up failed"), "{log}");
+}

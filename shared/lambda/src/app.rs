@@ -47,19 +47,25 @@ pub struct Delivery {
 pub struct DeliverySetup {
     pub secrets: &'static [secrets::SecretSetting],
     pub build: fn(&LambdaEnv, &Settings, &HashMap<String, String>) -> Result<Delivery, String>,
+    /// The warm-ups of the senders' connections, from the variables alone
+    /// (no secret is among the senders' settings), so that they overlap
+    /// the secrets' reads instead of following them.
+    pub connections: fn(&LambdaEnv, &HashMap<String, String>) -> Result<Vec<(&'static str, WarmUp)>, String>,
 }
 
 /// start-verify: [`every_channel`], and the API's secrets with the one that
 /// signs the webhooks it manages.
 #[cfg(all(feature = "sns", feature = "sms-voice", feature = "ses", feature = "social"))]
-pub const EVERY_CHANNEL: DeliverySetup = DeliverySetup { secrets: secrets::START_SECRETS, build: every_channel };
+pub const EVERY_CHANNEL: DeliverySetup =
+    DeliverySetup { secrets: secrets::START_SECRETS, build: every_channel, connections: sms_and_call_connections };
 
 /// check-verify: [`no_delivery`], and the API's secrets.
-pub const NO_DELIVERY: DeliverySetup = DeliverySetup { secrets: secrets::API_SECRETS, build: no_delivery };
+pub const NO_DELIVERY: DeliverySetup =
+    DeliverySetup { secrets: secrets::API_SECRETS, build: no_delivery, connections: |_, _| Ok(Vec::new()) };
 
 /// start-verify: SMS through SNS.
 #[cfg(feature = "sns")]
-pub fn sms_by_sns(aws: &LambdaEnv, settings: &Settings) -> Delivery {
+pub fn sms_by_sns(aws: &LambdaEnv, settings: &verify_core::config::SenderSettings) -> Delivery {
     let sns = std::sync::Arc::new(verify_aws::sns::SnsSender::new(aws.sns(), settings.sms.clone()));
     let warm = sns.clone();
     let warm_up: WarmUp = Box::pin(async move { warm.warm_up().await.map_err(|e| e.0) });
@@ -75,7 +81,7 @@ pub fn sms_by_sns(aws: &LambdaEnv, settings: &Settings) -> Delivery {
 /// when an origination identity is configured (without one, a call start
 /// is refused with 60223, as for any channel with no sender).
 #[cfg(all(feature = "sns", feature = "sms-voice"))]
-pub fn sms_and_call(aws: &LambdaEnv, settings: &Settings) -> Delivery {
+pub fn sms_and_call(aws: &LambdaEnv, settings: &verify_core::config::SenderSettings) -> Delivery {
     let Delivery { mut senders, mut warm_ups, api_webhooks } = match &settings.sms_v2 {
         Some(v2) => {
             let sms = std::sync::Arc::new(verify_aws::sms_v2::SmsV2Sender::new(aws.voice(), v2.clone()));
@@ -95,6 +101,13 @@ pub fn sms_and_call(aws: &LambdaEnv, settings: &Settings) -> Delivery {
     Delivery { senders, warm_ups, api_webhooks }
 }
 
+/// start-verify's sender connections before its secrets are read: those of
+/// the senders [`sms_and_call`] makes from the same settings.
+#[cfg(all(feature = "sns", feature = "sms-voice", feature = "ses", feature = "social"))]
+fn sms_and_call_connections(aws: &LambdaEnv, vars: &HashMap<String, String>) -> Result<Vec<(&'static str, WarmUp)>, String> {
+    Ok(sms_and_call(aws, &verify_core::config::SenderSettings::from_vars(vars)?).warm_ups)
+}
+
 /// start-verify: every channel — SMS and calls as [`sms_and_call`] sets them
 /// up and, when `VERIFY_EMAIL_FROM` names a sender, e-mail through SES v2
 /// (without it, `Channel=email` answers 60223). SES has no warm-up call: the
@@ -105,7 +118,7 @@ pub fn sms_and_call(aws: &LambdaEnv, settings: &Settings) -> Delivery {
 /// created over the API, which start-verify manages.
 #[cfg(all(feature = "sns", feature = "sms-voice", feature = "ses", feature = "social"))]
 pub fn every_channel(aws: &LambdaEnv, settings: &Settings, vars: &HashMap<String, String>) -> Result<Delivery, String> {
-    let mut delivery = sms_and_call(aws, settings);
+    let mut delivery = sms_and_call(aws, &settings.senders());
     delivery.api_webhooks = verify_core::webhooks::config::ApiWebhooks::from_vars(vars)?;
     if let Some(ses) = verify_aws::ses::SesSender::new(aws.ses(), settings.email.clone()) {
         delivery.senders = delivery.senders.with(verify_core::channel::Channel::Email, std::sync::Arc::new(ses));
@@ -132,28 +145,28 @@ pub async fn from_env(delivery: DeliverySetup) -> Result<App, String> {
     let warm = verify_core::config::warm_up(vars.get(verify_core::config::env::WARM_UP).map(|v| v.trim()));
     let store = DynamoStore::new(aws.dynamodb(), verify_core::config::table(&vars));
     let named = secrets::named(&vars, delivery.secrets)?;
-    // Secrets to read: their round trips overlap the DynamoDB handshake and
-    // the phone metadata; the senders' handshakes need the settings, which
-    // need the secrets, so they follow.
-    let store_warmed = warm && !named.is_empty();
+    // Secrets to read: their round trips overlap every handshake (DynamoDB
+    // and the senders', whose settings hold no secret) and the phone
+    // metadata.
+    let warmed = warm && !named.is_empty();
     if !named.is_empty() {
-        let store_warm_up = async {
+        let connections = if warm { (delivery.connections)(&aws, &vars)? } else { Vec::new() };
+        let warm_ups = async {
             if warm {
-                warm_up(&store, Vec::new()).await
+                warm_up(&store, connections).await
             }
         };
-        let (values, ()) = tokio::join!(read_secrets(&aws, named), store_warm_up);
+        let (values, ()) = tokio::join!(read_secrets(&aws, named), warm_ups);
         vars.extend(values?);
     }
     let settings = Settings::from_vars(&vars)?;
     require_credentials(&settings)?;
     settings.services.log_test_recipients();
     let Delivery { senders, warm_ups, api_webhooks } = (delivery.build)(&aws, &settings, &vars)?;
-    match (warm, store_warmed) {
-        (false, _) => {}
-        (true, false) => warm_up(&store, warm_ups).await,
-        (true, true) if !warm_ups.is_empty() => warm_up_clients(None, warm_ups, || ()).await,
-        (true, true) => {}
+    // The Delivery's own warm-ups open nothing new once its connections
+    // were warmed with the secrets' reads: the clients share one pool.
+    if warm && !warmed {
+        warm_up(&store, warm_ups).await
     }
     let mut api = Api::new(settings, store, senders);
     api.api_webhooks = api_webhooks;

@@ -70,6 +70,30 @@ pub struct Settings {
     pub warm_up: bool,
 }
 
+/// The SMS and call senders' settings: none of them is a secret, so a
+/// function can read them, and open its senders' connections, while it
+/// still waits for its secrets. [`Settings::from_vars`] reads them here.
+#[derive(Clone, Debug, Default)]
+pub struct SenderSettings {
+    pub sms: SmsSettings,
+    pub sms_v2: Option<SmsV2Settings>,
+    pub voice: VoiceSettings,
+}
+
+impl SenderSettings {
+    pub fn from_vars(vars: &HashMap<String, String>) -> Result<SenderSettings, String> {
+        let get = |name: &str| vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+        Ok(SenderSettings {
+            sms: SmsSettings {
+                sender_id: get(env::SMS_SENDER_ID).map(str::to_owned),
+                origination_number: get(env::SMS_ORIGINATION_NUMBER).map(str::to_owned),
+            },
+            sms_v2: SmsV2Settings::read(&get)?,
+            voice: VoiceSettings::read(&get)?,
+        })
+    }
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct SmsSettings {
     pub sender_id: Option<String>,
@@ -304,6 +328,7 @@ impl Settings {
             .map_err(|e| format!("{} / {}: {e}", env::API_KEYS, env::AUTH_TOKENS))?;
         let cors = Cors::parse_list(get(env::CORS_ORIGINS).unwrap_or(""))
             .map_err(|e| format!("{}: {e}", env::CORS_ORIGINS))?;
+        let SenderSettings { sms, sms_v2, voice } = SenderSettings::from_vars(vars)?;
         Ok(Settings {
             table: table(vars),
             account_sid,
@@ -311,21 +336,25 @@ impl Settings {
             keys: CodeKeys::new(current, previous),
             credentials,
             cors,
-            sms: SmsSettings {
-                sender_id: get(env::SMS_SENDER_ID).map(str::to_owned),
-                origination_number: get(env::SMS_ORIGINATION_NUMBER).map(str::to_owned),
-            },
+            sms,
             email: EmailSettings::from_vars(&get)?,
-            sms_v2: SmsV2Settings::read(&get)?,
+            sms_v2,
             sms_profiles: get(env::SMS_PROFILES)
                 .map(|json| crate::messaging::SmsProfiles::parse(json).map_err(|e| format!("{}: {e}", env::SMS_PROFILES)))
                 .transpose()?
                 .unwrap_or_default(),
-            voice: VoiceSettings::read(&get)?,
+            voice,
             whatsapp: crate::whatsapp::WhatsappSettings::read(&get)?,
             public_base_url: get(env::PUBLIC_BASE_URL).map(|u| u.trim_end_matches('/').to_owned()),
             warm_up: warm_up(get(env::WARM_UP)),
         })
+    }
+}
+
+impl Settings {
+    /// The senders' part of the settings, as [`SenderSettings::from_vars`] read it.
+    pub fn senders(&self) -> SenderSettings {
+        SenderSettings { sms: self.sms.clone(), sms_v2: self.sms_v2.clone(), voice: self.voice.clone() }
     }
 }
 

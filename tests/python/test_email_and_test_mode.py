@@ -13,18 +13,12 @@ import subprocess
 import uuid
 
 import pytest
-from twilio.base.exceptions import TwilioRestException
 
 from conftest import BIN, SERVICES
+from twilio_errors import rest_error
 
 TEST_NUMBER, TEST_NUMBER_CODE = "+12125550100", "424242"
 TEST_ADDRESS, TEST_ADDRESS_CODE = "qa@example.com", "135790"
-
-
-def rest_error(call):
-    with pytest.raises(TwilioRestException) as info:
-        call()
-    return info.value
 
 
 def fresh_address():

@@ -21,7 +21,7 @@ import os
 import subprocess
 
 import pytest
-from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.base.exceptions import TwilioException
 
 from conftest import (
     ACCOUNT_SID,
@@ -32,6 +32,7 @@ from conftest import (
     client_for,
     launch_verify_local,
 )
+from twilio_errors import rest_error
 
 UK = "MG" + "0" * 31 + "a"
 ANY = "MG" + "0" * 31 + "b"
@@ -67,12 +68,6 @@ def uk_number():
 
 def us_number():
     return f"+1415555{next(_us_numbers):04d}"
-
-
-def rest_error(call):
-    with pytest.raises(TwilioRestException) as info:
-        call()
-    return info.value
 
 
 def list_error(call):

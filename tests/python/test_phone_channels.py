@@ -12,10 +12,10 @@ mobiles."""
 import re
 
 import pytest
-from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
 from conftest import ACCOUNT_SID, AUTH_TOKEN, launch_verify_local, spoken
+from twilio_errors import rest_error
 
 PHONE = "VA" + "a1" * 16
 SMS_ONLY = "VA" + "b2" * 16
@@ -61,12 +61,6 @@ def gb_fixed():
 
 def gb_mobile():
     return f"+4474001{next(_numbers) % 100_000:05d}"
-
-
-def rest_error(call):
-    with pytest.raises(TwilioRestException) as info:
-        call()
-    return info.value
 
 
 def test_a_call_reads_the_code_and_it_verifies(local, client, number):

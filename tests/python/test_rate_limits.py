@@ -10,17 +10,10 @@ import json
 import time
 import uuid
 
-import pytest
 import requests
-from twilio.base.exceptions import TwilioRestException
 
 from conftest import API_KEY_SECRET, API_KEY_SID, DEFAULT_SERVICE_SID
-
-
-def rest_error(call):
-    with pytest.raises(TwilioRestException) as info:
-        call()
-    return info.value
+from twilio_errors import rest_error
 
 
 def unique(prefix):

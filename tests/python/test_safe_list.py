@@ -2,18 +2,11 @@
 (`client.verify.v2.safelist`; `admin` only: see test_scoped_keys.py); a listed number passes a
 service's country restriction but not the per-number send limit."""
 
-import pytest
-from twilio.base.exceptions import TwilioRestException
 
 from conftest import US_ONLY_SERVICE_SID
+from twilio_errors import rest_error
 
 UK = "+442079460959"
-
-
-def rest_error(call):
-    with pytest.raises(TwilioRestException) as info:
-        call()
-    return info.value
 
 
 def test_create_fetch_delete(server, client):

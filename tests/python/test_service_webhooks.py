@@ -23,6 +23,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 
 from conftest import ACCOUNT_SID, DEFAULT_SERVICE_SID, client_for, launch_verify_local
 from test_webhooks_reports import Receiver
+from twilio_errors import rest_error
 
 SECRET = "whsec_" + base64.b64encode(b"service-webhooks-secret-32-bytes").decode()
 VERIFY_KEY, VERIFY_SECRET = "SK" + "7" * 32, "webhooks-verify-only-secret"
@@ -49,12 +50,6 @@ def receiving():
 
 receiver = pytest.fixture(receiving, name="receiver")
 control = pytest.fixture(receiving, name="control")
-
-
-def rest_error(call):
-    with pytest.raises(TwilioRestException) as info:
-        call()
-    return info.value
 
 
 def hooks(client, service_sid=DEFAULT_SERVICE_SID):

@@ -13,9 +13,9 @@ import hashlib
 import json
 
 import pytest
-from twilio.base.exceptions import TwilioRestException
 
 from conftest import ACCOUNT_SID, DEFAULT_SERVICE_SID, US_ONLY_SERVICE_SID, client_for, launch_verify_local
+from twilio_errors import rest_error
 
 VERIFY_KEY, VERIFY_SECRET = "SK" + "8" * 32, "services-verify-only-secret"
 
@@ -28,12 +28,6 @@ def own():
         yield srv
     finally:
         srv.stop()
-
-
-def rest_error(call):
-    with pytest.raises(TwilioRestException) as info:
-        call()
-    return info.value
 
 
 def sids(client):

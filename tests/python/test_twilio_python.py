@@ -1,7 +1,6 @@
 """The official `twilio` Python library, unmodified, against verify-local:
 only `client.verify.base_url` is changed, as a team moving off Twilio would."""
 
-import pytest
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
@@ -13,12 +12,7 @@ from conftest import (
     DEFAULT_SERVICE_SID,
     US_ONLY_SERVICE_SID,
 )
-
-
-def rest_error(call):
-    with pytest.raises(TwilioRestException) as info:
-        call()
-    return info.value
+from twilio_errors import rest_error
 
 
 def test_create_fetch_check_flow(server, service, number):

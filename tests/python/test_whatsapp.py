@@ -9,10 +9,10 @@ switching from SMS to WhatsApp, a service without WhatsApp (60223), a
 import json
 
 import pytest
-from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
 from conftest import ACCOUNT_SID, AUTH_TOKEN, launch_verify_local
+from twilio_errors import rest_error
 
 ALL = "VA" + "d4" * 16
 SMS_ONLY = "VA" + "e5" * 16
@@ -50,12 +50,6 @@ def client(local):
 @pytest.fixture
 def number():
     return f"+1415556{next(_numbers):04d}"
-
-
-def rest_error(call):
-    with pytest.raises(TwilioRestException) as info:
-        call()
-    return info.value
 
 
 def template_code(message):

@@ -192,7 +192,7 @@ async fn embedded_engine(args: &Args) -> Result<(aws_sdk_dynamodb::Client, dynox
         // A named in-memory database, so the stream history can be prepared
         // on it (crate::stream_history); still nothing on disk.
         let uri = crate::stream_history::memory_uri();
-        let db = dynoxide::Database::new(&uri).map_err(|e| e.to_string())?;
+        let db = crate::memory_engine::open(&uri)?;
         (db, uri, "embedded DynamoDB engine, in memory".to_owned())
     } else {
         files::private_dir(&args.data_dir)?;

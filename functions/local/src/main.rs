@@ -11,6 +11,7 @@ mod files;
 mod framing;
 mod host;
 mod logs;
+mod memory_engine;
 mod messages;
 mod routes;
 mod serve;

@@ -137,8 +137,11 @@ pub struct Catalog {
     /// configurations name.
     sms_profiles: SmsProfiles,
     period: Duration,
-    cached: Arc<tokio::sync::Mutex<Option<(Instant, Arc<Services>)>>>,
+    cached: Arc<tokio::sync::Mutex<Option<Snapshot>>>,
 }
+
+/// The services as last read from the table, and when.
+type Snapshot = (Instant, Arc<Services>);
 
 impl From<Services> for Catalog {
     fn from(seed: Services) -> Catalog {

@@ -102,7 +102,7 @@ impl<S: Stores, C: Clock> Api<S, C> {
                         let missing = || not_found(&at.bucket_url(rk, bl));
                         let limit = set.limit_mut(rk).ok_or_else(missing)?;
                         limit.update_bucket(bl, max, interval, now).ok_or_else(missing)?.map_err(refused)?;
-                        Ok(limit.bucket(bl).cloned().ok_or_else(missing)?)
+                        limit.bucket(bl).cloned().ok_or_else(missing)
                     })
                     .await?;
                 Ok((StatusCode::OK, Some(at.bucket(rk, &updated))))

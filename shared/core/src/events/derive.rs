@@ -69,10 +69,10 @@ impl Deriver {
     /// services and those created or changed over the API).
     pub fn derive_with(&self, services: &Services, change: &RecordChange) -> Vec<Event> {
         let mut out = Vec::new();
-        if let Some((old, new)) = &change.blocked {
-            if new.count > old.as_ref().map_or(0, |o| o.count) {
-                out.push(self.blocked(new));
-            }
+        if let Some((old, new)) = &change.blocked
+            && new.count > old.as_ref().map_or(0, |o| o.count)
+        {
+            out.push(self.blocked(new));
         }
         let exhausted = |r: &VerificationRecord| r.attempts >= max_check_attempts(services, &r.service_sid);
         match (&change.old, &change.new) {

@@ -31,9 +31,12 @@ pub struct MemoryStore {
     rate_limits: Arc<Mutex<HashMap<String, RateLimits>>>,
     services: Arc<Mutex<StoredServices>>,
     /// Counters: their totals by name, and when they expire.
-    counters: Arc<Mutex<HashMap<String, (HashMap<&'static str, u64>, i64)>>>,
+    counters: Arc<Mutex<HashMap<String, CounterItem>>>,
     fraud: Arc<Mutex<FraudCounters>>,
 }
+
+/// One counter item: its totals by name, and when it expires.
+type CounterItem = (HashMap<&'static str, u64>, i64);
 
 /// The fraud guard's counters by (service, prefix or `*` for the whole
 /// service, bucket), and blocks by (service, prefix).

@@ -9,7 +9,7 @@ use crate::voice_sender::StandIn;
 use std::sync::Arc;
 use verify_aws::whatsapp::WhatsappSender;
 use verify_core::channel::Channel;
-use verify_core::config::{Limits, Service, Services, Settings};
+use verify_core::config::{Limits, SenderSettings, Service, Services, Settings};
 use verify_core::message::{self, Content};
 use verify_core::otp::Code;
 use verify_core::phone::PhoneNumber;
@@ -164,15 +164,16 @@ fn start_verify_registers_whatsapp_only_when_configured() {
     })
     .unwrap();
     let key = "k".repeat(32);
-    let with = |extra: &[(&str, &str)]| {
+    // As start-verify's init builds them: the phone senders, then the rest.
+    let every_channel = |extra: &[(&str, &str)]| {
         let mut vars: std::collections::HashMap<String, String> = [("VERIFY_CODE_KEY", key.as_str())].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        Settings::from_vars(&vars).unwrap()
+        let phone = verify_lambda::app::sms_and_call(&aws, &SenderSettings::from_vars(&vars).unwrap());
+        verify_lambda::app::every_channel(&aws, &Settings::from_vars(&vars).unwrap(), &Default::default(), phone).unwrap()
     };
-    let bare = verify_lambda::app::every_channel(&aws, &with(&[]), &Default::default()).unwrap();
+    let bare = every_channel(&[]);
     assert!(bare.senders.get(Channel::Whatsapp).is_none(), "no phone number id, no WhatsApp sender (60223)");
-    let configured = with(&[("VERIFY_WHATSAPP_PHONE_NUMBER_ID", PHONE_NUMBER_ID), ("VERIFY_WHATSAPP_TEMPLATE_NAME", "acme_code")]);
-    let full = verify_lambda::app::every_channel(&aws, &configured, &Default::default()).unwrap();
+    let full = every_channel(&[("VERIFY_WHATSAPP_PHONE_NUMBER_ID", PHONE_NUMBER_ID), ("VERIFY_WHATSAPP_TEMPLATE_NAME", "acme_code")]);
     assert!(full.senders.get(Channel::Whatsapp).is_some());
     assert!(full.senders.get(Channel::Sms).is_some());
 }

@@ -7,7 +7,7 @@
 use verify_core::api::Api;
 use verify_aws::clients::LambdaEnv;
 use verify_core::clock::SystemClock;
-use verify_core::config::Settings;
+use verify_core::config::{SenderSettings, Settings};
 use verify_core::sender::Senders;
 use verify_aws::secrets::{self, SecretSetting};
 use verify_aws::store::DynamoStore;
@@ -40,32 +40,35 @@ pub struct Delivery {
 
 /// How a function's main sets up what it sends with: the secrets it reads
 /// from Secrets Manager when its configuration names them, and how it
-/// builds its [`Delivery`] from the settings and the variables (the
-/// secrets' values among them). Each function links only its own, so one
-/// that reads no webhook secret does not even name it.
+/// builds its [`Delivery`]: first the senders whose settings hold no secret,
+/// so that their connections open while the secrets are read, then the
+/// rest from the settings and the variables (the secrets' values among
+/// them). Each function links only its own, so one that reads no webhook
+/// secret does not even name it.
 #[derive(Clone, Copy)]
 pub struct DeliverySetup {
     pub secrets: &'static [secrets::SecretSetting],
-    pub build: fn(&LambdaEnv, &Settings, &HashMap<String, String>) -> Result<Delivery, String>,
-    /// The warm-ups of the senders' connections, from the variables alone
-    /// (no secret is among the senders' settings), so that they overlap
-    /// the secrets' reads instead of following them.
-    pub connections: fn(&LambdaEnv, &HashMap<String, String>) -> Result<Vec<(&'static str, WarmUp)>, String>,
+    pub senders: fn(&LambdaEnv, &SenderSettings) -> Delivery,
+    pub build: CompleteDelivery,
 }
 
-/// start-verify: [`every_channel`], and the API's secrets with the one that
-/// signs the webhooks it manages.
+/// Completes the [`Delivery`] a setup's `senders` made, from the settings
+/// and the variables, secrets among them.
+pub type CompleteDelivery = fn(&LambdaEnv, &Settings, &HashMap<String, String>, Delivery) -> Result<Delivery, String>;
+
+/// start-verify: [`sms_and_call`] then [`every_channel`], and the API's
+/// secrets with the one that signs the webhooks it manages.
 #[cfg(all(feature = "sns", feature = "sms-voice", feature = "ses", feature = "social"))]
 pub const EVERY_CHANNEL: DeliverySetup =
-    DeliverySetup { secrets: secrets::START_SECRETS, build: every_channel, connections: sms_and_call_connections };
+    DeliverySetup { secrets: secrets::START_SECRETS, senders: sms_and_call, build: every_channel };
 
 /// check-verify: [`no_delivery`], and the API's secrets.
 pub const NO_DELIVERY: DeliverySetup =
-    DeliverySetup { secrets: secrets::API_SECRETS, build: no_delivery, connections: |_, _| Ok(Vec::new()) };
+    DeliverySetup { secrets: secrets::API_SECRETS, senders: no_delivery, build: |_, _, _, none| Ok(none) };
 
 /// start-verify: SMS through SNS.
 #[cfg(feature = "sns")]
-pub fn sms_by_sns(aws: &LambdaEnv, settings: &verify_core::config::SenderSettings) -> Delivery {
+pub fn sms_by_sns(aws: &LambdaEnv, settings: &SenderSettings) -> Delivery {
     let sns = std::sync::Arc::new(verify_aws::sns::SnsSender::new(aws.sns(), settings.sms.clone()));
     let warm = sns.clone();
     let warm_up: WarmUp = Box::pin(async move { warm.warm_up().await.map_err(|e| e.0) });
@@ -81,7 +84,7 @@ pub fn sms_by_sns(aws: &LambdaEnv, settings: &verify_core::config::SenderSetting
 /// when an origination identity is configured (without one, a call start
 /// is refused with 60223, as for any channel with no sender).
 #[cfg(all(feature = "sns", feature = "sms-voice"))]
-pub fn sms_and_call(aws: &LambdaEnv, settings: &verify_core::config::SenderSettings) -> Delivery {
+pub fn sms_and_call(aws: &LambdaEnv, settings: &SenderSettings) -> Delivery {
     let Delivery { mut senders, mut warm_ups, api_webhooks } = match &settings.sms_v2 {
         Some(v2) => {
             let sms = std::sync::Arc::new(verify_aws::sms_v2::SmsV2Sender::new(aws.voice(), v2.clone()));
@@ -101,15 +104,8 @@ pub fn sms_and_call(aws: &LambdaEnv, settings: &verify_core::config::SenderSetti
     Delivery { senders, warm_ups, api_webhooks }
 }
 
-/// start-verify's sender connections before its secrets are read: those of
-/// the senders [`sms_and_call`] makes from the same settings.
-#[cfg(all(feature = "sns", feature = "sms-voice", feature = "ses", feature = "social"))]
-fn sms_and_call_connections(aws: &LambdaEnv, vars: &HashMap<String, String>) -> Result<Vec<(&'static str, WarmUp)>, String> {
-    Ok(sms_and_call(aws, &verify_core::config::SenderSettings::from_vars(vars)?).warm_ups)
-}
-
-/// start-verify: every channel — SMS and calls as [`sms_and_call`] sets them
-/// up and, when `VERIFY_EMAIL_FROM` names a sender, e-mail through SES v2
+/// start-verify: every channel — SMS and calls as [`sms_and_call`] set them
+/// up (`phone`) and, when `VERIFY_EMAIL_FROM` names a sender, e-mail through SES v2
 /// (without it, `Channel=email` answers 60223). SES has no warm-up call: the
 /// only action the function may call is `ses:SendEmail`, so the first e-mail
 /// of an instance opens its connection. WhatsApp likewise, through End User
@@ -117,8 +113,8 @@ fn sms_and_call_connections(aws: &LambdaEnv, vars: &HashMap<String, String>) -> 
 /// action is `social-messaging:SendWhatsAppMessage`). And the webhooks
 /// created over the API, which start-verify manages.
 #[cfg(all(feature = "sns", feature = "sms-voice", feature = "ses", feature = "social"))]
-pub fn every_channel(aws: &LambdaEnv, settings: &Settings, vars: &HashMap<String, String>) -> Result<Delivery, String> {
-    let mut delivery = sms_and_call(aws, &settings.senders());
+pub fn every_channel(aws: &LambdaEnv, settings: &Settings, vars: &HashMap<String, String>, phone: Delivery) -> Result<Delivery, String> {
+    let mut delivery = phone;
     delivery.api_webhooks = verify_core::webhooks::config::ApiWebhooks::from_vars(vars)?;
     if let Some(ses) = verify_aws::ses::SesSender::new(aws.ses(), settings.email.clone()) {
         delivery.senders = delivery.senders.with(verify_core::channel::Channel::Email, std::sync::Arc::new(ses));
@@ -130,8 +126,8 @@ pub fn every_channel(aws: &LambdaEnv, settings: &Settings, vars: &HashMap<String
 }
 
 /// check-verify: sends nothing.
-pub fn no_delivery(_: &LambdaEnv, _: &Settings, _: &HashMap<String, String>) -> Result<Delivery, String> {
-    Ok(Delivery { senders: Senders::none(), warm_ups: Vec::new(), api_webhooks: Default::default() })
+pub fn no_delivery(_: &LambdaEnv, _: &SenderSettings) -> Delivery {
+    Delivery { senders: Senders::none(), warm_ups: Vec::new(), api_webhooks: Default::default() }
 }
 
 /// Reads settings (and the secrets template.yaml names, from Secrets
@@ -145,28 +141,28 @@ pub async fn from_env(delivery: DeliverySetup) -> Result<App, String> {
     let warm = verify_core::config::warm_up(vars.get(verify_core::config::env::WARM_UP).map(|v| v.trim()));
     let store = DynamoStore::new(aws.dynamodb(), verify_core::config::table(&vars));
     let named = secrets::named(&vars, delivery.secrets)?;
+    let mut early = (delivery.senders)(&aws, &SenderSettings::from_vars(&vars)?);
+    let mut connections = Some(std::mem::take(&mut early.warm_ups)).filter(|_| warm);
     // Secrets to read: their round trips overlap every handshake (DynamoDB
     // and the senders', whose settings hold no secret) and the phone
     // metadata.
-    let warmed = warm && !named.is_empty();
     if !named.is_empty() {
-        let connections = if warm { (delivery.connections)(&aws, &vars)? } else { Vec::new() };
-        let warm_ups = async {
-            if warm {
+        let opened = async {
+            if let Some(connections) = connections.take() {
                 warm_up(&store, connections).await
             }
         };
-        let (values, ()) = tokio::join!(read_secrets(&aws, named), warm_ups);
+        let (values, ()) = tokio::join!(read_secrets(&aws, named), opened);
         vars.extend(values?);
     }
     let settings = Settings::from_vars(&vars)?;
     require_credentials(&settings)?;
     settings.services.log_test_recipients();
-    let Delivery { senders, warm_ups, api_webhooks } = (delivery.build)(&aws, &settings, &vars)?;
-    // The Delivery's own warm-ups open nothing new once its connections
-    // were warmed with the secrets' reads: the clients share one pool.
-    if warm && !warmed {
-        warm_up(&store, warm_ups).await
+    let Delivery { senders, api_webhooks, .. } = (delivery.build)(&aws, &settings, &vars, early)?;
+    // With no secret to wait for, the connections open once the settings
+    // are known to be good.
+    if let Some(connections) = connections {
+        warm_up(&store, connections).await
     }
     let mut api = Api::new(settings, store, senders);
     api.api_webhooks = api_webhooks;

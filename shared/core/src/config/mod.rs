@@ -351,13 +351,6 @@ impl Settings {
     }
 }
 
-impl Settings {
-    /// The senders' part of the settings, as [`SenderSettings::from_vars`] read it.
-    pub fn senders(&self) -> SenderSettings {
-        SenderSettings { sms: self.sms.clone(), sms_v2: self.sms_v2.clone(), voice: self.voice.clone() }
-    }
-}
-
 /// `VERIFY_WARM_UP`: on unless it says off, for every function.
 pub fn warm_up(value: Option<&str>) -> bool {
     value.is_none_or(|v| !matches!(v, "0" | "false" | "no" | "off"))

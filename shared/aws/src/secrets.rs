@@ -58,7 +58,7 @@ pub const REPORT_SECRETS: &[SecretSetting] =
 /// The secrets `vars` names among `settings`: (setting, secret id). Refuses
 /// a setting given both ways.
 pub fn named(vars: &HashMap<String, String>, settings: &[SecretSetting]) -> Result<Vec<(SecretSetting, String)>, String> {
-    let get = |name: &str| vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let get = |name: &str| verify_core::config::var(vars, name);
     let mut out = Vec::new();
     for s in settings {
         if let Some(id) = get(s.secret_id) {

@@ -105,7 +105,7 @@ pub struct ReportSettings {
 
 impl ReportSettings {
     pub fn from_vars(vars: &HashMap<String, String>) -> Result<ReportSettings, String> {
-        let get = |name: &str| vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+        let get = |name: &str| verify_core::config::var(vars, name);
         let num = |name: &str, default: i64, min: i64, max: i64| -> Result<i64, String> {
             match get(name) {
                 None => Ok(default),

@@ -82,7 +82,7 @@ pub struct SenderSettings {
 
 impl SenderSettings {
     pub fn from_vars(vars: &HashMap<String, String>) -> Result<SenderSettings, String> {
-        let get = |name: &str| vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+        let get = |name: &str| var(vars, name);
         Ok(SenderSettings {
             sms: SmsSettings {
                 sender_id: get(env::SMS_SENDER_ID).map(str::to_owned),
@@ -316,7 +316,7 @@ impl Settings {
     /// Reads settings from a map of variables. The code key is required:
     /// without it there is nothing safe to hash codes with.
     pub fn from_vars(vars: &HashMap<String, String>) -> Result<Settings, String> {
-        let get = |name: &str| vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+        let get = |name: &str| var(vars, name);
         let current = get(env::CODE_KEY)
             .ok_or_else(|| format!("{} is required (a random secret of at least 32 bytes)", env::CODE_KEY))?;
         let current = CodeKey::new(current.as_bytes()).map_err(|e| format!("{}: {e}", env::CODE_KEY))?;
@@ -360,14 +360,20 @@ pub fn warm_up(value: Option<&str>) -> bool {
 /// settings, so a function can open its DynamoDB connection while it reads
 /// its secrets.
 pub fn table(vars: &HashMap<String, String>) -> String {
-    vars.get(env::TABLE).map(|v| v.trim()).filter(|v| !v.is_empty()).unwrap_or(DEFAULT_TABLE).to_owned()
+    var(vars, env::TABLE).unwrap_or(DEFAULT_TABLE).to_owned()
+}
+
+/// A variable's value, trimmed; set to blank is the same as unset (a
+/// template parameter left empty still sets its variable).
+pub fn var<'a>(vars: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
+    vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
 }
 
 /// The configured services and the account sid shown in resources: the one
 /// reading shared by every function, webhook-report included (which needs no
 /// code key).
 pub fn services_and_account(vars: &HashMap<String, String>) -> Result<(Services, String), String> {
-    let get = |name: &str| vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let get = |name: &str| var(vars, name);
     let limits = limits_from(&get)?;
     let services = services_from(&get, &limits)?;
     let account_sid = match get(env::ACCOUNT_SID) {

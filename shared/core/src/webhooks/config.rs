@@ -159,7 +159,7 @@ pub struct ApiWebhooks {
 
 impl ApiWebhooks {
     pub fn from_vars(vars: &HashMap<String, String>) -> Result<ApiWebhooks, String> {
-        let get = |name: &str| vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+        let get = |name: &str| crate::config::var(vars, name);
         let secrets = get(env::SERVICE_WEBHOOK_SECRETS)
             .unwrap_or("")
             .split(',')
@@ -178,7 +178,7 @@ fn allow_from(vars: &HashMap<String, String>) -> Allow {
 
 /// Endpoints and delivery settings from the environment.
 pub fn from_vars(vars: &HashMap<String, String>) -> Result<(Vec<Endpoint>, DeliverySettings), String> {
-    let get = |name: &str| vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let get = |name: &str| crate::config::var(vars, name);
     let allow = allow_from(vars);
     let timeout = match get(env::TIMEOUT_SECONDS) {
         None => MAX_TIMEOUT,

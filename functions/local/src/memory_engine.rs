@@ -18,14 +18,23 @@
 //! 1 GiB (the lock page inside it, no gap) and partly recovered.
 //!
 //! SQLite keeps that behaviour for in-memory databases; what we choose is
-//! the page size. With [`PAGE_SIZE`] pages the database has a sixteenth of
-//! the pages, so the walk is a sixteenth as long. A file database (no
-//! `--memory`) caches a bounded number of pages and is not affected.
+//! the page size, and it cuts both ways. Larger pages mean fewer of them,
+//! so a shorter walk; but every write transaction first copies each page
+//! it touches, whole, into the in-memory rollback journal
+//! (`pagerAddPageToRollbackJournal`: 13.7 % of verify-local's CPU with
+//! 64 KiB pages). Measured as verify-local CPU per complete verification
+//! over its first 3,000 (release build, one client): 9.2 ms with 4 KiB
+//! pages, 9.4 with 8, 9.6–9.8 with 16, 10.6 with 32, 11.9–13.2 with 64.
+//! [`PAGE_SIZE`] is 16 KiB: within a few per cent of the smallest pages'
+//! cost per write, and a quarter as many pages as 4 KiB, so the walk stays
+//! a quarter as long (measured flat over 100,000 verifications with
+//! `bench/endurance.sh`, see README). A file database (no `--memory`)
+//! caches a bounded number of pages and is not affected.
 
 use rusqlite::Connection;
 
-/// Bytes per page of the in-memory database: SQLite's largest.
-pub const PAGE_SIZE: u32 = 65_536;
+/// Bytes per page of the in-memory database (see the module's note).
+pub const PAGE_SIZE: u32 = 16_384;
 
 /// Opens the engine on a fresh named in-memory database (see
 /// [`crate::stream_history::memory_uri`]) whose page size is [`PAGE_SIZE`].

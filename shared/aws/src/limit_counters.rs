@@ -19,8 +19,11 @@ fn key(counter: &Counter) -> Item {
     Item::from([(attr::PK.to_owned(), AV::S(counter.key.clone()))])
 }
 
+/// An update expression with its attribute names and values.
+type Expression = (String, Vec<(String, String)>, Vec<(String, AV)>);
+
 /// `ADD #a0 :a0, #a1 :a1` with the amounts signed by `sign`.
-fn adds(counter: &Counter, sign: i64) -> (String, Vec<(String, String)>, Vec<(String, AV)>) {
+fn adds(counter: &Counter, sign: i64) -> Expression {
     let mut parts = Vec::new();
     let (mut names, mut values) = (Vec::new(), Vec::new());
     for (i, add) in counter.adds.iter().enumerate() {

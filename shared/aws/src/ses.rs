@@ -23,7 +23,7 @@ impl SesSender {
 
     /// The `From` header value: the address, with its display name when
     /// there is one (the start's, else the configured one).
-    fn from_header(&self, email: &Email) -> String {
+    fn sender_field(&self, email: &Email) -> String {
         let address = email.from.address.as_deref().or(self.settings.from.as_deref()).unwrap_or_default();
         match email.from.name.as_deref().or(self.settings.from_name.as_deref()) {
             Some(name) => format!("{} <{address}>", display_name(name)),
@@ -39,7 +39,7 @@ impl SesSender {
             .build();
         self.client
             .send_email()
-            .from_email_address(self.from_header(email))
+            .from_email_address(self.sender_field(email))
             .destination(Destination::builder().to_addresses(to).build())
             .content(EmailContent::builder().simple(message).build())
             .set_configuration_set_name(self.settings.configuration_set.clone())

@@ -122,7 +122,7 @@ fn slot<'a, T>(list: &'a mut Vec<(String, T)>, name: &str, make: impl FnOnce() -
 }
 
 /// The named series with the largest totals, the rest summed as `other`.
-fn top_series(by_name: Vec<(String, Vec<u64>)>, buckets: usize) -> Vec<Series> {
+fn top_series(by_name: CountsByName, buckets: usize) -> Vec<Series> {
     let mut all: Vec<Series> =
         by_name.into_iter().map(|(name, values)| Series { name, total: values.iter().sum(), values }).collect();
     all.sort_by(|a, b| b.total.cmp(&a.total).then(a.name.cmp(&b.name)));
@@ -158,7 +158,7 @@ pub fn aggregate(cells: &BTreeMap<Cell, u64>, from: Seconds, to: Seconds) -> Das
         .collect();
     let mut data = DashboardData { bucket_secs, buckets: vec![Figures::default(); t.len()], labels, ..DashboardData::default() };
     let mut countries: Vec<(String, Figures)> = Vec::new();
-    let (mut by_country, mut by_prefix): (Vec<(String, Vec<u64>)>, Vec<(String, Vec<u64>)>) = Default::default();
+    let (mut by_country, mut by_prefix): (CountsByName, CountsByName) = Default::default();
     let zeros = || vec![0; t.len()];
     for (cell, &n) in cells {
         let Some(i) = usize::try_from((cell.hour - first).div_euclid(bucket_secs)).ok().filter(|i| *i < t.len()) else { continue };
@@ -187,6 +187,9 @@ pub fn aggregate(cells: &BTreeMap<Cell, u64>, from: Seconds, to: Seconds) -> Das
     data
 }
 
+/// One line of counts per bucket for each name (a country, a prefix).
+type CountsByName = Vec<(String, Vec<u64>)>;
+
 fn html_escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
@@ -196,7 +199,7 @@ fn count(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

@@ -139,7 +139,7 @@ impl ReportSettings {
             credentials: Credentials::parse(get(env::API_KEYS), get(env::AUTH_TOKENS))
                 .map_err(|e| format!("{} / {}: {e}", env::API_KEYS, env::AUTH_TOKENS))?,
             public_base_url: get(env::PUBLIC_BASE_URL).map(|u| u.trim_end_matches('/').to_owned()),
-            warm_up: verify_core::config::warm_up(get(env::WARM_UP)),
+            warm_up: verify_core::config::warm_up(vars),
         })
     }
 }

@@ -138,7 +138,7 @@ pub fn no_delivery(_: &LambdaEnv, _: &SenderSettings) -> Delivery {
 pub async fn from_env(delivery: DeliverySetup) -> Result<App, String> {
     let aws = LambdaEnv::from_env()?;
     let mut vars: HashMap<String, String> = std::env::vars().collect();
-    let warm = verify_core::config::warm_up(vars.get(verify_core::config::env::WARM_UP).map(|v| v.trim()));
+    let warm = verify_core::config::warm_up(&vars);
     let store = DynamoStore::new(aws.dynamodb(), verify_core::config::table(&vars));
     let named = secrets::named(&vars, delivery.secrets)?;
     let mut early = (delivery.senders)(&aws, &SenderSettings::from_vars(&vars)?);

@@ -92,7 +92,7 @@ pub async fn from_env() -> Result<WebhookReport, String> {
     let aws = verify_aws::clients::LambdaEnv::from_env()?;
     let mut vars: HashMap<String, String> = std::env::vars().collect();
     let dynamodb = aws.dynamodb();
-    let warm = verify_core::config::warm_up(vars.get(env::WARM_UP).map(|v| v.trim()));
+    let warm = verify_core::config::warm_up(&vars);
     let named = secrets::named(&vars, secrets::REPORT_SECRETS)?;
     let store = DynamoStore::new(dynamodb.clone(), verify_core::config::table(&vars));
     let store_warm_up = async {

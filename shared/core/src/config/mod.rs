@@ -346,14 +346,14 @@ impl Settings {
             voice,
             whatsapp: crate::whatsapp::WhatsappSettings::read(&get)?,
             public_base_url: get(env::PUBLIC_BASE_URL).map(|u| u.trim_end_matches('/').to_owned()),
-            warm_up: warm_up(get(env::WARM_UP)),
+            warm_up: warm_up(vars),
         })
     }
 }
 
 /// `VERIFY_WARM_UP`: on unless it says off, for every function.
-pub fn warm_up(value: Option<&str>) -> bool {
-    value.is_none_or(|v| !matches!(v, "0" | "false" | "no" | "off"))
+pub fn warm_up(vars: &HashMap<String, String>) -> bool {
+    var(vars, env::WARM_UP).is_none_or(|v| !matches!(v, "0" | "false" | "no" | "off"))
 }
 
 /// `VERIFY_TABLE`, for every function: known before the rest of the

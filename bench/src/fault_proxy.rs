@@ -189,12 +189,7 @@ impl FaultProxy {
 }
 
 async fn handle(State(p): State<Arc<FaultProxy>>, headers: HeaderMap, body: Bytes) -> Response {
-    let operation = headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|t| t.rsplit('.').next())
-        .unwrap_or("?")
-        .to_owned();
+    let operation = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).and_then(|t| t.rsplit('.').next()).unwrap_or("?").to_owned();
     match p.decide(&operation, &body) {
         Fault::None => p.forward(&headers, body).await,
         Fault::Slow => {
@@ -209,9 +204,7 @@ async fn handle(State(p): State<Arc<FaultProxy>>, headers: HeaderMap, body: Byte
         Fault::Throttling => {
             dynamo_error(400, "com.amazon.coral.availability#ThrottlingException", "Rate of requests exceeds the allowed throughput.")
         }
-        Fault::InternalError => {
-            dynamo_error(500, "com.amazonaws.dynamodb.v20120810#InternalServerError", "Internal server error")
-        }
+        Fault::InternalError => dynamo_error(500, "com.amazonaws.dynamodb.v20120810#InternalServerError", "Internal server error"),
         Fault::Unavailable => dynamo_error(503, "com.amazon.coral.availability#ServiceUnavailableException", "Service unavailable"),
         Fault::Timeout => {
             tokio::time::sleep(p.hold).await;

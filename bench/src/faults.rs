@@ -17,6 +17,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use verify_aws::events::stream::parse_record;
+use verify_aws::store::{DynamoStore, ensure_table};
 use verify_core::api::Api;
 use verify_core::api::auth::Credentials;
 use verify_core::api::cors::Cors;
@@ -26,12 +28,10 @@ use verify_core::config::{Limits, Settings, env};
 use verify_core::events::EventType;
 use verify_core::events::derive::Deriver;
 use verify_core::events::number_key::{NumberKey, NumberKeys};
-use verify_aws::events::stream::parse_record;
 use verify_core::otp::Code;
 use verify_core::record::{Status, VerificationRecord};
 use verify_core::sender::{Message, SendError, SendFuture, Sender, Senders};
 use verify_core::service::Verifier;
-use verify_aws::store::{DynamoStore, ensure_table};
 use verify_core::store::{RecordKey, Store};
 
 /// The Lambda functions' timeout (template.yaml): an answer later than this
@@ -348,7 +348,15 @@ pub async fn run(config: Config) -> Report {
         };
         *report.answers.entry((op.to_owned(), a.status)).or_default() += 1;
     }
-    let check = Check { stream: &stream, answers: &answers, records: &records, events: &events, inbox: &inbox, limits: &limits, keys: &settings.keys };
+    let check = Check {
+        stream: &stream,
+        answers: &answers,
+        records: &records,
+        events: &events,
+        inbox: &inbox,
+        limits: &limits,
+        keys: &settings.keys,
+    };
     report.invariants = vec![
         check.one_approval_each(),
         check.attempts_within_limits(),
@@ -358,10 +366,8 @@ pub async fn run(config: Config) -> Report {
         check.no_event_lost(),
     ];
     report.approvals_unseen = check.approvals_unseen();
-    report.sends_overcounted = records
-        .iter()
-        .map(|(to, r)| u64::from(r.sends).saturating_sub(inbox.get(to).map_or(0, |v| v.len() as u64)))
-        .sum();
+    report.sends_overcounted =
+        records.iter().map(|(to, r)| u64::from(r.sends).saturating_sub(inbox.get(to).map_or(0, |v| v.len() as u64))).sum();
     report
 }
 
@@ -478,9 +484,8 @@ impl Client {
 /// The stream of the table as the engine keeps it, every record in order.
 fn read_stream(db: &dynoxide::Database, table: &str) -> Vec<Value> {
     use dynoxide::actions::{describe_stream, get_records, get_shard_iterator, list_streams};
-    let streams = db
-        .list_streams(list_streams::ListStreamsRequest { table_name: Some(table.to_owned()), ..Default::default() })
-        .expect("streams");
+    let streams =
+        db.list_streams(list_streams::ListStreamsRequest { table_name: Some(table.to_owned()), ..Default::default() }).expect("streams");
     let stream = streams.streams.first().expect("the table has a stream");
     let desc = db
         .describe_stream(describe_stream::DescribeStreamRequest { stream_arn: stream.stream_arn.clone(), ..Default::default() })
@@ -605,9 +610,12 @@ impl Check<'_> {
             if r.status_at(NOW, self.limits) != Status::Pending {
                 continue;
             }
-            let delivered = self.inbox.get(to).into_iter().flatten().any(|code| {
-                Code::parse(code, self.limits.code_length).is_some_and(|c| self.keys.hash(&r.sid, &c) == r.code_hash)
-            });
+            let delivered = self
+                .inbox
+                .get(to)
+                .into_iter()
+                .flatten()
+                .any(|code| Code::parse(code, self.limits.code_length).is_some_and(|c| self.keys.hash(&r.sid, &c) == r.code_hash));
             if !delivered {
                 let starts: Vec<u16> = self.answers.iter().filter(|a| a.kind == Kind::Start && a.to == *to).map(|a| a.status).collect();
                 inv.violations.push(format!(
@@ -648,12 +656,8 @@ impl Check<'_> {
     /// stream's events.
     fn no_event_lost(&self) -> Invariant {
         let mut inv = Invariant { name: "no event lost", ..Default::default() };
-        let attempts: HashSet<&str> = self
-            .events
-            .iter()
-            .filter(|e| e.event_type == EventType::Pending)
-            .filter_map(|e| e.attempt_sid.as_deref())
-            .collect();
+        let attempts: HashSet<&str> =
+            self.events.iter().filter(|e| e.event_type == EventType::Pending).filter_map(|e| e.attempt_sid.as_deref()).collect();
         for a in self.answers.iter().filter(|a| a.kind == Kind::Start && a.status == 201) {
             inv.checked += 1;
             let last = a.body["send_code_attempts"].as_array().and_then(|v| v.last()).and_then(|x| x["attempt_sid"].as_str());
@@ -698,7 +702,13 @@ impl Check<'_> {
             if new.sid == sid {
                 let approved_by = new.approved_by.as_deref().unwrap_or("-");
                 let hash: String = new.code_hash.digest.iter().take(3).map(|b| format!("{b:02x}")).collect();
-                out.push(format!("[{} v{} sends {} attempts {} hash {hash} by {approved_by}]", new.status.as_str(), new.version, new.sends, new.attempts));
+                out.push(format!(
+                    "[{} v{} sends {} attempts {} hash {hash} by {approved_by}]",
+                    new.status.as_str(),
+                    new.version,
+                    new.sends,
+                    new.attempts
+                ));
             }
         }
         out.join(" ")
@@ -742,7 +752,12 @@ pub fn markdown(r: &Report) -> String {
     for (f, n) in &by_fault {
         line(format!("| {} | {n} |", f.as_str()));
     }
-    line(format!("| **total** ({} faulted, {:.1} %) | {} |", r.injected(), 100.0 * r.injected() as f64 / r.requests().max(1) as f64, r.requests()));
+    line(format!(
+        "| **total** ({} faulted, {:.1} %) | {} |",
+        r.injected(),
+        100.0 * r.injected() as f64 / r.requests().max(1) as f64,
+        r.requests()
+    ));
     line(String::new());
     line(format!("SMS sends: {} delivered, {} failed (injected).", r.sends_delivered, r.sends_failed));
     line(String::new());

@@ -9,9 +9,7 @@
 //! into embedded dynoxide, read back raw.
 
 use crate::{Numbers, Summary, code_in, ms};
-use aws_smithy_runtime_api::client::http::{
-    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector,
-};
+use aws_smithy_runtime_api::client::http::{HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector};
 use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::body::SdkBody;
@@ -19,8 +17,8 @@ use bytes::Bytes;
 use lambda_http::IntoResponse;
 use std::sync::Arc;
 use std::time::Instant;
-use verify_core::sender::outbox::Outbox;
 use verify_aws::store::DynamoStore;
+use verify_core::sender::outbox::Outbox;
 
 type Answer = dyn Fn(&str, &str) -> String + Send + Sync;
 
@@ -65,8 +63,7 @@ fn settings(table: &str) -> verify_core::config::Settings {
             r#"[{"key_id":"SK0123456789abcdef0123456789abcdef","secret_sha256":"41e51b5dd09f9d906b96809eca05360889579cfb3bba52b476ef73272c3ec8e9"}]"#,
         ),
     ];
-    verify_core::config::Settings::from_vars(&vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
-        .expect("bench settings")
+    verify_core::config::Settings::from_vars(&vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()).expect("bench settings")
 }
 
 /// One request as the function's main runs it, minus the runtime's I/O:
@@ -182,7 +179,11 @@ pub async fn measure(dynamo_endpoint: &str, table: &str, events_dir: &std::path:
     );
     let s = settings(table);
     let sms = s.sms.clone();
-    let api = verify_core::api::Api::new(s, DynamoStore::new(dynamo, table), verify_core::sender::Senders::sms(verify_aws::sns::SnsSender::new(sns, sms)));
+    let api = verify_core::api::Api::new(
+        s,
+        DynamoStore::new(dynamo, table),
+        verify_core::sender::Senders::sms(verify_aws::sns::SnsSender::new(sns, sms)),
+    );
     let api = &api;
 
     let numbers = Numbers::starting_at(42);

@@ -62,9 +62,7 @@ pub struct Samples {
 }
 
 pub async fn one_verification(client: &reqwest::Client, base: &str, to: &str, s: &mut Samples) -> Result<(), String> {
-    let form = |pairs: &[(&str, &str)]| {
-        pairs.iter().map(|(k, v)| format!("{k}={}", v.replace('+', "%2B"))).collect::<Vec<_>>().join("&")
-    };
+    let form = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| format!("{k}={}", v.replace('+', "%2B"))).collect::<Vec<_>>().join("&");
     let t0 = Instant::now();
     let r = client
         .post(format!("{base}/start-verify"))
@@ -87,12 +85,8 @@ pub async fn one_verification(client: &reqwest::Client, base: &str, to: &str, s:
         .json()
         .await
         .map_err(|e| e.to_string())?;
-    let code = messages
-        .as_array()
-        .and_then(|m| m.last())
-        .and_then(|m| m["body"].as_str())
-        .and_then(code_in)
-        .ok_or("no code in the outbox")?;
+    let code =
+        messages.as_array().and_then(|m| m.last()).and_then(|m| m["body"].as_str()).and_then(code_in).ok_or("no code in the outbox")?;
     let t2 = Instant::now();
     let r = client
         .post(format!("{base}/check-verify"))
@@ -112,4 +106,3 @@ pub async fn one_verification(client: &reqwest::Client, base: &str, to: &str, s:
     s.flow.push(ms(t3 - t0));
     Ok(())
 }
-

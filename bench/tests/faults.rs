@@ -116,7 +116,8 @@ async fn a_failed_send_whose_first_void_fails_still_leaves_no_usable_code() {
 async fn a_code_replaced_before_its_approval_is_a_noted_wrong_code() {
     let w = std::sync::Arc::new(
         world_with(|op, body| {
-            { let body = String::from_utf8_lossy(body); (op == "UpdateItem" && body.contains("#code_hash = ") && body.contains("#approved_by")).then_some(Fault::Slow) }
+            let body = String::from_utf8_lossy(body);
+            (op == "UpdateItem" && body.contains("#code_hash = ") && body.contains("#approved_by")).then_some(Fault::Slow)
         })
         .await,
     );

@@ -50,7 +50,11 @@ fuzz_target!(|data: &[u8]| {
     let f = verify_fuzz::fields(rest, 5);
     let path = verify_fuzz::text(f[1]);
     let path = if path.starts_with('/') { path } else { format!("/{path}") };
-    let headers = [("content-type", f[2]), ("origin", f[3]), ("access-control-request-method", if selector & 0x40 != 0 { b"POST".as_slice() } else { b"" })];
+    let headers = [
+        ("content-type", f[2]),
+        ("origin", f[3]),
+        ("access-control-request-method", if selector & 0x40 != 0 { b"POST".as_slice() } else { b"" }),
+    ];
     let Some(req) = verify_fuzz::request(f[0], &path, &headers, f[4]) else { return };
     let function = [Function::StartVerify, Function::CheckVerify, Function::Local][(selector & 0x3) as usize % 3];
     let w = world();

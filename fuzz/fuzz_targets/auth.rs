@@ -28,13 +28,8 @@ fuzz_target!(|data: &[u8]| {
     let f = verify_fuzz::fields(data, 7);
     let uri = verify_fuzz::text(f[0]);
     let uri = if uri.is_empty() { "/v2/Services/VA1/Verifications".to_owned() } else { uri };
-    let headers = [
-        ("authorization", f[1]),
-        ("x-twilio-signature", f[2]),
-        ("content-type", f[3]),
-        ("host", f[4]),
-        ("x-forwarded-proto", f[5]),
-    ];
+    let headers =
+        [("authorization", f[1]), ("x-twilio-signature", f[2]), ("content-type", f[3]), ("host", f[4]), ("x-forwarded-proto", f[5])];
     let body = f[6];
     let Some(req) = verify_fuzz::request(b"POST", &uri, &headers, body) else { return };
     let creds = credentials();

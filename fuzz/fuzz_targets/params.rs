@@ -11,7 +11,9 @@ fuzz_target!(|data: &[u8]| {
     let content_type = verify_fuzz::text(f[0]);
     let ct = (!content_type.is_empty()).then_some(content_type.as_str());
     if let Ok(params) = Params::from_body(ct, f[2]) {
-        for n in [names::TO, names::CHANNEL, names::LOCALE, names::CODE, names::VERIFICATION_SID, names::CUSTOM_FRIENDLY_NAME, names::STATUS] {
+        for n in
+            [names::TO, names::CHANNEL, names::LOCALE, names::CODE, names::VERIFICATION_SID, names::CUSTOM_FRIENDLY_NAME, names::STATUS]
+        {
             if let Ok(Some(v)) = params.text(n) {
                 assert!(!v.trim().is_empty(), "an empty value must read as absent");
                 let _ = verify_core::otp::Code::parse(v, 6);

@@ -10,9 +10,9 @@ use std::sync::OnceLock;
 use verify_aws::events::store::{EventStore, from_item};
 use verify_aws::events::stream::parse_record;
 use verify_core::config::{Limits, Service, Services};
+use verify_core::events::Event;
 use verify_core::events::derive::{Deriver, RecordChange};
 use verify_core::events::number_key::{NumberKey, NumberKeys};
-use verify_core::events::Event;
 use verify_core::record::VerificationRecord;
 use verify_fuzz::{Answer, fake_dynamodb};
 
@@ -32,10 +32,7 @@ fn deriver(max_check_attempts: u32) -> Deriver {
 
 fn world() -> &'static World {
     static W: OnceLock<World> = OnceLock::new();
-    W.get_or_init(|| World {
-        derivers: [deriver(1), deriver(5)],
-        events: EventStore::new(fake_dynamodb(Answer::Empty), "verify", 8, 90),
-    })
+    W.get_or_init(|| World { derivers: [deriver(1), deriver(5)], events: EventStore::new(fake_dynamodb(Answer::Empty), "verify", 8, 90) })
 }
 
 fuzz_target!(|data: &[u8]| {

@@ -9,15 +9,17 @@
 use crate::support::*;
 use aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef;
 use aws_sdk_dynamodb::config::{BehaviorVersion, ConfigBag, Credentials, Intercept, Region};
-use aws_sdk_dynamodb::operation::{batch_get_item::BatchGetItemInput, get_item::GetItemInput, put_item::PutItemInput, query::QueryInput, update_item::UpdateItemInput};
+use aws_sdk_dynamodb::operation::{
+    batch_get_item::BatchGetItemInput, get_item::GetItemInput, put_item::PutItemInput, query::QueryInput, update_item::UpdateItemInput,
+};
 use std::sync::{Arc, Mutex};
+use verify_aws::store::{DynamoStore, ensure_table};
 use verify_core::clock::ManualClock;
 use verify_core::config::{Limits, Service, Services};
 use verify_core::otp::Code;
 use verify_core::phone::PhoneNumber;
 use verify_core::sender::outbox::Outbox;
 use verify_core::service::{CheckTarget, Verifier};
-use verify_aws::store::{DynamoStore, ensure_table};
 
 /// Records the name of every DynamoDB operation the client starts.
 #[derive(Debug, Clone, Default)]
@@ -56,7 +58,6 @@ impl Intercept for OperationLog {
         self.0.lock().unwrap().push(op);
         Ok(())
     }
-
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -60,7 +60,10 @@ async fn losers_of_an_approval_race_are_not_found(engine: Engine) {
         let results = burst_of_checks(h, &to, vec![right; 16]).await;
         assert_eq!(results.iter().filter(|r| matches!(r, Ok(true))).count(), 1, "{results:?}");
         exhausted += results.iter().filter(|r| matches!(r, Err(VerifyError::AttemptsExhausted { .. }))).count();
-        assert!(results.iter().all(|r| matches!(r, Ok(true) | Err(VerifyError::NotFound | VerifyError::AttemptsExhausted { .. }))), "{results:?}");
+        assert!(
+            results.iter().all(|r| matches!(r, Ok(true) | Err(VerifyError::NotFound | VerifyError::AttemptsExhausted { .. }))),
+            "{results:?}"
+        );
     }
     assert_eq!(exhausted, 0, "checks that lost to an approval were answered 429");
 }

@@ -47,8 +47,7 @@ async fn start_read_code_check_approved_then_not_found() {
     bodies.push(text);
 
     // The Flex plugin's spelling: form-encoded `to` and `verification_code`.
-    let (status, v, text) =
-        post_form(&client, &server.url("/check-verify"), &[("to", &to), ("verification_code", &code)]).await;
+    let (status, v, text) = post_form(&client, &server.url("/check-verify"), &[("to", &to), ("verification_code", &code)]).await;
     assert_eq!(status, StatusCode::OK, "{text}");
     assert_eq!((v["status"].as_str(), v["valid"].as_bool(), v["success"].as_bool()), (Some("approved"), Some(true), Some(true)));
     assert_eq!(v["message"], "Verification success.", "{text}");
@@ -98,11 +97,31 @@ async fn bad_input_is_a_clear_4xx_and_sends_nothing() {
         ("code as JSON number", client.post(&check).json(&serde_json::json!({"to": to, "code": 123456})), 400, 60200),
         ("no target", client.post(&check).form(&[("Code", "123456")]), 400, 60200),
         ("bad sid", client.post(&check).form(&[("VerificationSid", "VE12"), ("Code", "123456")]), 400, 60200),
-        ("JSON To twice", client.post(&start).header("content-type", "application/json").body(format!(r#"{{"To":"{to}","To":"{other}"}}"#)), 400, 60200),
-        ("JSON To and to", client.post(&start).header("content-type", "application/json").body(format!(r#"{{"To":"{to}","to":"{other}"}}"#)), 400, 60200),
+        (
+            "JSON To twice",
+            client.post(&start).header("content-type", "application/json").body(format!(r#"{{"To":"{to}","To":"{other}"}}"#)),
+            400,
+            60200,
+        ),
+        (
+            "JSON To and to",
+            client.post(&start).header("content-type", "application/json").body(format!(r#"{{"To":"{to}","to":"{other}"}}"#)),
+            400,
+            60200,
+        ),
         ("form To twice", client.post(&start).form(&[("To", to.as_str()), ("To", other.as_str())]), 400, 60200),
-        ("text/plain body", client.post(&start).header("content-type", "text/plain").body(format!("To={}", to.replace('+', "%2B"))), 415, 60200),
-        ("multipart body", client.post(&start).header("content-type", "multipart/form-data; boundary=b").body(multipart.clone()), 415, 60200),
+        (
+            "text/plain body",
+            client.post(&start).header("content-type", "text/plain").body(format!("To={}", to.replace('+', "%2B"))),
+            415,
+            60200,
+        ),
+        (
+            "multipart body",
+            client.post(&start).header("content-type", "multipart/form-data; boundary=b").body(multipart.clone()),
+            415,
+            60200,
+        ),
     ];
     for (name, req, status, code) in cases {
         let resp = req.send().await.unwrap();
@@ -235,8 +254,7 @@ async fn with_the_aws_environment_it_uses_dynamodb_and_sns() {
     let sms = data["sns"]["SMS"].as_array().unwrap().iter().rev().find(|m| m["phone_number"] == to.as_str()).cloned();
     let body = sms.expect("the SMS reached moto's SNS")["message"].as_str().unwrap().to_owned();
     let code = body.rsplit(' ').next().unwrap();
-    let (status, v, text) =
-        post_form(&client, &server.url("/check-verify"), &[("verification_sid", &sid), ("code", code)]).await;
+    let (status, v, text) = post_form(&client, &server.url("/check-verify"), &[("verification_sid", &sid), ("code", code)]).await;
     assert_eq!((status, v["status"].as_str()), (StatusCode::OK, Some("approved")), "{text}");
     // Nothing is listed locally when messages really go out.
     assert_eq!(client.get(server.url("/_local/messages")).send().await.unwrap().status(), StatusCode::NOT_FOUND);
@@ -268,11 +286,17 @@ async fn with_the_aws_environment_email_goes_through_ses() {
     let (status, v, text) = post_form(&client, &server.url("/start-verify"), &[("to", &to), ("channel", "email")]).await;
     assert_eq!((status, v["channel"].as_str()), (StatusCode::CREATED, Some("email")), "{text}");
     let data: Value = client.get(format!("{moto}/moto-api/data.json")).send().await.unwrap().json().await.unwrap();
-    let sent = data["ses"]["Message"].as_array().unwrap().iter().rev().find(|m| m["destinations"]["ToAddresses"][0] == to.as_str()).cloned();
+    let sent =
+        data["ses"]["Message"].as_array().unwrap().iter().rev().find(|m| m["destinations"]["ToAddresses"][0] == to.as_str()).cloned();
     let sent = sent.expect("the e-mail reached moto's SES");
     assert_eq!(sent["source"], format!("\"Acme\" <{from}>"));
     let html = sent["body"].as_str().unwrap();
-    let code: String = html.split(">").filter_map(|s| s.split('<').next()).find(|s| s.len() == 6 && s.bytes().all(|b| b.is_ascii_digit())).unwrap().to_owned();
+    let code: String = html
+        .split(">")
+        .filter_map(|s| s.split('<').next())
+        .find(|s| s.len() == 6 && s.bytes().all(|b| b.is_ascii_digit()))
+        .unwrap()
+        .to_owned();
     let (status, v, text) = post_form(&client, &server.url("/check-verify"), &[("to", &to), ("code", &code)]).await;
     assert_eq!((status, v["status"].as_str()), (StatusCode::OK, Some("approved")), "{text}");
     server.stop().await;

@@ -8,6 +8,8 @@ use super::{Receiver, Reply, StreamReader, endpoint};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use verify_aws::store::DynamoStore;
+use verify_aws::webhook_report::{ReportSettings, WebhookReport, build};
 use verify_core::clock::{Clock, ManualClock};
 use verify_core::config::{Service, Settings};
 use verify_core::events::number_key::{NumberKey, NumberKeys};
@@ -16,9 +18,7 @@ use verify_core::phone::PhoneNumber;
 use verify_core::record;
 use verify_core::sender::outbox::Outbox;
 use verify_core::service::{CheckTarget, StartRequest, Verifier};
-use verify_aws::store::DynamoStore;
 use verify_core::time_fmt::iso8601;
-use verify_aws::webhook_report::{ReportSettings, WebhookReport, build};
 use verify_core::webhooks::config::Endpoint;
 use verify_core::webhooks::ssrf::Allow;
 
@@ -59,7 +59,12 @@ fn vars(number_key: &str, previous: Option<&str>) -> HashMap<String, String> {
 }
 
 /// webhook-report over `client`, reading reports as `SKtest:pw`.
-fn report_app(client: &aws_sdk_dynamodb::Client, clock: &Arc<ManualClock>, vars: &HashMap<String, String>, endpoints: Vec<Endpoint>) -> WebhookReport {
+fn report_app(
+    client: &aws_sdk_dynamodb::Client,
+    clock: &Arc<ManualClock>,
+    vars: &HashMap<String, String>,
+    endpoints: Vec<Endpoint>,
+) -> WebhookReport {
     let mut settings = ReportSettings::from_vars(vars).unwrap();
     settings.endpoints = endpoints;
     settings.delivery.allow = Allow::LOOPBACK;
@@ -96,7 +101,13 @@ impl Pipeline {
     }
 
     async fn start(&self, service: &str, to: &str) -> String {
-        let req = StartRequest { to: PhoneNumber::parse(to).unwrap().into(), channel: verify_core::channel::Channel::Sms, language: None, friendly_name: None, email_from: Default::default() };
+        let req = StartRequest {
+            to: PhoneNumber::parse(to).unwrap().into(),
+            channel: verify_core::channel::Channel::Sms,
+            language: None,
+            friendly_name: None,
+            email_from: Default::default(),
+        };
         self.verifier.start(&self.service(service), &req).await.unwrap().sid
     }
 
@@ -168,7 +179,13 @@ async fn every_wrong_code_racing_resends_becomes_an_event() {
         tasks.spawn(async move {
             let target = CheckTarget::To(PhoneNumber::parse(to).unwrap().into());
             if i % 3 == 0 {
-                let req = StartRequest { to: PhoneNumber::parse(to).unwrap().into(), channel: verify_core::channel::Channel::Sms, language: None, friendly_name: None, email_from: Default::default() };
+                let req = StartRequest {
+                    to: PhoneNumber::parse(to).unwrap().into(),
+                    channel: verify_core::channel::Channel::Sms,
+                    language: None,
+                    friendly_name: None,
+                    email_from: Default::default(),
+                };
                 (false, v.start(&service, &req).await.is_ok())
             } else {
                 // A resend may have sent this very code: then it approves.
@@ -242,7 +259,13 @@ async fn a_service_is_judged_by_its_own_check_limit() {
     let types: Vec<&str> = strict_events.iter().map(|e| e["type"].as_str().unwrap()).collect();
     assert_eq!(
         types,
-        ["verification.pending", "verification.check_failed", "verification.check_failed", "verification.check_failed", "verification.max_attempts_reached"]
+        [
+            "verification.pending",
+            "verification.check_failed",
+            "verification.check_failed",
+            "verification.check_failed",
+            "verification.max_attempts_reached"
+        ]
     );
     assert_eq!(strict_events[4]["data"]["status"], "max_attempts_reached");
     assert!(of_type(&p.events_of(&default).await, "verification.max_attempts_reached").is_empty());
@@ -425,7 +448,8 @@ async fn numbers_are_found_under_the_current_or_previous_key_only() {
 
     // What the table holds is the hash under the deployment's key.
     let scan = p.client.scan().table_name("verify").send().await.unwrap();
-    let stored: Vec<&str> = scan.items().iter().filter_map(|i| i.get("to_hash")).filter_map(|v| v.as_s().ok()).map(String::as_str).collect();
+    let stored: Vec<&str> =
+        scan.items().iter().filter_map(|i| i.get("to_hash")).filter_map(|v| v.as_s().ok()).map(String::as_str).collect();
     let key = |k: &str| NumberKeys::new(NumberKey::new(k.as_bytes()).unwrap(), None);
     assert_eq!(stored, [key(NUMBER_KEY).hash(DEFAULT_SERVICE, to)]);
     assert_ne!(stored[0], key(OTHER_NUMBER_KEY).hash(DEFAULT_SERVICE, to));
@@ -450,7 +474,13 @@ async fn starts_refused_by_geo_permissions_are_blocked_events() {
     use verify_core::store::safe_list::{SafeListEntry, SafeListStore};
     let mut p = pipeline(Vec::new()).await;
     let to = "+442079460970";
-    let req = StartRequest { to: PhoneNumber::parse(to).unwrap().into(), channel: verify_core::channel::Channel::Sms, language: None, friendly_name: None, email_from: Default::default() };
+    let req = StartRequest {
+        to: PhoneNumber::parse(to).unwrap().into(),
+        channel: verify_core::channel::Channel::Sms,
+        language: None,
+        friendly_name: None,
+        email_from: Default::default(),
+    };
     let service = p.service(US_ONLY_SERVICE);
     for _ in 0..2 {
         let refused = p.verifier.start(&service, &req).await.unwrap_err();
@@ -509,7 +539,13 @@ async fn a_service_created_over_the_api_is_derived_by_its_own_limits_and_reporte
     assert!(limit < p.service(DEFAULT_SERVICE).limits.max_check_attempts);
 
     let to = "+14155550160";
-    let req = StartRequest { to: PhoneNumber::parse(to).unwrap().into(), channel: verify_core::channel::Channel::Sms, language: None, friendly_name: None, email_from: Default::default() };
+    let req = StartRequest {
+        to: PhoneNumber::parse(to).unwrap().into(),
+        channel: verify_core::channel::Channel::Sms,
+        language: None,
+        friendly_name: None,
+        email_from: Default::default(),
+    };
     let sid = p.verifier.start(&service, &req).await.unwrap().sid;
     let wrong = Code::parse(&p.wrong(to), 6).unwrap();
     for _ in 0..limit {

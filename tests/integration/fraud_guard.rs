@@ -52,7 +52,9 @@ pub(crate) async fn pump(h: &Harness, first: u64, n: u64) -> u64 {
 /// The window's sends and approvals for a prefix, and the service's.
 async fn totals(h: &Harness, number: &str) -> (u64, u64, u64, u64) {
     let w = h.verifier.store.fraud_window(SERVICE_SID, &prefix(number), h.clock.now_ms()).await.unwrap();
-    w.buckets.iter().fold((0, 0, 0, 0), |t, b| (t.0 + b.prefix.sends, t.1 + b.prefix.approvals, t.2 + b.service.sends, t.3 + b.service.approvals))
+    w.buckets
+        .iter()
+        .fold((0, 0, 0, 0), |t, b| (t.0 + b.prefix.sends, t.1 + b.prefix.approvals, t.2 + b.service.sends, t.3 + b.service.approvals))
 }
 
 use verify_core::clock::Clock;
@@ -230,7 +232,9 @@ async fn a_refused_start_writes_no_code_and_sends_nothing(engine: Engine) {
     // Blocked: the next start reads the block and refuses, writing no block again.
     h.clock.advance(60);
     h.verifier.store.take_calls();
-    assert!(matches!(h.start(&start_request("+14155581235")).await, Err(VerifyError::FraudGuard { retry_after }) if retry_after == fraud_guard::BASE_COOLDOWN_MS / 1000 - 60));
+    assert!(
+        matches!(h.start(&start_request("+14155581235")).await, Err(VerifyError::FraudGuard { retry_after }) if retry_after == fraud_guard::BASE_COOLDOWN_MS / 1000 - 60)
+    );
     assert_eq!(h.verifier.store.take_calls(), ["fraud_window", "safe_number", "note_blocked"], "{engine:?}");
     // Other prefixes are untouched; when the cool-down ends the prefix sends again.
     h.start(&start_request("+14155590000")).await.unwrap();
@@ -243,16 +247,19 @@ async fn a_refused_start_writes_no_code_and_sends_nothing(engine: Engine) {
 /// is neither judged nor counted.
 async fn the_safe_list_risk_check_and_test_recipients_pass_a_blocked_prefix(engine: Engine) {
     let mut s = service(Level::Standard, None);
-    s.test_recipients = vec![verify_core::config::TestRecipient {
-        key: recipient("+14155609999").key(),
-        code: Code::parse("424242", 6).unwrap(),
-    }];
+    s.test_recipients =
+        vec![verify_core::config::TestRecipient { key: recipient("+14155609999").key(), code: Code::parse("424242", 6).unwrap() }];
     let h = harness_for(engine, s).await;
     let floor = Level::Standard.thresholds().unwrap().min_sends;
     pump(&h, 14155600000, floor).await;
     assert!(matches!(h.start(&start_request("+14155600100")).await, Err(VerifyError::FraudGuard { .. })));
     let listed = recipient("+14155600200");
-    let entry = SafeListEntry { sid: verify_core::sid::new_sid("GN"), key: listed.key(), phone_number: listed.address().to_owned(), created_at: T0 };
+    let entry = SafeListEntry {
+        sid: verify_core::sid::new_sid("GN"),
+        key: listed.key(),
+        phone_number: listed.address().to_owned(),
+        created_at: T0,
+    };
     h.verifier.store.add_safe_number(&entry).await.unwrap();
     h.start(&start_request("+14155600200")).await.expect("Safe-Listed");
     let mut notes = GuardNotes::default();

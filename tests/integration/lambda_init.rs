@@ -91,7 +91,10 @@ async fn store_secret(name: &str, value: &str) -> String {
         .header("x-amz-target", "secretsmanager.CreateSecret")
         .header("content-type", "application/x-amz-json-1.1")
         // moto's default server reads the service from the credential scope; it checks no signature.
-        .header("authorization", "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/secretsmanager/aws4_request, SignedHeaders=host, Signature=0")
+        .header(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/secretsmanager/aws4_request, SignedHeaders=host, Signature=0",
+        )
         .body(serde_json::json!({"Name": name, "SecretString": value}).to_string())
         .send()
         .await
@@ -161,8 +164,7 @@ async fn a_secret_that_cannot_be_read_stops_init_naming_it_and_no_value() {
     let code_key = format!("init-code-key-{}", "d".repeat(32));
     let code_id = store_secret("readable-code-key", &code_key).await;
     let missing = format!("verify/init-{}/no-such-secret", std::process::id());
-    let (out, log) =
-        init_on_moto("start-verify", &[("VERIFY_CODE_KEY_SECRET_ID", &code_id), ("VERIFY_API_KEYS_SECRET_ID", &missing)]);
+    let (out, log) = init_on_moto("start-verify", &[("VERIFY_CODE_KEY_SECRET_ID", &code_id), ("VERIFY_API_KEYS_SECRET_ID", &missing)]);
     assert!(!out.status.success(), "the function must not start:\n{log}");
     let error = log.lines().find(|l| l.contains("cannot read secret")).unwrap_or_else(|| panic!("no error line:\n{log}"));
     assert!(error.contains("VERIFY_API_KEYS_SECRET_ID") && error.contains(&missing), "names the variable and the secret: {error}");

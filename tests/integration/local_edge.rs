@@ -124,12 +124,7 @@ async fn cross_site_and_unreadable_bodies_do_nothing() {
     for path in ["/start-verify", create.as_str()] {
         // A page elsewhere, even one holding the key: refused before anything runs.
         for origin in ["https://evil.example", "null", "http://localhost:3001"] {
-            let resp = authed(client.post(server.url(path)))
-                .header("origin", origin)
-                .form(&[("To", to.as_str())])
-                .send()
-                .await
-                .unwrap();
+            let resp = authed(client.post(server.url(path))).header("origin", origin).form(&[("To", to.as_str())]).send().await.unwrap();
             assert!(resp.headers().get("access-control-allow-origin").is_none(), "{origin}");
             let v = assert_refused(resp, 403, 20403, &format!("POST {path} from {origin}")).await;
             assert_eq!(v["message"], "Origin not allowed");
@@ -258,7 +253,11 @@ async fn ambiguous_framing_is_refused_and_changes_nothing() {
     let form = "Content-Type: application/x-www-form-urlencoded";
     let cases = [
         ("Content-Length and Transfer-Encoding", format!("Content-Length: {}\r\nTransfer-Encoding: chunked", body.len()), chunked.clone()),
-        ("Transfer-Encoding then Content-Length", format!("Transfer-Encoding: chunked\r\nContent-Length: {}", chunked.len()), chunked.clone()),
+        (
+            "Transfer-Encoding then Content-Length",
+            format!("Transfer-Encoding: chunked\r\nContent-Length: {}", chunked.len()),
+            chunked.clone(),
+        ),
         ("Transfer-Encoding gzip", "Transfer-Encoding: gzip".to_owned(), body.clone()),
         ("Transfer-Encoding chunked, gzip", "Transfer-Encoding: chunked, gzip".to_owned(), chunked.clone()),
     ];

@@ -18,9 +18,7 @@ fn stream_rows(db: &std::path::Path) -> (i64, i64) {
     conn.busy_timeout(Duration::from_secs(5)).unwrap();
     let now: i64 = conn.query_row("SELECT COUNT(*) FROM _stream_records", [], |r| r.get(0)).unwrap();
     // AUTOINCREMENT's high-water mark: every record ever inserted.
-    let ever: i64 = conn
-        .query_row("SELECT seq FROM sqlite_sequence WHERE name = '_stream_records'", [], |r| r.get(0))
-        .unwrap_or(0);
+    let ever: i64 = conn.query_row("SELECT seq FROM sqlite_sequence WHERE name = '_stream_records'", [], |r| r.get(0)).unwrap_or(0);
     (now, ever)
 }
 

@@ -115,7 +115,8 @@ async fn configurations_are_managed_and_pick_the_sender(engine: Engine) {
     // Listed in creation order, paged.
     let (status, list) = call(&reader, StartVerify, Method::GET, &configs(), "").await;
     assert_eq!(status, 200, "{list}");
-    let countries: Vec<&str> = list["messaging_configurations"].as_array().unwrap().iter().map(|c| c["country"].as_str().unwrap()).collect();
+    let countries: Vec<&str> =
+        list["messaging_configurations"].as_array().unwrap().iter().map(|c| c["country"].as_str().unwrap()).collect();
     assert_eq!(countries, ["GB", "all"]);
     assert_eq!(list["meta"]["key"], "messaging_configurations");
     let (_, first) = call(&reader, StartVerify, Method::GET, &format!("{}?PageSize=1", configs()), "").await;
@@ -125,7 +126,8 @@ async fn configurations_are_managed_and_pick_the_sender(engine: Engine) {
     // Fetch (any case), update, delete.
     let (status, fetched) = call(&reader, StartVerify, Method::GET, &format!("{}/gb", configs()), "").await;
     assert_eq!((status, fetched["messaging_service_sid"].as_str()), (200, Some(UK)), "{fetched}");
-    let (status, updated) = call(&api, StartVerify, Method::POST, &format!("{}/GB", configs()), &format!("MessagingServiceSid={ANY}")).await;
+    let (status, updated) =
+        call(&api, StartVerify, Method::POST, &format!("{}/GB", configs()), &format!("MessagingServiceSid={ANY}")).await;
     assert_eq!((status, updated["messaging_service_sid"].as_str(), updated["country"].as_str()), (200, Some(ANY), Some("GB")), "{updated}");
     assert_eq!(call(&api, StartVerify, Method::DELETE, &format!("{}/GB", configs()), "").await.0, 204);
     assert_eq!(call(&api, StartVerify, Method::GET, &format!("{}/GB", configs()), "").await.0, 404);
@@ -176,7 +178,9 @@ async fn the_end_user_messaging_sender_sends_with_the_countrys_profile() {
     assert_eq!(seen["rejected"], json!([]), "the SDK's request broke the API's rules");
     let sent: Vec<&Value> = seen["accepted"].as_array().unwrap().iter().map(|r| &r["body"]).collect();
     assert_eq!(sent.len(), 2);
-    let settings = |b: &Value| (b["DestinationPhoneNumber"].clone(), b["OriginationIdentity"].clone(), b["ConfigurationSetName"].clone(), b["MaxPrice"].clone());
+    let settings = |b: &Value| {
+        (b["DestinationPhoneNumber"].clone(), b["OriginationIdentity"].clone(), b["ConfigurationSetName"].clone(), b["MaxPrice"].clone())
+    };
     assert_eq!(settings(sent[0]), (json!(UK_NUMBER), json!("+447700900123"), json!("verify-uk"), json!("0.04")));
     assert_eq!(settings(sent[1]), (json!(us), json!("+12065550100"), Value::Null, Value::Null));
 }

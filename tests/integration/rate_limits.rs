@@ -11,10 +11,10 @@ use crate::support::*;
 use std::sync::Arc;
 use verify_core::config::Limits;
 use verify_core::rate_limits::{Bucket, RateLimit, RateLimits, window_start};
-use verify_core::store::counters::{Add, Counter, CounterStore};
 use verify_core::service::VerifyError;
-use verify_core::store::{Store, StoreError};
+use verify_core::store::counters::{Add, Counter, CounterStore};
 use verify_core::store::rate_limits::RateLimitStore;
+use verify_core::store::{Store, StoreError};
 
 fn limit(name: &str, buckets: &[(u64, u64)]) -> RateLimit {
     RateLimit {
@@ -57,11 +57,7 @@ async fn definitions_are_versioned(engine: Engine) {
 
 async fn counters_stop_at_their_max_and_give_back(engine: Engine) {
     let store = backend(engine).await.store;
-    let hit = Counter {
-        key: verify_core::sid::new_sid("XX"),
-        adds: vec![Add { name: "n", amount: 1, cap: Some(3) }],
-        expires_at: T0 + 60,
-    };
+    let hit = Counter { key: verify_core::sid::new_sid("XX"), adds: vec![Add { name: "n", amount: 1, cap: Some(3) }], expires_at: T0 + 60 };
     for _ in 0..3 {
         assert!(store.take(&hit).await.unwrap());
     }
@@ -139,10 +135,9 @@ async fn two_hundred_starts_at_one_bucket_pass_exactly_its_max(engine: Engine) {
     let h = Arc::new(harness(engine, Limits::default()).await);
     define(&h, vec![limit("session", &[(7, 3600)])]).await;
     let session = || named(&[("session", "s-1")]);
-    let results = starts_released_together(&h, 200, move |h, req| async move {
-        h.verifier.take_rate_limits(h.service(), &req, &session()).await
-    })
-    .await;
+    let results =
+        starts_released_together(&h, 200, move |h, req| async move { h.verifier.take_rate_limits(h.service(), &req, &session()).await })
+            .await;
     let mut passed = 0;
     for result in results {
         match result {

@@ -75,8 +75,16 @@ async fn summary(app: &WebhookReport, from: i64) -> Value {
 }
 
 fn assert_same_cells(engine: Engine, items: &str, counted: &BTreeMap<Cell, u64>, expected: &BTreeMap<Cell, u64>, events: usize) {
-    let differ: Vec<_> = expected.keys().chain(counted.keys()).filter(|c| counted.get(*c) != expected.get(*c)).map(|c| (c, counted.get(c), expected.get(c))).collect();
-    assert!(differ.is_empty(), "{engine:?}: {items} counters differ from the full count of {events} events (cell, counted, events): {differ:?}");
+    let differ: Vec<_> = expected
+        .keys()
+        .chain(counted.keys())
+        .filter(|c| counted.get(*c) != expected.get(*c))
+        .map(|c| (c, counted.get(c), expected.get(c)))
+        .collect();
+    assert!(
+        differ.is_empty(),
+        "{engine:?}: {items} counters differ from the full count of {events} events (cell, counted, events): {differ:?}"
+    );
 }
 
 /// Counters equal the events' cells, and the Summary the attempts/approvals join.
@@ -108,7 +116,11 @@ async fn assert_counters_agree(engine: Engine, app: &WebhookReport, h: &Harness,
         events.iter().filter(|e| e.event_type == EventType::Approved).map(|e| e.verification_sid.as_str()).collect();
     let converted = attempts.iter().filter(|e| approved.contains(e.verification_sid.as_str())).count();
     let s = summary(app, T0 - 3_600).await;
-    assert_eq!((s["total_attempts"].as_u64().unwrap() as usize, s["total_converted"].as_u64().unwrap() as usize), (attempts.len(), converted), "{engine:?}: {s}");
+    assert_eq!(
+        (s["total_attempts"].as_u64().unwrap() as usize, s["total_converted"].as_u64().unwrap() as usize),
+        (attempts.len(), converted),
+        "{engine:?}: {s}"
+    );
 }
 
 async fn counters_agree_with_the_events_under_replay_and_bursts(engine: Engine) {

@@ -49,7 +49,8 @@ async fn forbidden(resp: reqwest::Response, what: &str) {
 #[tokio::test]
 async fn a_verify_only_key_verifies_and_does_nothing_else() {
     let keys = keys_json();
-    let server = LocalServer::start_with_env(&["--memory", "--api-key", DEV], &[("VERIFY_SERVICE_SID", VA), ("VERIFY_API_KEYS", &keys)]).await;
+    let server =
+        LocalServer::start_with_env(&["--memory", "--api-key", DEV], &[("VERIFY_SERVICE_SID", VA), ("VERIFY_API_KEYS", &keys)]).await;
     let client = Client::new();
     let to = fresh_number();
     let verifications = server.url(&format!("/v2/Services/{VA}/Verifications"));

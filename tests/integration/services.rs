@@ -92,7 +92,18 @@ async fn services_are_managed_through_the_api(engine: Engine) {
     let fresh_check_fn = instance(&store, &outbox, Duration::ZERO);
     use Function::{CheckVerify, StartVerify};
     // The long-period check instance reads its snapshot before the create.
-    assert_eq!(call(&stale_check_fn, CheckVerify, Method::POST, &format!("/v2/Services/{SERVICE_SID}/VerificationCheck"), "To=%2B14155550100&Code=123456").await.0, 404);
+    assert_eq!(
+        call(
+            &stale_check_fn,
+            CheckVerify,
+            Method::POST,
+            &format!("/v2/Services/{SERVICE_SID}/VerificationCheck"),
+            "To=%2B14155550100&Code=123456"
+        )
+        .await
+        .0,
+        404
+    );
 
     let (status, created) = call(&start_fn, StartVerify, Method::POST, "/v2/Services", "FriendlyName=Pay&CodeLength=4").await;
     assert_eq!(status, 201, "{created}");
@@ -116,17 +127,20 @@ async fn services_are_managed_through_the_api(engine: Engine) {
 
     // Refused parameters write nothing.
     let version = store.stored_services().await.unwrap().version;
-    let (status, refused) = call(&start_fn, StartVerify, Method::POST, &format!("/v2/Services/{sid}"), "FriendlyName=New&Totp.Issuer=x").await;
+    let (status, refused) =
+        call(&start_fn, StartVerify, Method::POST, &format!("/v2/Services/{sid}"), "FriendlyName=New&Totp.Issuer=x").await;
     assert_eq!((status, refused["code"].as_u64()), (400, Some(60200)), "{refused}");
     let (status, _) = call(&start_fn, StartVerify, Method::POST, "/v2/Services", "FriendlyName=Other&LookupEnabled=true").await;
     assert_eq!(status, 400);
     assert_eq!(store.stored_services().await.unwrap().version, version, "nothing written");
 
     // Update, list, and the seeded service: updated, never deleted.
-    let (status, updated) = call(&start_fn, StartVerify, Method::POST, &format!("/v2/Services/{sid}"), "FriendlyName=Pay+Two&SkipSmsToLandlines=true").await;
+    let (status, updated) =
+        call(&start_fn, StartVerify, Method::POST, &format!("/v2/Services/{sid}"), "FriendlyName=Pay+Two&SkipSmsToLandlines=true").await;
     assert_eq!((status, updated["friendly_name"].as_str(), updated["skip_sms_to_landlines"].as_bool()), (200, Some("Pay Two"), Some(true)));
     assert_eq!(updated["code_length"], 4, "what the update does not name stays");
-    let (_, renamed) = call(&start_fn, StartVerify, Method::POST, &format!("/v2/Services/{SERVICE_SID}"), "FriendlyName=Acme+Renamed").await;
+    let (_, renamed) =
+        call(&start_fn, StartVerify, Method::POST, &format!("/v2/Services/{SERVICE_SID}"), "FriendlyName=Acme+Renamed").await;
     assert_eq!(renamed["friendly_name"], "Acme Renamed");
     let (_, list) = call(&fresh_check_fn, StartVerify, Method::GET, "/v2/Services?PageSize=1", "").await;
     assert_eq!(list["services"].as_array().unwrap().len(), 1, "{list}");
@@ -175,7 +189,8 @@ async fn concurrent_creates_lose_no_update(engine: Engine) {
             let (api, barrier) = (instance(&store, &outbox, Duration::ZERO), barrier.clone());
             tokio::spawn(async move {
                 barrier.wait().await;
-                let (status, body) = call(&api, Function::StartVerify, Method::POST, "/v2/Services", &format!("FriendlyName=Shop+{i}")).await;
+                let (status, body) =
+                    call(&api, Function::StartVerify, Method::POST, "/v2/Services", &format!("FriendlyName=Shop+{i}")).await;
                 (status, body["sid"].as_str().map(str::to_owned))
             })
         })

@@ -33,8 +33,7 @@ async fn verified_sender(address: &str) -> aws_sdk_sesv2::Client {
 }
 
 async fn moto_emails() -> Vec<serde_json::Value> {
-    let data: serde_json::Value =
-        reqwest::get(format!("{}/moto-api/data.json", moto_endpoint())).await.unwrap().json().await.unwrap();
+    let data: serde_json::Value = reqwest::get(format!("{}/moto-api/data.json", moto_endpoint())).await.unwrap().json().await.unwrap();
     data["ses"]["Message"].as_array().cloned().unwrap_or_default()
 }
 

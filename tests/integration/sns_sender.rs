@@ -2,9 +2,9 @@
 //! moto's own record of sent SMS.
 
 use crate::support::moto_endpoint;
-use verify_core::config::SmsSettings;
 use verify_aws::sns::SnsSender;
 use verify_core::channel::Channel;
+use verify_core::config::SmsSettings;
 use verify_core::message::Content;
 use verify_core::sender::{Message, Sender};
 
@@ -13,8 +13,7 @@ fn sms(to: &str, body: &str) -> Message {
 }
 
 async fn moto_sms() -> Vec<serde_json::Value> {
-    let data: serde_json::Value =
-        reqwest::get(format!("{}/moto-api/data.json", moto_endpoint())).await.unwrap().json().await.unwrap();
+    let data: serde_json::Value = reqwest::get(format!("{}/moto-api/data.json", moto_endpoint())).await.unwrap().json().await.unwrap();
     data["sns"]["SMS"].as_array().cloned().unwrap_or_default()
 }
 

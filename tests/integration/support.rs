@@ -9,28 +9,28 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use verify_core::clock::ManualClock;
-use verify_core::config::{Limits, Service, Services};
-use verify_core::otp::Code;
-use verify_core::phone::PhoneNumber;
-use verify_core::record::VerificationRecord;
-use verify_core::service::{CheckOutcome, CheckTarget, StartRequest, VerifyError};
-use verify_core::otp::{CodeKey, CodeKeys};
-use verify_core::sender::outbox::Outbox;
-use verify_core::service::Verifier;
 use verify_aws::store::{DynamoStore, ensure_table};
 use verify_core::change::Change;
-use verify_core::store::memory::MemoryStore;
-use verify_core::store::blocked::{BlockedStarts, BlockedStore};
+use verify_core::clock::ManualClock;
+use verify_core::config::{Limits, Service, Services};
+use verify_core::fraud_guard::{Block, Window};
+use verify_core::otp::Code;
+use verify_core::otp::{CodeKey, CodeKeys};
+use verify_core::phone::PhoneNumber;
 use verify_core::rate_limits::RateLimits;
+use verify_core::record::VerificationRecord;
+use verify_core::sender::outbox::Outbox;
+use verify_core::service::Verifier;
+use verify_core::service::{CheckOutcome, CheckTarget, StartRequest, VerifyError};
+use verify_core::service_catalog::StoredServices;
+use verify_core::store::blocked::{BlockedStarts, BlockedStore};
 use verify_core::store::counters::{Counter, CounterStore};
 use verify_core::store::expiries::ExpiryStore;
-use verify_core::store::rate_limits::RateLimitStore;
-use verify_core::service_catalog::StoredServices;
-use verify_core::store::services::ServiceStore;
 use verify_core::store::fraud_guard::{FraudGuardStore, Tally};
-use verify_core::fraud_guard::{Block, Window};
+use verify_core::store::memory::MemoryStore;
+use verify_core::store::rate_limits::RateLimitStore;
 use verify_core::store::safe_list::{SafeListEntry, SafeListStore};
+use verify_core::store::services::ServiceStore;
 use verify_core::store::{RecordKey, Store, StoreError};
 
 pub const T0: i64 = 1_800_000_000;
@@ -289,8 +289,7 @@ static TABLES: AtomicU64 = AtomicU64::new(0);
 /// moto's address, from tests/run.sh. Missing means the suite was not started
 /// the documented way: fail loudly rather than skip.
 pub fn moto_endpoint() -> String {
-    std::env::var("MOTO_ENDPOINT")
-        .expect("MOTO_ENDPOINT is not set: run the suite with `bash tests/run.sh`, which starts moto")
+    std::env::var("MOTO_ENDPOINT").expect("MOTO_ENDPOINT is not set: run the suite with `bash tests/run.sh`, which starts moto")
 }
 
 pub async fn backend(engine: Engine) -> Backend {
@@ -386,7 +385,13 @@ impl Harness {
 
 /// A plain SMS start for `to`, as the function-URL endpoint builds it.
 pub fn start_request(to: &str) -> StartRequest {
-    StartRequest { to: PhoneNumber::parse(to).unwrap().into(), channel: verify_core::channel::Channel::Sms, language: None, friendly_name: None, email_from: Default::default() }
+    StartRequest {
+        to: PhoneNumber::parse(to).unwrap().into(),
+        channel: verify_core::channel::Channel::Sms,
+        language: None,
+        friendly_name: None,
+        email_from: Default::default(),
+    }
 }
 
 /// `n` starts, each to a fresh number, released together behind one
@@ -431,8 +436,7 @@ pub async fn stream_records(h: &Harness) -> Vec<serde_json::Value> {
 
 fn dynoxide_stream(db: &dynoxide::Database, table: &str) -> Vec<serde_json::Value> {
     use dynoxide::actions::{describe_stream, get_records, get_shard_iterator, list_streams};
-    let streams =
-        db.list_streams(list_streams::ListStreamsRequest { table_name: Some(table.into()), ..Default::default() }).unwrap();
+    let streams = db.list_streams(list_streams::ListStreamsRequest { table_name: Some(table.into()), ..Default::default() }).unwrap();
     let arn = streams.streams[0].stream_arn.clone();
     let desc = db.describe_stream(describe_stream::DescribeStreamRequest { stream_arn: arn.clone(), ..Default::default() }).unwrap();
     let mut out = Vec::new();
@@ -459,7 +463,10 @@ async fn moto_stream(table: &str) -> Vec<serde_json::Value> {
             .header("x-amz-target", format!("DynamoDBStreams_20120810.{op}"))
             .header("content-type", "application/x-amz-json-1.0")
             // moto's default server reads the service from the credential scope; it checks no signature.
-            .header("authorization", "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0")
+            .header(
+                "authorization",
+                "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0",
+            )
             .body(body.to_string())
             .send()
             .await
@@ -473,7 +480,8 @@ async fn moto_stream(table: &str) -> Vec<serde_json::Value> {
     let desc = call("DescribeStream", json!({"StreamArn": arn})).await;
     let mut out = Vec::new();
     for shard in desc["StreamDescription"]["Shards"].as_array().unwrap() {
-        let it = call("GetShardIterator", json!({"StreamArn": arn, "ShardId": shard["ShardId"], "ShardIteratorType": "TRIM_HORIZON"})).await;
+        let it =
+            call("GetShardIterator", json!({"StreamArn": arn, "ShardId": shard["ShardId"], "ShardIteratorType": "TRIM_HORIZON"})).await;
         let got = call("GetRecords", json!({"ShardIterator": it["ShardIterator"], "Limit": 1000})).await;
         for mut r in got["Records"].as_array().cloned().unwrap_or_default() {
             r["eventSourceARN"] = json!(arn);

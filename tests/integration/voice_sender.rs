@@ -78,7 +78,10 @@ async fn a_call_reads_the_ssml_in_the_languages_voice() {
     let content = message::call(&message::Params { language: "fr", name: "Acme & Co", code: &code });
     let Content::Ssml { ssml, .. } = &content else { panic!("a call is SSML") };
     let to = "+442079460000";
-    sender(&standin).send(&Message { channel: Channel::Call, to: to.into(), content: content.clone(), sms_profile: None }).await.expect("the stand-in accepts it");
+    sender(&standin)
+        .send(&Message { channel: Channel::Call, to: to.into(), content: content.clone(), sms_profile: None })
+        .await
+        .expect("the stand-in accepts it");
     let seen = standin.requests().await;
     assert_eq!(seen["rejected"], serde_json::json!([]), "the SDK's request broke the API's rules");
     let accepted = seen["accepted"].as_array().unwrap();
@@ -128,7 +131,10 @@ async fn a_refused_call_is_a_send_error_without_the_code() {
     standin.fail_next("ServiceQuotaExceededException", 1).await;
     let code = Code::parse("123456", 6).unwrap();
     let content = message::call(&message::Params { language: "en", name: "Acme", code: &code });
-    let err = sender(&standin).send(&Message { channel: Channel::Call, to: "+442079460000".into(), content, sms_profile: None }).await.unwrap_err();
+    let err = sender(&standin)
+        .send(&Message { channel: Channel::Call, to: "+442079460000".into(), content, sms_profile: None })
+        .await
+        .unwrap_err();
     assert!(err.0.contains("SendVoiceMessage failed") && err.0.contains("ServiceQuotaExceededException"), "{err:?}");
     assert!(!err.0.contains("123456"), "the error must not carry the message");
 }
@@ -146,7 +152,13 @@ async fn a_failed_call_voids_the_code_and_gives_the_send_back() {
     };
     let service = verifier.services.seeded().default_service().clone();
     let to = "+442079460123";
-    let req = StartRequest { to: PhoneNumber::parse(to).unwrap().into(), channel: Channel::Call, language: None, friendly_name: None, email_from: Default::default() };
+    let req = StartRequest {
+        to: PhoneNumber::parse(to).unwrap().into(),
+        channel: Channel::Call,
+        language: None,
+        friendly_name: None,
+        email_from: Default::default(),
+    };
     // Throttled on every try the SDK makes (it retries throttling).
     standin.fail_next("ThrottlingException", 10).await;
     let err = verifier.start(&service, &req).await.unwrap_err();
@@ -208,5 +220,8 @@ async fn an_sms_by_end_user_messaging_carries_its_settings() {
     let seen = standin.requests().await;
     assert_eq!(seen["rejected"], serde_json::json!([]));
     let last = seen["accepted"].as_array().unwrap().last().unwrap()["body"].clone();
-    assert_eq!(last, serde_json::json!({"DestinationPhoneNumber": "+447400123456", "MessageBody": body, "MessageType": "TRANSACTIONAL", "TimeToLive": 300}));
+    assert_eq!(
+        last,
+        serde_json::json!({"DestinationPhoneNumber": "+447400123456", "MessageBody": body, "MessageType": "TRANSACTIONAL", "TimeToLive": 300})
+    );
 }

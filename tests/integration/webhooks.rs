@@ -11,17 +11,17 @@ use serde_json::{Value, json};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use verify_aws::events::stream::{StreamRecord, parse_record};
+use verify_aws::webhook_report::{ReportSettings, WebhookReport, build};
 use verify_core::clock::{Clock, ManualClock, Seconds};
+use verify_core::events::Event;
 use verify_core::events::EventType;
 use verify_core::events::derive::Deriver;
 use verify_core::events::number_key::{NumberKey, NumberKeys};
-use verify_aws::events::stream::{StreamRecord, parse_record};
-use verify_core::events::Event;
 use verify_core::webhooks::config::{DeliverySettings, Endpoint};
 use verify_core::webhooks::delivery::{DeliveryStatus, max_retry_delay};
 use verify_core::webhooks::signing::Secret;
 use verify_core::webhooks::ssrf::Allow;
-use verify_aws::webhook_report::{ReportSettings, WebhookReport, build};
 
 mod event_pipeline;
 
@@ -52,11 +52,7 @@ fn records(v: &Value) -> Vec<Value> {
 #[test]
 fn fixture_records_become_events_and_ttl_removal_is_expired() {
     let batch = fixture("stream-batch.json");
-    let types: Vec<&str> = records(&batch)
-        .iter()
-        .flat_map(|r| derive(&parse_record(r).unwrap()))
-        .map(|e| e.event_type.as_str())
-        .collect();
+    let types: Vec<&str> = records(&batch).iter().flat_map(|r| derive(&parse_record(r).unwrap())).map(|e| e.event_type.as_str()).collect();
     assert_eq!(types, ["verification.pending", "verification.check_failed"]);
 
     let ttl = fixture("stream-ttl-remove.json");
@@ -150,8 +146,7 @@ async fn harness(endpoints: Vec<Endpoint>, allow: Allow) -> Harness {
     settings.endpoints = endpoints;
     // Signs the webhooks created over the API (none unless a test stores one).
     settings.api_secrets = vec![Secret::parse(SECRET).unwrap()];
-    settings.delivery =
-        DeliverySettings { allow, timeout: Duration::from_secs(1), immediate_budget: Duration::from_secs(5) };
+    settings.delivery = DeliverySettings { allow, timeout: Duration::from_secs(1), immediate_budget: Duration::from_secs(5) };
     let clock = Arc::new(ManualClock::at(T0));
     let app = build(settings, client, clock.clone());
     Harness { app, clock, _server: server }
@@ -343,9 +338,11 @@ struct StreamReader {
 impl StreamReader {
     fn read(&mut self) -> Vec<Value> {
         use dynoxide::actions::{describe_stream, get_records, get_shard_iterator, list_streams};
-        let streams = self.db.list_streams(list_streams::ListStreamsRequest { table_name: Some("verify".into()), ..Default::default() }).unwrap();
+        let streams =
+            self.db.list_streams(list_streams::ListStreamsRequest { table_name: Some("verify".into()), ..Default::default() }).unwrap();
         let arn = streams.streams[0].stream_arn.clone();
-        let desc = self.db.describe_stream(describe_stream::DescribeStreamRequest { stream_arn: arn.clone(), ..Default::default() }).unwrap();
+        let desc =
+            self.db.describe_stream(describe_stream::DescribeStreamRequest { stream_arn: arn.clone(), ..Default::default() }).unwrap();
         let shard = desc.stream_description.shards[0].shard_id.clone();
         let it = self
             .db
@@ -366,8 +363,8 @@ impl StreamReader {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_verification_flow_feeds_events_webhooks_and_reports() {
-    use verify_core::sender::outbox::Outbox;
     use verify_aws::store::DynamoStore;
+    use verify_core::sender::outbox::Outbox;
 
     // One engine on a manual clock, so its TTL sweep can run in the future.
     let now = verify_core::clock::SystemClock.now();
@@ -387,7 +384,8 @@ async fn the_verification_flow_feeds_events_webhooks_and_reports() {
     ]);
     let settings = verify_core::config::Settings::from_vars(&vars).unwrap();
     let outbox = Outbox::new();
-    let api = verify_core::api::Api::new(settings, DynamoStore::new(client.clone(), "verify"), verify_core::sender::Senders::sms(outbox.clone()));
+    let api =
+        verify_core::api::Api::new(settings, DynamoStore::new(client.clone(), "verify"), verify_core::sender::Senders::sms(outbox.clone()));
 
     let (rx, hook_url, _srv) = Receiver::start(vec![Reply::Status(204)]).await;
     let mut report_settings = ReportSettings::from_vars(&vars).unwrap();
@@ -415,13 +413,15 @@ async fn the_verification_flow_feeds_events_webhooks_and_reports() {
     if code != "000000" {
         assert!(wrong_ok);
     }
-    let resp = api.handle(verify_core::api::routes::Function::Local, &post("/check-verify", &format!("To=%2B14155550123&Code={code}"))).await;
+    let resp =
+        api.handle(verify_core::api::routes::Function::Local, &post("/check-verify", &format!("To=%2B14155550123&Code={code}"))).await;
     assert!(resp.body().contains("approved"), "{}", resp.body());
 
     let batch = stream.read();
     let outcome = app.dispatcher.handle_records(&batch).await;
     assert!(outcome.failed.is_empty());
-    let mut got: Vec<String> = rx.received().iter().map(|r| serde_json::from_str::<Value>(&r.body).unwrap()["type"].as_str().unwrap().to_owned()).collect();
+    let mut got: Vec<String> =
+        rx.received().iter().map(|r| serde_json::from_str::<Value>(&r.body).unwrap()["type"].as_str().unwrap().to_owned()).collect();
     got.sort();
     let mut want = vec!["verification.pending", "verification.pending", "verification.approved"];
     if code != "000000" {
@@ -462,26 +462,31 @@ async fn the_verification_flow_feeds_events_webhooks_and_reports() {
     };
     assert_eq!(app.reports.handle(&get("/v2/Attempts", false)).await.status(), 401);
     let since = "DateCreatedAfter=2000-01-01T00:00:00Z";
-    let summary: Value = serde_json::from_str(app.reports.handle(&get(&format!("/v2/Attempts/Summary?{since}"), true)).await.body()).unwrap();
+    let summary: Value =
+        serde_json::from_str(app.reports.handle(&get(&format!("/v2/Attempts/Summary?{since}"), true)).await.body()).unwrap();
     assert_eq!(summary["total_attempts"], 2, "{summary}");
     assert_eq!(summary["total_converted"], 1);
     assert_eq!(summary["conversion_rate_percentage"], "50");
     // Paging one attempt at a time.
-    let first: Value = serde_json::from_str(app.reports.handle(&get(&format!("/v2/Attempts?{since}&PageSize=1"), true)).await.body()).unwrap();
+    let first: Value =
+        serde_json::from_str(app.reports.handle(&get(&format!("/v2/Attempts?{since}&PageSize=1"), true)).await.body()).unwrap();
     assert_eq!(first["attempts"].as_array().unwrap().len(), 1, "{first}");
     let next = first["meta"]["next_page_url"].as_str().unwrap().strip_prefix("http://reports.test").unwrap().to_owned();
     let second: Value = serde_json::from_str(app.reports.handle(&get(&next, true)).await.body()).unwrap();
     assert_eq!(second["attempts"].as_array().unwrap().len(), 1);
     assert_ne!(first["attempts"][0]["sid"], second["attempts"][0]["sid"]);
-    let statuses: Vec<&str> =
-        [&first, &second].iter().map(|p| p["attempts"][0]["conversion_status"].as_str().unwrap()).collect();
+    let statuses: Vec<&str> = [&first, &second].iter().map(|p| p["attempts"][0]["conversion_status"].as_str().unwrap()).collect();
     assert!(statuses.contains(&"converted") && statuses.contains(&"unconverted"), "{statuses:?}");
     let by_number: Value =
-        serde_json::from_str(app.reports.handle(&get(&format!("/v2/Attempts?{since}&ChannelData.To=%2B442079460958"), true)).await.body()).unwrap();
+        serde_json::from_str(app.reports.handle(&get(&format!("/v2/Attempts?{since}&ChannelData.To=%2B442079460958"), true)).await.body())
+            .unwrap();
     assert_eq!(by_number["attempts"].as_array().unwrap().len(), 1);
     assert_eq!(by_number["attempts"][0]["channel_data"]["country"], "GB");
     // Events, JSON and CSV.
-    let events: Value = serde_json::from_str(app.reports.handle(&get("/events?from=2000-01-01&to=2100-01-01&type=verification.expired", true)).await.body()).unwrap();
+    let events: Value = serde_json::from_str(
+        app.reports.handle(&get("/events?from=2000-01-01&to=2100-01-01&type=verification.expired", true)).await.body(),
+    )
+    .unwrap();
     assert_eq!(events["events"].as_array().unwrap().len(), 1);
     let mut csv_req = get("/events?from=2000-01-01&to=2100-01-01", true);
     csv_req.headers_mut().insert("accept", "text/csv".parse().unwrap());

@@ -101,7 +101,13 @@ fn verifier(standin: &StandIn, engine: &Backend, sms: &Outbox) -> TestVerifier {
 }
 
 fn start(to: &str, channel: Channel) -> StartRequest {
-    StartRequest { to: PhoneNumber::parse(to).unwrap().into(), channel, language: None, friendly_name: None, email_from: Default::default() }
+    StartRequest {
+        to: PhoneNumber::parse(to).unwrap().into(),
+        channel,
+        language: None,
+        friendly_name: None,
+        email_from: Default::default(),
+    }
 }
 
 #[tokio::test]
@@ -166,7 +172,8 @@ fn start_verify_registers_whatsapp_only_when_configured() {
     let key = "k".repeat(32);
     // As start-verify's init builds them: the phone senders, then the rest.
     let every_channel = |extra: &[(&str, &str)]| {
-        let mut vars: std::collections::HashMap<String, String> = [("VERIFY_CODE_KEY", key.as_str())].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let mut vars: std::collections::HashMap<String, String> =
+            [("VERIFY_CODE_KEY", key.as_str())].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let phone = verify_lambda::app::sms_and_call(&aws, &SenderSettings::from_vars(&vars).unwrap());
         verify_lambda::app::every_channel(&aws, &Settings::from_vars(&vars).unwrap(), &Default::default(), phone).unwrap()

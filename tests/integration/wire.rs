@@ -7,6 +7,7 @@ use bytes::Bytes;
 use http::{Method, Request};
 use serde_json::Value;
 use std::sync::Arc;
+use verify_aws::store::{DynamoStore, ensure_table};
 use verify_core::api::Api;
 use verify_core::api::auth::{ApiKey, Credentials};
 use verify_core::api::cors::Cors;
@@ -18,7 +19,6 @@ use verify_core::record::{self, StoredStatus, VerificationRecord};
 use verify_core::sender::outbox::Outbox;
 use verify_core::service::Verifier;
 use verify_core::sid;
-use verify_aws::store::{DynamoStore, ensure_table};
 use verify_core::store::{RecordKey, Store, StoreError};
 
 const T0: Seconds = 1_900_000_000;
@@ -35,10 +35,7 @@ async fn embedded() -> aws_sdk_dynamodb::Client {
 /// Both engines, each with a fresh table (moto is required: a missing
 /// MOTO_ENDPOINT fails the test rather than dropping the moto case).
 async fn stores() -> Vec<(&'static str, DynamoStore)> {
-    let engines = vec![
-        ("embedded", embedded().await),
-        ("moto", verify_aws::clients::dynamodb_at(&crate::support::moto_endpoint())),
-    ];
+    let engines = vec![("embedded", embedded().await), ("moto", verify_aws::clients::dynamodb_at(&crate::support::moto_endpoint()))];
     let mut stores = Vec::new();
     for (name, client) in engines {
         let table = format!("wire-{}", sid::new_sid("T"));
@@ -90,7 +87,10 @@ async fn close_cancels_or_approves_only_a_pending_current_verification() {
         assert_eq!((approved.status, approved.approved_by.as_deref()), (StoredStatus::Approved, Some("RQtest")), "{engine}");
 
         // Nothing there at all.
-        assert!(matches!(close(&store, "+14155550199", "VEz", StoredStatus::Canceled, T0).await, Err(StoreError::Conflict(None))), "{engine}");
+        assert!(
+            matches!(close(&store, "+14155550199", "VEz", StoredStatus::Canceled, T0).await, Err(StoreError::Conflict(None))),
+            "{engine}"
+        );
     }
 }
 
@@ -205,19 +205,15 @@ async fn nothing_happens_without_credentials() {
         assert_eq!(resp.headers()["www-authenticate"], "Basic realm=\"Twilio API\"");
     }
     assert!(h.outbox.messages(None).is_empty());
-    let open = verify_core::config::Settings::from_vars(
-        &[("VERIFY_CODE_KEY".to_owned(), "k".repeat(32))].into_iter().collect(),
-    )
-    .unwrap();
+    let open = verify_core::config::Settings::from_vars(&[("VERIFY_CODE_KEY".to_owned(), "k".repeat(32))].into_iter().collect()).unwrap();
     assert!(verify_lambda::app::require_credentials(&open).unwrap_err().contains("VERIFY_API_KEYS"));
 }
 
 #[tokio::test]
 async fn expired_means_expired_for_fetch_check_and_cancel() {
     let h = harness(Some("https://verify.example.com")).await;
-    let (status, v) = h
-        .call(Function::StartVerify, Method::POST, &format!("/v2/Services/{VA}/Verifications"), "To=%2B14155550105&Channel=sms")
-        .await;
+    let (status, v) =
+        h.call(Function::StartVerify, Method::POST, &format!("/v2/Services/{VA}/Verifications"), "To=%2B14155550105&Channel=sms").await;
     assert_eq!(status, 201);
     let sid = v["sid"].as_str().unwrap().to_owned();
     assert_eq!(v["url"], format!("https://verify.example.com/v2/Services/{VA}/Verifications/{sid}"));
@@ -335,7 +331,12 @@ async fn cross_site_requests_and_unreadable_bodies_do_nothing_on_lambda() {
     let check = format!("/v2/Services/{VA}/VerificationCheck");
     let create = format!("/v2/Services/{VA}/Verifications");
     // Credentials do not make a request from another origin acceptable.
-    for (f, path) in [(Function::StartVerify, "/"), (Function::StartVerify, create.as_str()), (Function::CheckVerify, "/"), (Function::CheckVerify, check.as_str())] {
+    for (f, path) in [
+        (Function::StartVerify, "/"),
+        (Function::StartVerify, create.as_str()),
+        (Function::CheckVerify, "/"),
+        (Function::CheckVerify, check.as_str()),
+    ] {
         for origin in ["https://evil.example", "null"] {
             let mut req = request(Method::POST, path, "To=%2B14155550108&Code=123456", true);
             req.headers_mut().insert("origin", origin.parse().unwrap());

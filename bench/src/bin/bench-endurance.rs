@@ -12,9 +12,7 @@ use verify_bench::local::{Samples, one_verification};
 use verify_bench::{Flags, Numbers, Summary, peak_rss_kib, round3};
 
 fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_default()
+    std::fs::read_to_string("/proc/loadavg").map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" ")).unwrap_or_default()
 }
 
 #[tokio::main]

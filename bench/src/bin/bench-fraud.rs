@@ -247,9 +247,19 @@ async fn main() {
     for (i, run) in runs.into_iter().enumerate() {
         let t = run.await.unwrap();
         let share = |a: u64, b: u64| if b == 0 { 0.0 } else { (a as f64 / b as f64 * 10_000.0).round() / 100.0 };
-        println!("{:>8}: attack delivered {}/{} ({} %), before the blocks {:?}; legitimate blocked {}/{} ({} %); checked {}; other errors {}",
-            LEVELS[i], t.attack_delivered, t.attack, share(t.attack_delivered, t.attack), t.before_block,
-            t.legit_blocked, t.legit, share(t.legit_blocked, t.legit), t.legit_checked, t.other_errors);
+        println!(
+            "{:>8}: attack delivered {}/{} ({} %), before the blocks {:?}; legitimate blocked {}/{} ({} %); checked {}; other errors {}",
+            LEVELS[i],
+            t.attack_delivered,
+            t.attack,
+            share(t.attack_delivered, t.attack),
+            t.before_block,
+            t.legit_blocked,
+            t.legit,
+            share(t.legit_blocked, t.legit),
+            t.legit_checked,
+            t.other_errors
+        );
         levels.push(serde_json::json!({
             "level": LEVELS[i],
             "attack_sends": t.attack,

@@ -81,10 +81,11 @@ async fn next(State(emu): State<Arc<Emulator>>, Path(gen_id): Path<u64>) -> Resp
     let job = generation.jobs.lock().await.recv().await;
     let Some(job) = job else { return status(410) };
     let id = format!("{:016x}", emu.next_id.fetch_add(1, Ordering::Relaxed));
-    generation.in_flight.lock().unwrap().insert(
-        id.clone(),
-        InFlight { handed: Instant::now(), backend_before: emu.backend.nanos(), done: job.done },
-    );
+    generation
+        .in_flight
+        .lock()
+        .unwrap()
+        .insert(id.clone(), InFlight { handed: Instant::now(), backend_before: emu.backend.nanos(), done: job.done });
     let deadline = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap() + Duration::from_secs(30);
     Response::builder()
         .header("lambda-runtime-aws-request-id", &id)
@@ -345,18 +346,19 @@ async fn secrets_mode(moto: &str, secrets_proxy: &str, api_keys: &str, run: u64)
         ("VERIFY_WARM_UP".to_owned(), "true".to_owned()),
         ("AWS_ENDPOINT_URL_SECRETS_MANAGER".to_owned(), format!("http://{secrets_proxy}")),
     ];
-    for (var, value) in [
-        ("VERIFY_CODE_KEY", CODE_KEY.to_owned()),
-        ("VERIFY_NUMBER_KEY", NUMBER_KEY.to_owned()),
-        ("VERIFY_API_KEYS", api_keys.to_owned()),
-    ] {
+    for (var, value) in
+        [("VERIFY_CODE_KEY", CODE_KEY.to_owned()), ("VERIFY_NUMBER_KEY", NUMBER_KEY.to_owned()), ("VERIFY_API_KEYS", api_keys.to_owned())]
+    {
         let name = format!("bench-{run}/{var}");
         let resp = reqwest::Client::new()
             .post(moto)
             .header("x-amz-target", "secretsmanager.CreateSecret")
             .header("content-type", "application/x-amz-json-1.1")
             // moto's default server reads the service from the credential scope; it checks no signature.
-            .header("authorization", "AWS4-HMAC-SHA256 Credential=bench/20260101/us-east-1/secretsmanager/aws4_request, SignedHeaders=host, Signature=0")
+            .header(
+                "authorization",
+                "AWS4-HMAC-SHA256 Credential=bench/20260101/us-east-1/secretsmanager/aws4_request, SignedHeaders=host, Signature=0",
+            )
             .body(serde_json::json!({"Name": name, "SecretString": value}).to_string())
             .send()
             .await
@@ -474,11 +476,8 @@ async fn main() {
     std::fs::create_dir_all(&log_dir).unwrap();
     let cold_runs: usize = flags.number("cold", 20);
     let warm: usize = flags.number("warm", 1000);
-    let bins: HashMap<String, String> = flags
-        .all("bin")
-        .iter()
-        .map(|b| b.split_once('=').map(|(n, p)| (n.to_owned(), p.to_owned())).expect("--bin NAME=PATH"))
-        .collect();
+    let bins: HashMap<String, String> =
+        flags.all("bin").iter().map(|b| b.split_once('=').map(|(n, p)| (n.to_owned(), p.to_owned())).expect("--bin NAME=PATH")).collect();
 
     // DynamoDB: embedded dynoxide on loopback, with the table the code defines.
     let db = dynoxide::Database::memory().unwrap();
@@ -497,11 +496,8 @@ async fn main() {
     let dynamo_proxy = serve(proxy(dynamo_upstream.clone())).await;
     let sns_proxy = serve(proxy(sns.trim_end_matches('/').to_owned())).await;
 
-    let emu = Arc::new(Emulator {
-        generations: std::sync::Mutex::new(HashMap::new()),
-        next_id: AtomicU64::new(1),
-        backend: backend.clone(),
-    });
+    let emu =
+        Arc::new(Emulator { generations: std::sync::Mutex::new(HashMap::new()), next_id: AtomicU64::new(1), backend: backend.clone() });
     let runtime = Router::new()
         .route("/{gen}/2018-06-01/runtime/invocation/next", get(next))
         .route("/{gen}/2018-06-01/runtime/invocation/{id}/response", post(response))
@@ -535,9 +531,7 @@ async fn main() {
     let api_keys = base_env.iter().rev().find(|(k, _)| k == "VERIFY_API_KEYS").map(|(_, v)| v.clone()).expect("--env VERIFY_API_KEYS=…");
     let h = Harness { emu, runtime_addr, base_env, log_dir, next_gen: AtomicU64::new(1) };
 
-    let read_event = |file: &str| -> serde_json::Value {
-        serde_json::from_slice(&std::fs::read(events_dir.join(file)).unwrap()).unwrap()
-    };
+    let read_event = |file: &str| -> serde_json::Value { serde_json::from_slice(&std::fs::read(events_dir.join(file)).unwrap()).unwrap() };
     let start_tpl = read_event("start-verify-json.json");
     let check_tpl = read_event("check-verify-by-sid.json");
     let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
@@ -567,7 +561,10 @@ async fn main() {
             })
             .collect();
         let w = warm_run(&h, name, bin, (start_event(&numbers.next()), 201), evs).await;
-        results.insert(name.into(), serde_json::json!({"cold": off.json(), "cold_warm_up": on.json(), "cold_secrets": sec.json(), "warm": w.json()}));
+        results.insert(
+            name.into(),
+            serde_json::json!({"cold": off.json(), "cold_warm_up": on.json(), "cold_secrets": sec.json(), "warm": w.json()}),
+        );
 
         if let Some(bin) = bins.get("check-verify") {
             let name = "check-verify";
@@ -582,7 +579,10 @@ async fn main() {
                 let code = wrong(codes.get(&to).map(String::as_str).unwrap_or(""));
                 (check_event(&to, &code), 200)
             };
-            eprintln!("bench-lambda: {name}: {cold_runs} cold starts without and with warm-up and with secrets, {} warm invocations", warm / 2 * 2);
+            eprintln!(
+                "bench-lambda: {name}: {cold_runs} cold starts without and with warm-up and with secrets, {} warm invocations",
+                warm / 2 * 2
+            );
             let off = cold_starts(&h, name, bin, WARM_UP_OFF, cold_runs, &mut take_wrong).await;
             let on = cold_starts(&h, name, bin, WARM_UP_ON, cold_runs, &mut take_wrong).await;
             let sec = cold_starts(&h, name, bin, &secrets, cold_runs, &mut take_wrong).await;
@@ -591,11 +591,7 @@ async fn main() {
             let wrong_evs: Vec<_> = (0..half).map(|_| take_wrong()).collect();
             let w_wrong = warm_run(&h, name, bin, first, wrong_evs).await;
             let rest: Vec<String> = pool.collect();
-            let right_evs: Vec<_> = rest
-                .iter()
-                .filter_map(|to| codes.get(to).map(|c| (check_event(to, c), 200)))
-                .take(half + 1)
-                .collect();
+            let right_evs: Vec<_> = rest.iter().filter_map(|to| codes.get(to).map(|c| (check_event(to, c), 200))).take(half + 1).collect();
             let mut right_evs = right_evs.into_iter();
             let first = right_evs.next().expect("codes read back from moto");
             let w_right = warm_run(&h, name, bin, first, right_evs.collect()).await;
@@ -621,7 +617,9 @@ async fn main() {
         let name = "webhook-report";
         let summary = Bytes::from(std::fs::read(events_dir.join("webhook-report/function-url-summary.json")).unwrap());
         let batch = Bytes::from(std::fs::read(events_dir.join("webhook-report/stream-batch.json")).unwrap());
-        eprintln!("bench-lambda: {name}: {cold_runs} cold starts without and with warm-up and with secrets, {warm} warm invocations per trigger");
+        eprintln!(
+            "bench-lambda: {name}: {cold_runs} cold starts without and with warm-up and with secrets, {warm} warm invocations per trigger"
+        );
         let off = cold_starts(&h, name, bin, WARM_UP_OFF, cold_runs, || (summary.clone(), 200)).await;
         let on = cold_starts(&h, name, bin, WARM_UP_ON, cold_runs, || (summary.clone(), 200)).await;
         let sec = cold_starts(&h, name, bin, &secrets, cold_runs, || (summary.clone(), 200)).await;

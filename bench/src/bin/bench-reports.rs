@@ -230,7 +230,8 @@ async fn fill_dir(dir: &std::path::Path, load: &Load<'_>) {
     let (_, client) = served(db).await;
     let counters = CounterStore::new(client, verify_core::config::DEFAULT_TABLE, 1, 90);
     let (events, secs) = fill(&counters, load).await;
-    let out = serde_json::json!({"verifications": load.verifications, "days": load.days, "events_counted": events, "fill_seconds": round3(secs)});
+    let out =
+        serde_json::json!({"verifications": load.verifications, "days": load.days, "events_counted": events, "fill_seconds": round3(secs)});
     println!("{out}");
 }
 
@@ -259,7 +260,9 @@ async fn main() {
         let db = dynoxide::Database::memory().unwrap();
         let (endpoint, client) = served(db).await;
         let counters = CounterStore::new(client, verify_core::config::DEFAULT_TABLE, verify_aws::counters::DEFAULT_SHARDS, 90);
-        let (events, fill_secs) = fill(&counters, &Load { service: SERVICE, verifications: n, now: NOW, days: DAYS, hourly_days: DAYS, mix: Mix::Conversion }).await;
+        let (events, fill_secs) =
+            fill(&counters, &Load { service: SERVICE, verifications: n, now: NOW, days: DAYS, hourly_days: DAYS, mix: Mix::Conversion })
+                .await;
         eprintln!("{n} verifications: {events} events counted in {fill_secs:.1} s");
         let child = tokio::process::Command::new(std::env::current_exe().unwrap())
             .args(["--answer", &endpoint, "--repeat", &repeat.to_string()])

@@ -6,22 +6,22 @@ use crate::files;
 use crate::messages::LocalMessages;
 use rand::TryRngCore;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
+use verify_aws::sms_v2::SmsV2Sender;
+use verify_aws::sns::SnsSender;
+use verify_aws::store::{DynamoStore, ensure_table};
+use verify_aws::voice::VoiceSender;
+use verify_aws::webhook_report::{ReportSettings, WebhookReport, vars as report_vars};
 use verify_core::api::Api;
 use verify_core::api::auth::ApiKey;
+use verify_core::channel::Channel;
 use verify_core::clock::SystemClock;
 use verify_core::config::{Settings, env};
-use verify_core::sender::outbox::Outbox;
-use verify_aws::sns::SnsSender;
-use verify_aws::sms_v2::SmsV2Sender;
-use verify_aws::voice::VoiceSender;
-use verify_core::channel::Channel;
 use verify_core::sender::Senders;
-use verify_aws::store::{DynamoStore, ensure_table};
-use verify_aws::webhook_report::{ReportSettings, WebhookReport, vars as report_vars};
+use verify_core::sender::outbox::Outbox;
 use verify_core::webhooks::config::{Endpoint, check_url, env as webhook_env};
 use verify_core::webhooks::signing::Secret;
-use std::sync::Arc;
 
 pub struct Local {
     pub api: Api<DynamoStore, SystemClock>,
@@ -40,9 +40,7 @@ pub struct Local {
 
 impl Local {
     pub async fn open(args: &Args) -> Result<Local, String> {
-        let use_aws = args.aws
-            || std::env::var_os("AWS_ENDPOINT_URL_DYNAMODB").is_some()
-            || std::env::var_os("AWS_ENDPOINT_URL").is_some();
+        let use_aws = args.aws || std::env::var_os("AWS_ENDPOINT_URL_DYNAMODB").is_some() || std::env::var_os("AWS_ENDPOINT_URL").is_some();
         let mut vars: HashMap<String, String> = std::env::vars().collect();
         // verify-local may deliver to loopback (a receiver on this machine),
         // for configured webhooks and those created over the API alike;
@@ -55,8 +53,7 @@ impl Local {
         }
         let mut settings = Settings::from_vars(&vars)?;
         for pair in &args.api_keys {
-            let (key_id, secret) =
-                pair.split_once(':').ok_or_else(|| format!("--api-key {pair:?}: expected KEY_ID:SECRET"))?;
+            let (key_id, secret) = pair.split_once(':').ok_or_else(|| format!("--api-key {pair:?}: expected KEY_ID:SECRET"))?;
             settings.credentials.add_key(ApiKey::from_secret(key_id, secret).map_err(|e| format!("--api-key: {e}"))?)?;
         }
         for origin in &args.cors_origins {
@@ -85,10 +82,18 @@ impl Local {
             let voice = VoiceSender::new(verify_aws::clients::voice(&sdk), settings.voice.clone());
             let email = verify_aws::ses::SesSender::new(verify_aws::clients::ses(&sdk), settings.email.clone());
             let description = match (settings.sms_v2.is_some(), voice.is_some()) {
-                (false, true) => "SMS by Amazon SNS, calls by End User Messaging SMS and Voice v2, e-mail by SES v2 with VERIFY_EMAIL_FROM, WhatsApp by End User Messaging Social with VERIFY_WHATSAPP_PHONE_NUMBER_ID (AWS environment)",
-                (false, false) => "SMS by Amazon SNS, e-mail by SES v2 with VERIFY_EMAIL_FROM, WhatsApp by End User Messaging Social with VERIFY_WHATSAPP_PHONE_NUMBER_ID (AWS environment; no calls: VERIFY_VOICE_ORIGINATION_IDENTITY is not set)",
-                (true, true) => "SMS and calls by End User Messaging SMS and Voice v2, e-mail by SES v2 with VERIFY_EMAIL_FROM, WhatsApp by End User Messaging Social with VERIFY_WHATSAPP_PHONE_NUMBER_ID (AWS environment)",
-                (true, false) => "SMS by End User Messaging SMS and Voice v2, e-mail by SES v2 with VERIFY_EMAIL_FROM, WhatsApp by End User Messaging Social with VERIFY_WHATSAPP_PHONE_NUMBER_ID (AWS environment; no calls: VERIFY_VOICE_ORIGINATION_IDENTITY is not set)",
+                (false, true) => {
+                    "SMS by Amazon SNS, calls by End User Messaging SMS and Voice v2, e-mail by SES v2 with VERIFY_EMAIL_FROM, WhatsApp by End User Messaging Social with VERIFY_WHATSAPP_PHONE_NUMBER_ID (AWS environment)"
+                }
+                (false, false) => {
+                    "SMS by Amazon SNS, e-mail by SES v2 with VERIFY_EMAIL_FROM, WhatsApp by End User Messaging Social with VERIFY_WHATSAPP_PHONE_NUMBER_ID (AWS environment; no calls: VERIFY_VOICE_ORIGINATION_IDENTITY is not set)"
+                }
+                (true, true) => {
+                    "SMS and calls by End User Messaging SMS and Voice v2, e-mail by SES v2 with VERIFY_EMAIL_FROM, WhatsApp by End User Messaging Social with VERIFY_WHATSAPP_PHONE_NUMBER_ID (AWS environment)"
+                }
+                (true, false) => {
+                    "SMS by End User Messaging SMS and Voice v2, e-mail by SES v2 with VERIFY_EMAIL_FROM, WhatsApp by End User Messaging Social with VERIFY_WHATSAPP_PHONE_NUMBER_ID (AWS environment; no calls: VERIFY_VOICE_ORIGINATION_IDENTITY is not set)"
+                }
             };
             let mut senders = sms;
             if let Some(voice) = voice {
@@ -120,9 +125,8 @@ impl Local {
                 kept.record(m);
             });
             // Every channel the service has is "delivered" here, listed with its channel.
-            let senders = verify_core::channel::REGISTRY
-                .iter()
-                .fold(Senders::none(), |all, spec| all.with(spec.channel, Arc::new(outbox.clone())));
+            let senders =
+                verify_core::channel::REGISTRY.iter().fold(Senders::none(), |all, spec| all.with(spec.channel, Arc::new(outbox.clone())));
             (senders, Some(messages), "printed here and listed at /_local/messages (nothing is sent)")
         };
         let table = settings.table.clone();
@@ -144,7 +148,6 @@ impl Local {
         crate::stream::spawn_expiry_sweeps(local.report.expiries.clone(), Duration::from_secs(args.expiry_sweep_secs.max(1)));
         Ok(local)
     }
-
 }
 
 /// webhook-report as on Lambda, plus `--webhook` endpoints for the default

@@ -28,11 +28,9 @@ pub fn private_dir(dir: &Path) -> Result<(), String> {
             }
             Ok(())
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(|e| format!("{}: {e}", dir.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(|e| format!("{}: {e}", dir.display()))
+        }
         Err(e) => Err(format!("{}: {e}", dir.display())),
     }
 }

@@ -139,8 +139,10 @@ async fn run(args: Args) -> Result<(), String> {
     }
     eprintln!("  routes:   POST /start-verify, POST /check-verify, GET /_local/messages?to=%2B1... (same credentials)");
     eprintln!("            /v2/Services[/{{sid}}[/Verifications[/{{sid|number}}] | /VerificationCheck]] (Twilio Verify v2)");
-    eprintln!("  reports:  GET /v2/Attempts, /v2/Attempts/Summary, /events, /dashboard ({})",
-        if local.report.reports.auth.is_empty() { "open, like the API" } else { "same credentials as the API" });
+    eprintln!(
+        "  reports:  GET /v2/Attempts, /v2/Attempts/Summary, /events, /dashboard ({})",
+        if local.report.reports.auth.is_empty() { "open, like the API" } else { "same credentials as the API" }
+    );
     if local.embedded.is_none() {
         eprintln!("  events:   not derived with --aws (the stream is read by the deployed webhook-report)");
     }

@@ -87,9 +87,7 @@ fn listed(local: &Local, req: &http::Request<bytes::Bytes>) -> Result<Response, 
 /// `serve`) as the plain request the handlers take.
 async fn buffered(req: Request) -> Result<http::Request<bytes::Bytes>, ApiError> {
     let (parts, body) = req.into_parts();
-    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES + 1)
-        .await
-        .map_err(|_| ApiError::new(413, 60200, "Request body too large"))?;
+    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES + 1).await.map_err(|_| ApiError::new(413, 60200, "Request body too large"))?;
     Ok(http::Request::from_parts(parts, bytes))
 }
 

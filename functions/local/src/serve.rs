@@ -75,10 +75,7 @@ async fn connection(stream: TcpStream, edge: Arc<Edge>, mut stopping: watch::Rec
         let (edge, framings) = (edge.clone(), framings.clone());
         async move { Ok::<_, Infallible>(handle(&edge, framings.next(), req).await) }
     });
-    let conn = http1::Builder::new()
-        .timer(TokioTimer::new())
-        .header_read_timeout(header_timeout)
-        .serve_connection(io, service);
+    let conn = http1::Builder::new().timer(TokioTimer::new()).header_read_timeout(header_timeout).serve_connection(io, service);
     tokio::pin!(conn);
     tokio::select! {
         _ = conn.as_mut() => return,

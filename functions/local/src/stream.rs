@@ -1,9 +1,9 @@
 //! webhook-report in verify-local: the embedded engine's stream records fed
 //! to the same handler as on Lambda, the retry schedule on a timer.
 
+use crate::stream_history;
 use std::sync::Arc;
 use std::time::Duration;
-use crate::stream_history;
 use verify_aws::webhooks::Dispatcher;
 
 /// Records per read, as the template's event source mapping's `BatchSize`.
@@ -102,9 +102,8 @@ fn read_records(db: &dynoxide::Database, table: &str, after: Option<String>) -> 
             })
             .map_err(|e| e.to_string())?;
         let Some(iterator) = it.shard_iterator else { continue };
-        let records = db
-            .get_records(get_records::GetRecordsRequest { shard_iterator: iterator, limit: Some(BATCH) })
-            .map_err(|e| e.to_string())?;
+        let records =
+            db.get_records(get_records::GetRecordsRequest { shard_iterator: iterator, limit: Some(BATCH) }).map_err(|e| e.to_string())?;
         for r in &records.records {
             out.push(serde_json::to_value(r).map_err(|e| e.to_string())?);
         }

@@ -93,12 +93,7 @@ fn schema_sql() -> String {
 }
 
 fn ensure_checkpoint_table(db: &Database) -> Result<(), String> {
-    let exists = db
-        .list_tables(Default::default())
-        .map_err(|e| e.to_string())?
-        .table_names
-        .iter()
-        .any(|t| t == CHECKPOINTS);
+    let exists = db.list_tables(Default::default()).map_err(|e| e.to_string())?.table_names.iter().any(|t| t == CHECKPOINTS);
     if exists {
         return Ok(());
     }
@@ -183,9 +178,7 @@ mod tests {
     /// Every record a reader starting at the trim horizon sees, through the
     /// DynamoDB Streams API: (public sequence number, the item's key).
     fn readable(db: &Database) -> Vec<(String, String)> {
-        let streams = db
-            .list_streams(list_streams::ListStreamsRequest { table_name: Some(TABLE.into()), ..Default::default() })
-            .unwrap();
+        let streams = db.list_streams(list_streams::ListStreamsRequest { table_name: Some(TABLE.into()), ..Default::default() }).unwrap();
         let arn = streams.streams[0].stream_arn.clone();
         let desc = db.describe_stream(describe_stream::DescribeStreamRequest { stream_arn: arn.clone(), ..Default::default() }).unwrap();
         let shard_id = desc.stream_description.shards[0].shard_id.clone();
@@ -200,9 +193,8 @@ mod tests {
                     sequence_number: after.clone(),
                 })
                 .unwrap();
-            let page = db
-                .get_records(get_records::GetRecordsRequest { shard_iterator: it.shard_iterator.unwrap(), limit: Some(1000) })
-                .unwrap();
+            let page =
+                db.get_records(get_records::GetRecordsRequest { shard_iterator: it.shard_iterator.unwrap(), limit: Some(1000) }).unwrap();
             if page.records.is_empty() {
                 return out;
             }
@@ -282,9 +274,18 @@ mod tests {
         // The statements dynoxide 3.2 runs (storage.rs): numbering a record,
         // reading after a position, the shard's range for DescribeStream.
         let plans = [
-            ("SELECT COALESCE(MAX(CAST(sequence_number AS INTEGER)), 0) + 1 FROM _stream_records WHERE table_name = ?1", "verify_local_stream_by_table"),
-            ("SELECT event_name FROM _stream_records WHERE table_name = ?1 AND shard_id = ?2 AND CAST(sequence_number AS INTEGER) > ?3 ORDER BY CAST(sequence_number AS INTEGER) ASC LIMIT ?4", "verify_local_stream_by_shard"),
-            ("SELECT MIN(CAST(sequence_number AS INTEGER)), MAX(CAST(sequence_number AS INTEGER)) FROM _stream_records WHERE table_name = ?1 AND shard_id = ?2", "verify_local_stream_by_shard"),
+            (
+                "SELECT COALESCE(MAX(CAST(sequence_number AS INTEGER)), 0) + 1 FROM _stream_records WHERE table_name = ?1",
+                "verify_local_stream_by_table",
+            ),
+            (
+                "SELECT event_name FROM _stream_records WHERE table_name = ?1 AND shard_id = ?2 AND CAST(sequence_number AS INTEGER) > ?3 ORDER BY CAST(sequence_number AS INTEGER) ASC LIMIT ?4",
+                "verify_local_stream_by_shard",
+            ),
+            (
+                "SELECT MIN(CAST(sequence_number AS INTEGER)), MAX(CAST(sequence_number AS INTEGER)) FROM _stream_records WHERE table_name = ?1 AND shard_id = ?2",
+                "verify_local_stream_by_shard",
+            ),
         ];
         for (sql, index) in plans {
             let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();

@@ -52,7 +52,15 @@ impl BlockedStore for DynamoStore {
     async fn note_blocked(&self, note: &BlockedStarts) -> Result<(), StoreError> {
         let s = |v: &str| AV::S(v.to_owned());
         let n = |v: i64| AV::N(v.to_string());
-        let mut set = vec!["#kind = :kind", "#service_sid = :service_sid", "#to = :to", "#channel = :channel", "#reason = :reason", "#changed_ms = :changed_ms", "#ttl = :ttl"];
+        let mut set = vec![
+            "#kind = :kind",
+            "#service_sid = :service_sid",
+            "#to = :to",
+            "#channel = :channel",
+            "#reason = :reason",
+            "#changed_ms = :changed_ms",
+            "#ttl = :ttl",
+        ];
         let mut req = self
             .client()
             .update_item()

@@ -27,10 +27,7 @@ pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(3);
 /// The timeouts of every AWS client a Lambda function builds
 /// ([`LambdaEnv`]; see [`ATTEMPT_TIMEOUT`]).
 pub fn timeouts() -> TimeoutConfig {
-    TimeoutConfig::builder()
-        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
-        .operation_timeout(OPERATION_TIMEOUT)
-        .build()
+    TimeoutConfig::builder().operation_attempt_timeout(ATTEMPT_TIMEOUT).operation_timeout(OPERATION_TIMEOUT).build()
 }
 
 /// The one HTTPS client every AWS client in the process shares: hyper and
@@ -112,8 +109,7 @@ impl LambdaEnv {
         let (Some(key), Some(secret)) = (get("AWS_ACCESS_KEY_ID"), get("AWS_SECRET_ACCESS_KEY")) else {
             return Err("AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY are not set (Lambda sets the execution role's)".into());
         };
-        let credentials =
-            aws_sdk_dynamodb::config::Credentials::new(key, secret, get("AWS_SESSION_TOKEN"), None, "lambda-environment");
+        let credentials = aws_sdk_dynamodb::config::Credentials::new(key, secret, get("AWS_SESSION_TOKEN"), None, "lambda-environment");
         let any = get("AWS_ENDPOINT_URL");
         Ok(LambdaEnv {
             region,

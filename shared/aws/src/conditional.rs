@@ -24,9 +24,7 @@ where
 {
     match result {
         Ok(_) => Ok(true),
-        Err(e) if e.as_service_error().and_then(ProvideErrorMetadata::code) == Some("ConditionalCheckFailedException") => {
-            Ok(false)
-        }
+        Err(e) if e.as_service_error().and_then(ProvideErrorMetadata::code) == Some("ConditionalCheckFailedException") => Ok(false),
         Err(e) => Err(describe(e)),
     }
 }

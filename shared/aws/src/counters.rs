@@ -289,7 +289,9 @@ impl CounterStore {
             let shard = crate::events::store::shard_of(&e.id, self.shards);
             for (cell, n) in cells_of(e) {
                 let day = cell.hour - cell.hour.rem_euclid(DAY);
-                for (pk, start, span) in [(counter_pk(&cell.service, cell.hour, shard), cell.hour, HOUR), (day_pk(&cell.service, day, shard), day, DAY)] {
+                for (pk, start, span) in
+                    [(counter_pk(&cell.service, cell.hour, shard), cell.hour, HOUR), (day_pk(&cell.service, day, shard), day, DAY)]
+                {
                     if !parts.wants(span) {
                         continue;
                     }
@@ -340,7 +342,8 @@ impl CounterStore {
             .expression_attribute_values(":ttl", AV::N((a.hour + a.span + self.retention_secs).to_string()));
         for (i, (name, n)) in a.cells.iter().enumerate() {
             adds.push(format!("#c{i} :c{i}"));
-            req = req.expression_attribute_names(format!("#c{i}"), name).expression_attribute_values(format!(":c{i}"), AV::N(n.to_string()));
+            req =
+                req.expression_attribute_names(format!("#c{i}"), name).expression_attribute_values(format!(":c{i}"), AV::N(n.to_string()));
         }
         req.update_expression(format!("SET #k = :k, #h = :h, #ttl = :ttl ADD {}", adds.join(", "))).send().await.map_err(ddb)?;
         Ok(())
@@ -452,7 +455,10 @@ mod tests {
     fn cells_name_hour_country_channel_and_outcome() {
         let hour = 1_700_000_000 - 1_700_000_000 % 3600;
         let cells = cells_of(&event(EventType::Pending, hour + 59));
-        assert_eq!(cells.iter().map(|(c, n)| (c.attribute(), *n)).collect::<Vec<_>>(), [("c.US.sms.sent".into(), 1), ("c.US.sms.started".into(), 1)]);
+        assert_eq!(
+            cells.iter().map(|(c, n)| (c.attribute(), *n)).collect::<Vec<_>>(),
+            [("c.US.sms.sent".into(), 1), ("c.US.sms.started".into(), 1)]
+        );
         assert!(cells.iter().all(|(c, _)| c.hour == hour));
         let approved = cells_of(&event(EventType::Approved, hour));
         assert_eq!(approved[1], (Cell { outcome: Outcome::Converted, ..approved[0].0.clone() }, 2), "an approval converts every send");
@@ -491,9 +497,18 @@ mod tests {
 
     #[test]
     fn outcomes_read_back_as_written() {
-        for o in [Outcome::Sent, Outcome::Started, Outcome::Approved, Outcome::Converted, Outcome::FailedCheck, Outcome::MaxAttempts,
-            Outcome::Canceled, Outcome::Expired, Outcome::Blocked("max_sends".into()), Outcome::BlockedPrefix("1415555".into())]
-        {
+        for o in [
+            Outcome::Sent,
+            Outcome::Started,
+            Outcome::Approved,
+            Outcome::Converted,
+            Outcome::FailedCheck,
+            Outcome::MaxAttempts,
+            Outcome::Canceled,
+            Outcome::Expired,
+            Outcome::Blocked("max_sends".into()),
+            Outcome::BlockedPrefix("1415555".into()),
+        ] {
             assert_eq!(Outcome::parse(&o.name()), Some(o));
         }
         assert_eq!(Outcome::parse("nonsense"), None);

@@ -23,8 +23,7 @@ fn key(pk: &str) -> Item {
 /// The document in an item; the default (version 0) when there is none.
 pub(crate) fn from_item<T: DeserializeOwned + Default>(item: &Item) -> Result<T, StoreError> {
     match item.get(DOC).and_then(|v| v.as_s().ok()) {
-        Some(doc) => serde_json::from_str(doc)
-            .map_err(|e| StoreError::Unavailable(format!("a stored document is unreadable: {e}"))),
+        Some(doc) => serde_json::from_str(doc).map_err(|e| StoreError::Unavailable(format!("a stored document is unreadable: {e}"))),
         None => Ok(T::default()),
     }
 }
@@ -46,13 +45,7 @@ impl DynamoStore {
 
     /// Writes `doc` at `version` if the stored one is still `version - 1`;
     /// otherwise `Err(Conflict(None))` and nothing changes.
-    pub(crate) async fn save_document<T: Serialize>(
-        &self,
-        pk: &str,
-        kind: &str,
-        doc: &T,
-        version: u64,
-    ) -> Result<(), StoreError> {
+    pub(crate) async fn save_document<T: Serialize>(&self, pk: &str, kind: &str, doc: &T, version: u64) -> Result<(), StoreError> {
         let mut item = key(pk);
         item.insert(attr::KIND.to_owned(), AV::S(kind.to_owned()));
         item.insert(DOC.to_owned(), AV::S(serde_json::to_string(doc).expect("the document serialises")));

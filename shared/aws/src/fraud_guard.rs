@@ -129,8 +129,9 @@ impl FraudGuardStore for DynamoStore {
             return Err(StoreError::Unavailable("DynamoDB: fraud guard counters unprocessed after retries".into()));
         }
         let sum = |p: &str, b: i64| {
-            (0..SHARDS).filter_map(|shard| found.get(&count_pk(service_sid, p, b, shard))).fold(Counts::default(), |c, item| {
-                Counts { sends: c.sends + num(item, a::SENDS), approvals: c.approvals + num(item, a::APPROVALS) }
+            (0..SHARDS).filter_map(|shard| found.get(&count_pk(service_sid, p, b, shard))).fold(Counts::default(), |c, item| Counts {
+                sends: c.sends + num(item, a::SENDS),
+                approvals: c.approvals + num(item, a::APPROVALS),
             })
         };
         let buckets = buckets

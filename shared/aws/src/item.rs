@@ -1,13 +1,13 @@
 //! The DynamoDB item layout of a verification record, both directions.
 
-use verify_core::store::RecordKey;
-use verify_core::otp::CodeHash;
-use verify_core::record::{Activity, SendAttempt, StoredStatus, VerificationRecord};
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue as AV;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use verify_core::change::{Assign, Field};
+use verify_core::otp::CodeHash;
+use verify_core::record::{Activity, SendAttempt, StoredStatus, VerificationRecord};
+use verify_core::store::RecordKey;
 
 pub type Item = HashMap<String, AV>;
 
@@ -144,7 +144,9 @@ pub fn to_item(r: &VerificationRecord) -> Item {
     // Activity is written only once something happened, as the updates that
     // note it do; a fresh record carries none.
     let a = &r.activity;
-    for (name, value) in [(attr::FAILED_CHECKS, a.failed_checks as i64), (attr::REFUSED_STARTS, a.refused_starts as i64), (attr::REFUSED_AT, a.refused_at)] {
+    for (name, value) in
+        [(attr::FAILED_CHECKS, a.failed_checks as i64), (attr::REFUSED_STARTS, a.refused_starts as i64), (attr::REFUSED_AT, a.refused_at)]
+    {
         if value != 0 {
             item.insert(name.to_owned(), n(value));
         }
@@ -196,10 +198,7 @@ pub fn from_item(item: &Item) -> Option<VerificationRecord> {
         channel: text(attr::CHANNEL)?,
         locale: text(attr::LOCALE).unwrap_or_else(|| "en".into()),
         status: StoredStatus::parse(&text(attr::STATUS)?)?,
-        code_hash: CodeHash {
-            key_id: text(attr::KEY_ID)?,
-            digest: item.get(attr::CODE_HASH)?.as_b().ok()?.as_ref().to_vec(),
-        },
+        code_hash: CodeHash { key_id: text(attr::KEY_ID)?, digest: item.get(attr::CODE_HASH)?.as_b().ok()?.as_ref().to_vec() },
         attempts: num(attr::ATTEMPTS)? as u32,
         created_at: num(attr::CREATED_AT)?,
         updated_at,
@@ -252,7 +251,13 @@ mod tests {
             changed_ms: 11_250,
             approved_by: Some("req".into()),
             ttl: 999,
-            activity: Activity { failed_checks: 2, refused_starts: 1, refused_at: 12, refused_reason: Some("max_sends".into()), expiry_noted: false },
+            activity: Activity {
+                failed_checks: 2,
+                refused_starts: 1,
+                refused_at: 12,
+                refused_reason: Some("max_sends".into()),
+                expiry_noted: false,
+            },
             test: false,
         };
         assert!(!to_item(&r).contains_key(attr::TEST), "a real recipient's item has no test attribute");

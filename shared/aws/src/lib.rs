@@ -26,10 +26,10 @@ pub mod clients;
 pub mod conditional;
 pub mod counters;
 mod documents;
-pub mod limit_counters;
 pub mod events;
 pub mod fraud_guard;
 pub mod item;
+pub mod limit_counters;
 pub mod rate_limits;
 pub mod reports;
 pub mod safe_list;
@@ -38,11 +38,11 @@ pub mod secrets;
 pub mod services;
 #[cfg(feature = "ses")]
 pub mod ses;
+#[cfg(feature = "sms-voice")]
+pub mod sms_v2;
 #[cfg(feature = "sns")]
 pub mod sns;
 pub mod store;
-#[cfg(feature = "sms-voice")]
-pub mod sms_v2;
 #[cfg(feature = "sms-voice")]
 pub mod voice;
 pub mod webhook_report;

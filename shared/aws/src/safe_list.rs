@@ -101,7 +101,8 @@ mod tests {
 
     #[test]
     fn entries_round_trip_and_other_items_are_not_entries() {
-        let e = SafeListEntry { sid: "GN1".into(), key: "+14155550123".into(), phone_number: "+14155550123".into(), created_at: 1_700_000_000 };
+        let e =
+            SafeListEntry { sid: "GN1".into(), key: "+14155550123".into(), phone_number: "+14155550123".into(), created_at: 1_700_000_000 };
         let item = to_item(&e);
         assert_eq!(item[attr::PK], AV::S("SAFE#+14155550123".into()));
         assert_eq!(from_item(&e.key, &item), Some(e.clone()));

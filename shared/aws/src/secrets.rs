@@ -35,10 +35,8 @@ pub const WEBHOOKS: SecretSetting =
     SecretSetting { value: verify_core::webhooks::config::env::WEBHOOKS, secret_id: "VERIFY_WEBHOOKS_SECRET_ID" };
 pub const NUMBER_KEY: SecretSetting =
     SecretSetting { value: crate::webhook_report::vars::NUMBER_KEY, secret_id: "VERIFY_NUMBER_KEY_SECRET_ID" };
-pub const NUMBER_KEY_PREVIOUS: SecretSetting = SecretSetting {
-    value: crate::webhook_report::vars::NUMBER_KEY_PREVIOUS,
-    secret_id: "VERIFY_NUMBER_KEY_PREVIOUS_SECRET_ID",
-};
+pub const NUMBER_KEY_PREVIOUS: SecretSetting =
+    SecretSetting { value: crate::webhook_report::vars::NUMBER_KEY_PREVIOUS, secret_id: "VERIFY_NUMBER_KEY_PREVIOUS_SECRET_ID" };
 
 /// The secrets that sign webhooks created over the API (start-verify
 /// checks one exists before creating one; webhook-report signs with them).
@@ -52,8 +50,7 @@ pub const API_SECRETS: &[SecretSetting] = &[CODE_KEY, CODE_KEY_PREVIOUS, API_KEY
 /// The secrets start-verify reads: check-verify's and the webhooks'.
 pub const START_SECRETS: &[SecretSetting] = &[CODE_KEY, CODE_KEY_PREVIOUS, API_KEYS, AUTH_TOKENS, SERVICE_WEBHOOK_SECRETS];
 /// The secrets webhook-report reads (no code key: it never sees codes).
-pub const REPORT_SECRETS: &[SecretSetting] =
-    &[API_KEYS, AUTH_TOKENS, WEBHOOKS, SERVICE_WEBHOOK_SECRETS, NUMBER_KEY, NUMBER_KEY_PREVIOUS];
+pub const REPORT_SECRETS: &[SecretSetting] = &[API_KEYS, AUTH_TOKENS, WEBHOOKS, SERVICE_WEBHOOK_SECRETS, NUMBER_KEY, NUMBER_KEY_PREVIOUS];
 
 /// The secrets `vars` names among `settings`: (setting, secret id). Refuses
 /// a setting given both ways.
@@ -74,10 +71,7 @@ pub fn named(vars: &HashMap<String, String>, settings: &[SecretSetting]) -> Resu
 /// Reads each named secret's `SecretString` (all at once), as the values
 /// of their settings. An error names the variable and the secret, never a
 /// value: the function then refuses to start.
-pub async fn read(
-    client: &aws_sdk_secretsmanager::Client,
-    named: Vec<(SecretSetting, String)>,
-) -> Result<Vec<(String, String)>, String> {
+pub async fn read(client: &aws_sdk_secretsmanager::Client, named: Vec<(SecretSetting, String)>) -> Result<Vec<(String, String)>, String> {
     let mut calls = tokio::task::JoinSet::new();
     for (i, (setting, id)) in named.into_iter().enumerate() {
         let client = client.clone();

@@ -1,9 +1,9 @@
 //! SMS through Amazon SNS `Publish` to a phone number.
 
-use verify_core::sender::{Message, SendError, SendFuture, Sender};
-use verify_core::message::Content;
-use verify_core::config::SmsSettings;
 use aws_sdk_sns::types::MessageAttributeValue;
+use verify_core::config::SmsSettings;
+use verify_core::message::Content;
+use verify_core::sender::{Message, SendError, SendFuture, Sender};
 
 #[derive(Clone, Debug)]
 pub struct SnsSender {
@@ -34,11 +34,7 @@ impl SnsSender {
 }
 
 fn string_attribute(value: &str) -> MessageAttributeValue {
-    MessageAttributeValue::builder()
-        .data_type("String")
-        .string_value(value)
-        .build()
-        .expect("data type is set")
+    MessageAttributeValue::builder().data_type("String").string_value(value).build().expect("data type is set")
 }
 
 impl SnsSender {

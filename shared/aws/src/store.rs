@@ -5,23 +5,23 @@
 //! returns the old item when its condition fails, so a refusal costs no read.
 
 use crate::conditional::unavailable;
-use crate::item::{EXPIRY_INDEX, EXPIRY_SHARDS, Item, attr, from_item, leaves_expiry_index, partition_key, to_item};
-use verify_core::clock::Seconds;
-use verify_core::store::expiries::ExpiryStore;
-use verify_core::store::{RecordKey, Store, StoreError};
-use verify_core::change::{Assign, Change, Field, Guard, Value, Write};
 use crate::events::store::{EVENTS_INDEX, ev};
-use verify_core::record::VerificationRecord;
+use crate::item::{EXPIRY_INDEX, EXPIRY_SHARDS, Item, attr, from_item, leaves_expiry_index, partition_key, to_item};
 use crate::webhooks::store::{DUE_INDEX, dl};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue as AV, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
-    Projection, ProjectionType, ReturnValue, ReturnValuesOnConditionCheckFailure, ScalarAttributeType,
-    StreamSpecification, StreamViewType, TableStatus, TimeToLiveSpecification,
+    AttributeDefinition, AttributeValue as AV, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ReturnValue, ReturnValuesOnConditionCheckFailure, ScalarAttributeType, StreamSpecification, StreamViewType, TableStatus,
+    TimeToLiveSpecification,
 };
 use std::collections::HashMap;
+use verify_core::change::{Assign, Change, Field, Guard, Value, Write};
+use verify_core::clock::Seconds;
+use verify_core::record::VerificationRecord;
+use verify_core::store::expiries::ExpiryStore;
+use verify_core::store::{RecordKey, Store, StoreError};
 
 /// The index from verification sid to its recipient's item.
 pub const SID_INDEX: &str = "sid-index";
@@ -55,7 +55,12 @@ impl DynamoStore {
         HashMap::from([(attr::PK.to_owned(), AV::S(partition_key(key)))])
     }
 
-    async fn put(&self, record: &VerificationRecord, expr: Expression, condition: Option<String>) -> Result<VerificationRecord, StoreError> {
+    async fn put(
+        &self,
+        record: &VerificationRecord,
+        expr: Expression,
+        condition: Option<String>,
+    ) -> Result<VerificationRecord, StoreError> {
         self.client
             .put_item()
             .table_name(&self.table)
@@ -75,7 +80,13 @@ impl DynamoStore {
         Ok(record.clone())
     }
 
-    async fn update(&self, key: &RecordKey, assigns: &[Assign], mut expr: Expression, condition: Option<String>) -> Result<VerificationRecord, StoreError> {
+    async fn update(
+        &self,
+        key: &RecordKey,
+        assigns: &[Assign],
+        mut expr: Expression,
+        condition: Option<String>,
+    ) -> Result<VerificationRecord, StoreError> {
         let update = update_expression(assigns, &mut expr);
         let out = self
             .client
@@ -149,12 +160,7 @@ impl Store for DynamoStore {
             .send()
             .await
             .map_err(unavailable)?;
-        let key = out
-            .items()
-            .first()
-            .and_then(|i| i.get(attr::PK))
-            .and_then(|pk| pk.as_s().ok())
-            .and_then(|pk| parse_partition_key(pk));
+        let key = out.items().first().and_then(|i| i.get(attr::PK)).and_then(|pk| pk.as_s().ok()).and_then(|pk| parse_partition_key(pk));
         Ok(key.filter(|k| k.service_sid == service_sid))
     }
 }
@@ -449,19 +455,11 @@ pub async fn ensure_table(client: &Client, table: &str) -> Result<(), String> {
 }
 
 fn attribute(name: &str) -> AttributeDefinition {
-    AttributeDefinition::builder()
-        .attribute_name(name)
-        .attribute_type(ScalarAttributeType::S)
-        .build()
-        .expect("name and type are set")
+    AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build().expect("name and type are set")
 }
 
 fn number_attribute(name: &str) -> AttributeDefinition {
-    AttributeDefinition::builder()
-        .attribute_name(name)
-        .attribute_type(ScalarAttributeType::N)
-        .build()
-        .expect("name and type are set")
+    AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::N).build().expect("name and type are set")
 }
 
 fn range_element(name: &str) -> KeySchemaElement {
@@ -524,8 +522,21 @@ mod tests {
         };
         let mut e = Expression::default();
         let c = condition(&full, &mut e).unwrap();
-        for clause in ["attribute_exists(#pk)", "#version =", "#status =", "#sid =", "#expires_at >", "#attempts <",
-            "#failures <", "#sends >=", "#expires_at <=", "attribute_not_exists(#expiry_noted) OR #expiry_noted =", "#code_hash =", "#key_id =", "attribute_not_exists(#refused_at) OR #refused_at <"] {
+        for clause in [
+            "attribute_exists(#pk)",
+            "#version =",
+            "#status =",
+            "#sid =",
+            "#expires_at >",
+            "#attempts <",
+            "#failures <",
+            "#sends >=",
+            "#expires_at <=",
+            "attribute_not_exists(#expiry_noted) OR #expiry_noted =",
+            "#code_hash =",
+            "#key_id =",
+            "attribute_not_exists(#refused_at) OR #refused_at <",
+        ] {
             assert!(c.contains(clause), "{clause} missing from {c}");
         }
         let mut e = Expression::default();

@@ -25,24 +25,24 @@
 //! [`Catalog`], as the API functions read them: a change applies here
 //! within [`verify_core::service_catalog::CACHE_PERIOD`].
 
+use crate::counters::CounterStore;
+use crate::events::store::{DEFAULT_RETENTION_DAYS, DEFAULT_SHARDS, EventStore};
+use crate::reports::Reports;
+use crate::store::DynamoStore;
+use crate::webhooks::Dispatcher;
+use crate::webhooks::client::WebhookClient;
+use crate::webhooks::store::DeliveryStore;
+use std::collections::HashMap;
+use std::sync::Arc;
+use verify_core::access::credentials::Credentials;
 use verify_core::clock::Clock;
 use verify_core::config::{Services, env};
 use verify_core::events::derive::Deriver;
 use verify_core::events::number_key::{NumberKey, NumberKeys};
-use crate::events::store::{DEFAULT_RETENTION_DAYS, DEFAULT_SHARDS, EventStore};
-use crate::counters::CounterStore;
-use crate::reports::Reports;
-use verify_core::access::credentials::Credentials;
-use verify_core::sid;
-use crate::webhooks::client::WebhookClient;
 use verify_core::service_catalog::Catalog;
+use verify_core::sid;
 use verify_core::webhooks::config::{self as wh, ApiWebhooks, DeliverySettings, Endpoint};
 use verify_core::webhooks::signing::Secret;
-use crate::store::DynamoStore;
-use crate::webhooks::store::DeliveryStore;
-use crate::webhooks::Dispatcher;
-use std::collections::HashMap;
-use std::sync::Arc;
 
 pub mod vars {
     pub const NUMBER_KEY: &str = "VERIFY_NUMBER_KEY";
@@ -109,7 +109,11 @@ impl ReportSettings {
         let num = |name: &str, default: i64, min: i64, max: i64| -> Result<i64, String> {
             match get(name) {
                 None => Ok(default),
-                Some(v) => v.parse::<i64>().ok().filter(|n| (min..=max).contains(n)).ok_or_else(|| format!("{name}: {v:?} is not a whole number from {min} to {max}")),
+                Some(v) => v
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|n| (min..=max).contains(n))
+                    .ok_or_else(|| format!("{name}: {v:?} is not a whole number from {min} to {max}")),
             }
         };
         let (configured, account_sid) = verify_core::config::services_and_account(vars)?;

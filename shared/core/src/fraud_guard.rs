@@ -168,7 +168,10 @@ pub enum Decision {
     /// Blocked by a block already stored.
     Blocked(Block),
     /// Pumped now: store this block (in place of `previous`, if any).
-    NewBlock { block: Block, previous: Option<Block> },
+    NewBlock {
+        block: Block,
+        previous: Option<Block>,
+    },
 }
 
 impl Decision {
@@ -211,10 +214,8 @@ pub fn pumped(t: &Thresholds, prefix: Counts, service: Counts) -> bool {
     if prefix.sends < t.min_sends.max(1) {
         return false;
     }
-    let others = Counts {
-        sends: service.sends.saturating_sub(prefix.sends),
-        approvals: service.approvals.saturating_sub(prefix.approvals),
-    };
+    let others =
+        Counts { sends: service.sends.saturating_sub(prefix.sends), approvals: service.approvals.saturating_sub(prefix.approvals) };
     let baseline = if others.sends < MIN_BASELINE_SENDS {
         DEFAULT_BASELINE
     } else {

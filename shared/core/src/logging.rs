@@ -387,10 +387,8 @@ mod tests {
             super::served("fetch_verification", 401, Some(20003), Instant::now());
         });
         let out = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
-        let lines: Vec<serde_json::Value> = out
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
-            .collect();
+        let lines: Vec<serde_json::Value> =
+            out.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"))).collect();
         assert_eq!(lines.len(), 4, "{out}");
         for line in &lines {
             assert!(matches!(line["level"].as_str(), Some("INFO" | "WARN" | "ERROR")), "{line}");

@@ -105,15 +105,16 @@ pub fn call_ssml(language: &str, service_name: &str, code: &Code) -> String {
     let entry = locale::for_call(locale::get(language));
     // `for_call` gives a locale with a voice; English has one.
     let again = entry.voice.as_ref().or(locale::english().voice.as_ref()).map_or("", |v| v.again);
-    let digits: String = code
-        .reveal()
-        .chars()
-        .map(|d| format!("<say-as interpret-as=\"digits\">{d}</say-as><break time=\"600ms\"/>"))
-        .collect();
+    let digits: String =
+        code.reveal().chars().map(|d| format!("<say-as interpret-as=\"digits\">{d}</say-as><break time=\"600ms\"/>")).collect();
     let reading = format!("<prosody rate=\"slow\">{digits}</prosody>");
     let spoken = |template: &str| {
         let (before, after) = around_code(template);
-        format!("{}<break time=\"700ms\"/>{reading}{}", xml_escape(&with_name(before, service_name)), xml_escape(&with_name(after, service_name)))
+        format!(
+            "{}<break time=\"700ms\"/>{reading}{}",
+            xml_escape(&with_name(before, service_name)),
+            xml_escape(&with_name(after, service_name))
+        )
     };
     let mut ssml = format!("<speak>{}", spoken(entry.sms));
     for _ in 1..CALL_READINGS {

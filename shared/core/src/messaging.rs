@@ -158,10 +158,8 @@ mod tests {
     const ANY: &str = "MG0000000000000000000000000000000b";
 
     fn profiles() -> SmsProfiles {
-        SmsProfiles::parse(&format!(
-            r#"{{"{UK}": {{"origination_identity": "+447700900123", "max_price": "0.05"}}, "{ANY}": {{}}}}"#
-        ))
-        .unwrap()
+        SmsProfiles::parse(&format!(r#"{{"{UK}": {{"origination_identity": "+447700900123", "max_price": "0.05"}}, "{ANY}": {{}}}}"#))
+            .unwrap()
     }
 
     fn config(service: &str, country: &str, mg: &str) -> MessagingConfiguration {

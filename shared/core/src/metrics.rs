@@ -63,8 +63,7 @@ pub const LATENCY: Metric = Metric { name: "Latency", unit: Unit::Milliseconds, 
 /// A code sent (a start or a resend): the conversion rate's denominator.
 pub const SENDS: Metric = Metric { name: "Sends", unit: Unit::Count, dimensions: &[&[dim::CHANNEL, dim::COUNTRY], TOTAL] };
 /// A right code: the conversion rate's numerator.
-pub const APPROVALS: Metric =
-    Metric { name: "Approvals", unit: Unit::Count, dimensions: &[&[dim::CHANNEL, dim::COUNTRY], TOTAL] };
+pub const APPROVALS: Metric = Metric { name: "Approvals", unit: Unit::Count, dimensions: &[&[dim::CHANNEL, dim::COUNTRY], TOTAL] };
 /// A wrong code, counted against the verification.
 pub const WRONG_CODES: Metric = Metric { name: "WrongCodes", unit: Unit::Count, dimensions: &[TOTAL] };
 /// A wrong code that used up the number's failures: the number is locked.
@@ -363,7 +362,8 @@ pub(crate) mod tests {
         let v = parse_emf(&line);
         assert_eq!((v["Channel"].as_str(), v["Country"].as_str()), (Some("other"), Some("none")));
         assert_no_number_or_code(&line, &[]);
-        for (raw, want) in [("sms", "sms"), ("US", "US"), ("123456", "other"), ("a b", "other"), ("", "other"), ("max_sends", "max_sends")] {
+        for (raw, want) in [("sms", "sms"), ("US", "US"), ("123456", "other"), ("a b", "other"), ("", "other"), ("max_sends", "max_sends")]
+        {
             assert_eq!(token(raw), want);
         }
     }

@@ -127,10 +127,7 @@ impl CodeKeys {
     }
 
     pub fn hash(&self, sid: &str, code: &Code) -> CodeHash {
-        CodeHash {
-            key_id: self.current.id.clone(),
-            digest: self.current.mac(sid, code).finalize().into_bytes().to_vec(),
-        }
+        CodeHash { key_id: self.current.id.clone(), digest: self.current.mac(sid, code).finalize().into_bytes().to_vec() }
     }
 
     /// A keyed tag of `value` in `context` (hex, 128 bits) under the current
@@ -149,9 +146,7 @@ impl CodeKeys {
     /// Constant-time comparison (`verify_slice`) under the key the hash names.
     /// A hash made by a key no longer configured matches nothing.
     pub fn matches(&self, stored: &CodeHash, sid: &str, code: &Code) -> bool {
-        let key = std::iter::once(&self.current)
-            .chain(self.previous.as_ref())
-            .find(|k| k.id == stored.key_id);
+        let key = std::iter::once(&self.current).chain(self.previous.as_ref()).find(|k| k.id == stored.key_id);
         key.is_some_and(|k| k.mac(sid, code).verify_slice(&stored.digest).is_ok())
     }
 }

@@ -17,10 +17,10 @@
 //! of every request's time, or a condition across two items, which
 //! DynamoDB cannot make atomic in one write.)
 
-use crate::store::Stores;
 use crate::clock::{Clock, Seconds};
 use crate::config::Service;
 use crate::service::{StartRequest, Verifier, VerifyError};
+use crate::store::Stores;
 use crate::store::counters::{Add, Counter, take_all};
 use serde::{Deserialize, Serialize};
 
@@ -103,10 +103,7 @@ impl RateLimits {
             return Err(invalid(code::DUPLICATE_NAME, format!("UniqueName {} already exists", limit.unique_name)));
         }
         if self.limits.len() >= MAX_LIMITS_PER_SERVICE {
-            return Err(invalid(
-                code::TOO_MANY_LIMITS,
-                format!("Max Rate Limits per Service reached ({MAX_LIMITS_PER_SERVICE})"),
-            ));
+            return Err(invalid(code::TOO_MANY_LIMITS, format!("Max Rate Limits per Service reached ({MAX_LIMITS_PER_SERVICE})")));
         }
         self.limits.push(limit);
         Ok(())
@@ -128,10 +125,7 @@ impl RateLimit {
             ));
         }
         if self.buckets.len() >= MAX_BUCKETS_PER_LIMIT {
-            return Err(invalid(
-                code::TOO_MANY_BUCKETS,
-                format!("Max Buckets per Rate Limit reached ({MAX_BUCKETS_PER_LIMIT})"),
-            ));
+            return Err(invalid(code::TOO_MANY_BUCKETS, format!("Max Buckets per Rate Limit reached ({MAX_BUCKETS_PER_LIMIT})")));
         }
         self.buckets.push(bucket);
         Ok(())
@@ -139,20 +133,11 @@ impl RateLimit {
 
     /// Changes a bucket's `max` and/or `interval`; `None` when it is not
     /// this limit's.
-    pub fn update_bucket(
-        &mut self,
-        sid: &str,
-        max: Option<u64>,
-        interval: Option<u64>,
-        now: Seconds,
-    ) -> Option<Result<(), Invalid>> {
+    pub fn update_bucket(&mut self, sid: &str, max: Option<u64>, interval: Option<u64>, now: Seconds) -> Option<Result<(), Invalid>> {
         if let Some(i) = interval
             && self.buckets.iter().any(|b| b.sid != sid && b.interval == i)
         {
-            return Some(Err(invalid(
-                code::DUPLICATE_INTERVAL,
-                format!("A Bucket with Interval {i} already exists for this Rate Limit"),
-            )));
+            return Some(Err(invalid(code::DUPLICATE_INTERVAL, format!("A Bucket with Interval {i} already exists for this Rate Limit"))));
         }
         let bucket = self.buckets.iter_mut().find(|b| b.sid == sid)?;
         bucket.max = max.unwrap_or(bucket.max);
@@ -171,12 +156,7 @@ pub fn check_unique_name(name: &str) -> Result<(), Invalid> {
     if ok {
         Ok(())
     } else {
-        Err(invalid(
-            code::BAD_NAME,
-            format!(
-                "UniqueName must be 1 to {MAX_UNIQUE_NAME} characters of letters, digits, '-', '_' and '.'"
-            ),
-        ))
+        Err(invalid(code::BAD_NAME, format!("UniqueName must be 1 to {MAX_UNIQUE_NAME} characters of letters, digits, '-', '_' and '.'")))
     }
 }
 
@@ -273,12 +253,7 @@ impl<S: Stores, C: Clock> Verifier<S, C> {
     /// count one high until the window ends: on the safe side). Costs one
     /// read of the definitions and one write per bucket, only for starts
     /// that name limits. A refusal is noted as a blocked start.
-    pub async fn take_rate_limits(
-        &self,
-        service: &Service,
-        req: &StartRequest,
-        named: &[(String, String)],
-    ) -> Result<(), VerifyError> {
+    pub async fn take_rate_limits(&self, service: &Service, req: &StartRequest, named: &[(String, String)]) -> Result<(), VerifyError> {
         if named.is_empty() {
             return Ok(());
         }
@@ -308,14 +283,7 @@ mod tests {
     use super::*;
 
     fn limit(name: &str) -> RateLimit {
-        RateLimit {
-            sid: format!("RK{name}"),
-            unique_name: name.into(),
-            description: None,
-            created_at: 0,
-            updated_at: 0,
-            buckets: vec![],
-        }
+        RateLimit { sid: format!("RK{name}"), unique_name: name.into(), description: None, created_at: 0, updated_at: 0, buckets: vec![] }
     }
 
     fn bucket(sid: &str, max: u64, interval: u64) -> Bucket {

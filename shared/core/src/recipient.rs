@@ -106,9 +106,15 @@ mod tests {
     #[test]
     fn phones_and_addresses_are_told_apart_and_keyed() {
         let p = Recipient::parse_any("+54 9 11 2345 6789").unwrap();
-        assert_eq!((p.kind(), p.address(), p.key().as_str(), p.country()), (RecipientKind::Phone, "+5491123456789", "+541123456789", Some("AR")));
+        assert_eq!(
+            (p.kind(), p.address(), p.key().as_str(), p.country()),
+            (RecipientKind::Phone, "+5491123456789", "+541123456789", Some("AR"))
+        );
         let e = Recipient::parse_any("Bob@Example.com").unwrap();
-        assert_eq!((e.kind(), e.address(), e.key().as_str(), e.country()), (RecipientKind::Email, "Bob@example.com", "bob@example.com", None));
+        assert_eq!(
+            (e.kind(), e.address(), e.key().as_str(), e.country()),
+            (RecipientKind::Email, "Bob@example.com", "bob@example.com", None)
+        );
         assert_eq!(key_of_address(p.address()), p.key());
         assert_eq!(key_of_address(e.address()), e.key());
         assert_eq!((p.masked().as_str(), e.masked().as_str()), ("+549112345****", "B***@example.com"));

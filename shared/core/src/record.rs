@@ -215,11 +215,7 @@ impl StartInput<'_> {
 /// code, fresh validity. Anything else (none, approved, canceled, failed,
 /// expired, exhausted) gives way to a new verification. The recipient's
 /// send and failure counters carry over within their windows either way.
-pub fn plan_start(
-    old: Option<&VerificationRecord>,
-    input: &StartInput<'_>,
-    limits: &Limits,
-) -> Result<Change, StartRefusal> {
+pub fn plan_start(old: Option<&VerificationRecord>, input: &StartInput<'_>, limits: &Limits) -> Result<Change, StartRefusal> {
     Ok(plan_start_of(old, new_record(old, input, limits)?))
 }
 
@@ -233,11 +229,7 @@ pub fn plan_start_of(old: Option<&VerificationRecord>, record: VerificationRecor
     Change { key: RecordKey::of(&record), write: Write::Put(Box::new(record)), guard }
 }
 
-fn new_record(
-    old: Option<&VerificationRecord>,
-    input: &StartInput<'_>,
-    limits: &Limits,
-) -> Result<VerificationRecord, StartRefusal> {
+fn new_record(old: Option<&VerificationRecord>, input: &StartInput<'_>, limits: &Limits) -> Result<VerificationRecord, StartRefusal> {
     let now = input.now();
     let (sends, send_window_start) = match old {
         Some(o) if now < o.send_window_start + limits.send_window_secs => {
@@ -333,12 +325,17 @@ pub fn count_check(key: &RecordKey, sid: Option<&str>, now_ms: Millis, limits: &
         failures_below: Some(limits.max_failures),
         ..Guard::default()
     };
-    update(key, guard, now_ms, [
-        Assign::Add(Field::Attempts, 1),
-        Assign::Add(Field::Failures, 1),
-        Assign::Set(Field::UpdatedAt, Value::Int(now)),
-        Assign::Set(Field::Ttl, Value::Int(now + longest_window(limits))),
-    ])
+    update(
+        key,
+        guard,
+        now_ms,
+        [
+            Assign::Add(Field::Attempts, 1),
+            Assign::Add(Field::Failures, 1),
+            Assign::Set(Field::UpdatedAt, Value::Int(now)),
+            Assign::Set(Field::Ttl, Value::Int(now + longest_window(limits))),
+        ],
+    )
 }
 
 /// Approves the counted verification if it is still pending, unexpired, and
@@ -358,13 +355,18 @@ pub fn approve(counted: &VerificationRecord, request_id: &str, now_ms: Millis, l
     };
     // After approval only the send window still matters.
     let ttl = (counted.send_window_start + limits.send_window_secs).max(now);
-    update(&RecordKey::of(counted), guard, now_ms, [
-        Assign::Set(Field::Status, Value::Status(StoredStatus::Approved)),
-        Assign::Set(Field::Failures, Value::Int(0)),
-        Assign::Set(Field::ApprovedBy, Value::Text(request_id.to_owned())),
-        Assign::Set(Field::UpdatedAt, Value::Int(now)),
-        Assign::Set(Field::Ttl, Value::Int(ttl)),
-    ])
+    update(
+        &RecordKey::of(counted),
+        guard,
+        now_ms,
+        [
+            Assign::Set(Field::Status, Value::Status(StoredStatus::Approved)),
+            Assign::Set(Field::Failures, Value::Int(0)),
+            Assign::Set(Field::ApprovedBy, Value::Text(request_id.to_owned())),
+            Assign::Set(Field::UpdatedAt, Value::Int(now)),
+            Assign::Set(Field::Ttl, Value::Int(ttl)),
+        ],
+    )
 }
 
 /// Marks a verification whose code could not be sent as failed, and gives
@@ -378,11 +380,16 @@ pub fn void_unsent(record: &VerificationRecord, now_ms: Millis) -> Change {
         sends_at_least: Some(1),
         ..Guard::default()
     };
-    update(&RecordKey::of(record), guard, now_ms, [
-        Assign::Set(Field::Status, Value::Status(StoredStatus::Failed)),
-        Assign::Add(Field::Sends, -1),
-        Assign::Set(Field::UpdatedAt, Value::Int(secs_of(now_ms))),
-    ])
+    update(
+        &RecordKey::of(record),
+        guard,
+        now_ms,
+        [
+            Assign::Set(Field::Status, Value::Status(StoredStatus::Failed)),
+            Assign::Add(Field::Sends, -1),
+            Assign::Set(Field::UpdatedAt, Value::Int(secs_of(now_ms))),
+        ],
+    )
 }
 
 /// Ends a verification by hand: `Canceled`, or `Approved` without a code.
@@ -425,11 +432,16 @@ pub fn note_check_failed(key: &RecordKey, sid: &str, now_ms: Millis) -> Change {
 pub fn note_start_refused(key: &RecordKey, reason: &str, now_ms: Millis) -> Change {
     let now = secs_of(now_ms);
     let guard = Guard { exists: Some(true), no_refusal_noted_since: Some(now), ..Guard::default() };
-    update(key, guard, now_ms, [
-        Assign::Add(Field::RefusedStarts, 1),
-        Assign::Set(Field::RefusedAt, Value::Int(now)),
-        Assign::Set(Field::RefusedReason, Value::Text(reason.to_owned())),
-    ])
+    update(
+        key,
+        guard,
+        now_ms,
+        [
+            Assign::Add(Field::RefusedStarts, 1),
+            Assign::Set(Field::RefusedAt, Value::Int(now)),
+            Assign::Set(Field::RefusedReason, Value::Text(reason.to_owned())),
+        ],
+    )
 }
 
 /// Notes that the record's current verification expired unchecked, once:
@@ -464,21 +476,16 @@ pub enum CheckRefusal {
 
 /// Classifies a refused check from the record the store returned with the
 /// refusal (`None` when there is no record at all).
-pub fn why_not_checkable(
-    current: Option<&VerificationRecord>,
-    expected_sid: Option<&str>,
-    now: Seconds,
-    limits: &Limits,
-) -> CheckRefusal {
+pub fn why_not_checkable(current: Option<&VerificationRecord>, expected_sid: Option<&str>, now: Seconds, limits: &Limits) -> CheckRefusal {
     let Some(r) = current else { return CheckRefusal::NotFound };
     if expected_sid.is_some_and(|sid| sid != r.sid) {
         return CheckRefusal::NotFound;
     }
     match r.status_at(now, limits) {
         Status::MaxAttemptsReached => CheckRefusal::AttemptsExhausted { retry_after: r.expires_at - now },
-        Status::Pending if r.failures >= limits.max_failures => CheckRefusal::Locked {
-            retry_after: (r.failure_window_start + limits.failure_window_secs - now).max(1),
-        },
+        Status::Pending if r.failures >= limits.max_failures => {
+            CheckRefusal::Locked { retry_after: (r.failure_window_start + limits.failure_window_secs - now).max(1) }
+        }
         _ => CheckRefusal::NotFound,
     }
 }
@@ -636,10 +643,7 @@ mod tests {
         assert_eq!(why_not_checkable(Some(&r), Some("VEother"), T0, &limits), CheckRefusal::NotFound);
         assert_eq!(why_not_checkable(Some(&r), None, T0 + 601, &limits), CheckRefusal::NotFound);
         r.attempts = 5;
-        assert_eq!(
-            why_not_checkable(Some(&r), None, T0 + 100, &limits),
-            CheckRefusal::AttemptsExhausted { retry_after: 500 }
-        );
+        assert_eq!(why_not_checkable(Some(&r), None, T0 + 100, &limits), CheckRefusal::AttemptsExhausted { retry_after: 500 });
         r.attempts = 1;
         r.failures = 20;
         assert!(matches!(why_not_checkable(Some(&r), None, T0, &limits), CheckRefusal::Locked { .. }));
@@ -663,8 +667,16 @@ mod tests {
         let mut r = start(None, T0, "VEa").unwrap();
         for i in 1..30 {
             let input = StartInput {
-                service_sid: "VA1", to: "+1", country: None, channel: "sms", locale: "en",
-                new_sid: "VEz", attempt_sid: "VL", now_ms: (T0 + i) * 1000, hash_for: &hash, test: false,
+                service_sid: "VA1",
+                to: "+1",
+                country: None,
+                channel: "sms",
+                locale: "en",
+                new_sid: "VEz",
+                attempt_sid: "VL",
+                now_ms: (T0 + i) * 1000,
+                hash_for: &hash,
+                test: false,
             };
             r = plan_start(Some(&r), &input, &limits).unwrap().into_record();
         }

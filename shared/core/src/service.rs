@@ -2,18 +2,18 @@
 //! composed from the pure rules in [`crate::record`], a [`Store`] that
 //! applies them, and the channel's [`crate::sender::Sender`].
 
-use crate::store::Stores;
+use crate::budget::{BudgetCap, until_midnight};
+use crate::channel::Channel;
 use crate::clock::{Clock, Millis, Seconds, secs_of};
 use crate::config::{Limits, Service};
-use crate::channel::Channel;
+use crate::fraud_guard::{self, Decision, Level};
 use crate::message::{self, Content, EmailFrom};
 use crate::otp::{self, Code, CodeKeys};
 use crate::recipient::{Recipient, mask_address};
 use crate::record::{self, CheckRefusal, StartInput, StartRefusal, Status, StoredStatus, VerificationRecord};
 use crate::sender::{Message, Senders};
 use crate::sid;
-use crate::budget::{BudgetCap, until_midnight};
-use crate::fraud_guard::{self, Decision, Level};
+use crate::store::Stores;
 use crate::store::blocked::{BlockedStarts, reason};
 use crate::store::counters::{Counter, give_back_all, take_all};
 use crate::store::fraud_guard::Tally;
@@ -265,9 +265,7 @@ impl<S: Stores, C: Clock> Verifier<S, C> {
     async fn refused_start(&self, service: &Service, req: &StartRequest, refusal: StartRefusal, now_ms: Millis) -> VerifyError {
         let (reason, err) = match refusal {
             StartRefusal::SendsExhausted { retry_after } => ("max_sends", VerifyError::SendsExhausted { retry_after }),
-            StartRefusal::Locked { retry_after } => {
-                ("locked", VerifyError::Locked { retry_after, until: secs_of(now_ms) + retry_after })
-            }
+            StartRefusal::Locked { retry_after } => ("locked", VerifyError::Locked { retry_after, until: secs_of(now_ms) + retry_after }),
         };
         let note = record::note_start_refused(&key_for(&service.sid, &req.to.key()), reason, now_ms);
         if let Err(e) = self.store.apply(&note).await
@@ -418,12 +416,7 @@ impl<S: Stores, C: Clock> Verifier<S, C> {
 
     /// Cancels (`Canceled`) or approves without a code (`Approved`) a pending
     /// verification, with one conditional write. Counters stay as they are.
-    pub async fn close(
-        &self,
-        service: &Service,
-        target: &CheckTarget,
-        status: StoredStatus,
-    ) -> Result<VerificationRecord, VerifyError> {
+    pub async fn close(&self, service: &Service, target: &CheckTarget, status: StoredStatus) -> Result<VerificationRecord, VerifyError> {
         let (key, sid) = self.locate(service, target).await?;
         let current_sid = match sid {
             Some(s) => s.to_owned(),
@@ -453,11 +446,7 @@ impl<S: Stores, C: Clock> Verifier<S, C> {
 
     /// The record key a target names, and the sid it must carry (when the
     /// target is a sid). A sid is looked up only within `service`.
-    async fn locate<'t>(
-        &self,
-        service: &Service,
-        target: &'t CheckTarget,
-    ) -> Result<(RecordKey, Option<&'t str>), VerifyError> {
+    async fn locate<'t>(&self, service: &Service, target: &'t CheckTarget) -> Result<(RecordKey, Option<&'t str>), VerifyError> {
         match target {
             CheckTarget::To(to) => Ok((key_for(&service.sid, &to.key()), None)),
             CheckTarget::Sid(sid) => match self.store.find_by_sid(&service.sid, sid).await? {
@@ -549,7 +538,9 @@ impl<S: Stores, C: Clock> Verifier<S, C> {
         }
         if let Decision::NewBlock { block, previous } = decision {
             match self.store.fraud_block(&service.sid, &prefix, &block, previous.as_ref()).await {
-                Ok(()) => tracing::warn!(to = %req.to.masked(), strikes = block.strikes, until_ms = block.until_ms, level = guard.level.as_str(), "fraud guard: prefix blocked"),
+                Ok(()) => {
+                    tracing::warn!(to = %req.to.masked(), strikes = block.strikes, until_ms = block.until_ms, level = guard.level.as_str(), "fraud guard: prefix blocked")
+                }
                 // Another start stored the block first.
                 Err(StoreError::Conflict(_)) => {}
                 Err(e) => {
@@ -691,7 +682,6 @@ fn key_for(service_sid: &str, subscriber: &str) -> RecordKey {
     RecordKey { service_sid: service_sid.to_owned(), to: subscriber.to_owned() }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -700,13 +690,13 @@ mod tests {
     use crate::otp::CodeKey;
     use crate::phone::PhoneNumber;
     use crate::sender::outbox::Outbox;
+    use crate::store::Store;
     use crate::store::blocked::BlockedStore;
     use crate::store::counters::{Counter, CounterStore};
     use crate::store::fraud_guard::FraudGuardStore;
     use crate::store::memory::MemoryStore;
     use crate::store::rate_limits::RateLimitStore;
     use crate::store::safe_list::SafeListStore;
-    use crate::store::Store;
     use std::sync::Arc;
 
     const MOBILE: &str = "+447400123456";
@@ -717,7 +707,13 @@ mod tests {
         let senders = senders.iter().fold(Senders::none(), |all, c| all.with(*c, Arc::new(outbox.clone())));
         let service = Service::new("VA".to_owned() + &"0".repeat(32), "Acme".into(), Limits::default());
         let keys = CodeKeys::new(CodeKey::new(&[7; 32]).unwrap(), None);
-        let v = Verifier { store: MemoryStore::new(), senders, clock: ManualClock::at(1_800_000_000), services: crate::config::Services::single(service).into(), keys };
+        let v = Verifier {
+            store: MemoryStore::new(),
+            senders,
+            clock: ManualClock::at(1_800_000_000),
+            services: crate::config::Services::single(service).into(),
+            keys,
+        };
         (v, outbox)
     }
 
@@ -760,7 +756,13 @@ mod tests {
         };
         let only_gb = [config("GB", uk)];
         service.sms_profiles = CountryProfiles::resolve(&service.sid, &only_gb, &profiles);
-        let start = |number: &str, channel| StartRequest { to: to(number), channel, language: None, friendly_name: None, email_from: Default::default() };
+        let start = |number: &str, channel| StartRequest {
+            to: to(number),
+            channel,
+            language: None,
+            friendly_name: None,
+            email_from: Default::default(),
+        };
         let sent = |number: &str| outbox.messages(Some(number)).pop().unwrap();
         v.start(&service, &start(MOBILE, Channel::Sms)).await.unwrap();
         assert_eq!((sent(MOBILE).from.as_deref(), sent(MOBILE).messaging_service_sid.as_deref()), (Some("+447700900123"), Some(uk)));
@@ -778,7 +780,13 @@ mod tests {
         let (v, outbox) = verifier(&[Channel::Sms, Channel::Call]);
         let mut service = v.services.seeded().default_service().clone();
         service.skip_sms_to_landlines = true;
-        let start = |number: &str, channel| StartRequest { to: to(number), channel, language: None, friendly_name: None, email_from: Default::default() };
+        let start = |number: &str, channel| StartRequest {
+            to: to(number),
+            channel,
+            language: None,
+            friendly_name: None,
+            email_from: Default::default(),
+        };
         assert_eq!(v.start(&service, &start(FIXED, Channel::Sms)).await, Err(VerifyError::SmsToLandline));
         let key = key_for(&service.sid, &to(FIXED).key());
         assert_eq!(v.store.read(&key).await.unwrap(), None, "nothing written");
@@ -868,10 +876,12 @@ mod tests {
     #[tokio::test]
     async fn counters_that_fail_never_fail_a_start_or_a_check() {
         let (v, outbox) = verifier(&[Channel::Sms]);
-        let v = Verifier { store: CountersDown(MemoryStore::new()), senders: v.senders, clock: v.clock, services: v.services, keys: v.keys };
+        let v =
+            Verifier { store: CountersDown(MemoryStore::new()), senders: v.senders, clock: v.clock, services: v.services, keys: v.keys };
         let service = v.services.seeded().default_service().clone();
         assert_eq!(service.fraud_guard.level, Level::Standard);
-        let start = StartRequest { to: to(MOBILE), channel: Channel::Sms, language: None, friendly_name: None, email_from: Default::default() };
+        let start =
+            StartRequest { to: to(MOBILE), channel: Channel::Sms, language: None, friendly_name: None, email_from: Default::default() };
         let mut notes = GuardNotes::default();
         v.start_guarded(&service, &start, RiskCheck::Enable, &mut notes).await.expect("sent");
         assert_eq!(notes, GuardNotes { monitored: false, counter_failures: 2 }, "the unread window and the uncounted send");

@@ -21,9 +21,9 @@
 use crate::clock::Seconds;
 use crate::config::{Limits, Service, Services};
 use crate::messaging::{CountryProfiles, MessagingConfiguration, SmsProfiles};
+use crate::service_webhooks::StoredWebhook;
 use crate::store::StoreError;
 use crate::store::services::ServiceStore;
-use crate::service_webhooks::StoredWebhook;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -247,7 +247,8 @@ mod tests {
 
     #[test]
     fn stored_values_win_over_the_seed_and_created_services_take_the_defaults() {
-        let doc = StoredServices { version: 2, services: vec![stored(CREATED, "Created"), stored(SEEDED, "Renamed")], ..Default::default() };
+        let doc =
+            StoredServices { version: 2, services: vec![stored(CREATED, "Created"), stored(SEEDED, "Renamed")], ..Default::default() };
         let all = merged(&seed(), &doc);
         assert_eq!(all.all().len(), 2);
         let seeded = all.default_service();

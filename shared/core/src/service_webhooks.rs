@@ -74,10 +74,7 @@ pub fn check_event_type(given: &str) -> Result<String, String> {
     }
     let names = || EventType::ALL.iter().map(|e| e.as_str()).collect::<Vec<_>>().join(", ");
     if t.starts_with("factor.") || t.starts_with("challenge.") {
-        return Err(format!(
-            "{t} is a Verify Push/TOTP event, and this service has no factors or challenges; use * or one of {}",
-            names()
-        ));
+        return Err(format!("{t} is a Verify Push/TOTP event, and this service has no factors or challenges; use * or one of {}", names()));
     }
     Err(format!("{t} is not an event type; use * or one of {}", names()))
 }

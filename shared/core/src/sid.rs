@@ -20,9 +20,7 @@ pub const WEBHOOK: &str = "YW";
 /// A fresh random sid. 128 random bits, so sids cannot be guessed or enumerated.
 pub fn new_sid(prefix: &str) -> String {
     let mut bytes = [0u8; 16];
-    OsRng
-        .try_fill_bytes(&mut bytes)
-        .expect("the operating system's random source failed");
+    OsRng.try_fill_bytes(&mut bytes).expect("the operating system's random source failed");
     format!("{prefix}{}", hex::encode(bytes))
 }
 

@@ -4,16 +4,16 @@
 //! [`sms_by_sns`]; or [`NO_DELIVERY`]),
 //! so a function that never sends links no sender's SDK.
 
-use verify_core::api::Api;
-use verify_aws::clients::LambdaEnv;
-use verify_core::clock::SystemClock;
-use verify_core::config::{SenderSettings, Settings};
-use verify_core::sender::Senders;
-use verify_aws::secrets::{self, SecretSetting};
-use verify_aws::store::DynamoStore;
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
+use verify_aws::clients::LambdaEnv;
+use verify_aws::secrets::{self, SecretSetting};
+use verify_aws::store::DynamoStore;
+use verify_core::api::Api;
+use verify_core::clock::SystemClock;
+use verify_core::config::{SenderSettings, Settings};
+use verify_core::sender::Senders;
 
 use std::time::Duration;
 
@@ -59,8 +59,7 @@ pub type CompleteDelivery = fn(&LambdaEnv, &Settings, &HashMap<String, String>, 
 /// start-verify: [`sms_and_call`] then [`every_channel`], and the API's
 /// secrets with the one that signs the webhooks it manages.
 #[cfg(all(feature = "sns", feature = "sms-voice", feature = "ses", feature = "social"))]
-pub const EVERY_CHANNEL: DeliverySetup =
-    DeliverySetup { secrets: secrets::START_SECRETS, senders: sms_and_call, build: every_channel };
+pub const EVERY_CHANNEL: DeliverySetup = DeliverySetup { secrets: secrets::START_SECRETS, senders: sms_and_call, build: every_channel };
 
 /// check-verify: [`no_delivery`], and the API's secrets.
 pub const NO_DELIVERY: DeliverySetup =
@@ -248,7 +247,14 @@ async fn warm_up_clients(store: Option<&DynamoStore>, senders: Vec<(&'static str
                 let ms = |d: std::time::Duration| format!("{:.1}", d.as_secs_f64() * 1000.0);
                 let phone_ms = phone_took.map(ms).unwrap_or_default();
                 let senders = names.join(",");
-                tracing::info!(dynamodb = store.is_some(), senders, network_ms = ms(network_took), phone_ms, total_ms = ms(started.elapsed()), "warmed up");
+                tracing::info!(
+                    dynamodb = store.is_some(),
+                    senders,
+                    network_ms = ms(network_took),
+                    phone_ms,
+                    total_ms = ms(started.elapsed()),
+                    "warmed up"
+                );
             }
         }
         Err(_) => tracing::warn!(timeout = ?WARM_UP_TIMEOUT, "warm-up did not finish; continuing"),
@@ -268,4 +274,3 @@ async fn futures_join_all(calls: Vec<WarmUp>) -> Vec<Result<(), String>> {
     out.sort_by_key(|(i, _)| *i);
     out.into_iter().map(|(_, r)| r).collect()
 }
-

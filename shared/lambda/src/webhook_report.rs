@@ -12,7 +12,6 @@
 //! - [`Trigger::Url`]: a function URL request (payload 2.0): the reporting
 //!   routes, authenticated by `VERIFY_API_KEYS`.
 
-use verify_core::metrics::{self, MetricSet, MetricsSink};
 use aws_lambda_events::event::lambda_function_urls::{LambdaFunctionUrlRequest, LambdaFunctionUrlResponse};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use base64::Engine;
@@ -26,6 +25,7 @@ use verify_aws::secrets;
 use verify_aws::store::DynamoStore;
 use verify_aws::webhook_report::{ReportSettings, WebhookReport, build};
 use verify_core::config::env;
+use verify_core::metrics::{self, MetricSet, MetricsSink};
 
 /// A DynamoDB stream batch. Records stay as sent: each is decoded on its
 /// own ([`verify_aws::events::stream::parse_record`]), so one unreadable
@@ -66,9 +66,7 @@ impl Trigger {
         let scheduled: Result<ScheduledEvent, _> = serde_json::from_value(payload);
         match scheduled {
             Ok(e) if e.source == "aws.events" || e.detail_type == "Scheduled Event" => Ok(Trigger::Schedule(e)),
-            _ => Err(Error::from(
-                "unrecognised event: expected a DynamoDB stream batch, a scheduled event or a function URL request",
-            )),
+            _ => Err(Error::from("unrecognised event: expected a DynamoDB stream batch, a scheduled event or a function URL request")),
         }
     }
 }
@@ -78,10 +76,8 @@ pub async fn run() -> Result<(), Error> {
     verify_core::logging::init_for_lambda();
     let app = from_env().await?;
     let app = &app;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        handle(app, Trigger::decode(event.payload)?).await
-    }))
-    .await
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move { handle(app, Trigger::decode(event.payload)?).await }))
+        .await
 }
 
 /// The deployed function: requires `VERIFY_API_KEYS`, since its URL serves
@@ -120,8 +116,7 @@ pub async fn handle(app: &WebhookReport, trigger: Trigger) -> Result<Value, Erro
             // 207: some records handed back for a retry.
             verify_core::logging::served("stream_batch", if outcome.failed.is_empty() { 200 } else { 207 }, None, started);
             let mut set = MetricSet::new();
-            set.add(&metrics::EVENTS_STORED, outcome.events as f64)
-                .add(&metrics::STREAM_RECORDS_FAILED, outcome.failed.len() as f64);
+            set.add(&metrics::EVENTS_STORED, outcome.events as f64).add(&metrics::STREAM_RECORDS_FAILED, outcome.failed.len() as f64);
             emit(app, set, "stream_batch", started);
             let mut resp = DynamoDbEventResponse::default();
             for seq in outcome.failed {
@@ -216,7 +211,9 @@ mod tests {
 
     #[test]
     fn anything_else_is_an_error_not_a_guess() {
-        for bad in [json!({"hello": 1}), json!({"source": "aws.s3", "detail-type": "Object Created"}), json!({"Records": "nope"}), json!(null)] {
+        for bad in
+            [json!({"hello": 1}), json!({"source": "aws.s3", "detail-type": "Object Created"}), json!({"Records": "nope"}), json!(null)]
+        {
             assert!(Trigger::decode(bad.clone()).is_err(), "{bad}");
         }
     }

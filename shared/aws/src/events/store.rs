@@ -25,16 +25,16 @@
 //! Every item carries `ttl` (retention). Writes are idempotent: a replayed
 //! stream record writes the same event id and changes nothing.
 
-use verify_core::events::{Event, EventType, attempt_event_id};
-use verify_core::clock::Seconds;
 use crate::conditional::{applied, describe as ddb};
 use crate::counters::Parts;
 use crate::item::{Item, attr};
-use verify_core::time_fmt::iso8601;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue as AV, KeysAndAttributes};
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
+use verify_core::clock::Seconds;
+use verify_core::events::{Event, EventType, attempt_event_id};
+use verify_core::time_fmt::iso8601;
 
 pub const EVENTS_INDEX: &str = "events-index";
 pub const KIND_EVENT: &str = "event";
@@ -377,13 +377,7 @@ impl EventStore {
             }
             let mut request = HashMap::from([(self.table.clone(), keys.build().map_err(|e| e.to_string())?)]);
             for _ in 0..10 {
-                let out = self
-                    .client
-                    .batch_get_item()
-                    .set_request_items(Some(request.clone()))
-                    .send()
-                    .await
-                    .map_err(ddb)?;
+                let out = self.client.batch_get_item().set_request_items(Some(request.clone())).send().await.map_err(ddb)?;
                 found.extend(out.responses().and_then(|r| r.get(&self.table)).into_iter().flatten().cloned());
                 match out.unprocessed_keys().filter(|u| !u.is_empty()) {
                     Some(u) => request = u.clone(),
@@ -544,9 +538,17 @@ mod tests {
         let e = event(&id(1), EventType::CheckFailed, 1_700_000_000_042, 7);
         assert_eq!(Cursor::parse(&sort_key(&e)).map(|c| c.secs()), Some(1_700_000_000));
         assert!(Cursor::parse(&format!("1700000000#{}", id(2))).is_some());
-        for bad in ["", "x", "1700000000", "17000000000#evt_1", "garbage-token", &format!("1700000000.42#000000000007.2#{}", id(1)),
-            &format!("1700000000.042#7.2#{}", id(1)), "1700000000.042#000000000007.2#evt_zz", "１７００００００００#evt_1"]
-        {
+        for bad in [
+            "",
+            "x",
+            "1700000000",
+            "17000000000#evt_1",
+            "garbage-token",
+            &format!("1700000000.42#000000000007.2#{}", id(1)),
+            &format!("1700000000.042#7.2#{}", id(1)),
+            "1700000000.042#000000000007.2#evt_zz",
+            "１７００００００００#evt_1",
+        ] {
             assert_eq!(Cursor::parse(bad), None, "{bad:?}");
         }
     }

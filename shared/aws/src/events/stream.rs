@@ -3,14 +3,14 @@
 //! engine) returns them. Images become the same attribute maps the store
 //! reads, so there is one item layout ([`verify_core::store::item`]).
 
-use verify_core::clock::Seconds;
-use verify_core::events::derive::RecordChange;
 use crate::item::{Item, from_item};
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue as AV;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
+use verify_core::clock::Seconds;
+use verify_core::events::derive::RecordChange;
 
 /// The principal of deletions made by DynamoDB's TTL process.
 pub const TTL_PRINCIPAL: &str = "dynamodb.amazonaws.com";
@@ -50,10 +50,7 @@ pub fn parse_record(v: &Value) -> Result<StreamRecord, String> {
     let ddb = v.get("dynamodb").ok_or("stream record without `dynamodb`")?;
     let image = |name: &str| ddb.get(name).filter(|i| !i.is_null()).map(attribute_map).transpose();
     let identity = v.get("userIdentity");
-    let ttl_removal = identity
-        .and_then(|u| u.get("principalId"))
-        .and_then(Value::as_str)
-        .is_some_and(|p| p == TTL_PRINCIPAL)
+    let ttl_removal = identity.and_then(|u| u.get("principalId")).and_then(Value::as_str).is_some_and(|p| p == TTL_PRINCIPAL)
         && identity.and_then(|u| u.get("type")).and_then(Value::as_str).is_none_or(|t| t == "Service");
     Ok(StreamRecord {
         event_name: v.get("eventName").and_then(Value::as_str).unwrap_or_default().to_owned(),

@@ -123,8 +123,7 @@ fn slot<'a, T>(list: &'a mut Vec<(String, T)>, name: &str, make: impl FnOnce() -
 
 /// The named series with the largest totals, the rest summed as `other`.
 fn top_series(by_name: CountsByName, buckets: usize) -> Vec<Series> {
-    let mut all: Vec<Series> =
-        by_name.into_iter().map(|(name, values)| Series { name, total: values.iter().sum(), values }).collect();
+    let mut all: Vec<Series> = by_name.into_iter().map(|(name, values)| Series { name, total: values.iter().sum(), values }).collect();
     all.sort_by(|a, b| b.total.cmp(&a.total).then(a.name.cmp(&b.name)));
     if all.len() > NAMED_SERIES {
         let mut other = Series { name: "other".into(), total: 0, values: vec![0; buckets] };
@@ -394,7 +393,13 @@ mod tests {
     fn cells(list: &[(Seconds, &str, Outcome, u64)]) -> BTreeMap<Cell, u64> {
         list.iter()
             .map(|(hour, country, outcome, n)| {
-                let cell = Cell { hour: *hour, service: "VA1".into(), country: (*country).into(), channel: "sms".into(), outcome: outcome.clone() };
+                let cell = Cell {
+                    hour: *hour,
+                    service: "VA1".into(),
+                    country: (*country).into(),
+                    channel: "sms".into(),
+                    outcome: outcome.clone(),
+                };
                 (cell, *n)
             })
             .collect()
@@ -420,7 +425,10 @@ mod tests {
         assert_eq!((d.buckets[1].lockouts, d.buckets[2].expired), (1, 1));
         let t = &d.totals;
         assert_eq!((t.started, t.approved, t.sent, t.converted_attempts(), t.failed, t.lockouts, t.expired), (2, 1, 3, 2, 3, 1, 1));
-        assert_eq!(d.countries.iter().map(|Country(c, f)| (c.as_str(), f.started, f.approved)).collect::<Vec<_>>(), [("GB", 1, 0), ("US", 1, 1)]);
+        assert_eq!(
+            d.countries.iter().map(|Country(c, f)| (c.as_str(), f.started, f.approved)).collect::<Vec<_>>(),
+            [("GB", 1, 0), ("US", 1, 1)]
+        );
         let html = page(&d, from, from + 86_400).into_body();
         assert!(html.contains(">50.0 %</b>") && html.contains(">66.7 %</b>"), "both conversions, per verification and per send");
         assert!(!html.contains("src=") && !html.contains("href="), "nothing is loaded from elsewhere");
@@ -443,10 +451,16 @@ mod tests {
             list.push((from, "US", Outcome::BlockedPrefix(format!("4477009{p}")), 10 - p));
         }
         let d = aggregate(&cells(&list), from, from + 86_400);
-        assert_eq!(d.blocked_by_reason.iter().map(|(r, n)| (r.as_str(), *n)).collect::<Vec<_>>(), [("fraud_guard", 1), ("geo_permissions", 2)]);
+        assert_eq!(
+            d.blocked_by_reason.iter().map(|(r, n)| (r.as_str(), *n)).collect::<Vec<_>>(),
+            [("fraud_guard", 1), ("geo_permissions", 2)]
+        );
         assert_eq!(d.totals.blocked, 3, "a prefix count is the same refusal again, not another");
         assert_eq!(d.totals.started, 0, "a blocked start is not a started verification");
-        assert_eq!(d.blocked_by_country.iter().map(|s| (s.name.as_str(), s.total, s.values[0])).collect::<Vec<_>>(), [("GB", 2, 2), ("US", 1, 1)]);
+        assert_eq!(
+            d.blocked_by_country.iter().map(|s| (s.name.as_str(), s.total, s.values[0])).collect::<Vec<_>>(),
+            [("GB", 2, 2), ("US", 1, 1)]
+        );
         let names: Vec<&str> = d.blocked_by_prefix.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, ["+44770090", "+44770091", "+44770092", "+44770093", "+44770094", "other"]);
         let other = d.blocked_by_prefix.last().unwrap();

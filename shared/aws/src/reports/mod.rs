@@ -18,26 +18,26 @@
 pub mod dashboard;
 pub mod params;
 
-use verify_core::api::ApiError;
-use verify_core::api::error::code;
-use verify_core::api::routes::Operation;
-use verify_core::api::handlers::{HttpResponse, error_response, json_response, request_base_url};
-use verify_core::clock::Clock;
-use verify_core::events::number_key::NumberKeys;
 use crate::counters::{Cell, CounterStore};
 use crate::events::store::{EventQuery, EventStore};
-use verify_core::events::{Event, EventType};
-use verify_core::sid;
-use verify_core::time_fmt::{iso8601, iso8601_ms};
-use verify_core::access::credentials::Credentials;
+use crate::store::DynamoStore;
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use params::{Bound, Query};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
+use verify_core::access::credentials::Credentials;
+use verify_core::api::ApiError;
+use verify_core::api::error::code;
+use verify_core::api::handlers::{HttpResponse, error_response, json_response, request_base_url};
+use verify_core::api::routes::Operation;
+use verify_core::clock::Clock;
+use verify_core::events::number_key::NumberKeys;
+use verify_core::events::{Event, EventType};
 use verify_core::service_catalog::Catalog;
-use crate::store::DynamoStore;
+use verify_core::sid;
+use verify_core::time_fmt::{iso8601, iso8601_ms};
 
 pub const DEFAULT_PAGE_SIZE: usize = 50;
 pub use params::MAX_PAGE_SIZE;

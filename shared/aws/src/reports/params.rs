@@ -19,13 +19,13 @@
 //! | `type` | an event type, with or without `verification.`; repeatable or comma-separated |
 //! | `format` | `json` or `csv` |
 
+use crate::events::store::Cursor;
+use std::collections::HashMap;
+use std::time::UNIX_EPOCH;
 use verify_core::api::ApiError;
 use verify_core::clock::Seconds;
 use verify_core::events::EventType;
-use crate::events::store::Cursor;
 use verify_core::sid;
-use std::collections::HashMap;
-use std::time::UNIX_EPOCH;
 
 pub const MAX_PAGE_SIZE: usize = 1000;
 /// Twilio's Attempts channels.
@@ -78,13 +78,14 @@ impl Query {
 
 /// `YYYY-MM-DDTHH:MM:SSZ`, UTC.
 pub fn date_time(s: &str) -> Option<Seconds> {
-    let shape = s.len() == 20 && s.bytes().enumerate().all(|(i, b)| match i {
-        4 | 7 => b == b'-',
-        10 => b == b'T',
-        13 | 16 => b == b':',
-        19 => b == b'Z',
-        _ => b.is_ascii_digit(),
-    });
+    let shape = s.len() == 20
+        && s.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            10 => b == b'T',
+            13 | 16 => b == b':',
+            19 => b == b'Z',
+            _ => b.is_ascii_digit(),
+        });
     if !shape {
         return None;
     }
@@ -178,9 +179,18 @@ mod tests {
     #[test]
     fn date_times_are_twilios_and_nothing_else() {
         assert_eq!(date_time("2015-07-30T20:00:00Z"), Some(1_438_286_400));
-        for bad in ["1438286400", "2015-07-30", "2015-07-30T20:00:00", "2015-07-30T20:00:00+00:00", "2015-07-30T20:00:00.5Z",
-            "2015-13-30T20:00:00Z", "2015-02-30T20:00:00Z", "2015-07-30 20:00:00Z", "yesterday", "２０１５-07-30T20:00:00Z"]
-        {
+        for bad in [
+            "1438286400",
+            "2015-07-30",
+            "2015-07-30T20:00:00",
+            "2015-07-30T20:00:00+00:00",
+            "2015-07-30T20:00:00.5Z",
+            "2015-13-30T20:00:00Z",
+            "2015-02-30T20:00:00Z",
+            "2015-07-30 20:00:00Z",
+            "yesterday",
+            "２０１５-07-30T20:00:00Z",
+        ] {
             assert_eq!(date_time(bad), None, "{bad:?}");
         }
     }

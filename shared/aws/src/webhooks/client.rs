@@ -4,10 +4,6 @@
 //! before connecting (so a DNS answer cannot swap in a private address after
 //! a check).
 
-use verify_core::webhooks::delivery::{Outcome, parse_retry_after};
-use verify_core::webhooks::signing::{Secret, headers};
-use verify_core::webhooks::ssrf::Allow;
-use verify_core::clock::Seconds;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper_util::client::legacy::Client;
@@ -19,6 +15,10 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
+use verify_core::clock::Seconds;
+use verify_core::webhooks::delivery::{Outcome, parse_retry_after};
+use verify_core::webhooks::signing::{Secret, headers};
+use verify_core::webhooks::ssrf::Allow;
 
 /// Resolves like the system resolver, then drops refused addresses.
 #[derive(Clone)]
@@ -94,10 +94,8 @@ impl WebhookClient {
             }
         };
         let https = builder.https_or_http().enable_http1().wrap_connector(http);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(30))
-            .pool_max_idle_per_host(4)
-            .build(https);
+        let client =
+            Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(30)).pool_max_idle_per_host(4).build(https);
         WebhookClient { client, allow, timeout }
     }
 
@@ -122,17 +120,16 @@ impl WebhookClient {
             Err(e) => return Outcome::Refused { reason: format!("bad request: {e}") },
         };
         match tokio::time::timeout(self.timeout, self.client.request(req)).await {
-            Err(_) => Outcome::Failed { status: None, error: format!("timed out after {} s", self.timeout.as_secs_f32()), retry_after: None },
+            Err(_) => {
+                Outcome::Failed { status: None, error: format!("timed out after {} s", self.timeout.as_secs_f32()), retry_after: None }
+            }
             Ok(Err(e)) => match blocked(&e) {
                 Some(reason) => Outcome::Refused { reason: format!("destination refused: {reason}") },
                 None => Outcome::Failed { status: None, error: format!("request failed: {}", chain(&e)), retry_after: None },
             },
             Ok(Ok(resp)) => {
-                let retry_after = resp
-                    .headers()
-                    .get(http::header::RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| parse_retry_after(v, now));
+                let retry_after =
+                    resp.headers().get(http::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| parse_retry_after(v, now));
                 // The body is not read: the status says everything.
                 Outcome::from_status(resp.status().as_u16(), retry_after)
             }

@@ -37,22 +37,22 @@
 //! tried at once. A failed attempt is retried later, so after a failure a
 //! receiver can see later events first: every event carries `sequence`.
 
-use verify_core::clock::{Clock, Seconds};
-use verify_core::events::derive::Deriver;
+use super::client::WebhookClient;
+use super::store::DeliveryStore;
 use crate::counters::{CounterStore, Parts};
 use crate::events::store::EventStore;
-use verify_core::events::Event;
 use crate::events::stream::{StreamRecord, parse_record};
-use super::client::WebhookClient;
-use verify_core::config::Services;
-use verify_core::service_catalog::Catalog;
-use verify_core::webhooks::config::{DeliverySettings, Endpoint};
-use verify_core::webhooks::signing::Secret;
 use crate::store::DynamoStore;
-use verify_core::webhooks::delivery::{Delivery, DeliveryStatus, Outcome};
 use std::collections::HashMap;
 use std::sync::Arc;
-use super::store::DeliveryStore;
+use verify_core::clock::{Clock, Seconds};
+use verify_core::config::Services;
+use verify_core::events::Event;
+use verify_core::events::derive::Deriver;
+use verify_core::service_catalog::Catalog;
+use verify_core::webhooks::config::{DeliverySettings, Endpoint};
+use verify_core::webhooks::delivery::{Delivery, DeliveryStatus, Outcome};
+use verify_core::webhooks::signing::Secret;
 
 /// Deliveries tried at once by one scheduled run.
 const RETRY_CONCURRENCY: usize = 16;
@@ -175,12 +175,7 @@ impl Dispatcher {
         // Events stored for the first time, with the index of their record.
         let mut stored: Vec<(usize, Event, Parts)> = Vec::new();
         for (index, raw) in records.iter().enumerate() {
-            let seq = raw
-                .get("dynamodb")
-                .and_then(|d| d.get("SequenceNumber"))
-                .and_then(|s| s.as_str())
-                .unwrap_or_default()
-                .to_owned();
+            let seq = raw.get("dynamodb").and_then(|d| d.get("SequenceNumber")).and_then(|s| s.as_str()).unwrap_or_default().to_owned();
             let record = match parse_record(raw) {
                 Ok(r) => r,
                 Err(e) => {
@@ -238,7 +233,12 @@ impl Dispatcher {
     /// the number of events and the deliveries newly recorded, in order.
     /// Each event stored for the first time is pushed to `stored` as soon as
     /// it is (even if a later write of the record fails), to be counted.
-    pub async fn process(&self, snap: &Snapshot, record: &StreamRecord, stored: &mut Vec<(Event, Parts)>) -> Result<(usize, Vec<Fresh>), String> {
+    pub async fn process(
+        &self,
+        snap: &Snapshot,
+        record: &StreamRecord,
+        stored: &mut Vec<(Event, Parts)>,
+    ) -> Result<(usize, Vec<Fresh>), String> {
         let events = self.deriver.derive_with(&snap.services, &record.change());
         let mut created = Vec::new();
         let now = self.clock.now();

@@ -11,13 +11,13 @@
 //! runs never both record an attempt, and a replayed stream record never
 //! resets a delivery.
 
-use verify_core::webhooks::delivery::{Delivery, DeliveryStatus};
-use verify_core::clock::Seconds;
 use crate::conditional::{applied, describe as ddb, put_new};
 use crate::item::{Item, attr};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue as AV;
 use std::collections::HashMap;
+use verify_core::clock::Seconds;
+use verify_core::webhooks::delivery::{Delivery, DeliveryStatus};
 
 pub const DUE_INDEX: &str = "due-index";
 pub const DUE_SHARDS: u32 = 4;

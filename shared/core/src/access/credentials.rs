@@ -147,7 +147,9 @@ impl Credentials {
                 permissions: Option<Vec<String>>,
             }
             let entries: Vec<Entry> = serde_json::from_str(json).map_err(|e| {
-                format!("API keys: {e} (expected [{{\"key_id\": \"SK…\", \"secret_sha256\": \"<hex>\", \"permissions\": [\"verify\", …]}}])")
+                format!(
+                    "API keys: {e} (expected [{{\"key_id\": \"SK…\", \"secret_sha256\": \"<hex>\", \"permissions\": [\"verify\", …]}}])"
+                )
             })?;
             for e in entries {
                 let mut key = ApiKey::from_digest(&e.key_id, &e.secret_sha256)?;
@@ -360,16 +362,10 @@ mod tests {
     const EXPECTED: &str = "0/KCTR6DLpKmkAf8muzZqo1nDgQ=";
 
     fn twilio_params() -> Vec<(String, String)> {
-        [
-            ("CallSid", "CA1234567890ABCDE"),
-            ("Caller", "+12349013030"),
-            ("Digits", "1234"),
-            ("From", "+12349013030"),
-            ("To", "+18005551212"),
-        ]
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+        [("CallSid", "CA1234567890ABCDE"), ("Caller", "+12349013030"), ("Digits", "1234"), ("From", "+12349013030"), ("To", "+18005551212")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -434,10 +430,7 @@ mod tests {
         let local = "http://127.0.0.1:8080/v2/Services";
         let sig = signature(TOKEN, "http://127.0.0.1/v2/Services", &[]);
         assert!(signature_matches(TOKEN, local, &[], &sig));
-        assert_eq!(
-            url_variants("http://[::1]:8080/x?y"),
-            ["http://[::1]/x?y".to_owned(), "http://[::1]:8080/x?y".to_owned()]
-        );
+        assert_eq!(url_variants("http://[::1]:8080/x?y"), ["http://[::1]/x?y".to_owned(), "http://[::1]:8080/x?y".to_owned()]);
         assert_eq!(url_variants("http://h"), ["http://h".to_owned(), "http://h:80".to_owned()]);
     }
 

@@ -3,9 +3,9 @@
 
 use super::ApiError;
 use super::error::code;
+use super::routes::Operation;
 pub use crate::access::credentials::*;
 pub use crate::access::permissions::{Permission, Permissions};
-use super::routes::Operation;
 use bytes::Bytes;
 use http::Request;
 

@@ -35,21 +35,23 @@ pub fn email_from(raw: Option<&str>, channel: Channel, service: &Service) -> Res
     let mut from = EmailFrom::default();
     for (key, value) in &config {
         match key.as_str() {
-            "template_id" => return Err(ApiError::invalid(
-                "Invalid parameter: ChannelConfiguration.template_id names a SendGrid template, and this service sends its own \
+            "template_id" => {
+                return Err(ApiError::invalid(
+                    "Invalid parameter: ChannelConfiguration.template_id names a SendGrid template, and this service sends its own \
                  localised e-mail through Amazon SES: leave template_id out (the e-mail names your service by its friendly_name, \
                  or by CustomFriendlyName)",
-            )),
-            "substitutions" => return Err(ApiError::invalid(
-                "Invalid parameter: ChannelConfiguration.substitutions fill a SendGrid template, which this service does not use: \
+                ));
+            }
+            "substitutions" => {
+                return Err(ApiError::invalid(
+                    "Invalid parameter: ChannelConfiguration.substitutions fill a SendGrid template, which this service does not use: \
                  leave them out (use CustomFriendlyName to change the name in the e-mail)",
-            )),
+                ));
+            }
             "from" => from.address = Some(sender(value, service)?),
             "from_name" => from.name = Some(sender_name(value, service)?),
             other => {
-                return Err(ApiError::invalid(format!(
-                    "Invalid parameter: ChannelConfiguration.{other} (known: from, from_name)"
-                )));
+                return Err(ApiError::invalid(format!("Invalid parameter: ChannelConfiguration.{other} (known: from, from_name)")));
             }
         }
     }

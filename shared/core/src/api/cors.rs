@@ -80,7 +80,6 @@ pub fn apply(cors: &Cors, request_headers: &HeaderMap, resp: &mut HttpResponse) 
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

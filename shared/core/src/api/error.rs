@@ -78,7 +78,9 @@ impl ApiError {
                 let shown: String = raw.chars().filter(|c| !c.is_control()).take(64).collect();
                 let why = match e {
                     EmailError::NotAnAddress => "is not an e-mail address",
-                    EmailError::BadLocalPart => "has a part before @ that is not accepted (letters, digits and . ! # $ % & ' * + - / = ? ^ _ ` { | } ~)",
+                    EmailError::BadLocalPart => {
+                        "has a part before @ that is not accepted (letters, digits and . ! # $ % & ' * + - / = ? ^ _ ` { | } ~)"
+                    }
                     EmailError::BadDomain => "has no valid domain after @",
                 };
                 ApiError::invalid(format!("Invalid parameter `To`: {shown} {why}"))
@@ -92,9 +94,7 @@ impl ApiError {
         let shown: String = raw.chars().filter(|c| !c.is_control()).take(32).collect();
         let why = match e {
             PhoneError::Invalid => "is not a phone number".to_owned(),
-            PhoneError::NoCountryCode => {
-                "has no country code; write it with + and the country code, e.g. +14155550123".to_owned()
-            }
+            PhoneError::NoCountryCode => "has no country code; write it with + and the country code, e.g. +14155550123".to_owned(),
             PhoneError::NotInPlan { country: Some(c) } => format!("is not a valid number in the numbering plan of {c}"),
             PhoneError::NotInPlan { country: None } => "is not a valid number for its country code".to_owned(),
             PhoneError::BlockedType => {
@@ -108,9 +108,7 @@ impl ApiError {
     /// does ("The requested resource /Services/VA…/VerificationCheck …").
     pub fn from_verify(e: &VerifyError, resource: &str) -> ApiError {
         match e {
-            VerifyError::NotFound => {
-                ApiError::new(404, code::NOT_FOUND, format!("The requested resource {resource} was not found"))
-            }
+            VerifyError::NotFound => ApiError::new(404, code::NOT_FOUND, format!("The requested resource {resource} was not found")),
             VerifyError::AttemptsExhausted { retry_after } => {
                 ApiError::new(429, code::MAX_CHECK_ATTEMPTS, "Max check attempts reached").retry_after(*retry_after)
             }
@@ -127,21 +125,17 @@ impl ApiError {
                 ApiError::new(429, code::MAX_SEND_ATTEMPTS, "Max send attempts reached").retry_after(*retry_after)
             }
             VerifyError::Busy => {
-                ApiError::new(429, code::TOO_MANY_CONCURRENT, "Too many concurrent requests for phone number")
-                    .retry_after(1)
+                ApiError::new(429, code::TOO_MANY_CONCURRENT, "Too many concurrent requests for phone number").retry_after(1)
             }
             // The cause is logged by the caller; the client learns only that
             // it may retry, and that nothing was lost.
             VerifyError::StoreUnavailable(_) => {
-                ApiError::new(503, code::SERVICE_UNAVAILABLE, "Verification store unavailable; please retry")
-                    .retry_after(1)
+                ApiError::new(503, code::SERVICE_UNAVAILABLE, "Verification store unavailable; please retry").retry_after(1)
             }
-            VerifyError::SendFailed(_) => ApiError::new(
-                503,
-                code::SERVICE_UNAVAILABLE,
-                "The code could not be sent and no code was issued; please retry",
-            )
-            .retry_after(2),
+            VerifyError::SendFailed(_) => {
+                ApiError::new(503, code::SERVICE_UNAVAILABLE, "The code could not be sent and no code was issued; please retry")
+                    .retry_after(2)
+            }
             VerifyError::CountryNotAllowed => ApiError::new(
                 403,
                 code::DELIVERY_BLOCKED,
@@ -163,29 +157,25 @@ impl ApiError {
                     crate::budget::BudgetCap::Service => {
                         "Too many requests: the service's daily send budget is used up; it resets at 00:00 UTC".to_owned()
                     }
-                    crate::budget::BudgetCap::Country(cc) => format!(
-                        "Too many requests: the service's daily send budget for {cc} is used up; it resets at 00:00 UTC"
-                    ),
+                    crate::budget::BudgetCap::Country(cc) => {
+                        format!("Too many requests: the service's daily send budget for {cc} is used up; it resets at 00:00 UTC")
+                    }
                 },
             )
             .retry_after(*retry_after),
-            VerifyError::UnknownRateLimit(name) => ApiError::invalid(format!(
-                "Invalid parameter: RateLimits names {name}, which is not a rate limit of this service"
-            )),
+            VerifyError::UnknownRateLimit(name) => {
+                ApiError::invalid(format!("Invalid parameter: RateLimits names {name}, which is not a rate limit of this service"))
+            }
             VerifyError::FraudGuard { retry_after } => ApiError::new(
                 403,
                 code::FRAUD_GUARD_BLOCKED,
                 "Verification delivery attempt blocked: the service's fraud guard blocked this number's prefix for suspected SMS pumping",
             )
             .retry_after(*retry_after),
-            VerifyError::SmsToLandline => {
-                ApiError::new(403, code::SMS_TO_LANDLINE, "SMS is not supported by landline phone number")
+            VerifyError::SmsToLandline => ApiError::new(403, code::SMS_TO_LANDLINE, "SMS is not supported by landline phone number"),
+            VerifyError::FeatureDisabled(what) => {
+                ApiError::new(403, code::FEATURE_NOT_SUPPORTED, format!("Service does not support this feature: {what}"))
             }
-            VerifyError::FeatureDisabled(what) => ApiError::new(
-                403,
-                code::FEATURE_NOT_SUPPORTED,
-                format!("Service does not support this feature: {what}"),
-            ),
         }
     }
 }

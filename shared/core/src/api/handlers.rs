@@ -2,24 +2,24 @@
 //! function goes through [`Api::handle`]: CORS preflight, origin check,
 //! authentication, routing, then the handler; CORS headers on the way out.
 
+use super::ApiError;
 use super::auth::{self, Caller, Credentials};
 use super::cors::{self, Cors};
 use super::error::code;
 use super::params::{Params, names};
 use super::resource::{self, DEFAULT_PAGE_SIZE, Links, MAX_PAGE_SIZE};
 use super::routes::{self, Function, Route};
-use super::ApiError;
-use crate::store::Stores;
+use crate::channel::{Channel, ChannelError};
 use crate::clock::Clock;
 use crate::config::{Service, Services, check_friendly_name};
 use crate::message;
 use crate::metrics::{self, MetricSet, MetricsSink, dim};
 use crate::otp::Code;
-use crate::channel::{Channel, ChannelError};
 use crate::recipient::{Recipient, RecipientKind};
 use crate::record::StoredStatus;
 use crate::service::{CheckTarget, GuardNotes, RiskCheck, StartRequest, Verifier, VerifyError};
 use crate::sid;
+use crate::store::Stores;
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use serde_json::Value;
@@ -129,9 +129,7 @@ impl<S: Stores, C: Clock> Api<S, C> {
             Route::CreateVerificationCheck { service_sid } => {
                 (StatusCode::OK, self.check(service(&service_sid)?, req, &links, outcome).await?)
             }
-            Route::FetchVerification { service_sid, id } => {
-                (StatusCode::OK, self.fetch(service(&service_sid)?, &id, &links).await?)
-            }
+            Route::FetchVerification { service_sid, id } => (StatusCode::OK, self.fetch(service(&service_sid)?, &id, &links).await?),
             Route::UpdateVerification { service_sid, id } => {
                 (StatusCode::OK, self.update(service(&service_sid)?, &id, req, &caller, held, &links).await?)
             }
@@ -184,11 +182,7 @@ impl<S: Stores, C: Clock> Api<S, C> {
         let params = body_params(req)?;
         for name in UNSUPPORTED_START_PARAMS {
             if params.text(&[name])?.is_some() {
-                return Err(ApiError::new(
-                    403,
-                    code::FEATURE_NOT_SUPPORTED,
-                    format!("Service does not support this feature: {name}"),
-                ));
+                return Err(ApiError::new(403, code::FEATURE_NOT_SUPPORTED, format!("Service does not support this feature: {name}")));
             }
         }
         let verifications = format!("/Services/{}/Verifications", service.sid);
@@ -243,9 +237,8 @@ impl<S: Stores, C: Clock> Api<S, C> {
         let limits = &service.limits;
         // A code that cannot possibly match is refused before anything is
         // counted or compared: it reveals nothing and costs no attempt.
-        let code = Code::parse(code, limits.code_length).ok_or_else(|| {
-            ApiError::invalid(format!("Invalid parameter: Code (must be {} digits)", limits.code_length))
-        })?;
+        let code = Code::parse(code, limits.code_length)
+            .ok_or_else(|| ApiError::invalid(format!("Invalid parameter: Code (must be {} digits)", limits.code_length)))?;
         let target = match (params.text(names::VERIFICATION_SID)?, params.text(names::TO)?) {
             (Some(sid), _) if sid::is_sid(sid::VERIFICATION, sid) => CheckTarget::Sid(sid.to_owned()),
             (Some(_), _) => return Err(ApiError::invalid("Invalid parameter: VerificationSid")),
@@ -467,9 +460,11 @@ fn parse_recipient(raw: &str) -> Result<Recipient, ApiError> {
 
 fn parse_channel(raw: &str) -> Result<Channel, ApiError> {
     Channel::parse(raw).map_err(|e| match e {
-        ChannelError::NotDelivered(c) => {
-            ApiError::new(400, code::CHANNEL_DISABLED, format!("Delivery channel disabled: {c} (this service delivers on: {})", delivered()))
-        }
+        ChannelError::NotDelivered(c) => ApiError::new(
+            400,
+            code::CHANNEL_DISABLED,
+            format!("Delivery channel disabled: {c} (this service delivers on: {})", delivered()),
+        ),
         ChannelError::Unknown => ApiError::invalid("Invalid parameter: Channel"),
     })
 }

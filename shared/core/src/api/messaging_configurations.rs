@@ -10,11 +10,11 @@
 //! (`VERIFY_SMS_PROFILES`): anything else is a 400 naming the parameter,
 //! with nothing written.
 
+use super::ApiError;
 use super::handlers::{Api, body_params, page_of};
 use super::params::Params;
 use super::rate_limits::{not_found, store_failed};
 use super::resource::{Links, list_page};
-use super::ApiError;
 use crate::clock::Clock;
 use crate::config::Services;
 use crate::messaging::{self, MAX_STORED, MessagingConfiguration, SmsProfiles};
@@ -102,9 +102,8 @@ impl<S: Stores, C: Clock> Api<S, C> {
     async fn create_messaging_configuration(&self, service_sid: &str, req: &Request<Bytes>) -> Result<MessagingConfiguration, ApiError> {
         let params = body_params(req)?;
         only(&params, &[COUNTRY, MESSAGING_SERVICE_SID])?;
-        let country = messaging::parse_country(params.required(COUNTRY)?).ok_or_else(|| {
-            ApiError::invalid("Invalid parameter: Country (an ISO 3166-1 alpha-2 country code such as GB, or all)")
-        })?;
+        let country = messaging::parse_country(params.required(COUNTRY)?)
+            .ok_or_else(|| ApiError::invalid("Invalid parameter: Country (an ISO 3166-1 alpha-2 country code such as GB, or all)"))?;
         let profile = profile_sid(&params, self.verifier.services.sms_profiles())?
             .ok_or_else(|| ApiError::invalid("Missing required parameter MessagingServiceSid"))?;
         let now = self.verifier.clock.now();

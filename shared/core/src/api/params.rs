@@ -54,8 +54,7 @@ impl Params {
     /// name given twice is refused by [`Params::text`] as it is for forms
     /// (a map would silently keep the last one).
     fn from_json(body: &[u8]) -> Result<Params, ApiError> {
-        let Members(members) =
-            serde_json::from_slice(body).map_err(|_| ApiError::invalid("Request body is not a JSON object"))?;
+        let Members(members) = serde_json::from_slice(body).map_err(|_| ApiError::invalid("Request body is not a JSON object"))?;
         Ok(Params(
             members
                 .into_iter()
@@ -151,7 +150,6 @@ impl Params {
     }
 }
 
-
 /// A JSON object's members as written, duplicates kept.
 struct Members(Vec<(String, serde_json::Value)>);
 
@@ -239,7 +237,9 @@ mod tests {
     #[test]
     fn only_form_and_json_bodies_are_read() {
         let form = b"To=%2B14155550123";
-        for ct in ["application/x-www-form-urlencoded", "application/x-www-form-urlencoded;charset=UTF-8", " Application/X-WWW-Form-Urlencoded "] {
+        for ct in
+            ["application/x-www-form-urlencoded", "application/x-www-form-urlencoded;charset=UTF-8", " Application/X-WWW-Form-Urlencoded "]
+        {
             assert_eq!(BodyKind::of(Some(ct), form).unwrap(), BodyKind::Form, "{ct}");
         }
         for ct in ["application/json", "application/json; charset=utf-8", "application/vnd.api+json"] {

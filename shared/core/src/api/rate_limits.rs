@@ -10,13 +10,13 @@ use super::params::Params;
 use super::resource::{Links, list_page};
 use super::routes::RateLimitTarget;
 use super::{ApiError, error::code};
-use crate::store::Stores;
 use crate::clock::Clock;
 use crate::config::Service;
 use crate::rate_limits::{self as rules, Bucket, RateLimit, RateLimits};
 use crate::service::VerifyError;
 use crate::sid;
 use crate::store::StoreError;
+use crate::store::Stores;
 use crate::time_fmt::iso8601;
 use bytes::Bytes;
 use http::{Method, Request, StatusCode};
@@ -139,13 +139,7 @@ impl<S: Stores, C: Clock> Api<S, C> {
     }
 
     /// `Max` and `Interval`, both required.
-    async fn create_bucket(
-        &self,
-        service: &Service,
-        rk: &str,
-        req: &Request<Bytes>,
-        at: &Urls<'_>,
-    ) -> Result<Bucket, ApiError> {
+    async fn create_bucket(&self, service: &Service, rk: &str, req: &Request<Bytes>, at: &Urls<'_>) -> Result<Bucket, ApiError> {
         let params = body_params(req)?;
         let max = optional(&params, &["Max", "max"], rules::parse_max, "Max (a whole number, at least 1)")?
             .ok_or_else(|| ApiError::invalid("Missing required parameter Max"))?;
@@ -182,11 +176,7 @@ impl<S: Stores, C: Clock> Api<S, C> {
     /// condition that they did not change since they were read; again on a
     /// fresh read when they did. `edit`'s error is answered as it is, with
     /// nothing written.
-    async fn change<T>(
-        &self,
-        service: &Service,
-        mut edit: impl FnMut(&mut RateLimits) -> Result<T, ApiError>,
-    ) -> Result<T, ApiError> {
+    async fn change<T>(&self, service: &Service, mut edit: impl FnMut(&mut RateLimits) -> Result<T, ApiError>) -> Result<T, ApiError> {
         for _ in 0..SAVE_TRIES {
             let mut set = self.read(service).await?;
             let out = edit(&mut set)?;
@@ -204,16 +194,8 @@ impl<S: Stores, C: Clock> Api<S, C> {
 const INTERVAL_RULE: &str = "Interval (seconds, 1 to 2678400)";
 
 /// A numeric parameter, if given, through its rule.
-fn optional(
-    params: &Params,
-    names: &[&str],
-    parse: fn(&str) -> Option<u64>,
-    rule: &str,
-) -> Result<Option<u64>, ApiError> {
-    params
-        .text(names)?
-        .map(|raw| parse(raw).ok_or_else(|| ApiError::invalid(format!("Invalid parameter: {rule}"))))
-        .transpose()
+fn optional(params: &Params, names: &[&str], parse: fn(&str) -> Option<u64>, rule: &str) -> Result<Option<u64>, ApiError> {
+    params.text(names)?.map(|raw| parse(raw).ok_or_else(|| ApiError::invalid(format!("Invalid parameter: {rule}")))).transpose()
 }
 
 /// The resources' addresses and shapes (Twilio's OpenAPI: `RateLimit` and

@@ -31,11 +31,8 @@ impl Links<'_> {
 
 pub fn verification(r: &VerificationRecord, now: Seconds, limits: &Limits, links: &Links<'_>) -> Value {
     let status = r.status_at(now, limits);
-    let attempts: Vec<Value> = r
-        .send_attempts
-        .iter()
-        .map(|a| json!({"time": iso8601(a.time), "channel": a.channel, "attempt_sid": a.attempt_sid}))
-        .collect();
+    let attempts: Vec<Value> =
+        r.send_attempts.iter().map(|a| json!({"time": iso8601(a.time), "channel": a.channel, "attempt_sid": a.attempt_sid})).collect();
     json!({
         "sid": r.sid,
         "service_sid": r.service_sid,
@@ -140,13 +137,7 @@ pub fn services_page(all: &[Service], page_size: usize, page: usize, links: &Lin
 /// One page of a list resource under `key`, with Twilio's `meta` (absolute
 /// URLs on our own host, so helper libraries can follow `next_page_url`).
 /// `url_of(page_size, page)` is a page's address.
-pub fn list_page(
-    key: &str,
-    all: Vec<Value>,
-    page_size: usize,
-    page: usize,
-    url_of: impl Fn(usize, usize) -> String,
-) -> Value {
+pub fn list_page(key: &str, all: Vec<Value>, page_size: usize, page: usize, url_of: impl Fn(usize, usize) -> String) -> Value {
     let start = page.saturating_mul(page_size);
     let has_next = start.saturating_add(page_size) < all.len();
     let items: Vec<Value> = all.into_iter().skip(start).take(page_size).collect();

@@ -57,10 +57,9 @@ impl Operation {
     /// (start-verify, check-verify, webhook-report, verify-local) consults.
     pub fn permission(self) -> Permission {
         match self {
-            Operation::StartVerification
-            | Operation::CheckVerification
-            | Operation::FetchVerification
-            | Operation::CancelVerification => Permission::Verify,
+            Operation::StartVerification | Operation::CheckVerification | Operation::FetchVerification | Operation::CancelVerification => {
+                Permission::Verify
+            }
             Operation::ApproveVerification => Permission::Approve,
             // The outbox shows codes, and knowing a code is as good as
             // approving without one.
@@ -206,9 +205,8 @@ pub fn route(function: Function, method: &Method, path: &str) -> Result<Route, A
     let starts = matches!(function, Function::StartVerify | Function::Local);
     let checks = matches!(function, Function::CheckVerify | Function::Local);
     let not_found = || ApiError::new(404, code::NOT_FOUND, format!("The requested resource {path} was not found"));
-    let wrong_method = |allowed: &str| {
-        ApiError::new(405, code::METHOD_NOT_ALLOWED, format!("Method {method} not allowed on {path}; use {allowed}"))
-    };
+    let wrong_method =
+        |allowed: &str| ApiError::new(405, code::METHOD_NOT_ALLOWED, format!("Method {method} not allowed on {path}; use {allowed}"));
     let found = |ok: bool, route: Route, allowed: &str| if ok { Ok(route) } else { Err(wrong_method(allowed)) };
     match segments.as_slice() {
         [""] if function == Function::StartVerify => found(post, Route::PlainStart, "POST"),
@@ -216,7 +214,11 @@ pub fn route(function: Function, method: &Method, path: &str) -> Result<Route, A
         ["start-verify"] if starts => found(post, Route::PlainStart, "POST"),
         ["check-verify"] if checks => found(post, Route::PlainCheck, "POST"),
         ["v2", "Services"] if starts => {
-            if post { Ok(Route::CreateService) } else { found(get, Route::ListServices, "GET or POST") }
+            if post {
+                Ok(Route::CreateService)
+            } else {
+                found(get, Route::ListServices, "GET or POST")
+            }
         }
         ["v2", "Services", sid] if starts => {
             let sid = decode(sid);
@@ -227,9 +229,7 @@ pub fn route(function: Function, method: &Method, path: &str) -> Result<Route, A
                 _ => Err(wrong_method("GET, POST or DELETE")),
             }
         }
-        ["v2", "Services", sid, "Verifications"] if starts => {
-            found(post, Route::CreateVerification { service_sid: decode(sid) }, "POST")
-        }
+        ["v2", "Services", sid, "Verifications"] if starts => found(post, Route::CreateVerification { service_sid: decode(sid) }, "POST"),
         ["v2", "Services", sid, "Verifications", id] if starts => {
             let (service_sid, id) = (decode(sid), decode(id));
             if get {
@@ -258,11 +258,8 @@ pub fn route(function: Function, method: &Method, path: &str) -> Result<Route, A
                 [rk, "Buckets", bl] => RateLimitTarget::Bucket(decode(rk), decode(bl)),
                 _ => return Err(not_found()),
             };
-            let allowed = if matches!(target, RateLimitTarget::Limits | RateLimitTarget::Buckets(_)) {
-                "GET or POST"
-            } else {
-                "GET, POST or DELETE"
-            };
+            let allowed =
+                if matches!(target, RateLimitTarget::Limits | RateLimitTarget::Buckets(_)) { "GET or POST" } else { "GET, POST or DELETE" };
             found(target.allows(method), Route::RateLimits { service_sid: decode(sid), target }, allowed)
         }
         ["v2", "Services", sid, "MessagingConfigurations", rest @ ..] if starts => {
@@ -428,9 +425,8 @@ mod tests {
     fn messaging_configuration_routes() {
         use Function::{CheckVerify, Local, StartVerify};
         let at_mc = |m: Method, tail: &str| at(Local, m, &format!("/v2/Services/{VA}/MessagingConfigurations{tail}"));
-        let mc = |country: Option<&str>| {
-            Ok(Route::MessagingConfigurations { service_sid: VA.to_owned(), country: country.map(str::to_owned) })
-        };
+        let mc =
+            |country: Option<&str>| Ok(Route::MessagingConfigurations { service_sid: VA.to_owned(), country: country.map(str::to_owned) });
         assert_eq!(at_mc(Method::POST, ""), mc(None));
         assert_eq!(at_mc(Method::GET, "/"), mc(None));
         assert_eq!(at_mc(Method::DELETE, ""), Err(405));

@@ -5,14 +5,14 @@
 use super::handlers::{Api, body_params};
 use super::resource::Links;
 use super::{ApiError, error::code};
-use crate::store::Stores;
 use crate::clock::Clock;
 use crate::phone::PhoneNumber;
 use crate::recipient::Recipient;
 use crate::service::VerifyError;
 use crate::sid;
-use crate::store::safe_list::SafeListEntry;
 use crate::store::StoreError;
+use crate::store::Stores;
+use crate::store::safe_list::SafeListEntry;
 use bytes::Bytes;
 use http::Request;
 use serde_json::{Value, json};
@@ -34,9 +34,7 @@ impl<S: Stores, C: Clock> Api<S, C> {
         };
         match self.verifier.store.add_safe_number(&entry).await {
             Ok(()) => Ok(safe_number(&entry, links)),
-            Err(StoreError::Conflict(_)) => {
-                Err(ApiError::new(400, ALREADY_LISTED, "Phone number already exists in SafeList"))
-            }
+            Err(StoreError::Conflict(_)) => Err(ApiError::new(400, ALREADY_LISTED, "Phone number already exists in SafeList")),
             Err(StoreError::Unavailable(cause)) => Err(unavailable(cause)),
         }
     }

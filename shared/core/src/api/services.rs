@@ -65,9 +65,7 @@ impl<S: Stores, C: Clock> Api<S, C> {
         let created = self
             .change_services(|seed, doc| {
                 if doc.services.len() >= MAX_STORED_SERVICES {
-                    return Err(ApiError::invalid(format!(
-                        "Max Services reached ({MAX_STORED_SERVICES} created or changed over the API)"
-                    )));
+                    return Err(ApiError::invalid(format!("Max Services reached ({MAX_STORED_SERVICES} created or changed over the API)")));
                 }
                 let mut service = Service::new(sid.clone(), String::new(), seed.defaults().clone());
                 service.dates = Some((now, now));
@@ -178,9 +176,8 @@ impl Changes {
 /// The parameters of a create or update, every one checked before anything
 /// is written.
 fn changes(params: &Params) -> Result<Changes, ApiError> {
-    let taken = |name: &str| {
-        [FRIENDLY_NAME, CODE_LENGTH, SKIP_SMS_TO_LANDLINES].iter().chain(NOT_AVAILABLE).any(|names| names.contains(&name))
-    };
+    let taken =
+        |name: &str| [FRIENDLY_NAME, CODE_LENGTH, SKIP_SMS_TO_LANDLINES].iter().chain(NOT_AVAILABLE).any(|names| names.contains(&name));
     if let Some(name) = params.names().find(|n| !taken(n)) {
         return Err(ApiError::invalid(format!(
             "Invalid parameter: {name} is not supported by this service (it takes FriendlyName, CodeLength and \
@@ -190,10 +187,7 @@ fn changes(params: &Params) -> Result<Changes, ApiError> {
     }
     for names in NOT_AVAILABLE {
         if params.flag(names)? == Some(true) {
-            return Err(ApiError::invalid(format!(
-                "Invalid parameter: {} is not supported by this service (only false)",
-                names[0]
-            )));
+            return Err(ApiError::invalid(format!("Invalid parameter: {} is not supported by this service (only false)", names[0])));
         }
     }
     let friendly_name = params
@@ -203,9 +197,11 @@ fn changes(params: &Params) -> Result<Changes, ApiError> {
     let code_length = params
         .text(CODE_LENGTH)?
         .map(|raw| {
-            raw.trim().parse::<usize>().ok().filter(|n| (MIN_CODE_LENGTH..=MAX_CODE_LENGTH).contains(n)).ok_or_else(|| {
-                ApiError::invalid(format!("Invalid parameter: CodeLength ({MIN_CODE_LENGTH} to {MAX_CODE_LENGTH})"))
-            })
+            raw.trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (MIN_CODE_LENGTH..=MAX_CODE_LENGTH).contains(n))
+                .ok_or_else(|| ApiError::invalid(format!("Invalid parameter: CodeLength ({MIN_CODE_LENGTH} to {MAX_CODE_LENGTH})")))
         })
         .transpose()?;
     let skip_sms_to_landlines = params.flag(SKIP_SMS_TO_LANDLINES)?;

@@ -189,11 +189,7 @@ fn changes(params: &Params, allow: Allow) -> Result<Changes, ApiError> {
     let event_types = match given_types.is_empty() {
         true => None,
         false => Some(
-            given_types
-                .into_iter()
-                .map(rules::check_event_type)
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| invalid(EVENT_TYPES[0], e))?,
+            given_types.into_iter().map(rules::check_event_type).collect::<Result<Vec<_>, _>>().map_err(|e| invalid(EVENT_TYPES[0], e))?,
         ),
     };
     let url = params
@@ -207,10 +203,8 @@ fn changes(params: &Params, allow: Allow) -> Result<Changes, ApiError> {
         })
         .transpose()
         .map_err(|e| invalid(WEBHOOK_URL[0], e))?;
-    let enabled = params
-        .text(STATUS)?
-        .map(|s| rules::parse_status(s).ok_or_else(|| invalid(STATUS[0], "enabled or disabled".into())))
-        .transpose()?;
+    let enabled =
+        params.text(STATUS)?.map(|s| rules::parse_status(s).ok_or_else(|| invalid(STATUS[0], "enabled or disabled".into()))).transpose()?;
     let version = params
         .text(VERSION)?
         .map(|v| {

@@ -121,9 +121,8 @@ impl EmailSettings {
                     .map_err(|_| format!("{}: {raw:?} is not an e-mail address", env::EMAIL_FROM))
             })
             .transpose()?;
-        let from_name = get(env::EMAIL_FROM_NAME)
-            .map(|n| check_friendly_name(n).map_err(|e| format!("{}: {e}", env::EMAIL_FROM_NAME)))
-            .transpose()?;
+        let from_name =
+            get(env::EMAIL_FROM_NAME).map(|n| check_friendly_name(n).map_err(|e| format!("{}: {e}", env::EMAIL_FROM_NAME))).transpose()?;
         if from.is_none() && from_name.is_some() {
             return Err(format!("{} needs {} (the address it names)", env::EMAIL_FROM_NAME, env::EMAIL_FROM));
         }
@@ -196,12 +195,9 @@ impl SmsV2Settings {
                 Err(format!("{} are End User Messaging's settings: set {}=eum to use it", set(&eum_only), env::SMS_SENDER))
             }
             "sns" => Ok(None),
-            "eum" if !set(&sns_only).is_empty() => Err(format!(
-                "{} are SNS's settings; with {}=eum use {}",
-                set(&sns_only),
-                env::SMS_SENDER,
-                env::SMS_ORIGINATION_IDENTITY
-            )),
+            "eum" if !set(&sns_only).is_empty() => {
+                Err(format!("{} are SNS's settings; with {}=eum use {}", set(&sns_only), env::SMS_SENDER, env::SMS_ORIGINATION_IDENTITY))
+            }
             "eum" => Ok(Some(settings)),
             other => Err(format!("{}: {other:?} is not sns or eum", env::SMS_SENDER)),
         }
@@ -317,8 +313,7 @@ impl Settings {
     /// without it there is nothing safe to hash codes with.
     pub fn from_vars(vars: &HashMap<String, String>) -> Result<Settings, String> {
         let get = |name: &str| var(vars, name);
-        let current = get(env::CODE_KEY)
-            .ok_or_else(|| format!("{} is required (a random secret of at least 32 bytes)", env::CODE_KEY))?;
+        let current = get(env::CODE_KEY).ok_or_else(|| format!("{} is required (a random secret of at least 32 bytes)", env::CODE_KEY))?;
         let current = CodeKey::new(current.as_bytes()).map_err(|e| format!("{}: {e}", env::CODE_KEY))?;
         let previous = get(env::CODE_KEY_PREVIOUS)
             .map(|k| CodeKey::new(k.as_bytes()).map_err(|e| format!("{}: {e}", env::CODE_KEY_PREVIOUS)))
@@ -326,8 +321,7 @@ impl Settings {
         let (services, account_sid) = services_and_account(vars)?;
         let credentials = Credentials::parse(get(env::API_KEYS), get(env::AUTH_TOKENS))
             .map_err(|e| format!("{} / {}: {e}", env::API_KEYS, env::AUTH_TOKENS))?;
-        let cors = Cors::parse_list(get(env::CORS_ORIGINS).unwrap_or(""))
-            .map_err(|e| format!("{}: {e}", env::CORS_ORIGINS))?;
+        let cors = Cors::parse_list(get(env::CORS_ORIGINS).unwrap_or("")).map_err(|e| format!("{}: {e}", env::CORS_ORIGINS))?;
         let SenderSettings { sms, sms_v2, voice } = SenderSettings::from_vars(vars)?;
         Ok(Settings {
             table: table(vars),
@@ -435,21 +429,9 @@ pub(crate) const LIMIT_FIELDS: &[LimitField] = &[
         set: |l, v| l.code_length = v as usize,
     },
     LimitField { env: env::VALIDITY_SECONDS, json: "validity_seconds", min: 60, max: 24 * 3600, set: |l, v| l.validity_secs = v },
-    LimitField {
-        env: env::MAX_CHECK_ATTEMPTS,
-        json: "max_check_attempts",
-        min: 1,
-        max: 100,
-        set: |l, v| l.max_check_attempts = v as u32,
-    },
+    LimitField { env: env::MAX_CHECK_ATTEMPTS, json: "max_check_attempts", min: 1, max: 100, set: |l, v| l.max_check_attempts = v as u32 },
     LimitField { env: env::MAX_SENDS, json: "max_sends", min: 1, max: 100, set: |l, v| l.max_sends = v as u32 },
-    LimitField {
-        env: env::SEND_WINDOW_SECONDS,
-        json: "send_window_seconds",
-        min: 60,
-        max: 24 * 3600,
-        set: |l, v| l.send_window_secs = v,
-    },
+    LimitField { env: env::SEND_WINDOW_SECONDS, json: "send_window_seconds", min: 60, max: 24 * 3600, set: |l, v| l.send_window_secs = v },
     LimitField { env: env::MAX_FAILURES, json: "max_failures", min: 1, max: 100, set: |l, v| l.max_failures = v as u32 },
     LimitField {
         env: env::FAILURE_WINDOW_SECONDS,
@@ -517,8 +499,7 @@ mod tests {
             let err = Settings::from_vars(&vars(&[(env::CODE_KEY, &key), (name, bad)])).unwrap_err();
             assert!(err.contains(name), "{err}");
         }
-        let s = Settings::from_vars(&vars(&[(env::CODE_KEY, &key), (env::CODE_LENGTH, "8"), (env::WARM_UP, "false")]))
-            .unwrap();
+        let s = Settings::from_vars(&vars(&[(env::CODE_KEY, &key), (env::CODE_LENGTH, "8"), (env::WARM_UP, "false")])).unwrap();
         assert_eq!(s.services.default_service().limits.code_length, 8);
         assert!(!s.warm_up);
     }
@@ -527,13 +508,11 @@ mod tests {
     fn services_come_from_json_with_env_limits_as_defaults() {
         let key = "k".repeat(32);
         let json = r#"{"services":[{"friendly_name":"Acme","max_sends":3},{"friendly_name":"Beta"}]}"#;
-        let s = Settings::from_vars(&vars(&[(env::CODE_KEY, &key), (env::SERVICES, json), (env::CODE_LENGTH, "8")]))
-            .unwrap();
+        let s = Settings::from_vars(&vars(&[(env::CODE_KEY, &key), (env::SERVICES, json), (env::CODE_LENGTH, "8")])).unwrap();
         assert_eq!(s.services.all().len(), 2);
         let acme = s.services.default_service();
         assert_eq!((acme.friendly_name.as_str(), acme.limits.max_sends, acme.limits.code_length), ("Acme", 3, 8));
-        let err = Settings::from_vars(&vars(&[(env::CODE_KEY, &key), (env::SERVICES, json), (env::SERVICE_NAME, "X")]))
-            .unwrap_err();
+        let err = Settings::from_vars(&vars(&[(env::CODE_KEY, &key), (env::SERVICES, json), (env::SERVICE_NAME, "X")])).unwrap_err();
         assert!(err.contains(env::SERVICE_NAME), "{err}");
         let err = Settings::from_vars(&vars(&[(env::CODE_KEY, &key), (env::SERVICES, "{")])).unwrap_err();
         assert!(err.contains(env::SERVICES), "{err}");
@@ -600,8 +579,12 @@ mod tests {
         };
         assert_eq!(read(&[]).unwrap(), VoiceSettings::default());
         let arn = "arn:aws:sms-voice:us-east-1:123456789012:phone-number/phone-1234";
-        let v = read(&[(env::VOICE_ORIGINATION_IDENTITY, "+12065550100"), (env::VOICE_CONFIGURATION_SET, arn), (env::VOICE_MAX_PRICE_PER_MINUTE, "0.05")])
-            .unwrap();
+        let v = read(&[
+            (env::VOICE_ORIGINATION_IDENTITY, "+12065550100"),
+            (env::VOICE_CONFIGURATION_SET, arn),
+            (env::VOICE_MAX_PRICE_PER_MINUTE, "0.05"),
+        ])
+        .unwrap();
         assert_eq!(v.origination_identity.as_deref(), Some("+12065550100"));
         assert_eq!(v.configuration_set.as_deref(), Some(arn));
         assert_eq!(v.max_price_per_minute.as_deref(), Some("0.05"));
@@ -640,7 +623,8 @@ mod tests {
         assert_eq!(full.protect_configuration_id.as_deref(), Some("protect-0123456789abcdef"));
         assert_eq!(full.max_price.as_deref(), Some("0.05"));
         let mg = "MG0123456789abcdef0123456789abcdef";
-        let mut all = vars(&[(env::SMS_SENDER, "eum"), (env::SMS_PROFILES, &format!(r#"{{"{mg}":{{"origination_identity":"+447700900123"}}}}"#))]);
+        let mut all =
+            vars(&[(env::SMS_SENDER, "eum"), (env::SMS_PROFILES, &format!(r#"{{"{mg}":{{"origination_identity":"+447700900123"}}}}"#))]);
         all.insert(env::CODE_KEY.into(), key.clone());
         let profiles = Settings::from_vars(&all).unwrap().sms_profiles;
         assert_eq!(profiles.get(mg).unwrap().settings.origination_identity.as_deref(), Some("+447700900123"));

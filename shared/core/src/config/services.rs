@@ -37,7 +37,6 @@ use crate::recipient::{Recipient, mask_address};
 use crate::sid;
 use serde_json::{Map, Value};
 
-
 pub use crate::friendly_name::{MAX_FRIENDLY_NAME_CHARS, check_friendly_name};
 
 /// One verification service.
@@ -262,8 +261,19 @@ fn country_codes(key: &str, codes: &[String]) -> Result<Vec<String>, String> {
 }
 
 fn parse_service(entry: &Map<String, Value>, defaults: &Limits) -> Result<Service, String> {
-    const OTHER_KEYS: &[&str] =
-        &["sid", "friendly_name", "channels", "countries", "countries_monitor", "custom_friendly_name", "email_from_allowed", "test_recipients", "skip_sms_to_landlines", "daily_budget", "fraud_guard"];
+    const OTHER_KEYS: &[&str] = &[
+        "sid",
+        "friendly_name",
+        "channels",
+        "countries",
+        "countries_monitor",
+        "custom_friendly_name",
+        "email_from_allowed",
+        "test_recipients",
+        "skip_sms_to_landlines",
+        "daily_budget",
+        "fraud_guard",
+    ];
     for key in entry.keys() {
         if !OTHER_KEYS.contains(&key.as_str()) && !LIMIT_FIELDS.iter().any(|f| f.json == key) {
             return Err(format!("unknown key {key:?}"));
@@ -400,12 +410,11 @@ fn test_recipients(v: &Value, code_length: usize) -> Result<Vec<TestRecipient>, 
                 "test_recipients: {shown} is a pattern; list each test recipient exactly (patterns would turn the test mode into a back door)"
             ));
         }
-        let recipient = Recipient::parse_any(raw)
-            .map_err(|_| format!("test_recipients: {shown} is not an E.164 number or an e-mail address"))?;
-        let code = code
-            .as_str()
-            .and_then(|c| Code::parse(c, code_length))
-            .ok_or_else(|| format!("test_recipients: the code of {shown} must be a string of {code_length} digits (the service's code_length)"))?;
+        let recipient =
+            Recipient::parse_any(raw).map_err(|_| format!("test_recipients: {shown} is not an E.164 number or an e-mail address"))?;
+        let code = code.as_str().and_then(|c| Code::parse(c, code_length)).ok_or_else(|| {
+            format!("test_recipients: the code of {shown} must be a string of {code_length} digits (the service's code_length)")
+        })?;
         let key = recipient.key();
         if list.iter().any(|t| t.key == key) {
             return Err(format!("test_recipients: {shown} is listed twice"));
@@ -459,8 +468,7 @@ mod tests {
 
     #[test]
     fn the_first_service_is_the_default_and_sids_can_be_derived() {
-        let s = Services::from_json(r#"{"services":[{"friendly_name":"One"},{"friendly_name":"Two"}]}"#, &Limits::default())
-            .unwrap();
+        let s = Services::from_json(r#"{"services":[{"friendly_name":"One"},{"friendly_name":"Two"}]}"#, &Limits::default()).unwrap();
         assert_eq!(s.default_service().friendly_name, "One");
         assert!(sid::is_sid(sid::SERVICE, &s.all()[1].sid));
         assert_ne!(s.all()[0].sid, s.all()[1].sid);
@@ -576,5 +584,4 @@ mod tests {
         let err = Services::from_json(r#"{"services":[{"friendly_name":"A","email_from_allowed":["@nodot"]}]}"#, &Limits::default());
         assert!(err.unwrap_err().contains("email_from_allowed"));
     }
-
 }

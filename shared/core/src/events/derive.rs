@@ -511,7 +511,11 @@ mod tests {
         let next = derive(&RecordChange { blocked: Some((Some(b.clone()), second.clone())), ..RecordChange::default() });
         assert_eq!(next.len(), 1);
         assert_ne!(next[0].id, e.id, "each refusal its own event");
-        assert_eq!(derive(&RecordChange { blocked: Some((None, b.clone())), ..RecordChange::default() })[0].id, e.id, "a replay is the same event");
+        assert_eq!(
+            derive(&RecordChange { blocked: Some((None, b.clone())), ..RecordChange::default() })[0].id,
+            e.id,
+            "a replay is the same event"
+        );
         assert!(derive(&RecordChange { blocked: Some((Some(second.clone()), second)), ..RecordChange::default() }).is_empty());
     }
 }

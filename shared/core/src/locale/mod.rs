@@ -143,7 +143,13 @@ fn normalize(raw: &str) -> Option<String> {
 /// most of their numbers read, or English where none is.
 const COUNTRY_LOCALE: &[(&str, &[&str])] = &[
     ("es", &["ES", "MX", "AR", "CO", "CL", "PE", "VE", "EC", "GT", "CU", "BO", "DO", "HN", "PY", "SV", "NI", "CR", "PA", "UY", "GQ"]),
-    ("fr", &["FR", "BE", "LU", "MC", "SN", "CI", "CM", "ML", "BF", "NE", "TG", "BJ", "MG", "HT", "GA", "CG", "CD", "GN", "TD", "CF", "DJ", "KM", "RE", "GP", "MQ", "GF", "PF", "NC", "PM", "YT", "WF", "BL", "MF"]),
+    (
+        "fr",
+        &[
+            "FR", "BE", "LU", "MC", "SN", "CI", "CM", "ML", "BF", "NE", "TG", "BJ", "MG", "HT", "GA", "CG", "CD", "GN", "TD", "CF", "DJ",
+            "KM", "RE", "GP", "MQ", "GF", "PF", "NC", "PM", "YT", "WF", "BL", "MF",
+        ],
+    ),
     ("de", &["DE", "AT", "LI", "CH"]),
     ("pt", &["PT", "AO", "MZ", "CV", "GW", "ST"]),
     ("pt-BR", &["BR"]),
@@ -199,9 +205,7 @@ const COUNTRY_LOCALE: &[(&str, &[&str])] = &[
 
 /// The locale for a number's country when the start names none.
 pub fn for_country(country: Option<&str>) -> &'static Locale {
-    country
-        .and_then(|c| COUNTRY_LOCALE.iter().find(|(_, cs)| cs.contains(&c)))
-        .map_or_else(english, |(tag, _)| get(tag))
+    country.and_then(|c| COUNTRY_LOCALE.iter().find(|(_, cs)| cs.contains(&c))).map_or_else(english, |(tag, _)| get(tag))
 }
 
 #[cfg(test)]

@@ -96,12 +96,15 @@ fn calls_fall_back_to_a_locale_with_a_voice() {
 /// templates resolves to an entry of its own language, not to English.
 #[test]
 fn every_tag_twilio_lists_has_its_own_texts() {
-    let sms = "af ar ca zh-HK zh hr cs da nl en et fi fr de el he hi hu id it ja kn ko lt ms mr nb pl pt pt-BR ro ru sk es sv tl te th tr uk vi";
+    let sms =
+        "af ar ca zh-HK zh hr cs da nl en et fi fr de el he hi hu id it ja kn ko lt ms mr nb pl pt pt-BR ro ru sk es sv tl te th tr uk vi";
     let voice = "ca zh-HK zh da nl en en-GB fi fr de it ja ko nb pl pt pt-BR ru es sv";
     let whatsapp = "af sq ar az bn bg ca zh-CN zh-HK zh-TW hr cs da nl en en-GB en-US et fil fi fr ka de el gu ha he hi hu id ga it ja kn kk rw ko ky lo lv lt mk ms ml mr nb fa pl pt-BR pt-PT pa ro ru sr sk sl es es-AR es-ES es-MX sw sv ta te th tr uk ur uz vi zu";
     for tag in sms.split(' ').chain(voice.split(' ')).chain(whatsapp.split(' ')) {
         let l = resolve(tag).unwrap_or_else(|_| panic!("{tag} is a tag"));
-        let language = |t: &str| ALIASES.iter().find(|(a, _)| *a == t.to_ascii_lowercase()).map_or(t, |(_, to)| to).split('-').next().unwrap().to_owned();
+        let language = |t: &str| {
+            ALIASES.iter().find(|(a, _)| *a == t.to_ascii_lowercase()).map_or(t, |(_, to)| to).split('-').next().unwrap().to_owned()
+        };
         assert_eq!(language(l.tag), language(tag), "{tag} is read as {}", l.tag);
     }
     assert_eq!(sms.split(' ').count(), 41);
@@ -140,7 +143,8 @@ fn every_entry_is_complete() {
 /// GSM 03.38: the default alphabet (one septet) and its extension table
 /// (two: escape and the character). Anything else sends the whole text as
 /// UCS-2 (UTF-16 units).
-const GSM7_BASIC: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
+const GSM7_BASIC: &str =
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
 const GSM7_EXTENSION: &str = "^{}\\[~]|€\u{c}";
 
 /// How many SMS segments a text takes: 160 septets (153 each when split) in
@@ -148,7 +152,15 @@ const GSM7_EXTENSION: &str = "^{}\\[~]|€\u{c}";
 fn segments(text: &str) -> usize {
     let septets: Option<usize> = text
         .chars()
-        .map(|c| if GSM7_BASIC.contains(c) { Some(1) } else if GSM7_EXTENSION.contains(c) { Some(2) } else { None })
+        .map(|c| {
+            if GSM7_BASIC.contains(c) {
+                Some(1)
+            } else if GSM7_EXTENSION.contains(c) {
+                Some(2)
+            } else {
+                None
+            }
+        })
         .sum();
     let (len, single, part) = match septets {
         Some(n) => (n, 160, 153),

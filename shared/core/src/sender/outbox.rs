@@ -164,12 +164,18 @@ mod tests {
         let configured = Outbox::new().whatsapp_template(Some("acme_code".into()));
         configured.send(&whatsapp("654321")).await.unwrap();
         let [local] = &outbox.messages(None)[..] else { panic!() };
-        assert_eq!((local.channel.as_str(), local.template.as_deref(), local.language.as_deref()), ("whatsapp", Some("verification_code"), Some("en")));
+        assert_eq!(
+            (local.channel.as_str(), local.template.as_deref(), local.language.as_deref()),
+            ("whatsapp", Some("verification_code"), Some("en"))
+        );
         assert!(local.body.ends_with("123456"), "{}", local.body);
         let [sent] = &configured.messages(None)[..] else { panic!() };
         let object = sent.message.as_ref().unwrap();
         assert_eq!(object["template"]["name"], "acme_code");
         assert_eq!(object["template"]["components"][1]["parameters"][0]["text"], "654321");
-        assert_eq!(object.to_string(), crate::whatsapp::message_json("+14155550100", "acme_code", &Whatsapp { language: "en", code: "654321".into() }));
+        assert_eq!(
+            object.to_string(),
+            crate::whatsapp::message_json("+14155550100", "acme_code", &Whatsapp { language: "en", code: "654321".into() })
+        );
     }
 }

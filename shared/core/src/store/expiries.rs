@@ -6,11 +6,11 @@
 //! ([`crate::record::note_expired`]), so a stale listing (a resend, an
 //! approval or a cancel since, or a note already made) writes nothing.
 
-use super::{RecordKey, StoreError};
 #[cfg(doc)]
 use super::Store;
-use crate::record::VerificationRecord;
+use super::{RecordKey, StoreError};
 use crate::clock::{Millis, Seconds, secs_of};
+use crate::record::VerificationRecord;
 use std::future::Future;
 
 /// Records due at most this many at a time.

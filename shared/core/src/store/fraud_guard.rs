@@ -19,17 +19,26 @@ pub enum Tally {
 pub trait FraudGuardStore: Send + Sync {
     /// The window at `now_ms` for a prefix of a service (its buckets, oldest
     /// first, and its block): a fixed number of items, whatever the traffic.
-    fn fraud_window(&self, service_sid: &str, prefix: &str, now_ms: Millis)
-        -> impl Future<Output = Result<Window, StoreError>> + Send;
+    fn fraud_window(&self, service_sid: &str, prefix: &str, now_ms: Millis) -> impl Future<Output = Result<Window, StoreError>> + Send;
 
     /// Adds one send or approval to the prefix's and the service's counters
     /// of the bucket `now_ms` falls in (atomic additions).
-    fn fraud_tally(&self, service_sid: &str, prefix: &str, tally: Tally, now_ms: Millis)
-        -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn fraud_tally(
+        &self,
+        service_sid: &str,
+        prefix: &str,
+        tally: Tally,
+        now_ms: Millis,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Stores `block` for the prefix if the stored block is still
     /// `previous` (none, or the one a start read); otherwise another start
     /// stored one first and this one changes nothing (`Err(Conflict(None))`).
-    fn fraud_block(&self, service_sid: &str, prefix: &str, block: &Block, previous: Option<&Block>)
-        -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn fraud_block(
+        &self,
+        service_sid: &str,
+        prefix: &str,
+        block: &Block,
+        previous: Option<&Block>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

@@ -11,15 +11,15 @@ use super::counters::{Counter, CounterStore};
 use super::expiries::ExpiryStore;
 use super::fraud_guard::{FraudGuardStore, Tally};
 use super::rate_limits::RateLimitStore;
-use super::services::ServiceStore;
-use crate::service_catalog::StoredServices;
-use crate::fraud_guard::{self, Block, BucketCounts, Counts, Window};
 use super::safe_list::{SafeListEntry, SafeListStore};
+use super::services::ServiceStore;
 use super::{RecordKey, Store, StoreError};
 use crate::change::Change;
-use crate::rate_limits::RateLimits;
 use crate::clock::Seconds;
+use crate::fraud_guard::{self, Block, BucketCounts, Counts, Window};
+use crate::rate_limits::RateLimits;
 use crate::record::{StoredStatus, VerificationRecord};
+use crate::service_catalog::StoredServices;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -85,10 +85,8 @@ impl Store for MemoryStore {
         if !change.guard.holds(stored) {
             return Err(StoreError::Conflict(stored.cloned().map(Box::new)));
         }
-        let after = change
-            .write
-            .applied_to(stored)
-            .ok_or_else(|| StoreError::Unavailable("an update of a record that does not exist".into()))?;
+        let after =
+            change.write.applied_to(stored).ok_or_else(|| StoreError::Unavailable("an update of a record that does not exist".into()))?;
         records.insert(change.key.clone(), after.clone());
         Ok(after)
     }

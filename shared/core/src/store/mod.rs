@@ -77,8 +77,7 @@ pub trait Store: Send + Sync {
     fn apply(&self, change: &Change) -> impl Future<Output = Result<VerificationRecord, StoreError>> + Send;
 
     /// The record whose current verification has this sid, within a service.
-    fn find_by_sid(&self, service_sid: &str, sid: &str)
-        -> impl Future<Output = Result<Option<RecordKey>, StoreError>> + Send;
+    fn find_by_sid(&self, service_sid: &str, sid: &str) -> impl Future<Output = Result<Option<RecordKey>, StoreError>> + Send;
 }
 
 /// Every store a verifier and the API need, as one bound: each backend
@@ -104,4 +103,3 @@ impl<T> Stores for T where
         + fraud_guard::FraudGuardStore
 {
 }
-

@@ -15,6 +15,5 @@ pub trait RateLimitStore: Send + Sync {
     /// is one more than what was read) if the stored version is still
     /// `limits.version - 1`; otherwise nothing changes and the answer is
     /// `Err(Conflict(None))`.
-    fn save_rate_limits(&self, service_sid: &str, limits: &RateLimits)
-    -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn save_rate_limits(&self, service_sid: &str, limits: &RateLimits) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

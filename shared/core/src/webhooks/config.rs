@@ -54,7 +54,11 @@ impl Endpoint {
 }
 
 fn derived_id(service_sid: Option<&str>, url: &str) -> String {
-    let d = Sha256::new_with_prefix(b"verify-webhook-endpoint:").chain_update(service_sid.unwrap_or("*")).chain_update(b"|").chain_update(url).finalize();
+    let d = Sha256::new_with_prefix(b"verify-webhook-endpoint:")
+        .chain_update(service_sid.unwrap_or("*"))
+        .chain_update(b"|")
+        .chain_update(url)
+        .finalize();
     format!("we_{}", hex::encode(&d[..8]))
 }
 

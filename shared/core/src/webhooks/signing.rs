@@ -65,11 +65,7 @@ impl fmt::Debug for Secret {
 /// The three headers of one delivery attempt: every secret signs.
 pub fn headers(secrets: &[Secret], id: &str, timestamp: i64, body: &[u8]) -> [(&'static str, String); 3] {
     let signatures: Vec<String> = secrets.iter().map(|s| s.sign(id, timestamp, body)).collect();
-    [
-        (HEADER_ID, id.to_owned()),
-        (HEADER_TIMESTAMP, timestamp.to_string()),
-        (HEADER_SIGNATURE, signatures.join(" ")),
-    ]
+    [(HEADER_ID, id.to_owned()), (HEADER_TIMESTAMP, timestamp.to_string()), (HEADER_SIGNATURE, signatures.join(" "))]
 }
 
 #[cfg(test)]
@@ -80,11 +76,7 @@ mod tests {
     #[test]
     fn known_answer_vector() {
         let secret = Secret::parse("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD").unwrap();
-        let sig = secret.sign(
-            "msg_27UH4WbU6Z5A5EzD8u03UvzRbpk",
-            1649367553,
-            br#"{"email":"test@example.com","username":"test_user"}"#,
-        );
+        let sig = secret.sign("msg_27UH4WbU6Z5A5EzD8u03UvzRbpk", 1649367553, br#"{"email":"test@example.com","username":"test_user"}"#);
         assert_eq!(sig, "v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw=");
     }
 

@@ -98,10 +98,18 @@ impl WhatsappSettings {
         }
         match (&phone_number_id, &template_name) {
             (Some(_), None) => {
-                return Err(format!("{} needs {} (the approved authentication template)", env::WHATSAPP_PHONE_NUMBER_ID, env::WHATSAPP_TEMPLATE_NAME));
+                return Err(format!(
+                    "{} needs {} (the approved authentication template)",
+                    env::WHATSAPP_PHONE_NUMBER_ID,
+                    env::WHATSAPP_TEMPLATE_NAME
+                ));
             }
             (None, Some(_)) => {
-                return Err(format!("{} needs {} (the number it is sent from)", env::WHATSAPP_TEMPLATE_NAME, env::WHATSAPP_PHONE_NUMBER_ID));
+                return Err(format!(
+                    "{} needs {} (the number it is sent from)",
+                    env::WHATSAPP_TEMPLATE_NAME,
+                    env::WHATSAPP_PHONE_NUMBER_ID
+                ));
             }
             _ => {}
         }
@@ -167,8 +175,16 @@ mod tests {
     fn settings_are_checked_and_come_together() {
         assert_eq!(read(&[]).unwrap(), WhatsappSettings::default());
         let id = "phone-number-id-0123456789abcdef0123456789abcdef";
-        let s = read(&[(env::WHATSAPP_PHONE_NUMBER_ID, id), (env::WHATSAPP_TEMPLATE_NAME, "acme_code"), (env::WHATSAPP_META_API_VERSION, "v21.0")]).unwrap();
-        assert_eq!((s.phone_number_id.as_deref(), s.template_name.as_deref(), s.meta_api_version.as_str()), (Some(id), Some("acme_code"), "v21.0"));
+        let s = read(&[
+            (env::WHATSAPP_PHONE_NUMBER_ID, id),
+            (env::WHATSAPP_TEMPLATE_NAME, "acme_code"),
+            (env::WHATSAPP_META_API_VERSION, "v21.0"),
+        ])
+        .unwrap();
+        assert_eq!(
+            (s.phone_number_id.as_deref(), s.template_name.as_deref(), s.meta_api_version.as_str()),
+            (Some(id), Some("acme_code"), "v21.0")
+        );
         let arn = "arn:aws:social-messaging:us-east-1:123456789012:phone-number-id/0123456789abcdef";
         assert!(read(&[(env::WHATSAPP_PHONE_NUMBER_ID, arn), (env::WHATSAPP_TEMPLATE_NAME, "a")]).is_ok());
         for (pairs, names) in [

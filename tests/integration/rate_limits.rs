@@ -53,6 +53,16 @@ async fn definitions_are_versioned(engine: Engine) {
     assert!(matches!(store.save_rate_limits(&sid, &stale).await, Err(StoreError::Conflict(None))), "a stale write loses");
     assert_eq!(store.rate_limits(&sid).await.unwrap(), v2);
     assert!(matches!(store.broken().rate_limits(&sid).await, Err(StoreError::Unavailable(_))));
+
+    // Deleted (its service is), on the version read: a stale delete loses;
+    // then none are defined, and a new document starts again at version 1.
+    assert!(matches!(store.delete_rate_limits(&sid, 1).await, Err(StoreError::Conflict(None))), "a stale delete loses");
+    assert_eq!(store.rate_limits(&sid).await.unwrap(), v2, "nothing deleted");
+    store.delete_rate_limits(&sid, 2).await.unwrap();
+    assert_eq!(store.rate_limits(&sid).await.unwrap(), RateLimits::default(), "deleted: empty, version 0");
+    assert!(matches!(store.save_rate_limits(&sid, &v2).await, Err(StoreError::Conflict(None))), "a writer that read version 1 loses");
+    store.save_rate_limits(&sid, &v1).await.unwrap();
+    assert_eq!(store.rate_limits(&sid).await.unwrap(), v1);
 }
 
 async fn counters_stop_at_their_max_and_give_back(engine: Engine) {

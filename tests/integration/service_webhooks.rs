@@ -10,6 +10,7 @@ use crate::support::*;
 use http::Method;
 use std::time::Duration;
 use verify_core::api::routes::Function::StartVerify;
+use verify_core::rate_limits::RateLimits;
 use verify_core::store::rate_limits::RateLimitStore;
 use verify_core::store::services::ServiceStore;
 
@@ -93,13 +94,22 @@ async fn deleting_a_service_deletes_its_webhooks_and_rate_limits(engine: Engine)
     assert_eq!(status, 201, "{limit}");
     let buckets = format!("/v2/Services/{sid}/RateLimits/{}/Buckets", limit["sid"].as_str().unwrap());
     assert_eq!(call(&api, StartVerify, Method::POST, &buckets, "Max=3&Interval=60").await.0, 201);
+    // A second service whose only limit was deleted: its document is empty, not absent.
+    let (_, emptied) = call(&api, StartVerify, Method::POST, "/v2/Services", "FriendlyName=Emptied").await;
+    let emptied = emptied["sid"].as_str().unwrap().to_owned();
+    let (_, gone) = call(&api, StartVerify, Method::POST, &format!("/v2/Services/{emptied}/RateLimits"), "UniqueName=phone").await;
+    let gone = format!("/v2/Services/{emptied}/RateLimits/{}", gone["sid"].as_str().unwrap());
+    assert_eq!(call(&api, StartVerify, Method::DELETE, &gone, "").await.0, 204);
+    assert_eq!(store.rate_limits(&emptied).await.unwrap().version, 2, "an empty document at version 2");
+    assert_eq!(call(&api, StartVerify, Method::DELETE, &format!("/v2/Services/{emptied}"), "").await.0, 204);
+    assert_eq!(store.rate_limits(&emptied).await.unwrap(), RateLimits::default(), "the emptied document is gone too");
 
     assert_eq!(call(&api, StartVerify, Method::DELETE, &format!("/v2/Services/{sid}"), "").await.0, 204);
     let stored = store.stored_services().await.unwrap();
     assert!(stored.get(&sid).is_none());
     let left: Vec<&str> = stored.webhooks.iter().map(|w| w.service_sid.as_str()).collect();
     assert_eq!(left, [SERVICE_SID], "only the other service's webhook is left");
-    assert!(store.rate_limits(&sid).await.unwrap().limits.is_empty(), "its rate limits are gone");
+    assert_eq!(store.rate_limits(&sid).await.unwrap(), RateLimits::default(), "its rate-limit document is gone, not left empty");
     assert_eq!(call(&api, StartVerify, Method::GET, &format!("/v2/Services/{sid}/Webhooks"), "").await.0, 404);
 }
 

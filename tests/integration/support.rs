@@ -180,6 +180,15 @@ impl RateLimitStore for TestStore {
             Backing::Broken => Err(StoreError::Unavailable("down".into())),
         }
     }
+
+    async fn delete_rate_limits(&self, service_sid: &str, version: u64) -> Result<(), StoreError> {
+        self.log("delete_rate_limits");
+        match &self.backend {
+            Backing::Memory(m) => m.delete_rate_limits(service_sid, version).await,
+            Backing::Dynamo(d) => d.delete_rate_limits(service_sid, version).await,
+            Backing::Broken => Err(StoreError::Unavailable("down".into())),
+        }
+    }
 }
 
 impl CounterStore for TestStore {

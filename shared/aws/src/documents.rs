@@ -1,7 +1,8 @@
 //! Small versioned documents, one item each: the JSON in `doc`, the
 //! version in `ver`. Reading is one strongly consistent `GetItem`; saving a
 //! `PutItem` conditioned on the version read (or on the item's absence for
-//! the first), one write unit for a small document. Rate-limit definitions
+//! the first), one write unit for a small document; deleting one a
+//! `DeleteItem` on the same condition. Rate-limit definitions
 //! (`crate::rate_limits`) and the services managed over the API
 //! (`crate::services`) are kept this way.
 
@@ -59,6 +60,28 @@ impl DynamoStore {
                 .expression_attribute_values(":read", AV::N(read.to_string())),
         };
         match applied(put.send().await).map_err(StoreError::Unavailable)? {
+            true => Ok(()),
+            false => Err(StoreError::Conflict(None)),
+        }
+    }
+
+    /// Deletes the document if the stored one is still at `version` (the
+    /// one read); otherwise `Err(Conflict(None))` and nothing changes.
+    /// Version 0 is no document: nothing to delete. A writer that read the
+    /// deleted version then fails its condition and reads again (version 0).
+    pub(crate) async fn delete_document(&self, pk: &str, version: u64) -> Result<(), StoreError> {
+        if version == 0 {
+            return Ok(());
+        }
+        let delete = self
+            .client()
+            .delete_item()
+            .table_name(self.table())
+            .set_key(Some(key(pk)))
+            .condition_expression("#ver = :read")
+            .expression_attribute_names("#ver", VERSION)
+            .expression_attribute_values(":read", AV::N(version.to_string()));
+        match applied(delete.send().await).map_err(StoreError::Unavailable)? {
             true => Ok(()),
             false => Err(StoreError::Conflict(None)),
         }

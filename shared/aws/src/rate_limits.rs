@@ -29,4 +29,8 @@ impl RateLimitStore for DynamoStore {
     async fn save_rate_limits(&self, service_sid: &str, limits: &RateLimits) -> Result<(), StoreError> {
         self.save_document(&definitions_key(service_sid), KIND_RATE_LIMITS, limits, limits.version).await
     }
+
+    async fn delete_rate_limits(&self, service_sid: &str, version: u64) -> Result<(), StoreError> {
+        self.delete_document(&definitions_key(service_sid), version).await
+    }
 }

@@ -841,6 +841,9 @@ mod tests {
         async fn save_rate_limits(&self, service_sid: &str, limits: &crate::rate_limits::RateLimits) -> Result<(), StoreError> {
             self.0.save_rate_limits(service_sid, limits).await
         }
+        async fn delete_rate_limits(&self, service_sid: &str, version: u64) -> Result<(), StoreError> {
+            self.0.delete_rate_limits(service_sid, version).await
+        }
     }
 
     impl crate::store::services::ServiceStore for CountersDown {

@@ -155,17 +155,19 @@ impl<S: Stores, C: Clock> Api<S, C> {
         Ok(bucket)
     }
 
-    /// Removes every definition of `service` (being deleted); writes
-    /// nothing when it has none.
+    /// Removes `service`'s definitions document (the service is being
+    /// deleted), on the condition that it did not change since it was read;
+    /// again on a fresh read when it did. Writes nothing when it has none.
     pub(super) async fn delete_rate_limits(&self, service: &Service) -> Result<(), ApiError> {
-        if self.read(service).await?.limits.is_empty() {
-            return Ok(());
+        for _ in 0..SAVE_TRIES {
+            let version = self.read(service).await?.version;
+            match self.verifier.store.delete_rate_limits(&service.sid, version).await {
+                Ok(()) => return Ok(()),
+                Err(StoreError::Conflict(_)) => continue,
+                Err(e) => return Err(store_failed(e)),
+            }
         }
-        self.change(service, |set| {
-            set.limits.clear();
-            Ok(())
-        })
-        .await
+        Err(ApiError::from_verify(&VerifyError::Busy, "/RateLimits"))
     }
 
     async fn read(&self, service: &Service) -> Result<RateLimits, ApiError> {

@@ -156,6 +156,15 @@ impl RateLimitStore for MemoryStore {
         all.insert(service_sid.to_owned(), limits.clone());
         Ok(())
     }
+
+    async fn delete_rate_limits(&self, service_sid: &str, version: u64) -> Result<(), StoreError> {
+        let mut all = self.rate_limits.lock().expect("store lock");
+        if all.get(service_sid).map_or(0, |l| l.version) != version {
+            return Err(StoreError::Conflict(None));
+        }
+        all.remove(service_sid);
+        Ok(())
+    }
 }
 
 impl ServiceStore for MemoryStore {

@@ -16,4 +16,11 @@ pub trait RateLimitStore: Send + Sync {
     /// `limits.version - 1`; otherwise nothing changes and the answer is
     /// `Err(Conflict(None))`.
     fn save_rate_limits(&self, service_sid: &str, limits: &RateLimits) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Removes the service's definitions (its service is being deleted) if
+    /// the stored version is still `version`, the one read; otherwise
+    /// nothing changes and the answer is `Err(Conflict(None))`. Afterwards
+    /// the service reads as having none, at version 0. `version` 0 (nothing
+    /// stored) removes nothing.
+    fn delete_rate_limits(&self, service_sid: &str, version: u64) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

@@ -7,6 +7,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 . tests/ci.sh
 bash tests/setup.sh
+echo "setup: ${SECONDS} s" >&2
 
 # stage MINUTES CMD...: runs one stage of the suite with a deadline, so a
 # hung test fails the run with its stage named instead of eating CI's whole
@@ -15,11 +16,13 @@ bash tests/setup.sh
 stage() {
     local minutes="$1"
     shift
-    local rc=0
+    local rc=0 started=$SECONDS
     timeout --signal=TERM --kill-after=30 "${minutes}m" "$@" || rc=$?
     if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
         echo "error: '$*' did not finish within ${minutes} minutes" >&2
     fi
+    # What each stage took, for keeping its deadline (and the README) honest.
+    echo "stage '$*': $((SECONDS - started)) s (deadline ${minutes} min, rc $rc)" >&2
     return "$rc"
 }
 

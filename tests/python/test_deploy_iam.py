@@ -485,16 +485,18 @@ class Flows:
         return Run(failures, self.d.moto.refused_since(offset), log)
 
     def _init_ended(self, name: str, timeout: float = 30.0) -> bool:
-        """Waits until the function has read its secrets and opened its
-        connections (both logged), or has exited (a refused init); whether
-        it got that far. An invocation sent before it polls waits for it."""
+        """Waits until the function has read its secrets and its warm-up has
+        ended, opened or failed (each is logged), or has exited (a refused
+        init); whether it got that far. An invocation sent before it polls
+        waits for it. A failed warm-up is not waited out: `run` reports it."""
         proc = self.emulator.functions[name]
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if proc.poll() is not None:
                 return False
             log = self.emulator.log(name)
-            if "secrets read from Secrets Manager" in log and "warmed up" in log:
+            warm_up_ended = any(line in log for line in ("warmed up", "warm-up failed", "warm-up did not finish"))
+            if "secrets read from Secrets Manager" in log and warm_up_ended:
                 return True
             time.sleep(0.05)
         return False
@@ -586,6 +588,22 @@ class Flows:
             self.stream_after = records[-1]["dynamodb"]["SequenceNumber"]
         return [r for r in records if r["dynamodb"]["Keys"]["pk"]["S"].startswith("VER#") and to in r["dynamodb"]["Keys"]["pk"]["S"]]
 
+    def _await_retry(self, name: str, sid: str, failures: dict[str, str]) -> None:
+        """Runs the retry schedule until the webhook for `sid` is delivered,
+        once the first retry is due (5 s ± 20 %), for at most 10 s."""
+        deadline = time.monotonic() + 10
+        while True:
+            time.sleep(1.5)
+            ok, resp = self.emulator.invoke_payload(name, SCHEDULED)
+            if not ok or resp.get("errors") != 0:
+                failures["retry schedule"] = f"{resp}"
+                return
+            if any(sid in b for b in self.receiver.bodies):
+                return
+            if time.monotonic() > deadline:
+                failures["retry schedule"] = f"the webhook for {sid} was not delivered by a retry"
+                return
+
     def webhook_report(self, name: str, failures: dict[str, str]) -> None:
         keys = self.d.users["webhook-report"]
         to, sid, _ = self._helper_start()
@@ -610,19 +628,11 @@ class Flows:
             sqs.send_message(QueueUrl=self.d.queue_url, MessageBody=json.dumps({"requestContext": {"condition": "RetryAttemptsExhausted"}}))
         except Exception as e:
             failures["stream: failed batch to the on-failure queue"] = repr(e)
-        # The retry schedule, once the first retry is due (5 s ± 20 %).
-        deadline = time.monotonic() + 10
-        while True:
-            time.sleep(1.5)
-            ok, resp = self.emulator.invoke_payload(name, SCHEDULED)
-            if not ok or resp.get("errors") != 0:
-                failures["retry schedule"] = f"{resp}"
-                break
-            if any(sid in b for b in self.receiver.bodies):
-                break
-            if time.monotonic() > deadline:
-                failures["retry schedule"] = f"the webhook for {sid} was not delivered by a retry"
-                break
+        # With no stored delivery (the batch failed) there is nothing to retry.
+        if "stream batch" in failures:
+            failures["retry schedule"] = "needs the stream batch's stored delivery"
+        else:
+            self._await_retry(name, sid, failures)
         # A report: this number's attempts of the last hour, with whether
         # each converted (the range relative to now, never a fixed date).
         since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 3600))

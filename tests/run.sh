@@ -11,8 +11,9 @@ echo "setup: ${SECONDS} s" >&2
 
 # stage MINUTES CMD...: runs one stage of the suite with a deadline, so a
 # hung test fails the run with its stage named instead of eating CI's whole
-# time limit. The deadlines are several times what each stage takes here
-# (README, Tests) and add up to well under CI's 90 minutes.
+# time limit. The deadlines are at least twice what each stage has taken
+# here on a slow day (README, Tests) and add up to 85 minutes, under CI's 90
+# with setup.
 stage() {
     local minutes="$1"
     shift
@@ -48,7 +49,7 @@ curl -sf "$MOTO_ENDPOINT/moto-api/" >/dev/null || { echo "moto did not start"; c
 # of every target first: the binaries the suites spawn, and the tests, with
 # one feature set (building the binaries alone would resolve the
 # dependencies' features without the dev-dependencies and compile them twice).
-stage 40 cargo build --workspace --all-targets
+stage 25 cargo build --workspace --all-targets
 stage 20 cargo test --workspace
 
 # Python and Node tests drive the built verify-local binary.
@@ -56,14 +57,14 @@ export VERIFY_LOCAL_BIN="$root/target/debug/verify-local"
 if compgen -G "tests/python/test_*.py" >/dev/null; then
     # --timeout: pytest-timeout fails one hung test (and prints its stack)
     # rather than letting it hold up the rest.
-    stage 30 tests/.venv/bin/python -m pytest -q --timeout=900 tests/python
+    stage 35 tests/.venv/bin/python -m pytest -q --timeout=900 tests/python
 else
     missing "no Python tests in tests/python"
 fi
 if compgen -G "tests/node/*.test.js" >/dev/null; then
     # --test-timeout: a hung test fails alone; --test-force-exit: a file
     # whose test left a handle open (a browser, a child) still ends.
-    stage 10 node --test --test-timeout=120000 --test-force-exit tests/node/
+    stage 5 node --test --test-timeout=120000 --test-force-exit tests/node/
 else
     missing "no Node tests in tests/node"
 fi

@@ -8,8 +8,9 @@ rebuilds it from them with botocore's encoding. Other SDKs encode differently
 (the Rust SDK writes a space as %20, botocore as +), so a correctly signed
 `Publish` from the function binaries would be refused. This server keeps each
 request's raw body and gives it to the signature check; IAM evaluation is
-moto's own, unchanged. Each refusal is printed (`IAM refused <action>`), so
-the test can tell which action a run was refused.
+moto's own, with one addition: a `BatchGetSecretValue` also needs
+`GetSecretValue`, as on AWS. Each refusal is printed (`IAM refused
+<action>`), so the test can tell which action a run was refused.
 """
 
 from __future__ import annotations
@@ -55,12 +56,27 @@ access_control.IAMRequestBase._create_aws_request = _create_aws_request
 _check = access_control.IAMRequestBase.check_action_permitted
 
 
-def check_action_permitted(self, resource):
+def checked(request, action, resource):
+    request._action = action
     try:
-        return _check(self, resource)
+        return _check(request, resource)
     except Exception:
-        print(f"IAM refused {self._action} on {resource}", flush=True)
+        print(f"IAM refused {action} on {resource}", flush=True)
         raise
+
+
+def check_action_permitted(self, resource):
+    action = self._action
+    allowed = checked(self, action, resource)
+    if action == "secretsmanager:BatchGetSecretValue":
+        # AWS also requires GetSecretValue on each secret the batch reads;
+        # moto checks the batch action only. Its Secrets Manager checks
+        # against "*", so one check of GetSecretValue stands for each.
+        try:
+            checked(self, "secretsmanager:GetSecretValue", resource)
+        finally:
+            self._action = action
+    return allowed
 
 
 access_control.IAMRequestBase.check_action_permitted = check_action_permitted

@@ -188,7 +188,9 @@ def test_no_wildcards_and_every_resource_is_scoped():
             for r in resources(s):
                 if r == "*":
                     # Only an action with no resource-level form.
-                    assert actions(s) in (["sns:GetSMSAttributes"], ["sms-voice:DescribeSpendLimits"]), f"{fn.logical_id}: {s}"
+                    assert actions(s) in (["sns:GetSMSAttributes"], ["sms-voice:DescribeSpendLimits"], ["secretsmanager:BatchGetSecretValue"]), (
+                        f"{fn.logical_id}: {s}"
+                    )
                 elif actions(s) in (["sms-voice:SendVoiceMessage"], ["sms-voice:SendTextMessage"]):
                     # This account's and region's sms-voice resources (the
                     # origination identity may be a bare number, see below).
@@ -359,12 +361,18 @@ def test_code_key_is_only_given_to_the_functions_that_hash_codes():
 def test_each_function_may_read_exactly_the_secrets_it_is_given():
     # secretsmanager:GetSecretValue on the secrets its *_SECRET_ID variables
     # name, each optional one only when its parameter is set; no other
-    # function's, and no other action on them.
+    # function's, and no other action on them. BatchGetSecretValue (one
+    # request for them all) has no resource-level form: "*", and AWS lets it
+    # read only the secrets GetSecretValue is granted on.
     conditions = plain(T["Conditions"])
     for fn in FUNCTIONS:
         given = {plain(v)["Ref"] for k, v in function_env(fn).items() if k.endswith(SECRET_ID)}
         granted = {}
+        batch = [s for s in statements(fn) if actions(s) == ["secretsmanager:BatchGetSecretValue"]]
+        assert [resources(s) for s in batch] == [["*"]], f"{fn.logical_id}: one BatchGetSecretValue statement, on *: {batch}"
         for s in statements(fn):
+            if s in batch:
+                continue
             if any(a.startswith("secretsmanager:") for a in actions(s)):
                 assert actions(s) == ["secretsmanager:GetSecretValue"], f"{fn.logical_id}: {s}"
                 for r in resources(s):

@@ -6,8 +6,8 @@
 //! - by its value, `VERIFY_CODE_KEY=…`: verify-local, the tests, and anyone
 //!   running a function by hand;
 //! - by the name or ARN of the secret that holds it,
-//!   `VERIFY_CODE_KEY_SECRET_ID=verify/code-key`: template.yaml. The value
-//!   is read with `secretsmanager:GetSecretValue` during init, so the
+//!   `VERIFY_CODE_KEY_SECRET_ID=verify/code-key`: template.yaml. The values
+//!   are read during init ([`read`]: one `BatchGetSecretValue`), so the
 //!   function's configuration (what `lambda:GetFunctionConfiguration`
 //!   shows) holds only the secret's name.
 //!
@@ -68,28 +68,63 @@ pub fn named(vars: &HashMap<String, String>, settings: &[SecretSetting]) -> Resu
     Ok(out)
 }
 
-/// Reads each named secret's `SecretString` (all at once), as the values
-/// of their settings. An error names the variable and the secret, never a
+/// The most secrets one `BatchGetSecretValue` returns by id.
+const BATCH_LIMIT: usize = 20;
+
+/// Reads every named secret's `SecretString`, as the values of their
+/// settings, with one `BatchGetSecretValue` (a function names at most six):
+/// one request during init instead of one per secret, and so one
+/// connection and TLS handshake on a fresh client instead of one each. AWS
+/// requires `secretsmanager:GetSecretValue` on each secret besides the
+/// batch action. An error names the variable and the secret, never a
 /// value: the function then refuses to start.
 pub async fn read(client: &aws_sdk_secretsmanager::Client, named: Vec<(SecretSetting, String)>) -> Result<Vec<(String, String)>, String> {
-    let mut calls = tokio::task::JoinSet::new();
-    for (i, (setting, id)) in named.into_iter().enumerate() {
-        let client = client.clone();
-        calls.spawn(async move { (i, setting.value, read_one(&client, setting, &id).await) });
+    let mut ids: Vec<&str> = named.iter().map(|(_, id)| id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut entries = Vec::new();
+    let mut errors = Vec::new();
+    for chunk in ids.chunks(BATCH_LIMIT) {
+        let out = client
+            .batch_get_secret_value()
+            .set_secret_id_list(Some(chunk.iter().map(|id| id.to_string()).collect()))
+            .send()
+            .await
+            .map_err(|e| {
+                format!("{}: cannot read secrets {chunk:?} from Secrets Manager: {}", variables(&named), DisplayErrorContext(&e))
+            })?;
+        entries.extend(out.secret_values().iter().cloned());
+        errors.extend(out.errors().iter().cloned());
     }
-    let mut values = Vec::new();
-    while let Some(done) = calls.join_next().await {
-        let (i, name, value) = done.map_err(|e| format!("reading a secret: {e}"))?;
-        values.push((i, name.to_owned(), value?));
-    }
-    values.sort_by_key(|(i, ..)| *i);
-    Ok(values.into_iter().map(|(_, name, value)| (name, value)).collect())
+    named
+        .iter()
+        .map(|(setting, id)| {
+            let failed = |why: String| format!("{}: cannot read secret {id:?} from Secrets Manager: {why}", setting.secret_id);
+            let Some(entry) = entries.iter().find(|v| v.name().is_some_and(|name| answers(id, name, v.arn()))) else {
+                // Secrets Manager's reason for this one (the error's id is the
+                // name or ARN asked for), else that it is simply missing.
+                let why = errors
+                    .iter()
+                    .find(|e| e.secret_id().is_some_and(|s| answers(id, s, Some(s))))
+                    .map(|e| format!("{}: {}", e.error_code().unwrap_or("error"), e.message().unwrap_or("")))
+                    .unwrap_or_else(|| "not in Secrets Manager's answer".into());
+                return Err(failed(why));
+            };
+            let value = entry.secret_string().ok_or_else(|| failed("it has no SecretString (a binary secret is not read)".into()))?;
+            Ok((setting.value.to_owned(), value.to_owned()))
+        })
+        .collect()
 }
 
-async fn read_one(client: &aws_sdk_secretsmanager::Client, setting: SecretSetting, id: &str) -> Result<String, String> {
-    let failed = |why: String| format!("{}: cannot read secret {id:?} from Secrets Manager: {why}", setting.secret_id);
-    let out = client.get_secret_value().secret_id(id).send().await.map_err(|e| failed(DisplayErrorContext(&e).to_string()))?;
-    out.secret_string.ok_or_else(|| failed("it has no SecretString (a binary secret is not read)".into()))
+/// Whether a secret named `name` (ARN `arn`) is the one `id` asks for: by
+/// name, by ARN, or by an ARN without its "-" and six random characters.
+fn answers(id: &str, name: &str, arn: Option<&str>) -> bool {
+    id == name || arn.is_some_and(|arn| id == arn || arn.strip_prefix(id).is_some_and(|rest| rest.len() == 7 && rest.starts_with('-')))
+}
+
+/// The variables naming the secrets, for an error about all of them.
+fn variables(named: &[(SecretSetting, String)]) -> String {
+    named.iter().map(|(s, _)| s.secret_id).collect::<Vec<_>>().join(", ")
 }
 
 #[cfg(test)]
@@ -115,5 +150,16 @@ mod tests {
         assert_eq!(err, "set VERIFY_CODE_KEY or VERIFY_CODE_KEY_SECRET_ID, not both");
         // webhook-report never reads the code key's secret.
         assert!(named(&vars(&[("VERIFY_CODE_KEY_SECRET_ID", "x")]), REPORT_SECRETS).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_batch_answer_is_matched_by_name_arn_or_arn_without_its_suffix() {
+        let arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:verify/code-key-AbC123";
+        assert!(answers("verify/code-key", "verify/code-key", Some(arn)));
+        assert!(answers(arn, "verify/code-key", Some(arn)));
+        assert!(answers("arn:aws:secretsmanager:us-east-1:123456789012:secret:verify/code-key", "verify/code-key", Some(arn)));
+        assert!(!answers("verify/code", "verify/code-key", Some(arn)), "a prefix of the name is another secret");
+        assert!(!answers("arn:aws:secretsmanager:us-east-1:123456789012:secret:verify/code", "verify/code-key", Some(arn)));
+        assert!(!answers("verify/code-key-previous", "verify/code-key", Some(arn)));
     }
 }

@@ -29,6 +29,15 @@ pub(crate) fn from_item<T: DeserializeOwned + Default>(item: &Item) -> Result<T,
     }
 }
 
+/// A write conditioned on the version read: not applied means another
+/// writer came first (`Conflict`), a failure that it could not be made.
+fn versioned(applied: Result<bool, String>) -> Result<(), StoreError> {
+    match applied.map_err(StoreError::Unavailable)? {
+        true => Ok(()),
+        false => Err(StoreError::Conflict(None)),
+    }
+}
+
 impl DynamoStore {
     /// The document at `pk`, strongly consistent.
     pub(crate) async fn document<T: DeserializeOwned + Default>(&self, pk: &str) -> Result<T, StoreError> {
@@ -59,10 +68,7 @@ impl DynamoStore {
                 .expression_attribute_names("#ver", VERSION)
                 .expression_attribute_values(":read", AV::N(read.to_string())),
         };
-        match applied(put.send().await).map_err(StoreError::Unavailable)? {
-            true => Ok(()),
-            false => Err(StoreError::Conflict(None)),
-        }
+        versioned(applied(put.send().await))
     }
 
     /// Deletes the document if the stored one is still at `version` (the
@@ -81,10 +87,7 @@ impl DynamoStore {
             .condition_expression("#ver = :read")
             .expression_attribute_names("#ver", VERSION)
             .expression_attribute_values(":read", AV::N(version.to_string()));
-        match applied(delete.send().await).map_err(StoreError::Unavailable)? {
-            true => Ok(()),
-            false => Err(StoreError::Conflict(None)),
-        }
+        versioned(applied(delete.send().await))
     }
 }
 

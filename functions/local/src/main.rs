@@ -18,6 +18,10 @@ mod serve;
 mod stream;
 mod stream_history;
 
+/// mimalloc instead of the system allocator (see Cargo.toml).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::Parser;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;

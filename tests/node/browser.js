@@ -49,7 +49,14 @@ async function launchBrowser() {
     async newPage() {
       const page = await bounded(context.newPage(), 'opening a page');
       const close = page.close.bind(page);
-      page.close = (options) => bounded(close(options), 'closing a page');
+      // Closing a page is cleanup after a test's assertions: a close that
+      // Chromium leaves unanswered (seen once in CI, the next tests' pages
+      // worked) is reported, not a failure of the test that already passed.
+      // The browser's own close at the end stays bounded and fatal.
+      page.close = (options) =>
+        bounded(close(options), 'closing a page', 10000).catch((e) => {
+          console.error(`warning: ${e.message}; going on`);
+        });
       return page;
     },
     clearCookies: () => bounded(context.clearCookies(), 'clearing cookies'),

@@ -1,35 +1,41 @@
 //! The `--memory` engine's database, laid out so a write's cost does not
 //! grow with everything written before it.
 //!
-//! With `--memory` the engine's SQLite database lives in SQLite's page
-//! cache: every page of it is a cache entry, so the cache's hash table has
-//! as many slots as the database has pages. Measured (perf, gdb on a
-//! running verify-local, SQLite 3.49.2 as bundled): when a B-tree
-//! rebalance swaps two pages' numbers, SQLite parks one of them at a
-//! temporary number, the lock page (1 GiB / page size + 1, page 262,145
-//! with the default 4 KiB pages), which leaves that number as the cache's
-//! highest key; the commit then trims the cache back to the database's
-//! size and, the gap being wider than the hash table, walks every slot of
-//! it. Deletes and rewrites (stream trimming, index entries replaced on
-//! each update) make those swaps common, so a commit walked a slot per
-//! page of the whole database: `pcache1TruncateUnsafe` went from 0.3 % of
-//! verify-local's CPU in its first 5,000 verifications to 8.5 % after
-//! 30,000, and the rate fell by up to half until the database passed
-//! 1 GiB (the lock page inside it, no gap) and partly recovered.
+//! It lives in SQLite's `memdb` VFS: the database's bytes in one growable
+//! buffer, shared by name with the other connections of this process (the
+//! stream history's, [`crate::stream_history`]), its rollback journal in
+//! another, nothing on disk. The pager in front of it keeps an ordinary
+//! bounded page cache, as for a file.
 //!
-//! SQLite keeps that behaviour for in-memory databases; what we choose is
-//! the page size, and it cuts both ways. Larger pages mean fewer of them,
-//! so a shorter walk; but every write transaction first copies each page
-//! it touches, whole, into the in-memory rollback journal
+//! Why not SQLite's older in-memory database (`mode=memory`), which this
+//! used until 2026-12-04: there the page cache *is* the storage, so its
+//! hash table has a slot per page of the database. Measured (perf, gdb on a
+//! running verify-local, SQLite 3.49.2 as bundled): when a B-tree rebalance
+//! swaps two pages' numbers, SQLite parks one of them at a temporary
+//! number, the lock page (1 GiB / page size + 1), which leaves that number
+//! as the cache's highest key; the commit then trims the cache back to the
+//! database's size and, the gap being wider than the hash table, walks
+//! every slot of it. Deletes and rewrites (stream trimming, index entries
+//! replaced on each update) make those swaps common, so a commit walked a
+//! slot per page of the whole database: `pcache1TruncateUnsafe` went from
+//! 0.3 % of verify-local's CPU in its first 5,000 verifications to 8.5 %
+//! after 30,000, and the rate fell until the database passed 1 GiB. Larger
+//! pages only shortened the walk (16 KiB pages still fell from 192 to
+//! 122 verifications/s over 100,000 on 2026-12-04, `bench/endurance.sh`);
+//! a bounded cache removes it.
+//!
+//! A memdb database stops growing at 1 GiB unless told otherwise; the
+//! limit is lifted (an in-memory engine is bounded by the TTL sweep and
+//! the machine's memory, as before).
+//!
+//! [`PAGE_SIZE`] is 16 KiB. Every write transaction copies each page it
+//! touches, whole, into the rollback journal, so large pages cost per write
 //! (`pagerAddPageToRollbackJournal`: 13.7 % of verify-local's CPU with
-//! 64 KiB pages). Measured as verify-local CPU per complete verification
-//! over its first 3,000 (release build, one client): 9.2 ms with 4 KiB
-//! pages, 9.4 with 8, 9.6–9.8 with 16, 10.6 with 32, 11.9–13.2 with 64.
-//! [`PAGE_SIZE`] is 16 KiB: within a few per cent of the smallest pages'
-//! cost per write, and a quarter as many pages as 4 KiB, so the walk stays
-//! a quarter as long (measured flat over 100,000 verifications with
-//! `bench/endurance.sh`, see README). A file database (no `--memory`)
-//! caches a bounded number of pages and is not affected.
+//! 64 KiB pages); measured as CPU per complete verification on the older
+//! in-memory database (release build, one client, first 3,000): 9.2 ms
+//! with 4 KiB pages, 9.4 with 8, 9.6–9.8 with 16, 10.6 with 32, 11.9–13.2
+//! with 64. Not re-measured on memdb, where the page size no longer bears
+//! on the cache.
 
 use rusqlite::Connection;
 
@@ -37,11 +43,11 @@ use rusqlite::Connection;
 pub const PAGE_SIZE: u32 = 16_384;
 
 /// Opens the engine on a fresh named in-memory database (see
-/// [`crate::stream_history::memory_uri`]) whose page size is [`PAGE_SIZE`].
-/// The page size of a database is fixed by its first write, so a connection
-/// of our own sets it and writes first, and stays open until the engine's
-/// connection holds the database (a named in-memory database ends with its
-/// last connection).
+/// [`crate::stream_history::memory_uri`]) whose page size is [`PAGE_SIZE`]
+/// and whose size is not capped. The page size of a database is fixed by
+/// its first write, so a connection of our own sets it and writes first,
+/// and stays open until the engine's connection holds the database (a
+/// named memdb database ends with its last connection).
 pub fn open(uri: &str) -> Result<dynoxide::Database, String> {
     let first = Connection::open(uri).map_err(|e| format!("{uri}: {e}"))?;
     first
@@ -51,9 +57,31 @@ pub fn open(uri: &str) -> Result<dynoxide::Database, String> {
              DROP TABLE verify_local_page_size;"
         ))
         .map_err(|e| format!("setting the in-memory engine's page size: {e}"))?;
+    size_limit(&first, i64::MAX)?;
     let db = dynoxide::Database::new(uri).map_err(|e| e.to_string())?;
     drop(first);
     Ok(db)
+}
+
+/// Sets the most bytes the memdb database behind `conn` may grow to (1 GiB
+/// by default) and returns the limit now in force; a negative `bytes` only
+/// reads it.
+fn size_limit(conn: &Connection, bytes: i64) -> Result<i64, String> {
+    let mut limit = bytes;
+    // SAFETY: the handle is live for the call, and SQLITE_FCNTL_SIZE_LIMIT
+    // reads and writes the one i64 it is given.
+    let rc = unsafe {
+        rusqlite::ffi::sqlite3_file_control(
+            conn.handle(),
+            c"main".as_ptr(),
+            rusqlite::ffi::SQLITE_FCNTL_SIZE_LIMIT,
+            (&mut limit as *mut i64).cast(),
+        )
+    };
+    if rc != rusqlite::ffi::SQLITE_OK {
+        return Err(format!("the in-memory engine's size limit: SQLite error {rc} (not a memdb database?)"));
+    }
+    Ok(limit)
 }
 
 #[cfg(test)]
@@ -79,5 +107,8 @@ mod tests {
         assert_eq!(tables, 1);
         let size: u32 = conn.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap();
         assert_eq!(size, PAGE_SIZE);
+        // It is a memdb database (only those answer the size limit), no
+        // longer capped at 1 GiB.
+        assert_eq!(size_limit(&conn, -1).unwrap(), i64::MAX);
     }
 }

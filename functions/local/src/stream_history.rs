@@ -41,13 +41,14 @@ const RETENTION_SECS: i64 = 24 * 3600;
 const PUBLIC_OFFSET: u128 = 100_000_000_000_000_000_000;
 
 /// A URI naming a fresh in-memory database that a second connection in
-/// this process can open (SQLite's shared cache for a named memory
-/// database). Unique per call.
+/// this process can open (SQLite's memdb VFS shares a database whose name
+/// starts with `/` by that name; nothing is written to disk, see
+/// [`crate::memory_engine`]). Unique per call.
 pub fn memory_uri() -> String {
     use rand::TryRngCore;
     let mut bytes = [0u8; 8];
     let _ = rand::rngs::OsRng.try_fill_bytes(&mut bytes);
-    format!("file:verify-local-{}-{}?mode=memory&cache=shared", std::process::id(), hex::encode(bytes))
+    format!("file:/verify-local-{}-{}?vfs=memdb", std::process::id(), hex::encode(bytes))
 }
 
 /// Makes the checkpoint table, the trigger and the indexes on the engine

@@ -19,10 +19,10 @@
 //! replaced on each update) make those swaps common, so a commit walked a
 //! slot per page of the whole database: `pcache1TruncateUnsafe` went from
 //! 0.3 % of verify-local's CPU in its first 5,000 verifications to 8.5 %
-//! after 30,000, and the rate fell until the database passed 1 GiB. Larger
-//! pages only shortened the walk (16 KiB pages still fell from 192 to
-//! 122 verifications/s over 100,000 on 2026-12-04, `bench/endurance.sh`);
-//! a bounded cache removes it.
+//! after 30,000 (with 4 KiB pages), and the rate fell until the
+//! database passed 1 GiB. 16 KiB pages made the walk a quarter as long
+//! (0.25–0.44 % of the CPU early and late in 100,000 verifications, a
+//! profile of 2026-12-04); a bounded cache removes it.
 //!
 //! A memdb database stops growing at 1 GiB unless told otherwise; the
 //! limit is lifted (an in-memory engine is bounded by the TTL sweep and

@@ -34,8 +34,11 @@
 //! 64 KiB pages); measured as CPU per complete verification on the older
 //! in-memory database (release build, one client, first 3,000): 9.2 ms
 //! with 4 KiB pages, 9.4 with 8, 9.6–9.8 with 16, 10.6 with 32, 11.9–13.2
-//! with 64. Not re-measured on memdb, where the page size no longer bears
-//! on the cache.
+//! with 64. On memdb, where the page size no longer bears on the cache,
+//! 4 KiB used about 4 % less CPU than 16 KiB in six alternating pairs, but
+//! its one endurance run ended at 83.9 % of its first rate against
+//! 89.9–102.0 % for 16 KiB's three, so 16 KiB stays until more runs
+//! decide (`bench/results/local-memdb-ab.md`).
 
 use rusqlite::Connection;
 

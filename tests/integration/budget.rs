@@ -85,7 +85,7 @@ async fn budget(level: verify_core::fraud_guard::Level) {
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("t", "t", None, None, "test"))
         .endpoint_url(&endpoint)
-        .http_client(verify_aws::clients::https_client())
+        .http_client(verify_aws::clients::https_client(verify_aws::clients::AwsRoots::AmazonTrustServices))
         .interceptor(log.clone())
         .build();
     let client = aws_sdk_dynamodb::Client::from_conf(config);

@@ -30,17 +30,70 @@ pub fn timeouts() -> TimeoutConfig {
     TimeoutConfig::builder().operation_attempt_timeout(ATTEMPT_TIMEOUT).operation_timeout(OPERATION_TIMEOUT).build()
 }
 
-/// The one HTTPS client every AWS client in the process shares: hyper and
-/// rustls with *ring* for its cryptography. The SDK's default client uses
-/// aws-lc, which is about 1 MB more in every bootstrap (size is cold start on
-/// Lambda); ring gives the same TLS 1.2/1.3 suites AWS endpoints use, but no
-/// post-quantum key exchange (see the README's Security notes).
-pub fn https_client() -> SharedHttpClient {
-    static CLIENT: OnceLock<SharedHttpClient> = OnceLock::new();
-    CLIENT
+/// The certificate authorities the AWS clients trust.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AwsRoots {
+    /// Amazon Trust Services' four roots and the Starfield Services G2 root
+    /// that cross-signs them (`amazon_trust_services_roots.pem`, the
+    /// certificates amazontrust.com/repository publishes): the CA of the AWS
+    /// endpoints in the `aws` and `aws-us-gov` partitions. Five embedded
+    /// roots parse in about 0.1 ms; the system's store took 3.5 ms on every
+    /// cold start (Debian's 145 roots, read from a bundle and a directory
+    /// and parsed), before the first AWS call could go out. It also means a
+    /// certificate for an AWS host from any other CA is refused.
+    AmazonTrustServices,
+    /// The system's store (rustls-native-certs): for partitions whose CAs
+    /// this project has not checked (China, the ISO regions, the European
+    /// Sovereign Cloud, a region it does not know), an `https://` endpoint
+    /// override (a proxy or emulator with its own certificate), and whenever
+    /// `SSL_CERT_FILE` or `SSL_CERT_DIR` names a store (a TLS-inspecting
+    /// proxy's CA, say): the way to opt out.
+    System,
+}
+
+impl AwsRoots {
+    /// The roots for a process in `region`, calling `endpoints` (the
+    /// overrides set; `None` for the service's own endpoint).
+    /// `store_named`: `SSL_CERT_FILE` or `SSL_CERT_DIR` is set.
+    pub fn choose<'a>(region: &str, endpoints: impl IntoIterator<Item = Option<&'a str>>, store_named: bool) -> AwsRoots {
+        let https_override = endpoints.into_iter().flatten().any(|url| !url.trim_start().to_ascii_lowercase().starts_with("http://"));
+        if store_named || https_override || !ats_partition(region) { AwsRoots::System } else { AwsRoots::AmazonTrustServices }
+    }
+}
+
+/// Whether `region` is in the `aws` or `aws-us-gov` partition, by its name:
+/// `us-gov-…`, or a commercial area prefix and no `iso` (the ISO regions,
+/// `us-iso-east-1` and kin, are separate partitions). `cn-…` and `eusc-…`
+/// do not match.
+fn ats_partition(region: &str) -> bool {
+    const COMMERCIAL: [&str; 9] = ["us-", "eu-", "ap-", "ca-", "sa-", "me-", "af-", "il-", "mx-"];
+    !region.contains("iso") && COMMERCIAL.iter().any(|p| region.starts_with(p))
+}
+
+const AMAZON_TRUST_SERVICES_ROOTS: &[u8] = include_bytes!("amazon_trust_services_roots.pem");
+
+/// The one HTTPS client every AWS client in the process shares (per
+/// [`AwsRoots`]): hyper and rustls with *ring* for its cryptography. The
+/// SDK's default client uses aws-lc, which is about 1 MB more in every
+/// bootstrap (size is cold start on Lambda); ring gives the same TLS 1.2/1.3
+/// suites AWS endpoints use, but no post-quantum key exchange (see the
+/// README's Security notes).
+pub fn https_client(roots: AwsRoots) -> SharedHttpClient {
+    static ATS: OnceLock<SharedHttpClient> = OnceLock::new();
+    static SYSTEM: OnceLock<SharedHttpClient> = OnceLock::new();
+    let client = match roots {
+        AwsRoots::AmazonTrustServices => &ATS,
+        AwsRoots::System => &SYSTEM,
+    };
+    client
         .get_or_init(|| {
-            use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
-            aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https()
+            use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore, rustls_provider::CryptoMode};
+            let store = match roots {
+                AwsRoots::AmazonTrustServices => TrustStore::empty().with_pem_certificate(AMAZON_TRUST_SERVICES_ROOTS),
+                AwsRoots::System => TrustStore::default(),
+            };
+            let context = TlsContext::builder().with_trust_store(store).build().expect("a trust store is a valid TLS context");
+            aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).tls_context(context).build_https()
         })
         .clone()
 }
@@ -74,6 +127,7 @@ pub struct LambdaEnv {
     /// [`timeouts`] for a function (its 10 s deadline); none for a local
     /// engine, which has no deadline and may be slow under a test's load.
     deadline: bool,
+    roots: AwsRoots,
 }
 
 /// One SDK client from a [`LambdaEnv`]: every service gets the same region,
@@ -86,7 +140,7 @@ macro_rules! client_from_env {
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new($env.region.clone()))
             .credentials_provider($env.credentials.clone())
-            .http_client(https_client());
+            .http_client(https_client($env.roots));
         if $env.deadline {
             config = config.timeout_config(timeouts());
         }
@@ -111,7 +165,7 @@ impl LambdaEnv {
         };
         let credentials = aws_sdk_dynamodb::config::Credentials::new(key, secret, get("AWS_SESSION_TOKEN"), None, "lambda-environment");
         let any = get("AWS_ENDPOINT_URL");
-        Ok(LambdaEnv {
+        let mut env = LambdaEnv {
             region,
             credentials,
             dynamodb_endpoint: get("AWS_ENDPOINT_URL_DYNAMODB").or_else(|| any.clone()),
@@ -121,7 +175,19 @@ impl LambdaEnv {
             whatsapp_endpoint: get("AWS_ENDPOINT_URL_SOCIALMESSAGING").or_else(|| any.clone()),
             secrets_endpoint: get("AWS_ENDPOINT_URL_SECRETS_MANAGER").or(any),
             deadline: true,
-        })
+            roots: AwsRoots::System,
+        };
+        let endpoints = [
+            &env.dynamodb_endpoint,
+            &env.sns_endpoint,
+            &env.ses_endpoint,
+            &env.voice_endpoint,
+            &env.whatsapp_endpoint,
+            &env.secrets_endpoint,
+        ];
+        let store_named = get("SSL_CERT_FILE").is_some() || get("SSL_CERT_DIR").is_some();
+        env.roots = AwsRoots::choose(&env.region, endpoints.map(Option::as_deref), store_named);
+        Ok(env)
     }
 
     /// Everything at one local endpoint, with region and credentials that
@@ -137,6 +203,7 @@ impl LambdaEnv {
             whatsapp_endpoint: Some(endpoint.into()),
             secrets_endpoint: Some(endpoint.into()),
             deadline: false,
+            roots: AwsRoots::choose("us-east-1", [Some(endpoint)], false),
         }
     }
 
@@ -182,8 +249,11 @@ pub fn ses_at(endpoint: &str) -> aws_sdk_sesv2::Client {
     LambdaEnv::local(endpoint).ses()
 }
 
+/// aws-config's loader, for verify-local on AWS (`--aws`, or an endpoint
+/// override): a developer's machine, perhaps behind a proxy whose CA only
+/// the system's store holds, so the system's roots.
 pub async fn sdk_config() -> SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(https_client()).load().await
+    aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(https_client(AwsRoots::System)).load().await
 }
 
 pub fn dynamodb(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
@@ -266,5 +336,62 @@ mod tests {
         // A local engine has no deadline.
         let local = dynamodb_at("http://127.0.0.1:1");
         assert_eq!(local.config().timeout_config().and_then(|t| t.operation_timeout()), None);
+    }
+
+    #[test]
+    fn aws_calls_trust_amazon_trust_services_where_that_is_its_ca() {
+        use AwsRoots::{AmazonTrustServices as Ats, System};
+        for region in ["us-east-1", "eu-central-2", "ap-southeast-7", "me-central-1", "mx-central-1", "il-central-1", "us-gov-west-1"] {
+            assert_eq!(AwsRoots::choose(region, [None, None], false), Ats, "{region}");
+        }
+        // Partitions whose CAs were not checked, and names not known.
+        for region in ["cn-north-1", "cn-northwest-1", "us-iso-east-1", "us-isob-east-1", "eu-isoe-west-1", "eusc-de-east-1", "xx-east-1"] {
+            assert_eq!(AwsRoots::choose(region, [None], false), System, "{region}");
+        }
+        // Plain-HTTP overrides use no TLS at all; an https one may be a
+        // proxy or emulator with its own CA; a named store is the opt-out.
+        assert_eq!(AwsRoots::choose("eu-west-1", [Some("http://127.0.0.1:4566"), None], false), Ats);
+        assert_eq!(AwsRoots::choose("eu-west-1", [None, Some("https://localhost:4566")], false), System);
+        assert_eq!(AwsRoots::choose("eu-west-1", [Some("HTTPS://proxy.example")], false), System);
+        assert_eq!(AwsRoots::choose("eu-west-1", [None], true), System);
+    }
+
+    #[test]
+    fn lambda_env_chooses_its_roots_from_what_lambda_sets() {
+        let base = [("AWS_REGION", "eu-west-1"), ("AWS_ACCESS_KEY_ID", "AKID"), ("AWS_SECRET_ACCESS_KEY", "s")];
+        let roots = |extra: &[(&str, &str)]| {
+            let mut pairs = base.to_vec();
+            pairs.extend_from_slice(extra);
+            LambdaEnv::from_lookup(env(&pairs)).unwrap().roots
+        };
+        assert_eq!(roots(&[]), AwsRoots::AmazonTrustServices);
+        assert_eq!(roots(&[("AWS_ENDPOINT_URL", "http://127.0.0.1:5000")]), AwsRoots::AmazonTrustServices);
+        assert_eq!(roots(&[("AWS_ENDPOINT_URL_SECRETS_MANAGER", "https://vpce.example")]), AwsRoots::System);
+        assert_eq!(roots(&[("SSL_CERT_FILE", "/etc/pki/tls/certs/ca-bundle.crt")]), AwsRoots::System);
+        assert_eq!(roots(&[("SSL_CERT_DIR", "/etc/ssl/certs")]), AwsRoots::System);
+        assert_eq!(roots(&[("AWS_REGION", "cn-north-1")]), AwsRoots::System);
+    }
+
+    /// Known answers: the SHA-256 fingerprints amazontrust.com/repository
+    /// publishes for Amazon Root CA 1 to 4 and Starfield Services Root
+    /// Certificate Authority - G2, in the file's order; and rustls takes each
+    /// as a trust anchor.
+    #[test]
+    fn the_embedded_roots_are_the_published_amazon_trust_services_roots() {
+        use rustls::pki_types::CertificateDer;
+        use rustls::pki_types::pem::PemObject;
+        use sha2::{Digest, Sha256};
+        let published = [
+            "8ecde6884f3d87b1125ba31ac3fcb13d7016de7f57cc904fe1cb97c6ae98196e",
+            "1ba5b2aa8c65401a82960118f80bec4f62304d83cec4713a19c39c011ea46db4",
+            "18ce6cfe7bf14e60b2e347b8dfe868cb31d02ebb3ada271569f50343b46db3a4",
+            "e35d28419ed02025cfa69038cd623962458da5c695fbdea3c22b0bfb25897092",
+            "568d6905a2c88708a4b3025190edcfedb1974a606a13c6e5290fcb2ae63edab5",
+        ];
+        let certs: Vec<CertificateDer> = CertificateDer::pem_slice_iter(AMAZON_TRUST_SERVICES_ROOTS).collect::<Result<_, _>>().unwrap();
+        let fingerprints: Vec<String> = certs.iter().map(|c| hex::encode(Sha256::digest(c.as_ref()))).collect();
+        assert_eq!(fingerprints, published);
+        let mut store = rustls::RootCertStore::empty();
+        assert_eq!(store.add_parsable_certificates(certs), (5, 0));
     }
 }

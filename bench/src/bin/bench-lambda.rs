@@ -227,8 +227,18 @@ struct Running {
     spawned: Instant,
 }
 
+#[derive(Clone, Copy)]
+enum Log {
+    Fresh,
+    Cold,
+}
+
 impl Harness {
-    async fn spawn(&self, name: &str, binary: &str, extra: &[(&str, &str)]) -> Running {
+    /// `log`: where its output goes. Warm runs write `{name}.log` afresh
+    /// (its "served" lines are counted); cold starts append to
+    /// `{name}-cold.log`, so every init's own timing lines ("secrets read",
+    /// "warmed up") are kept.
+    async fn spawn(&self, name: &str, binary: &str, extra: &[(&str, &str)], log: Log) -> Running {
         let gen_id = self.next_gen.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel(1);
         let generation = Arc::new(Generation {
@@ -238,7 +248,11 @@ impl Harness {
             init_error: std::sync::Mutex::new(None),
         });
         self.emu.generations.lock().unwrap().insert(gen_id, generation.clone());
-        let log = std::fs::File::create(self.log_dir.join(format!("{name}.log"))).unwrap();
+        let log = match log {
+            Log::Fresh => std::fs::File::create(self.log_dir.join(format!("{name}.log"))),
+            Log::Cold => std::fs::File::options().create(true).append(true).open(self.log_dir.join(format!("{name}-cold.log"))),
+        }
+        .unwrap();
         let mut cmd = tokio::process::Command::new(binary);
         cmd.env_clear()
             .envs(self.base_env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
@@ -382,7 +396,7 @@ async fn cold_starts(
     let mut r = ColdResult { ready: vec![], first_response: vec![], rss_kib: vec![] };
     for _ in 0..runs {
         let (ev, want) = event();
-        let mut p = h.spawn(name, binary, mode).await;
+        let mut p = h.spawn(name, binary, mode, Log::Cold).await;
         let outcome = p.invoke(ev).await;
         let first = p.spawned.elapsed();
         expect(&outcome, want, name);
@@ -420,7 +434,7 @@ impl WarmResult {
 
 /// One process, one untimed first invocation, then `events` timed ones.
 async fn warm_run(h: &Harness, name: &str, binary: &str, first: (Bytes, u16), events: Vec<(Bytes, u16)>) -> WarmResult {
-    let mut p = h.spawn(name, binary, &[("VERIFY_WARM_UP", "true")]).await;
+    let mut p = h.spawn(name, binary, &[("VERIFY_WARM_UP", "true")], Log::Fresh).await;
     let outcome = p.invoke(first.0).await;
     expect(&outcome, first.1, name);
     let mut r = WarmResult { total: vec![], backend: vec![], overhead: vec![], handled: vec![], handled_overhead: vec![], rss_kib: 0 };
@@ -478,6 +492,9 @@ async fn main() {
     let warm: usize = flags.number("warm", 1000);
     let bins: HashMap<String, String> =
         flags.all("bin").iter().map(|b| b.split_once('=').map(|(n, p)| (n.to_owned(), p.to_owned())).expect("--bin NAME=PATH")).collect();
+    for name in bins.keys() {
+        let _ = std::fs::remove_file(log_dir.join(format!("{name}-cold.log")));
+    }
 
     // DynamoDB: embedded dynoxide on loopback, with the table the code defines.
     let db = dynoxide::Database::memory().unwrap();

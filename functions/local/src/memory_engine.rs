@@ -28,22 +28,24 @@
 //! limit is lifted (an in-memory engine is bounded by the TTL sweep and
 //! the machine's memory, as before).
 //!
-//! [`PAGE_SIZE`] is 16 KiB. Every write transaction copies each page it
-//! touches, whole, into the rollback journal, so large pages cost per write
-//! (`pagerAddPageToRollbackJournal`: 13.7 % of verify-local's CPU with
-//! 64 KiB pages); measured as CPU per complete verification on the older
-//! in-memory database (release build, one client, first 3,000): 9.2 ms
-//! with 4 KiB pages, 9.4 with 8, 9.6–9.8 with 16, 10.6 with 32, 11.9–13.2
-//! with 64. On memdb, where the page size no longer bears on the cache,
-//! 4 KiB used about 4 % less CPU than 16 KiB in six alternating pairs, but
-//! its one endurance run ended at 83.9 % of its first rate against
-//! 89.9–102.0 % for 16 KiB's three, so 16 KiB stays until more runs
-//! decide (`bench/results/local-memdb-ab.md`).
+//! [`PAGE_SIZE`] is 4 KiB, SQLite's default. Every write transaction copies
+//! each page it touches, whole, into the rollback journal, so large pages
+//! cost per write (`pagerAddPageToRollbackJournal`: 13.7 % of
+//! verify-local's CPU with 64 KiB pages); measured as CPU per complete
+//! verification on the older in-memory database (release build, one
+//! client, first 3,000): 9.2 ms with 4 KiB pages, 9.4 with 8, 9.6–9.8 with
+//! 16, 10.6 with 32, 11.9–13.2 with 64. 16 KiB was chosen there only
+//! because larger pages shortened the cache walk that database did on every
+//! commit; memdb has no such walk. On memdb 4 KiB used about 4 % less CPU
+//! than 16 KiB in six alternating pairs; over 100,000 verifications its two
+//! runs averaged 182.0 and 200.1/s (last 10,000 at 83.9 and 95.3 % of the
+//! first), 16 KiB's four 160.9–178.9/s (89.9–102.0 %)
+//! (`bench/results/local-memdb-ab.md`).
 
 use rusqlite::Connection;
 
 /// Bytes per page of the in-memory database (see the module's note).
-pub const PAGE_SIZE: u32 = 16_384;
+pub const PAGE_SIZE: u32 = 4_096;
 
 /// Opens the engine on a fresh named in-memory database (see
 /// [`crate::stream_history::memory_uri`]) whose page size is [`PAGE_SIZE`]

@@ -72,6 +72,19 @@ fn ats_partition(region: &str) -> bool {
 
 const AMAZON_TRUST_SERVICES_ROOTS: &[u8] = include_bytes!("amazon_trust_services_roots.pem");
 
+/// What to add to the message of a failed AWS call whose endpoint's
+/// certificate was refused (rustls: "invalid peer certificate"): which roots
+/// were trusted and the way out. Empty for any other failure.
+pub fn certificate_hint(error: &str) -> &'static str {
+    if error.contains("invalid peer certificate") {
+        " (the endpoint's certificate does not chain to the roots trusted for AWS calls: Amazon Trust Services' \
+         unless SSL_CERT_FILE or SSL_CERT_DIR is set; set SSL_CERT_FILE=/etc/pki/tls/certs/ca-bundle.crt \
+         to trust the system's store instead)"
+    } else {
+        ""
+    }
+}
+
 /// The one HTTPS client every AWS client in the process shares (per
 /// [`AwsRoots`]): hyper and rustls with *ring* for its cryptography. The
 /// SDK's default client uses aws-lc, which is about 1 MB more in every
@@ -393,5 +406,13 @@ mod tests {
         assert_eq!(fingerprints, published);
         let mut store = rustls::RootCertStore::empty();
         assert_eq!(store.add_parsable_certificates(certs), (5, 0));
+    }
+
+    #[test]
+    fn a_refused_certificate_says_which_roots_and_the_way_out() {
+        let refused = rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer).to_string();
+        let hint = certificate_hint(&format!("DynamoDB: dispatch failure: io error: {refused}"));
+        assert!(hint.contains("Amazon Trust Services") && hint.contains("SSL_CERT_FILE=/etc/pki/tls/certs/ca-bundle.crt"), "{hint}");
+        assert_eq!(certificate_hint("DynamoDB: dispatch failure: io error: Connection refused (os error 111)"), "");
     }
 }

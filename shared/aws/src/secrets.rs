@@ -91,7 +91,9 @@ pub async fn read(client: &aws_sdk_secretsmanager::Client, named: Vec<(SecretSet
             .send()
             .await
             .map_err(|e| {
-                format!("{}: cannot read secrets {chunk:?} from Secrets Manager: {}", variables(&named), DisplayErrorContext(&e))
+                let why = DisplayErrorContext(&e).to_string();
+                let hint = crate::clients::certificate_hint(&why);
+                format!("{}: cannot read secrets {chunk:?} from Secrets Manager: {why}{hint}", variables(&named))
             })?;
         entries.extend(out.secret_values().iter().cloned());
         errors.extend(out.errors().iter().cloned());

@@ -233,12 +233,12 @@ async fn warm_up_clients(store: Option<&DynamoStore>, senders: Vec<(&'static str
         Ok((((dynamo, others), network_took), phone_took)) => {
             let mut ok = true;
             if let Err(e) = &dynamo {
-                tracing::warn!(error = %e, "DynamoDB warm-up failed");
+                tracing::warn!(error = %format_args!("{e}{}", verify_aws::clients::certificate_hint(e)), "DynamoDB warm-up failed");
                 ok = false;
             }
             for (name, result) in names.iter().zip(&others) {
                 if let Err(e) = result {
-                    tracing::warn!(sender = name, error = %e, "sender warm-up failed");
+                    tracing::warn!(sender = name, error = %format_args!("{e}{}", verify_aws::clients::certificate_hint(e)), "sender warm-up failed");
                     ok = false;
                 }
             }

@@ -178,29 +178,31 @@ impl LambdaEnv {
         };
         let credentials = aws_sdk_dynamodb::config::Credentials::new(key, secret, get("AWS_SESSION_TOKEN"), None, "lambda-environment");
         let any = get("AWS_ENDPOINT_URL");
-        let mut env = LambdaEnv {
+        let endpoint = |service: &str| get(service).or_else(|| any.clone());
+        let [dynamodb, sns, ses, voice, whatsapp, secrets] = [
+            "AWS_ENDPOINT_URL_DYNAMODB",
+            "AWS_ENDPOINT_URL_SNS",
+            "AWS_ENDPOINT_URL_SESV2",
+            "AWS_ENDPOINT_URL_PINPOINT_SMS_VOICE_V2",
+            "AWS_ENDPOINT_URL_SOCIALMESSAGING",
+            "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+        ]
+        .map(endpoint);
+        let store_named = get("SSL_CERT_FILE").is_some() || get("SSL_CERT_DIR").is_some();
+        let overrides = [&dynamodb, &sns, &ses, &voice, &whatsapp, &secrets].map(Option::as_deref);
+        let roots = AwsRoots::choose(&region, overrides, store_named);
+        Ok(LambdaEnv {
             region,
             credentials,
-            dynamodb_endpoint: get("AWS_ENDPOINT_URL_DYNAMODB").or_else(|| any.clone()),
-            sns_endpoint: get("AWS_ENDPOINT_URL_SNS").or_else(|| any.clone()),
-            ses_endpoint: get("AWS_ENDPOINT_URL_SESV2").or_else(|| any.clone()),
-            voice_endpoint: get("AWS_ENDPOINT_URL_PINPOINT_SMS_VOICE_V2").or_else(|| any.clone()),
-            whatsapp_endpoint: get("AWS_ENDPOINT_URL_SOCIALMESSAGING").or_else(|| any.clone()),
-            secrets_endpoint: get("AWS_ENDPOINT_URL_SECRETS_MANAGER").or(any),
+            dynamodb_endpoint: dynamodb,
+            sns_endpoint: sns,
+            ses_endpoint: ses,
+            voice_endpoint: voice,
+            whatsapp_endpoint: whatsapp,
+            secrets_endpoint: secrets,
             deadline: true,
-            roots: AwsRoots::System,
-        };
-        let endpoints = [
-            &env.dynamodb_endpoint,
-            &env.sns_endpoint,
-            &env.ses_endpoint,
-            &env.voice_endpoint,
-            &env.whatsapp_endpoint,
-            &env.secrets_endpoint,
-        ];
-        let store_named = get("SSL_CERT_FILE").is_some() || get("SSL_CERT_DIR").is_some();
-        env.roots = AwsRoots::choose(&env.region, endpoints.map(Option::as_deref), store_named);
-        Ok(env)
+            roots,
+        })
     }
 
     /// Everything at one local endpoint, with region and credentials that

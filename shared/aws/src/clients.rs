@@ -77,9 +77,9 @@ const AMAZON_TRUST_SERVICES_ROOTS: &[u8] = include_bytes!("amazon_trust_services
 /// were trusted and the way out. Empty for any other failure.
 pub fn certificate_hint(error: &str) -> &'static str {
     if error.contains("invalid peer certificate") {
-        " (the endpoint's certificate does not chain to the roots trusted for AWS calls: Amazon Trust Services' \
-         unless SSL_CERT_FILE or SSL_CERT_DIR is set; set SSL_CERT_FILE=/etc/pki/tls/certs/ca-bundle.crt \
-         to trust the system's store instead)"
+        " (the endpoint's certificate does not chain to the roots trusted for AWS calls: in the aws and \
+         aws-us-gov partitions, without an https endpoint override or SSL_CERT_FILE / SSL_CERT_DIR, only \
+         Amazon Trust Services'; set SSL_CERT_FILE=/etc/pki/tls/certs/ca-bundle.crt to trust the system's store)"
     } else {
         ""
     }

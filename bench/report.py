@@ -39,8 +39,8 @@ TARGETS = {
 WARM_RUNS = {
     "start-verify": [("warm", "warm (1 conditional put + SMS)")],
     "check-verify": [
-        ("warm", "warm, wrong code (2 writes: the counted attempt, the failure marker for events)"),
-        ("warm_right_code", "warm, right code (approve: 2 writes)"),
+        ("warm", "warm, wrong code (a read, then 1 write: the attempt counted with its outcome)"),
+        ("warm_right_code", "warm, right code (a read, then 1 write: the attempt counted with the approval)"),
     ],
     "webhook-report": [
         ("warm_summary", "warm, GET /v2/Attempts/Summary (reads the report counters)"),

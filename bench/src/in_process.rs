@@ -153,6 +153,8 @@ pub async fn measure(dynamo_endpoint: &str, table: &str, events_dir: &std::path:
         "DynamoDB_20120810.PutItem" => "{}".to_owned(),
         "DynamoDB_20120810.UpdateItem" if body.contains("approved_by") => format!("{{\"Attributes\":{approved}}}"),
         "DynamoDB_20120810.UpdateItem" => format!("{{\"Attributes\":{item}}}"),
+        // A check reads the verification before its one write.
+        "DynamoDB_20120810.GetItem" if body.contains("\"VER#") => format!("{{\"Item\":{item}}}"),
         // Reads of what a fresh deployment does not have yet: no services
         // document (the configured service only), no Safe List entry, no
         // fraud-guard history.

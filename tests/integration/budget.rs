@@ -1,10 +1,8 @@
 //! The DynamoDB budget per completed verification, counted at the SDK: start
-//! ≤ 2 writes, the right code 2 writes, no reads; with the fraud guard on
-//! (an SMS), a start adds one BatchGetItem and two counter UpdateItems, an
-//! approval two counter UpdateItems. A wrong code costs 2 writes,
-//! not 1: the counting write looks the same whether the code then matches or
-//! not, so a second small write marks the failure for the event stream
-//! (`verification.check_failed` as it happens). Deliberate; see the README.
+//! ≤ 2 writes and no read; a check, right or wrong, one read and one write
+//! (the attempt counted with its outcome, on the version read); with the
+//! fraud guard on (an SMS), a start adds one BatchGetItem and two counter
+//! UpdateItems, an approval two counter UpdateItems. See the README.
 
 use crate::support::*;
 use aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef;
@@ -116,9 +114,9 @@ async fn budget(level: verify_core::fraud_guard::Level) {
     let right = last_code(&outbox, &to);
     let wrong = if right == "000000" { "111111" } else { "000000" };
     verifier.check(&service, &target, &Code::parse(wrong, 6).unwrap()).await.unwrap();
-    assert_eq!(log.take(), ["UpdateItem", "UpdateItem"], "wrong code: the counting write and the failure marker");
+    assert_eq!(log.take(), ["GetItem", "UpdateItem"], "wrong code: the read, then the attempt counted with its failure");
     verifier.check(&service, &target, &Code::parse(&right, 6).unwrap()).await.unwrap();
-    assert_eq!(log.take(), with_guard(&[], &["UpdateItem", "UpdateItem"], COUNTERS), "right code: count, then approve");
+    assert_eq!(log.take(), with_guard(&[], &["GetItem", "UpdateItem"], COUNTERS), "right code: the read, then the approving count");
 
     // The number now has an item: the first put is refused and returns it,
     // the second is conditioned on its version. Still no read.
@@ -127,9 +125,9 @@ async fn budget(level: verify_core::fraud_guard::Level) {
 }
 
 /// The same budget as a contract of every store, counted at the `Store`
-/// trait: a start is one `apply` (two when it first re-plans), a check two,
-/// right or wrong, and nothing reads. A backend that needed a read to
-/// enforce a rule would fail here.
+/// trait: a start is one `apply` (two when it first re-plans) and no read, a
+/// check one read and one `apply`, right or wrong. A backend that needed
+/// more to enforce a rule would fail here.
 async fn every_store_keeps_the_budget(engine: Engine) {
     let h = harness(engine, Limits::default()).await;
     let to = fresh_number();
@@ -142,9 +140,13 @@ async fn every_store_keeps_the_budget(engine: Engine) {
     let wrong = if right == "000000" { "111111" } else { "000000" };
     let target = CheckTarget::To(PhoneNumber::parse(&to).unwrap().into());
     assert!(!h.check(&target, &Code::parse(wrong, 6).unwrap()).await.unwrap().approved);
-    assert_eq!(h.verifier.store.take_calls(), ["apply", "apply"], "{engine:?}: a wrong code (count, then the failure note)");
+    assert_eq!(h.verifier.store.take_calls(), ["read", "apply"], "{engine:?}: a wrong code (read, then counted with its failure)");
     assert!(h.check(&target, &Code::parse(&right, 6).unwrap()).await.unwrap().approved);
-    assert_eq!(h.verifier.store.take_calls(), ["apply", "apply", "fraud_tally"], "{engine:?}: the right code (count, then approve)");
+    assert_eq!(
+        h.verifier.store.take_calls(),
+        ["read", "apply", "fraud_tally"],
+        "{engine:?}: the right code (read, then counted approving)"
+    );
 }
 
 #[tokio::test]

@@ -104,7 +104,8 @@ async fn close_refuses_expired_and_exhausted_verifications() {
         assert!(matches!(at_expiry, Err(StoreError::Conflict(Some(_)))), "{engine}");
         // Out of attempts.
         for _ in 0..5 {
-            store.apply(&record::count_check(&key(to), Some("VEc"), (T0 + 1) * 1000, &Limits::default())).await.unwrap();
+            let read = store.read(&key(to)).await.unwrap().unwrap();
+            store.apply(&record::check(&read, false, "RQ", (T0 + 1) * 1000, &Limits::default())).await.unwrap();
         }
         assert!(matches!(close(&store, to, "VEc", StoredStatus::Approved, T0 + 2).await, Err(StoreError::Conflict(_))), "{engine}");
         let still = store.read(&key(to)).await.unwrap().unwrap();

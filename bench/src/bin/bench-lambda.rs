@@ -588,8 +588,8 @@ async fn main() {
             let codes = codes_from_moto(&sns).await;
             let wrong = |code: &str| if code == "000000" { "111111".to_owned() } else { "000000".to_owned() };
             // Each started number is checked once: cold runs and the wrong-code
-            // run with a wrong code (200 pending, one write), the right-code
-            // run with the texted code (200 approved, two writes).
+            // run with a wrong code (200 pending), the right-code run with the
+            // texted code (200 approved); each a read, then one write.
             let mut pool = started.into_iter();
             let mut take_wrong = || {
                 let to = pool.next().expect("enough started numbers");

@@ -488,18 +488,24 @@ mod tests {
     }
 
     #[test]
-    fn a_counted_check_is_one_guarded_increment() {
-        let key = RecordKey { service_sid: "VA1".into(), to: "+14155550123".into() };
-        let change = record::count_check(&key, Some("VEa"), 1_700_000_000_250, &Limits::default());
+    fn a_wrong_code_is_one_guarded_increment_of_the_version_read() {
+        let r = record::example::start(None, "+14155550123", "VEa", "VL1", 1_700_000_000).unwrap();
+        let change = record::check(&r, false, "RQ", 1_700_000_000_250, &Limits::default());
         let (condition, update, e) = translated(&change);
         assert_eq!(
             condition.as_deref(),
-            Some("attribute_exists(#pk) AND #status = :v0 AND #sid = :v1 AND #expires_at > :v2 AND #attempts < :v3 AND #failures < :v4")
+            Some(
+                "attribute_exists(#pk) AND #version = :v0 AND #status = :v1 AND #sid = :v2 AND #expires_at > :v3 AND #attempts < :v4 AND #failures < :v5"
+            )
         );
-        assert_eq!(update, "SET #updated_at = :v7, #ttl = :v8, #changed_ms = :v10 ADD #attempts :v5, #failures :v6, #version :v9");
-        assert_eq!(e.values[":v0"], AV::S("pending".into()));
-        assert_eq!(e.values[":v2"], AV::N("1700000000".into()), "rules compare whole seconds");
-        assert_eq!(e.values[":v3"], AV::N("5".into()));
+        assert_eq!(
+            update,
+            "SET #updated_at = :v7, #ttl = :v10, #changed_ms = :v12 ADD #attempts :v6, #failures :v8, #failed_checks :v9, #version :v11"
+        );
+        assert_eq!(e.values[":v0"], AV::N("1".into()));
+        assert_eq!(e.values[":v1"], AV::S("pending".into()));
+        assert_eq!(e.values[":v3"], AV::N("1700000000".into()), "rules compare whole seconds");
+        assert_eq!(e.values[":v4"], AV::N("5".into()));
         assert_eq!(e.names["#pk"], attr::PK);
     }
 
@@ -553,8 +559,11 @@ mod tests {
         assert!(note.ends_with("REMOVE #exp_shard, #exp_at"), "{note}");
         let (_, cancel, _) = translated(&record::close(&key, "VEa", StoredStatus::Canceled, "RQ", 0, &Limits::default()));
         assert!(cancel.ends_with("REMOVE #exp_shard, #exp_at"), "{cancel}");
-        let (_, check, _) = translated(&record::count_check(&key, None, 0, &Limits::default()));
-        assert!(!check.contains("REMOVE"), "{check}");
+        let r = record::example::start(None, "+14155550123", "VEa", "VL1", 1_700_000_000).unwrap();
+        let (_, wrong, _) = translated(&record::check(&r, false, "RQ", 0, &Limits::default()));
+        assert!(!wrong.contains("REMOVE"), "{wrong}");
+        let (_, approval, _) = translated(&record::check(&r, true, "RQ", 0, &Limits::default()));
+        assert!(approval.ends_with("REMOVE #exp_shard, #exp_at"), "{approval}");
         let (_, refused, _) = translated(&record::note_start_refused(&key, "max_sends", 0));
         assert!(!refused.contains("REMOVE"), "{refused}");
     }

@@ -91,7 +91,8 @@ pub struct VerificationRecord {
     pub locale: String,
     pub status: StoredStatus,
     pub code_hash: CodeHash,
-    /// Checks counted against this verification (counted before comparing).
+    /// Checks counted against this verification (each answered check is
+    /// counted by the same write that records its outcome, [`check`]).
     pub attempts: u32,
     pub created_at: Seconds,
     pub updated_at: Seconds,
@@ -128,8 +129,8 @@ pub struct VerificationRecord {
 /// resend) starts them afresh.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Activity {
-    /// Wrong codes entered for the current verification; written after the
-    /// comparison, so a failed check shows apart from a counted one.
+    /// Wrong codes entered for the current verification, counted with the
+    /// attempt, so the event stream tells a failed check from an approval.
     pub failed_checks: u32,
     /// Starts refused by a limit since the last full write, when the last
     /// one was (whole seconds), and why (`max_sends` or `locked`).
@@ -308,65 +309,55 @@ pub fn longest_window(limits: &Limits) -> Seconds {
     limits.failure_window_secs.max(limits.validity_secs).max(limits.send_window_secs)
 }
 
-/// Counts one check attempt, before any comparison, if the verification is
-/// pending, unexpired, and neither it nor the recipient is out of attempts;
-/// `sid`, when given, must be the current verification. Counted first, so
-/// parallel guesses cannot exceed the limit; the failure count is the
-/// recipient's and spans verifications. The record is then kept at least as
-/// long as any window.
-pub fn count_check(key: &RecordKey, sid: Option<&str>, now_ms: Millis, limits: &Limits) -> Change {
+/// One check of a code against the record as it was read, `right` being
+/// what the constant-time comparison of the code with the read hash found:
+/// a single write that counts the attempt and records its outcome.
+///
+/// The guard holds the record at the version that was read, so an answer is
+/// given only when its attempt was counted on exactly the record it was
+/// compared with. Of any number of parallel checks, each version lets one
+/// write through; the others are refused and compare again on what stands
+/// now. So every answer a client gets is a counted attempt, and no more
+/// answers are given than the limits allow (Kratos counts first and
+/// compares after, in two writes; the version gives the same bound in one).
+/// The other conditions restate what the caller found on the read (pending,
+/// the same sid, unexpired at this second, attempts and failures below
+/// their limits) so the write carries its rule whatever read it followed.
+///
+/// A right code approves, resets the recipient's failure count and records
+/// `request_id`, so a retried write recognises its own success; after it
+/// only the send window matters to the record's lifetime. A wrong code
+/// counts a failure for the recipient (across verifications, NIST) and for
+/// the event stream, and keeps the record as long as any window.
+pub fn check(read: &VerificationRecord, right: bool, request_id: &str, now_ms: Millis, limits: &Limits) -> Change {
     let now = secs_of(now_ms);
     let guard = Guard {
         exists: Some(true),
+        version: Some(read.version),
         status: Some(StoredStatus::Pending),
-        sid: sid.map(str::to_owned),
+        sid: Some(read.sid.clone()),
         unexpired_at: Some(now),
         attempts_below: Some(limits.max_check_attempts),
         failures_below: Some(limits.max_failures),
         ..Guard::default()
     };
-    update(
-        key,
-        guard,
-        now_ms,
-        [
-            Assign::Add(Field::Attempts, 1),
-            Assign::Add(Field::Failures, 1),
-            Assign::Set(Field::UpdatedAt, Value::Int(now)),
-            Assign::Set(Field::Ttl, Value::Int(now + longest_window(limits))),
-        ],
-    )
-}
-
-/// Approves the counted verification if it is still pending, unexpired, and
-/// still carries the code hash that matched (a resend in between replaced
-/// the code, and the old one must not approve); resets the recipient's
-/// failure count. Exactly one of any number of concurrent approvals holds.
-/// `request_id` is recorded so a retried write recognises its own success.
-pub fn approve(counted: &VerificationRecord, request_id: &str, now_ms: Millis, limits: &Limits) -> Change {
-    let now = secs_of(now_ms);
-    let guard = Guard {
-        exists: Some(true),
-        status: Some(StoredStatus::Pending),
-        sid: Some(counted.sid.clone()),
-        code_hash: Some(counted.code_hash.clone()),
-        unexpired_at: Some(now),
-        ..Guard::default()
-    };
-    // After approval only the send window still matters.
-    let ttl = (counted.send_window_start + limits.send_window_secs).max(now);
-    update(
-        &RecordKey::of(counted),
-        guard,
-        now_ms,
-        [
+    let counted = [Assign::Add(Field::Attempts, 1), Assign::Set(Field::UpdatedAt, Value::Int(now))];
+    let outcome = if right {
+        let ttl = (read.send_window_start + limits.send_window_secs).max(now);
+        vec![
             Assign::Set(Field::Status, Value::Status(StoredStatus::Approved)),
             Assign::Set(Field::Failures, Value::Int(0)),
             Assign::Set(Field::ApprovedBy, Value::Text(request_id.to_owned())),
-            Assign::Set(Field::UpdatedAt, Value::Int(now)),
             Assign::Set(Field::Ttl, Value::Int(ttl)),
-        ],
-    )
+        ]
+    } else {
+        vec![
+            Assign::Add(Field::Failures, 1),
+            Assign::Add(Field::FailedChecks, 1),
+            Assign::Set(Field::Ttl, Value::Int(now + longest_window(limits))),
+        ]
+    };
+    update(&RecordKey::of(read), guard, now_ms, counted.into_iter().chain(outcome))
 }
 
 /// Marks a verification whose code could not be sent as failed, and gives
@@ -417,15 +408,6 @@ pub fn close(key: &RecordKey, sid: &str, status: StoredStatus, request_id: &str,
     update(key, guard, now_ms, assigns)
 }
 
-/// Notes that a code compared wrong, after the check was counted, so the
-/// event stream can tell a failed check from a successful one. A change like
-/// any other (numbered), so a start that read the record before it re-plans
-/// rather than overwriting the note.
-pub fn note_check_failed(key: &RecordKey, sid: &str, now_ms: Millis) -> Change {
-    let guard = Guard { exists: Some(true), sid: Some(sid.to_owned()), ..Guard::default() };
-    update(key, guard, now_ms, [Assign::Add(Field::FailedChecks, 1)])
-}
-
 /// Notes that a start was refused by a limit (`reason`: `max_sends` or
 /// `locked`), at most once a second per recipient, so a flood of refused
 /// starts cannot turn into a flood of writes.
@@ -474,19 +456,28 @@ pub enum CheckRefusal {
     Locked { retry_after: Seconds },
 }
 
-/// Classifies a refused check from the record the store returned with the
-/// refusal (`None` when there is no record at all).
-pub fn why_not_checkable(current: Option<&VerificationRecord>, expected_sid: Option<&str>, now: Seconds, limits: &Limits) -> CheckRefusal {
-    let Some(r) = current else { return CheckRefusal::NotFound };
+/// The record a code may be checked against now, or why there is none:
+/// the recipient's current verification (`expected_sid`, when the check
+/// names one), pending, unexpired, not out of attempts, and the recipient
+/// not locked by failures. `current` is the record as read (`None`: there
+/// is no record at all).
+pub fn checkable<'r>(
+    current: Option<&'r VerificationRecord>,
+    expected_sid: Option<&str>,
+    now: Seconds,
+    limits: &Limits,
+) -> Result<&'r VerificationRecord, CheckRefusal> {
+    let Some(r) = current else { return Err(CheckRefusal::NotFound) };
     if expected_sid.is_some_and(|sid| sid != r.sid) {
-        return CheckRefusal::NotFound;
+        return Err(CheckRefusal::NotFound);
     }
     match r.status_at(now, limits) {
-        Status::MaxAttemptsReached => CheckRefusal::AttemptsExhausted { retry_after: r.expires_at - now },
+        Status::MaxAttemptsReached => Err(CheckRefusal::AttemptsExhausted { retry_after: r.expires_at - now }),
         Status::Pending if r.failures >= limits.max_failures => {
-            CheckRefusal::Locked { retry_after: (r.failure_window_start + limits.failure_window_secs - now).max(1) }
+            Err(CheckRefusal::Locked { retry_after: (r.failure_window_start + limits.failure_window_secs - now).max(1) })
         }
-        _ => CheckRefusal::NotFound,
+        Status::Pending => Ok(r),
+        _ => Err(CheckRefusal::NotFound),
     }
 }
 
@@ -639,16 +630,49 @@ mod tests {
     fn refused_checks_are_classified() {
         let limits = Limits::default();
         let mut r = start(None, T0, "VEa").unwrap();
-        assert_eq!(why_not_checkable(None, None, T0, &limits), CheckRefusal::NotFound);
-        assert_eq!(why_not_checkable(Some(&r), Some("VEother"), T0, &limits), CheckRefusal::NotFound);
-        assert_eq!(why_not_checkable(Some(&r), None, T0 + 601, &limits), CheckRefusal::NotFound);
+        let refusal = |r: Option<&VerificationRecord>, sid: Option<&str>, now: Seconds| checkable(r, sid, now, &limits).err();
+        assert_eq!(refusal(None, None, T0), Some(CheckRefusal::NotFound));
+        assert_eq!(refusal(Some(&r), Some("VEother"), T0), Some(CheckRefusal::NotFound));
+        assert_eq!(refusal(Some(&r), None, T0 + 601), Some(CheckRefusal::NotFound));
+        assert_eq!(refusal(Some(&r), Some("VEa"), T0 + 599), None);
         r.attempts = 5;
-        assert_eq!(why_not_checkable(Some(&r), None, T0 + 100, &limits), CheckRefusal::AttemptsExhausted { retry_after: 500 });
+        assert_eq!(refusal(Some(&r), None, T0 + 100), Some(CheckRefusal::AttemptsExhausted { retry_after: 500 }));
         r.attempts = 1;
         r.failures = 20;
-        assert!(matches!(why_not_checkable(Some(&r), None, T0, &limits), CheckRefusal::Locked { .. }));
+        assert!(matches!(refusal(Some(&r), None, T0), Some(CheckRefusal::Locked { .. })));
         r.status = StoredStatus::Approved;
-        assert_eq!(why_not_checkable(Some(&r), None, T0, &limits), CheckRefusal::NotFound);
+        assert_eq!(refusal(Some(&r), None, T0), Some(CheckRefusal::NotFound));
+    }
+
+    /// One write counts the attempt and records its outcome; it holds only
+    /// on the version that was compared, so a parallel check that wrote
+    /// first sends the other back to compare again.
+    #[test]
+    fn a_check_counts_and_decides_in_one_write_on_the_version_read() {
+        let limits = Limits::default();
+        let r = start(None, T0, "VEa").unwrap();
+        let at = (T0 + 10) * 1000;
+        let wrong = check(&r, false, "RQ1", at, &limits);
+        assert!(wrong.guard.holds(Some(&r)));
+        let failed = wrong.write.applied_to(Some(&r)).unwrap();
+        assert_eq!((failed.status, failed.attempts, failed.failures), (StoredStatus::Pending, 1, 1));
+        assert_eq!((failed.activity.failed_checks, failed.version, failed.ttl), (1, r.version + 1, T0 + 10 + 86_400));
+        assert!(!wrong.guard.holds(Some(&failed)), "the same read cannot be answered twice");
+        let right = check(&failed, true, "RQ2", at, &limits);
+        assert!(right.guard.holds(Some(&failed)));
+        assert!(!check(&r, true, "RQ2", at, &limits).guard.holds(Some(&failed)), "a stale read's answer does not stand");
+        let approved = right.write.applied_to(Some(&failed)).unwrap();
+        assert_eq!((approved.status, approved.attempts, approved.failures), (StoredStatus::Approved, 2, 0));
+        assert_eq!((approved.activity.failed_checks, approved.approved_by.as_deref()), (1, Some("RQ2")));
+        assert_eq!(approved.ttl, T0 + 600, "after approval only the send window counts");
+        // Each limit is in the guard too, whatever the read said.
+        let mut used_up = failed.clone();
+        used_up.attempts = 5;
+        assert!(!check(&used_up, true, "RQ", at, &limits).guard.holds(Some(&used_up)));
+        let mut locked = failed.clone();
+        locked.failures = 20;
+        assert!(!check(&locked, true, "RQ", at, &limits).guard.holds(Some(&locked)));
+        assert!(!check(&r, true, "RQ", (T0 + 600) * 1000, &limits).guard.holds(Some(&r)), "expired at this second");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use crate::budget::{BudgetCap, until_midnight};
 use crate::channel::Channel;
 use crate::clock::{Clock, Millis, Seconds, secs_of};
-use crate::config::{Limits, Service};
+use crate::config::Service;
 use crate::fraud_guard::{self, Decision, Level};
 use crate::message::{self, Content, EmailFrom};
 use crate::otp::{self, Code, CodeKeys};
@@ -338,8 +338,11 @@ impl<S: Stores, C: Clock> Verifier<S, C> {
         }
     }
 
-    /// Checks a code: counts the attempt, compares in constant time, and on a
-    /// match approves with a guarded write that exactly one caller can win.
+    /// Checks a code: reads the verification, compares the code with its
+    /// hash in constant time, and counts the attempt with its outcome in
+    /// one write guarded by the version read ([`record::check`]). A check
+    /// that lost the write to a parallel one compares again on what stands
+    /// now (returned with the refusal, no extra read).
     pub async fn check(&self, service: &Service, target: &CheckTarget, code: &Code) -> Result<CheckOutcome, VerifyError> {
         self.check_noted(service, target, code, &mut GuardNotes::default()).await
     }
@@ -355,50 +358,39 @@ impl<S: Stores, C: Clock> Verifier<S, C> {
     ) -> Result<CheckOutcome, VerifyError> {
         let limits = &service.limits;
         let (key, sid) = self.locate(service, target).await?;
-        let now_ms = self.clock.now_ms();
-        let now = secs_of(now_ms);
-        let counted = match self.store.apply(&record::count_check(&key, sid, now_ms, limits)).await {
-            Ok(r) => r,
-            Err(StoreError::Conflict(stood)) => return Err(self.refused_check(&key, stood.as_deref(), sid, now, limits).await),
-            Err(e) => return Err(e.into()),
-        };
-        if !self.keys.matches(&counted.code_hash, &counted.sid, code) {
-            tracing::info!(sid = %counted.sid, attempts = counted.attempts, "wrong code");
-            return self.wrong_code(&key, counted).await;
-        }
-        let request_id = sid::new_sid("RQ");
-        match self.store.apply(&record::approve(&counted, &request_id, now_ms, limits)).await {
-            Ok(record) => {
-                tracing::info!(sid = %record.sid, "approved");
-                self.tally_approved(service, &record, notes).await;
-                Ok(CheckOutcome { record, approved: true })
-            }
-            Err(StoreError::Conflict(stood)) => match settle_lost_approval(stood.map(|r| *r), counted, &request_id)? {
-                won if won.approved => {
-                    self.tally_approved(service, &won.record, notes).await;
-                    Ok(won)
+        let mut current = self.store.read(&key).await?;
+        // Each lost race means another write landed on this record: a check
+        // (at most the attempt limit), a resend (at most the send limit), a
+        // refusal note (one a second), the expiry note or a close.
+        for _ in 0..CHECK_TRIES {
+            let now_ms = self.clock.now_ms();
+            let now = secs_of(now_ms);
+            let read = record::checkable(current.as_ref(), sid, now, limits).map_err(|refusal| refusal_error(refusal, now))?;
+            let right = self.keys.matches(&read.code_hash, &read.sid, code);
+            let request_id = sid::new_sid("RQ");
+            match self.store.apply(&record::check(read, right, &request_id, now_ms, limits)).await {
+                Ok(record) => return Ok(self.checked(service, record, right, notes).await),
+                // Our own approval, landed on an earlier try whose answer
+                // was lost (the SDK retried the write).
+                Err(StoreError::Conflict(Some(stood))) if right && stood.approved_by.as_deref() == Some(request_id.as_str()) => {
+                    return Ok(self.checked(service, *stood, true, notes).await);
                 }
-                // A resend replaced the code meanwhile: to the client, a wrong code.
-                lost => self.wrong_code(&key, lost.record).await,
-            },
-            Err(e) => Err(e.into()),
+                Err(StoreError::Conflict(stood)) => current = stood.map(|r| *r),
+                Err(e) => return Err(e.into()),
+            }
         }
+        Err(VerifyError::Busy)
     }
 
-    /// The answer to a counted check whose code is wrong, once noted for the
-    /// event stream (verification.check_failed). A verdict without its note
-    /// would be an event lost, so a store failure here is the client's
-    /// retryable error (the attempt stays counted), and a verification
-    /// replaced meanwhile (the note's condition failed) is gone: not found.
-    async fn wrong_code(&self, key: &RecordKey, counted: VerificationRecord) -> Result<CheckOutcome, VerifyError> {
-        match self.store.apply(&record::note_check_failed(key, &counted.sid, self.clock.now_ms())).await {
-            Ok(_) => Ok(CheckOutcome { record: counted, approved: false }),
-            Err(StoreError::Conflict(_)) => Err(VerifyError::NotFound),
-            Err(e) => {
-                tracing::warn!(sid = %counted.sid, error = ?e, "could not note a failed check");
-                Err(e.into())
-            }
+    /// The answer to a counted check.
+    async fn checked(&self, service: &Service, record: VerificationRecord, approved: bool, notes: &mut GuardNotes) -> CheckOutcome {
+        if approved {
+            tracing::info!(sid = %record.sid, "approved");
+            self.tally_approved(service, &record, notes).await;
+        } else {
+            tracing::info!(sid = %record.sid, attempts = record.attempts, "wrong code");
         }
+        CheckOutcome { record, approved }
     }
 
     /// The verification a fetch names, while it is pending. Like Twilio,
@@ -602,72 +594,19 @@ impl<S: Stores, C: Clock> Verifier<S, C> {
             Recipient::Email(_) => Ok(false),
         }
     }
-
-    /// The answer to a check the store refused to count, from the record as
-    /// it stood. A verification whose attempts were just used up may be
-    /// about to be approved by one of the checks that used them: a check
-    /// that lost that race must get what a check after the approval gets
-    /// (not found), not "attempts exhausted". So, on that path only, the
-    /// record is read again until the counted checks have settled, for at
-    /// most [`SETTLE_WAIT`] (which also slows a guesser down).
-    async fn refused_check(
-        &self,
-        key: &RecordKey,
-        stood: Option<&VerificationRecord>,
-        sid: Option<&str>,
-        now: Seconds,
-        limits: &Limits,
-    ) -> VerifyError {
-        let refusal = record::why_not_checkable(stood, sid, now, limits);
-        let (CheckRefusal::AttemptsExhausted { .. }, Some(stood)) = (refusal, stood) else {
-            return refusal_error(refusal, now);
-        };
-        let mut waited = std::time::Duration::ZERO;
-        let mut step = std::time::Duration::from_millis(10);
-        while waited < SETTLE_WAIT {
-            tokio::time::sleep(step).await;
-            waited += step;
-            step = (step * 2).min(SETTLE_WAIT - waited.min(SETTLE_WAIT)).max(std::time::Duration::from_millis(1));
-            match self.store.read(key).await {
-                Ok(Some(r)) if r.sid == stood.sid && r.status == StoredStatus::Approved => return VerifyError::NotFound,
-                Ok(Some(r)) if r.sid == stood.sid && r.status == StoredStatus::Pending => continue,
-                // Replaced, canceled, gone, or unreadable: answer from what stood.
-                _ => break,
-            }
-        }
-        refusal_error(refusal, now)
-    }
 }
 
-/// How long a check refused for exhausted attempts waits for a concurrent
-/// approval to land (see [`Verifier::refused_check`]). An approval is one
-/// conditional write after the count, a few milliseconds.
-pub const SETTLE_WAIT: std::time::Duration = std::time::Duration::from_millis(250);
+/// How many times a check compares again after losing its write to a
+/// parallel change of the same record before answering "busy, retry"
+/// ([`VerifyError::Busy`]). With the default limits a burst of checks of one
+/// verification ends after five counted attempts, well within it.
+pub const CHECK_TRIES: usize = 16;
 
 fn refusal_error(refusal: CheckRefusal, now: Seconds) -> VerifyError {
     match refusal {
         CheckRefusal::NotFound => VerifyError::NotFound,
         CheckRefusal::AttemptsExhausted { retry_after } => VerifyError::AttemptsExhausted { retry_after },
         CheckRefusal::Locked { retry_after } => VerifyError::Locked { retry_after, until: now + retry_after },
-    }
-}
-
-/// The approval's condition failed. Either our own earlier try succeeded (a
-/// retried write), a resend replaced the code (this code is now just wrong),
-/// or someone else approved or it expired (nothing left to check).
-fn settle_lost_approval(
-    stood: Option<VerificationRecord>,
-    counted: VerificationRecord,
-    request_id: &str,
-) -> Result<CheckOutcome, VerifyError> {
-    match stood {
-        Some(r) if r.status == StoredStatus::Approved && r.approved_by.as_deref() == Some(request_id) => {
-            Ok(CheckOutcome { record: r, approved: true })
-        }
-        Some(r) if r.sid == counted.sid && r.status == StoredStatus::Pending && r.code_hash != counted.code_hash => {
-            Ok(CheckOutcome { record: counted, approved: false })
-        }
-        _ => Err(VerifyError::NotFound),
     }
 }
 

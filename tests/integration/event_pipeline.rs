@@ -186,11 +186,17 @@ async fn every_wrong_code_racing_resends_becomes_an_event() {
                     friendly_name: None,
                     email_from: Default::default(),
                 };
-                (false, v.start(&service, &req).await.is_ok())
+                // Busy (a lost race too many) is retryable, as for a check.
+                loop {
+                    match v.start(&service, &req).await {
+                        Err(VerifyError::Busy) => continue,
+                        outcome => break (false, outcome.is_ok()),
+                    }
+                }
             } else {
                 // A resend may have sent this very code: then it approves.
                 // Sixty checks of one verification at once: one lost race
-                // too many is a "busy, retry" (503), and a client retries.
+                // too many is a "busy, retry" (429), and a client retries.
                 loop {
                     match v.check(&service, &target, &Code::parse(&wrong, 6).unwrap()).await {
                         Err(VerifyError::Busy) => continue,

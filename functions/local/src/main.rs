@@ -7,6 +7,7 @@
 //! environment it uses that DynamoDB and SNS instead.
 
 mod backend;
+mod engine_connector;
 mod files;
 mod framing;
 mod host;

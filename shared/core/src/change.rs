@@ -45,8 +45,8 @@ impl Change {
 pub enum Write {
     /// The whole record (a start or a resend).
     Put(Box<VerificationRecord>),
-    /// Some fields, in place, without reading them first: a check is counted
-    /// by adding to the stored counters, not by writing back what was read.
+    /// Some fields, in place: counters are added to as stored (a check adds
+    /// 1 to the attempts), never written back from what was read.
     Update(Vec<Assign>),
 }
 

@@ -7,8 +7,8 @@
 # client on one `verify-local --memory`, and writes bench/results/endurance.md
 # and endurance.json: the rate of each window of 10,000, first against last.
 #
-# Knobs (environment): VERIFICATIONS=100000, WINDOW=10000. Eight to seventeen minutes
-# at 100–210 verifications/s after the build; run it on a quiet machine (the
+# Knobs (environment): VERIFICATIONS=100000, WINDOW=10000. Five to seventeen minutes
+# at 100–310 verifications/s after the build; run it on a quiet machine (the
 # load averages before and after are part of the result).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"

@@ -2,7 +2,6 @@
 //! and the console outbox or SNS.
 
 use crate::Args;
-use crate::engine_connector::InProcess;
 use crate::files;
 use crate::messages::LocalMessages;
 use rand::TryRngCore;
@@ -217,13 +216,10 @@ async fn embedded_engine(args: &Args) -> Result<(aws_sdk_dynamodb::Client, dynox
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
     let endpoint = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
     tokio::spawn(dynoxide::server::serve_on(listener, db.clone()));
-    // The SDK client as everywhere else (credentials, signing, retries,
-    // timeouts), its requests answered by the engine in process where they
-    // can be, over HTTP otherwise (crate::engine_connector).
-    let plain = verify_aws::clients::dynamodb_at(&endpoint);
-    let http = plain.config().http_client().ok_or("the DynamoDB client has no HTTP client")?;
-    let config = plain.config().to_builder().http_client(InProcess::new(db.clone(), http)).build();
-    Ok((aws_sdk_dynamodb::Client::from_conf(config), db, what))
+    // The SDK client as everywhere else, its requests answered by the engine
+    // in process where they can be, over HTTP otherwise.
+    let client = crate::engine_connector::client(&verify_aws::clients::dynamodb_at(&endpoint), db.clone())?;
+    Ok((client, db, what))
 }
 
 /// DynamoDB deletes expired items on its own; the embedded engine only when

@@ -36,15 +36,17 @@ const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
 /// An SDK HTTP client that serves the requests it can by `db` in process and
 /// sends the rest over `http` (to the engine's HTTP server).
 #[derive(Clone)]
-pub struct InProcess {
+struct InProcess {
     db: Database,
     http: SharedHttpClient,
 }
 
-impl InProcess {
-    pub fn new(db: Database, http: SharedHttpClient) -> Self {
-        InProcess { db, http }
-    }
+/// `plain`'s client (credentials, signing, retries, timeouts, endpoint: the
+/// engine's HTTP server) with its requests answered by `db` where they can
+/// be, and sent over `plain`'s own HTTP client otherwise.
+pub fn client(plain: &aws_sdk_dynamodb::Client, db: Database) -> Result<aws_sdk_dynamodb::Client, String> {
+    let http = plain.config().http_client().ok_or("the DynamoDB client has no HTTP client")?;
+    Ok(aws_sdk_dynamodb::Client::from_conf(plain.config().to_builder().http_client(InProcess { db, http }).build()))
 }
 
 impl std::fmt::Debug for InProcess {
@@ -125,18 +127,16 @@ mod tests {
     use aws_sdk_dynamodb::types::{AttributeValue as AV, ReturnValuesOnConditionCheckFailure};
 
     /// A client for `endpoint`, in process over `db` when `db` is given.
-    fn client(endpoint: &str, db: Option<&Database>) -> aws_sdk_dynamodb::Client {
+    fn client_at(endpoint: &str, db: Option<&Database>) -> aws_sdk_dynamodb::Client {
         let plain = verify_aws::clients::dynamodb_at(endpoint);
         match db {
             None => plain,
-            Some(db) => {
-                let http = plain.config().http_client().expect("the SDK's HTTP client");
-                aws_sdk_dynamodb::Client::from_conf(plain.config().to_builder().http_client(InProcess::new(db.clone(), http)).build())
-            }
+            Some(db) => client(&plain, db.clone()).unwrap(),
         }
     }
 
-    async fn serve(db: &Database) -> String {
+    /// The engine's HTTP server for `db` on loopback; its endpoint.
+    async fn http_server(db: &Database) -> String {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(dynoxide::server::serve_on(listener, db.clone()));
@@ -159,8 +159,8 @@ mod tests {
     #[tokio::test]
     async fn the_engine_answers_in_process() {
         let db = Database::memory().unwrap();
-        verify_aws::store::ensure_table(&client(&serve(&db).await, None), "verify").await.unwrap();
-        let c = client(&nowhere().await, Some(&db));
+        verify_aws::store::ensure_table(&client_at(&http_server(&db).await, None), "verify").await.unwrap();
+        let c = client_at(&nowhere().await, Some(&db));
         c.put_item().table_name("verify").set_item(Some(item("1"))).send().await.unwrap();
         let read = c.get_item().table_name("verify").key("pk", AV::S("VER#a".into())).consistent_read(true).send().await.unwrap();
         assert_eq!(read.item().and_then(|i| i.get("v")), Some(&AV::S("1".into())));
@@ -183,17 +183,17 @@ mod tests {
     #[tokio::test]
     async fn other_errors_are_the_http_servers_own() {
         let db = Database::memory().unwrap();
-        let endpoint = serve(&db).await;
+        let endpoint = http_server(&db).await;
         let refuse = |c: aws_sdk_dynamodb::Client| async move {
             let e = c.get_item().table_name("t").key("pk", AV::S("x".into())).send().await.unwrap_err();
             let meta = aws_sdk_dynamodb::error::ProvideErrorMetadata::meta(&e).clone();
             (meta.code().map(str::to_owned), meta.message().map(str::to_owned))
         };
-        let over_http = refuse(client(&endpoint, None)).await;
+        let over_http = refuse(client_at(&endpoint, None)).await;
         assert_eq!(over_http.0.as_deref(), Some("ValidationException"), "{over_http:?}");
-        assert_eq!(refuse(client(&endpoint, Some(&db))).await, over_http);
+        assert_eq!(refuse(client_at(&endpoint, Some(&db))).await, over_http);
         // And it was sent over HTTP: with no server, it fails to be sent.
-        let nowhere = client(&nowhere().await, Some(&db));
+        let nowhere = client_at(&nowhere().await, Some(&db));
         let unsent = nowhere.get_item().table_name("t").key("pk", AV::S("x".into())).send().await.unwrap_err();
         assert!(matches!(unsent, aws_sdk_dynamodb::error::SdkError::DispatchFailure(_)), "{unsent:?}");
     }

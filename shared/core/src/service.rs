@@ -359,6 +359,8 @@ impl<S: Stores, C: Clock> Verifier<S, C> {
         let limits = &service.limits;
         let (key, sid) = self.locate(service, target).await?;
         let mut current = self.store.read(&key).await?;
+        // Recorded by an approval, so a retried write recognises its own.
+        let request_id = sid::new_sid("RQ");
         // Each lost race means another write landed on this record: a check
         // (at most the attempt limit), a resend (at most the send limit), a
         // refusal note (one a second), the expiry note or a close.
@@ -367,7 +369,6 @@ impl<S: Stores, C: Clock> Verifier<S, C> {
             let now = secs_of(now_ms);
             let read = record::checkable(current.as_ref(), sid, now, limits).map_err(|refusal| refusal_error(refusal, now))?;
             let right = self.keys.matches(&read.code_hash, &read.sid, code);
-            let request_id = sid::new_sid("RQ");
             match self.store.apply(&record::check(read, right, &request_id, now_ms, limits)).await {
                 Ok(record) => return Ok(self.checked(service, record, right, notes).await),
                 // Our own approval, landed on an earlier try whose answer

@@ -483,34 +483,7 @@ impl Client {
 
 /// The stream of the table as the engine keeps it, every record in order.
 fn read_stream(db: &dynoxide::Database, table: &str) -> Vec<Value> {
-    use dynoxide::actions::{describe_stream, get_records, get_shard_iterator, list_streams};
-    let streams =
-        db.list_streams(list_streams::ListStreamsRequest { table_name: Some(table.to_owned()), ..Default::default() }).expect("streams");
-    let stream = streams.streams.first().expect("the table has a stream");
-    let desc = db
-        .describe_stream(describe_stream::DescribeStreamRequest { stream_arn: stream.stream_arn.clone(), ..Default::default() })
-        .expect("describe stream");
-    let mut out = Vec::new();
-    for shard in &desc.stream_description.shards {
-        let mut iterator = db
-            .get_shard_iterator(get_shard_iterator::GetShardIteratorRequest {
-                stream_arn: stream.stream_arn.clone(),
-                shard_id: shard.shard_id.clone(),
-                shard_iterator_type: "TRIM_HORIZON".into(),
-                sequence_number: None,
-            })
-            .expect("shard iterator")
-            .shard_iterator;
-        while let Some(it) = iterator {
-            let page = db.get_records(get_records::GetRecordsRequest { shard_iterator: it, limit: Some(1000) }).expect("records");
-            if page.records.is_empty() {
-                break;
-            }
-            out.extend(page.records.iter().map(|r| serde_json::to_value(r).expect("record json")));
-            iterator = page.next_shard_iterator;
-        }
-    }
-    out
+    verify_aws::events::embedded::records_after(db, table, None, None).expect("the stream")
 }
 
 /// The invariants, over what the clients saw, what the store holds, what

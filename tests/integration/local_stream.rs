@@ -65,3 +65,29 @@ async fn the_engine_stream_history_stays_bounded_as_verifications_go_by() {
     assert!(!logs.contains("stream checkpoint"), "no checkpoint failures: {logs}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The embedded stream reader (verify-local's poller, the tests', the
+/// benchmarks') pages past the engine's 1,000 records a read, stops at a
+/// limit, and resumes after a sequence number.
+#[tokio::test]
+async fn the_embedded_stream_reader_pages_limits_and_resumes() {
+    use verify_aws::events::embedded::{records_after, sequence_number};
+    let db = dynoxide::Database::memory().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(dynoxide::server::serve_on(listener, db.clone()));
+    let client = verify_aws::clients::dynamodb_at(&endpoint);
+    verify_aws::store::ensure_table(&client, "verify").await.unwrap();
+    for i in 0..2_500 {
+        let item = [("pk".to_owned(), aws_sdk_dynamodb::types::AttributeValue::S(format!("X#{i}")))];
+        client.put_item().table_name("verify").set_item(Some(item.into())).send().await.unwrap();
+    }
+    let pk = |r: &Value| r["dynamodb"]["Keys"]["pk"]["S"].as_str().unwrap().to_owned();
+    let all = records_after(&db, "verify", None, None).unwrap();
+    assert_eq!(all.len(), 2_500);
+    assert_eq!((pk(&all[0]), pk(&all[2_499])), ("X#0".to_owned(), "X#2499".to_owned()));
+    let some = records_after(&db, "verify", sequence_number(&all[999]), Some(1_200)).unwrap();
+    assert_eq!(some.len(), 1_200);
+    assert_eq!((pk(&some[0]), pk(&some[1_199])), ("X#1000".to_owned(), "X#2199".to_owned()));
+    assert!(records_after(&db, "verify", sequence_number(&all[2_499]), Some(10)).unwrap().is_empty());
+}

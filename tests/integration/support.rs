@@ -444,24 +444,7 @@ pub async fn stream_records(h: &Harness) -> Vec<serde_json::Value> {
 }
 
 fn dynoxide_stream(db: &dynoxide::Database, table: &str) -> Vec<serde_json::Value> {
-    use dynoxide::actions::{describe_stream, get_records, get_shard_iterator, list_streams};
-    let streams = db.list_streams(list_streams::ListStreamsRequest { table_name: Some(table.into()), ..Default::default() }).unwrap();
-    let arn = streams.streams[0].stream_arn.clone();
-    let desc = db.describe_stream(describe_stream::DescribeStreamRequest { stream_arn: arn.clone(), ..Default::default() }).unwrap();
-    let mut out = Vec::new();
-    for shard in desc.stream_description.shards {
-        let it = db
-            .get_shard_iterator(get_shard_iterator::GetShardIteratorRequest {
-                stream_arn: arn.clone(),
-                shard_id: shard.shard_id,
-                shard_iterator_type: "TRIM_HORIZON".into(),
-                sequence_number: None,
-            })
-            .unwrap();
-        let got = db.get_records(get_records::GetRecordsRequest { shard_iterator: it.shard_iterator.unwrap(), limit: None }).unwrap();
-        out.extend(got.records.iter().map(|r| serde_json::to_value(r).unwrap()));
-    }
-    out
+    verify_aws::events::embedded::records_after(db, table, None, None).unwrap()
 }
 
 async fn moto_stream(table: &str) -> Vec<serde_json::Value> {

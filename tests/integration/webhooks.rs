@@ -337,27 +337,11 @@ struct StreamReader {
 
 impl StreamReader {
     fn read(&mut self) -> Vec<Value> {
-        use dynoxide::actions::{describe_stream, get_records, get_shard_iterator, list_streams};
-        let streams =
-            self.db.list_streams(list_streams::ListStreamsRequest { table_name: Some("verify".into()), ..Default::default() }).unwrap();
-        let arn = streams.streams[0].stream_arn.clone();
-        let desc =
-            self.db.describe_stream(describe_stream::DescribeStreamRequest { stream_arn: arn.clone(), ..Default::default() }).unwrap();
-        let shard = desc.stream_description.shards[0].shard_id.clone();
-        let it = self
-            .db
-            .get_shard_iterator(get_shard_iterator::GetShardIteratorRequest {
-                stream_arn: arn,
-                shard_id: shard,
-                shard_iterator_type: if self.after.is_some() { "AFTER_SEQUENCE_NUMBER" } else { "TRIM_HORIZON" }.into(),
-                sequence_number: self.after.clone(),
-            })
-            .unwrap();
-        let out = self.db.get_records(get_records::GetRecordsRequest { shard_iterator: it.shard_iterator.unwrap(), limit: None }).unwrap();
-        if let Some(last) = out.records.last() {
-            self.after = Some(last.dynamodb.sequence_number.clone());
+        let records = verify_aws::events::embedded::records_after(&self.db, "verify", self.after.as_deref(), None).unwrap();
+        if let Some(last) = records.last() {
+            self.after = verify_aws::events::embedded::sequence_number(last).map(str::to_owned);
         }
-        out.records.iter().map(|r| serde_json::to_value(r).unwrap()).collect()
+        records
     }
 }
 

@@ -57,7 +57,7 @@ async fn poll_once(db: &dynoxide::Database, table: &str, dispatcher: &Arc<Dispat
         return None;
     }
     let outcome = dispatcher.handle_records(&records).await;
-    let seq = |r: &serde_json::Value| r["dynamodb"]["SequenceNumber"].as_str().map(str::to_owned);
+    let seq = |r: &serde_json::Value| verify_aws::events::embedded::sequence_number(r).map(str::to_owned);
     let handled = match outcome.failed.first() {
         None => records.last().and_then(seq),
         // Resume just after the last record before the first failed one.
@@ -83,32 +83,7 @@ async fn poll_once(db: &dynoxide::Database, table: &str, dispatcher: &Arc<Dispat
 }
 
 fn read_records(db: &dynoxide::Database, table: &str, after: Option<String>) -> Result<Vec<serde_json::Value>, String> {
-    use dynoxide::actions::{describe_stream, get_records, get_shard_iterator, list_streams};
-    let streams = db
-        .list_streams(list_streams::ListStreamsRequest { table_name: Some(table.to_owned()), ..Default::default() })
-        .map_err(|e| e.to_string())?;
-    let Some(stream) = streams.streams.first() else { return Ok(Vec::new()) };
-    let desc = db
-        .describe_stream(describe_stream::DescribeStreamRequest { stream_arn: stream.stream_arn.clone(), ..Default::default() })
-        .map_err(|e| e.to_string())?;
-    let mut out = Vec::new();
-    for shard in &desc.stream_description.shards {
-        let it = db
-            .get_shard_iterator(get_shard_iterator::GetShardIteratorRequest {
-                stream_arn: stream.stream_arn.clone(),
-                shard_id: shard.shard_id.clone(),
-                shard_iterator_type: if after.is_some() { "AFTER_SEQUENCE_NUMBER" } else { "TRIM_HORIZON" }.into(),
-                sequence_number: after.clone(),
-            })
-            .map_err(|e| e.to_string())?;
-        let Some(iterator) = it.shard_iterator else { continue };
-        let records =
-            db.get_records(get_records::GetRecordsRequest { shard_iterator: iterator, limit: Some(BATCH) }).map_err(|e| e.to_string())?;
-        for r in &records.records {
-            out.push(serde_json::to_value(r).map_err(|e| e.to_string())?);
-        }
-    }
-    Ok(out)
+    verify_aws::events::embedded::records_after(db, table, after.as_deref(), Some(BATCH))
 }
 
 /// The scheduled invocation of webhook-report, every `every`.

@@ -72,6 +72,9 @@ load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 "$target/release/bench-local" --bin "$target/release/verify-local" --logs "$logs" \
     --seconds "${LEVEL_SECONDS:-10}" --concurrency "${CONCURRENCY:-1,8,32}" --out "$logs/local.json"
 load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
+# Capacity, not time: its own file (the load does not change it).
+"$target/release/bench-write-units" --out "$results/write-units.json" --md "$results/write-units.md" \
+    --title "# Write units per completed verification ($(git rev-parse --short HEAD), $(date -u '+%Y-%m-%d %H:%M UTC'))"
 
 "$py" bench/report.py --target "$target" --lambda "$logs/lambda.json" --local "$logs/local.json" \
     --load-before "$load_before" --load-after "$load_after" \

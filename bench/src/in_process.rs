@@ -53,6 +53,11 @@ const PUBLISHED: &str = "<PublishResponse xmlns=\"http://sns.amazonaws.com/doc/2
     <RequestId>00000000-0000-0000-0000-000000000001</RequestId></ResponseMetadata></PublishResponse>";
 
 fn settings(table: &str) -> verify_core::config::Settings {
+    settings_with(table, &[])
+}
+
+/// The benchmark's settings and `more` variables (a services document, …).
+pub(crate) fn settings_with(table: &str, more: &[(&str, &str)]) -> verify_core::config::Settings {
     let vars = [
         ("VERIFY_TABLE", table),
         ("VERIFY_CODE_KEY", "bench-code-key-0123456789abcdef0123456789"),
@@ -63,12 +68,13 @@ fn settings(table: &str) -> verify_core::config::Settings {
             r#"[{"key_id":"SK0123456789abcdef0123456789abcdef","secret_sha256":"41e51b5dd09f9d906b96809eca05360889579cfb3bba52b476ef73272c3ec8e9"}]"#,
         ),
     ];
-    verify_core::config::Settings::from_vars(&vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()).expect("bench settings")
+    let vars = vars.iter().chain(more).map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    verify_core::config::Settings::from_vars(&vars).expect("bench settings")
 }
 
 /// One request as the function's main runs it, minus the runtime's I/O:
 /// its status and the size of the encoded response.
-async fn through_lambda_http<F, Fut>(event: &str, handler: F) -> (u16, usize)
+pub(crate) async fn through_lambda_http<F, Fut>(event: &str, handler: F) -> (u16, usize)
 where
     F: FnOnce(http::Request<Bytes>) -> Fut,
     Fut: std::future::Future<Output = http::Response<String>>,
@@ -93,7 +99,7 @@ where
     .unwrap()
 }
 
-fn event(template: &serde_json::Value, body: serde_json::Value) -> String {
+pub(crate) fn event(template: &serde_json::Value, body: serde_json::Value) -> String {
     let mut ev = template.clone();
     ev["body"] = body.to_string().into();
     ev["isBase64Encoded"] = false.into();

@@ -11,6 +11,7 @@ pub mod fault_proxy;
 pub mod faults;
 pub mod in_process;
 pub mod local;
+pub mod write_units;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -1,5 +1,6 @@
 //! The DynamoDB budget per completed verification, counted at the SDK: start
-//! ≤ 2 writes and no read; a check, right or wrong, one read and one write
+//! ≤ 2 writes and no read (1 on a new number, or on a known one whose item
+//! no longer counts); a check, right or wrong, one read and one write
 //! (the attempt counted with its outcome, on the version read); with the
 //! fraud guard on (an SMS), a start adds one BatchGetItem and two counter
 //! UpdateItems, an approval two counter UpdateItems. See the README.
@@ -91,10 +92,11 @@ async fn budget(level: verify_core::fraud_guard::Level) {
     log.take();
 
     let outbox = Outbox::new();
+    let clock = Arc::new(ManualClock::at(T0));
     let verifier = Verifier {
         store: DynamoStore::new(client, "verify"),
         senders: verify_core::sender::Senders::sms(outbox.clone()),
-        clock: Arc::new(ManualClock::at(T0)),
+        clock: clock.clone(),
         services: Services::single({
             let mut s = Service::new(SERVICE_SID.into(), "Acme".into(), Limits::default());
             s.fraud_guard.level = level;
@@ -122,6 +124,12 @@ async fn budget(level: verify_core::fraud_guard::Level) {
     // the second is conditioned on its version. Still no read.
     verifier.start(&service, &start).await.unwrap();
     assert_eq!(log.take(), with_guard(&["BatchGetItem"], &["PutItem", "PutItem"], COUNTERS), "start on a known number");
+
+    // Once nothing in the item counts any more (expired, send window over,
+    // no failures), the first put writes over it: one write again.
+    clock.advance(600);
+    verifier.start(&service, &start).await.unwrap();
+    assert_eq!(log.take(), with_guard(&["BatchGetItem"], &["PutItem"], COUNTERS), "start on an idle known number");
 }
 
 /// The same budget as a contract of every store, counted at the `Store`
@@ -147,6 +155,31 @@ async fn every_store_keeps_the_budget(engine: Engine) {
         ["read", "apply", "fraud_tally"],
         "{engine:?}: the right code (read, then counted approving)"
     );
+    // Within the send window the number's record still counts: the first
+    // put is refused and the start re-plans on it (the send counted).
+    let again = h.start(&start_request(&to)).await.unwrap();
+    assert_eq!(h.verifier.store.take_calls(), ["fraud_window", "apply", "apply", "fraud_tally"], "{engine:?}: a known number");
+    assert_eq!(again.sends, 2, "{engine:?}");
+    // After it (and the code's expiry), nothing counts: one write over it.
+    h.clock.advance(600);
+    let idle = h.start(&start_request(&to)).await.unwrap();
+    assert_eq!(h.verifier.store.take_calls(), ["fraud_window", "apply", "fraud_tally"], "{engine:?}: an idle known number");
+    assert_eq!((idle.sends, idle.failures, idle.version), (1, 0, 1), "{engine:?}: as a first start");
+    assert_ne!(idle.sid, again.sid);
+
+    // A wrong code counts for the failure window (24 h) whatever else is
+    // over: that record is never written over blind, its failure carries.
+    let other = fresh_number();
+    h.start(&start_request(&other)).await.unwrap();
+    let code = last_code(&h.outbox, &other);
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let target = CheckTarget::To(PhoneNumber::parse(&other).unwrap().into());
+    assert!(!h.check(&target, &Code::parse(wrong, 6).unwrap()).await.unwrap().approved);
+    h.clock.advance(3600);
+    h.verifier.store.take_calls();
+    let next = h.start(&start_request(&other)).await.unwrap();
+    assert_eq!(h.verifier.store.take_calls(), ["fraud_window", "apply", "apply", "fraud_tally"], "{engine:?}: failures count");
+    assert_eq!((next.failures, next.sends), (1, 1), "{engine:?}: the failure carried, the send window new");
 }
 
 #[tokio::test]

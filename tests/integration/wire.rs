@@ -51,7 +51,7 @@ fn planned(old: Option<&VerificationRecord>, to: &str, new_sid: &str, now: Secon
 
 async fn put_new(store: &DynamoStore, to: &str, sid: &str) -> VerificationRecord {
     let r = planned(None, to, sid, T0);
-    let change = record::plan_start_of(None, r.clone());
+    let change = record::plan_start_of(None, r.clone(), &Limits::default());
     store.apply(&change).await.unwrap()
 }
 
@@ -81,7 +81,7 @@ async fn close_cancels_or_approves_only_a_pending_current_verification() {
         // A new verification for the number: the old sid no longer closes anything.
         let next = planned(Some(&canceled), to, "VEb", T0 + 3);
         assert_eq!(next.sid, "VEb");
-        store.apply(&record::plan_start_of(Some(&canceled), next)).await.unwrap();
+        store.apply(&record::plan_start_of(Some(&canceled), next, &Limits::default())).await.unwrap();
         assert!(matches!(close(&store, to, "VEa", StoredStatus::Approved, T0 + 4).await, Err(StoreError::Conflict(_))), "{engine}");
         let approved = close(&store, to, "VEb", StoredStatus::Approved, T0 + 4).await.unwrap();
         assert_eq!((approved.status, approved.approved_by.as_deref()), (StoredStatus::Approved, Some("RQtest")), "{engine}");

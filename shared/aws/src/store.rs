@@ -289,10 +289,19 @@ pub fn condition(guard: &Guard, e: &mut Expression) -> Option<String> {
     }
     let on_fields = !clauses.is_empty();
     let pk = e.name(attr::PK);
+    // Holds on a missing item too, so it does not ask for one.
+    if let Some(idle) = &guard.absent_or_idle {
+        let (x, xv) = (e.name(attr::EXPIRES_AT), e.value(num(idle.expired_by)));
+        let (s, sv) = (e.name(attr::SEND_WINDOW_START), e.value(num(idle.send_window_started_by)));
+        let (f, zero) = (e.name(attr::FAILURES), e.value(num(0)));
+        let (w, wv) = (e.name(attr::FAILURE_WINDOW_START), e.value(num(idle.failure_window_started_by)));
+        clauses.push(format!("(attribute_not_exists({pk}) OR ({x} <= {xv} AND {s} <= {sv} AND ({f} = {zero} OR {w} <= {wv})))"));
+    }
     match guard.exists {
         Some(false) => clauses.insert(0, format!("attribute_not_exists({pk})")),
         Some(true) => clauses.insert(0, format!("attribute_exists({pk})")),
         None if on_fields => clauses.insert(0, format!("attribute_exists({pk})")),
+        None if guard.absent_or_idle.is_some() => {}
         None => {
             e.names.remove(&pk);
         }
@@ -525,6 +534,7 @@ mod tests {
             sends_at_least: Some(1),
             code_hash: Some(r.code_hash.clone()),
             no_refusal_noted_since: Some(1),
+            absent_or_idle: Some(verify_core::change::Idle::at(1_700_000_000, 600, 86_400)),
         };
         let mut e = Expression::default();
         let c = condition(&full, &mut e).unwrap();
@@ -542,9 +552,20 @@ mod tests {
             "#code_hash =",
             "#key_id =",
             "attribute_not_exists(#refused_at) OR #refused_at <",
+            "(attribute_not_exists(#pk) OR (#expires_at <= ",
+            " AND #send_window_start <= ",
+            " AND (#failures = ",
+            " OR #failure_window_start <= ",
         ] {
             assert!(c.contains(clause), "{clause} missing from {c}");
         }
+        // Alone, it holds on a missing item: no attribute_exists.
+        let mut e = Expression::default();
+        let idle = Guard { absent_or_idle: Some(verify_core::change::Idle::at(1_700_000_000, 600, 86_400)), ..Guard::default() };
+        let c = condition(&idle, &mut e).unwrap();
+        assert!(c.starts_with("(attribute_not_exists(#pk) OR (") && !c.contains("attribute_exists"), "{c}");
+        assert_eq!(e.values[":v1"], AV::N("1699999400".into()), "the send window started 600 s before");
+        assert_eq!(e.values[":v3"], AV::N("1699913600".into()), "the failure window 24 h before");
         let mut e = Expression::default();
         assert_eq!(condition(&Guard { exists: Some(false), ..Guard::default() }, &mut e).as_deref(), Some("attribute_not_exists(#pk)"));
         let mut e = Expression::default();

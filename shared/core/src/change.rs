@@ -114,6 +114,39 @@ pub struct Guard {
     /// No refused start was noted in this second or later (at most one such
     /// note per second, so a flood of refusals is not a flood of writes).
     pub no_refusal_noted_since: Option<Seconds>,
+    /// There is no record, or one in which nothing counts any more
+    /// ([`Idle`]): a start planned without reading may write over it as
+    /// over none.
+    pub absent_or_idle: Option<Idle>,
+}
+
+/// A record in which nothing counts any more at a moment, so that a start
+/// planned from it would be the start planned from no record (but for its
+/// `version`): its verification expired, its send window is over, and it
+/// has no failures or their window is over. Such an item only waits for TTL
+/// to delete it, which DynamoDB does days late.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Idle {
+    /// `expires_at <= expired_by`.
+    pub expired_by: Seconds,
+    /// `send_window_start <= send_window_started_by`.
+    pub send_window_started_by: Seconds,
+    /// `failures == 0 || failure_window_start <= failure_window_started_by`.
+    pub failure_window_started_by: Seconds,
+}
+
+impl Idle {
+    /// Idle at `now` under windows of these lengths (a window counts while
+    /// `now < start + length`).
+    pub fn at(now: Seconds, send_window_secs: Seconds, failure_window_secs: Seconds) -> Idle {
+        Idle { expired_by: now, send_window_started_by: now - send_window_secs, failure_window_started_by: now - failure_window_secs }
+    }
+
+    pub fn holds(&self, r: &VerificationRecord) -> bool {
+        r.expires_at <= self.expired_by
+            && r.send_window_start <= self.send_window_started_by
+            && (r.failures == 0 || r.failure_window_start <= self.failure_window_started_by)
+    }
 }
 
 impl Guard {
@@ -121,8 +154,9 @@ impl Guard {
     /// This is the meaning every store's translation must keep.
     pub fn holds(&self, stored: Option<&VerificationRecord>) -> bool {
         let Some(r) = stored else {
-            // Without a record only "absent" can hold; any condition on a
-            // field fails, as a DynamoDB condition on a missing item does.
+            // Without a record only "absent" (or "absent or idle") can hold;
+            // any condition on a field fails, as a DynamoDB condition on a
+            // missing item does.
             return self.exists != Some(true) && self.conditions_on_fields() == 0;
         };
         self.exists != Some(false)
@@ -137,6 +171,7 @@ impl Guard {
             && self.sends_at_least.is_none_or(|n| r.sends >= n)
             && self.code_hash.as_ref().is_none_or(|h| r.code_hash == *h)
             && self.no_refusal_noted_since.is_none_or(|t| r.activity.refused_at < t)
+            && self.absent_or_idle.as_ref().is_none_or(|i| i.holds(r))
     }
 
     fn conditions_on_fields(&self) -> usize {
@@ -296,6 +331,7 @@ mod tests {
             sends_at_least: Some(r.sends),
             code_hash: Some(r.code_hash.clone()),
             no_refusal_noted_since: Some(r.activity.refused_at + 1),
+            absent_or_idle: None,
         };
         assert!(holds.holds(Some(&r)));
     }

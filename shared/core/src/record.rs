@@ -8,7 +8,7 @@
 //! to write and the [`Guard`] under which the write is valid. A store only
 //! applies it (see [`crate::change`]); no rule is restated anywhere else.
 
-use crate::change::{Assign, Change, Field, Guard, Value, Write};
+use crate::change::{Assign, Change, Field, Guard, Idle, Value, Write};
 use crate::clock::{Millis, Seconds, secs_of};
 use crate::config::Limits;
 use crate::otp::CodeHash;
@@ -217,14 +217,24 @@ impl StartInput<'_> {
 /// expired, exhausted) gives way to a new verification. The recipient's
 /// send and failure counters carry over within their windows either way.
 pub fn plan_start(old: Option<&VerificationRecord>, input: &StartInput<'_>, limits: &Limits) -> Result<Change, StartRefusal> {
-    Ok(plan_start_of(old, new_record(old, input, limits)?))
+    Ok(plan_start_of(old, new_record(old, input, limits)?, limits))
 }
 
 /// The change that writes a start's new `record` over `old`, the record it
-/// was planned from: only if that is still what is stored.
-pub fn plan_start_of(old: Option<&VerificationRecord>, record: VerificationRecord) -> Change {
+/// was planned from: only if that is still what is stored. Planned from no
+/// record (a start that has read nothing), it may also write over a record
+/// that is [`Idle`] at its moment under `limits`: the plan would have been
+/// the same but for `version`, which then starts again at 1 (events are
+/// named by sid, so a new verification's cannot meet its predecessor's).
+/// A returning number whose last verification is over (expired or
+/// approved, its send window past, no failures counting) so costs one
+/// write, not a refused one and a second.
+pub fn plan_start_of(old: Option<&VerificationRecord>, record: VerificationRecord, limits: &Limits) -> Change {
     let guard = match old {
-        None => Guard { exists: Some(false), ..Guard::default() },
+        None => Guard {
+            absent_or_idle: Some(Idle::at(record.updated_at, limits.send_window_secs, limits.failure_window_secs)),
+            ..Guard::default()
+        },
         Some(o) => Guard { version: Some(o.version), ..Guard::default() },
     };
     Change { key: RecordKey::of(&record), write: Write::Put(Box::new(record)), guard }
@@ -242,8 +252,10 @@ fn new_record(old: Option<&VerificationRecord>, input: &StartInput<'_>, limits: 
         }
         _ => (1, now),
     };
+    // Without failures there is no failure window to carry: it starts again
+    // (so an idle record plans as no record does; see [`Idle`]).
     let (failures, failure_window_start) = match old {
-        Some(o) if now < o.failure_window_start + limits.failure_window_secs => {
+        Some(o) if o.failures > 0 && now < o.failure_window_start + limits.failure_window_secs => {
             if o.failures >= limits.max_failures {
                 let retry_after = o.failure_window_start + limits.failure_window_secs - now;
                 return Err(StartRefusal::Locked { retry_after });
@@ -673,6 +685,49 @@ mod tests {
         locked.failures = 20;
         assert!(!check(&locked, true, "RQ", at, &limits).guard.holds(Some(&locked)));
         assert!(!check(&r, true, "RQ", (T0 + 600) * 1000, &limits).guard.holds(Some(&r)), "expired at this second");
+    }
+
+    /// A start that has read nothing may write over a record in which
+    /// nothing counts any more (a returning number), never over one in
+    /// which anything still does; what it writes is what reading it first
+    /// would have planned, but for the version.
+    #[test]
+    fn a_blind_start_writes_over_an_idle_record_only() {
+        let limits = Limits::default();
+        let plan = |old: Option<&VerificationRecord>, now: Seconds| {
+            let input = StartInput {
+                service_sid: "VA1",
+                to: "+14155550123",
+                country: Some("US"),
+                channel: "sms",
+                locale: "en",
+                new_sid: "VEb",
+                attempt_sid: "VL2",
+                now_ms: now * 1000,
+                hash_for: &hash,
+                test: false,
+            };
+            plan_start(old, &input, &limits).unwrap()
+        };
+        let blind = |now| plan(None, now).guard;
+        let first = start(None, T0, "VEa").unwrap();
+        let approved = check(&first, true, "RQ", (T0 + 30) * 1000, &limits).write.applied_to(Some(&first)).unwrap();
+        assert!(blind(T0).holds(None), "no record");
+        // Approved, but its send window (600 s from T0) still counts.
+        assert!(!blind(T0 + 599).holds(Some(&approved)));
+        assert!(blind(T0 + 600).holds(Some(&approved)));
+        // Pending and unexpired: a resend, never a blind write.
+        assert!(!blind(T0 + 599).holds(Some(&first)));
+        // A wrong code counts for 24 hours, approval or not.
+        let failed = check(&first, false, "RQ", (T0 + 30) * 1000, &limits).write.applied_to(Some(&first)).unwrap();
+        assert!(!blind(T0 + 3600).holds(Some(&failed)));
+        assert!(blind(T0 + 86_400).holds(Some(&failed)));
+        // Over an idle record the blind plan is the informed one, version aside.
+        let informed = plan(Some(&approved), T0 + 3600).into_record();
+        let blind_record = plan(None, T0 + 3600).into_record();
+        assert_eq!(VerificationRecord { version: informed.version, ..blind_record }, informed);
+        // Without failures no failure window is carried: it starts again.
+        assert_eq!((informed.failures, informed.failure_window_start), (0, T0 + 3600));
     }
 
     #[test]

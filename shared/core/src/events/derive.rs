@@ -95,7 +95,9 @@ impl Deriver {
                                 && !o.activity.expiry_noted
                                 && n.updated_at >= o.expires_at
                             {
-                                out.push(self.once(o, EventType::Expired, o.expires_at * 1000, n.version));
+                                // After every change of the old one, even when the
+                                // new record's version started again (Idle).
+                                out.push(self.once(o, EventType::Expired, o.expires_at * 1000, n.version.max(o.version + 1)));
                             }
                         }
                         if n.status == StoredStatus::Pending {

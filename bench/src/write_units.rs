@@ -34,6 +34,7 @@ use aws_sdk_dynamodb::types::{ConsumedCapacity, ReturnConsumedCapacity};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use verify_core::api::routes::Function;
+use verify_core::clock::{Clock, ManualClock, Seconds, SystemClock};
 use verify_core::sender::outbox::Outbox;
 
 const TABLE: &str = "verify";
@@ -211,10 +212,11 @@ impl Bill {
 /// table, the fraud guard at `guard` ("standard", "off", …); the stream is
 /// handed to webhook-report `batch` records at a time: after every request
 /// with `batch` 1 (a trickle: each record alone), after all of them
-/// otherwise (volume: full batches). With `returning`, each number has been
-/// verified once before (not billed) and its item is still in the table, as
-/// until TTL deletes it (days later): a returning user's verification.
-pub async fn measure(n: usize, batch: usize, guard: &str, returning: bool) -> Bill {
+/// otherwise (volume: full batches). With `returning: Some(gap)`, each
+/// number was verified once before (not billed), `gap` seconds earlier, and
+/// its item is still in the table, as it is until TTL deletes it (days
+/// later): a returning user's verification.
+pub async fn measure(n: usize, batch: usize, guard: &str, returning: Option<Seconds>) -> Bill {
     let db = dynoxide::Database::memory().expect("embedded dynoxide");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("loopback");
     let endpoint = format!("http://{}", listener.local_addr().expect("address"));
@@ -227,22 +229,25 @@ pub async fn measure(n: usize, batch: usize, guard: &str, returning: bool) -> Bi
     let services = format!(r#"{{"services":[{{"sid":"{SERVICE_SID}","friendly_name":"Bench","fraud_guard":"{guard}"}}]}}"#);
     let vars = [("VERIFY_SERVICES", services.as_str()), ("VERIFY_NUMBER_KEY", "bench-number-key-0123456789abcdef0123456789")];
     let outbox = Outbox::new();
+    let clock = Arc::new(ManualClock::at(SystemClock.now()));
     let api = verify_core::api::Api::new(
         settings_with(TABLE, &vars),
         verify_aws::store::DynamoStore::new(client.clone(), TABLE),
         verify_core::sender::Senders::sms(outbox.clone()),
-    );
+    )
+    .on_clock(clock.clone());
     let report_vars = [("VERIFY_TABLE", TABLE)].iter().chain(&vars).map(|(k, v)| (k.to_string(), v.to_string())).collect();
     let report = verify_aws::webhook_report::build(
         verify_aws::webhook_report::ReportSettings::from_vars(&report_vars).expect("report settings"),
         client,
-        Arc::new(verify_core::clock::SystemClock),
+        Arc::new(SystemClock),
     );
     let events = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events");
     let read =
         |f: &str| -> serde_json::Value { serde_json::from_slice(&std::fs::read(events.join(f)).expect("event file")).expect("json") };
     let mut pipeline = Pipeline {
         api,
+        clock: clock.clone(),
         outbox,
         dispatcher: report.dispatcher,
         meter,
@@ -252,15 +257,17 @@ pub async fn measure(n: usize, batch: usize, guard: &str, returning: bool) -> Bi
     };
     let numbers = crate::Numbers::starting_at(0);
     let tos: Vec<String> = (0..n).map(|_| numbers.next()).collect();
-    if returning {
+    if let Some(gap) = returning {
         pipeline.verify(&tos, FULL_BATCH).await;
+        clock.advance(gap);
     }
     pipeline.verify(&tos, batch).await
 }
 
 /// The API and webhook-report on one metered client.
 struct Pipeline {
-    api: verify_core::api::Api<verify_aws::store::DynamoStore, verify_core::clock::SystemClock>,
+    api: verify_core::api::Api<verify_aws::store::DynamoStore, Arc<ManualClock>>,
+    clock: Arc<ManualClock>,
     outbox: Outbox,
     dispatcher: Arc<verify_aws::webhooks::Dispatcher>,
     meter: Meter,
@@ -281,6 +288,7 @@ impl Pipeline {
         // Read as each start is made: the outbox keeps only the latest texts.
         let mut codes = Vec::with_capacity(n);
         for to in tos {
+            self.clock.advance_ms(1);
             let ev = event(&self.start, serde_json::json!({"To": to, "Channel": "sms"}));
             let api = &self.api;
             let (status, _) = through_lambda_http(&ev, |r| async move { api.handle(Function::StartVerify, &r).await }).await;
@@ -292,6 +300,7 @@ impl Pipeline {
             }
         }
         for (to, code) in tos.iter().zip(&codes) {
+            self.clock.advance_ms(1);
             let ev = event(&self.check, serde_json::json!({"To": to, "Code": code}));
             let api = &self.api;
             let (status, _) = through_lambda_http(&ev, |r| async move { api.handle(Function::CheckVerify, &r).await }).await;

@@ -23,22 +23,25 @@ fn readme_totals() -> [(f64, f64); 2] {
 async fn a_completed_verification_costs_what_the_readme_says() {
     let [on, off] = readme_totals();
     for (guard, (trickle, volume)) in [("standard", on), ("off", off)] {
-        let alone = measure(4, 1, guard, false).await;
+        let alone = measure(4, 1, guard, None).await;
         assert_eq!(alone.total_write_units() / 4.0, trickle, "guard {guard}, a trickle: {:#}", alone.json());
         assert_eq!((alone.records, alone.batches), (8, 8), "the start's record and the check's, each alone");
         // 100 starts, then 100 approvals: two full batches.
-        let full = measure(100, FULL_BATCH, guard, false).await;
+        let full = measure(100, FULL_BATCH, guard, None).await;
         let per = full.total_write_units() / 100.0;
         assert!((per - volume).abs() < 0.005, "guard {guard}, at volume: {per} against the README's {volume}: {:#}", full.json());
         assert_eq!(full.batches, 2);
         // Refused conditions are billed too, and none is expected here.
         assert_eq!(alone.start.refused_writes + alone.check.refused_writes + alone.stream.refused_writes, 0);
-        // A returning number: the refused first put, and the sid-index row
-        // moved (README: "A returning number costs 2 more").
-        let again = measure(100, FULL_BATCH, guard, true).await;
-        assert_eq!(again.start.refused_writes, 100);
-        let more = again.total_write_units() / 100.0 - per;
-        assert!((more - 2.0).abs() < 1e-9, "guard {guard}, returning: {more} more: {:#}", again.json());
+        // A returning number (README: "A returning number costs 1 or 2
+        // more"): the sid-index row moves; within the send window the first
+        // put is refused too.
+        for (gap, refused, more) in [(60, 100, 2.0), (600, 0, 1.0)] {
+            let again = measure(100, FULL_BATCH, guard, Some(gap)).await;
+            assert_eq!(again.start.refused_writes, refused, "guard {guard}, after {gap} s");
+            let by = again.total_write_units() / 100.0 - per;
+            assert!((by - more).abs() < 1e-9, "guard {guard}, after {gap} s: {by} more: {:#}", again.json());
+        }
     }
 }
 

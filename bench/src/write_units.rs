@@ -253,7 +253,7 @@ pub async fn measure(n: usize, batch: usize, guard: &str, returning: Option<Seco
         meter,
         start: read("start-verify-json.json"),
         check: read("check-verify-by-sid.json"),
-        stream: Stream { db, filter: stream_filter(), after: None, records: 0, batches: 0 },
+        stream: Stream { db, filter: stream_filter(), after: None },
     };
     let numbers = crate::Numbers::starting_at(0);
     let tos: Vec<String> = (0..n).map(|_| numbers.next()).collect();
@@ -283,11 +283,12 @@ impl Pipeline {
         let n = tos.len();
         let mut bill =
             Bill { verifications: n, start: Tally::default(), check: Tally::default(), stream: Tally::default(), records: 0, batches: 0 };
-        (self.stream.records, self.stream.batches) = (0, 0);
         self.meter.take();
         // Read as each start is made: the outbox keeps only the latest texts.
         let mut codes = Vec::with_capacity(n);
         for to in tos {
+            // Time moves as requests come, a millisecond each, as on a real
+            // clock; only `measure` lets minutes pass.
             self.clock.advance_ms(1);
             let ev = event(&self.start, serde_json::json!({"To": to, "Channel": "sms"}));
             let api = &self.api;
@@ -296,7 +297,7 @@ impl Pipeline {
             codes.push(self.outbox.messages(Some(to)).last().and_then(|m| crate::code_in(&m.body)).expect("code texted"));
             merge(&mut bill.start, self.meter.take());
             if batch == 1 {
-                self.stream.drain(&self.dispatcher, 1, &self.meter, &mut bill.stream).await;
+                self.stream.drain(&self.dispatcher, 1, &self.meter, &mut bill).await;
             }
         }
         for (to, code) in tos.iter().zip(&codes) {
@@ -307,11 +308,10 @@ impl Pipeline {
             assert_eq!(status, 200, "check {to}");
             merge(&mut bill.check, self.meter.take());
             if batch == 1 {
-                self.stream.drain(&self.dispatcher, 1, &self.meter, &mut bill.stream).await;
+                self.stream.drain(&self.dispatcher, 1, &self.meter, &mut bill).await;
             }
         }
-        self.stream.drain(&self.dispatcher, batch, &self.meter, &mut bill.stream).await;
-        (bill.records, bill.batches) = (self.stream.records, self.stream.batches);
+        self.stream.drain(&self.dispatcher, batch, &self.meter, &mut bill).await;
         bill
     }
 }
@@ -345,14 +345,12 @@ struct Stream {
     db: dynoxide::Database,
     filter: Vec<String>,
     after: Option<String>,
-    records: usize,
-    batches: usize,
 }
 
 impl Stream {
     /// Hands every record not yet handled to the dispatcher, `batch` at a
-    /// time, billing what it spends to `tally`.
-    async fn drain(&mut self, dispatcher: &Arc<verify_aws::webhooks::Dispatcher>, batch: usize, meter: &Meter, tally: &mut Tally) {
+    /// time, billing what it spends to `bill`.
+    async fn drain(&mut self, dispatcher: &Arc<verify_aws::webhooks::Dispatcher>, batch: usize, meter: &Meter, bill: &mut Bill) {
         loop {
             let records = self.next_batch(batch);
             if records.is_empty() {
@@ -360,9 +358,9 @@ impl Stream {
             }
             let outcome = dispatcher.handle_records(&records).await;
             assert!(outcome.failed.is_empty(), "webhook-report failed records: {:?}", outcome.failed);
-            merge(tally, meter.take());
-            self.records += records.len();
-            self.batches += 1;
+            merge(&mut bill.stream, meter.take());
+            bill.records += records.len();
+            bill.batches += 1;
         }
     }
 

@@ -730,6 +730,22 @@ mod tests {
         assert_eq!((informed.failures, informed.failure_window_start), (0, T0 + 3600));
     }
 
+    /// `Idle` (the blind start's condition, in thresholds a store can
+    /// compare) and `ttl_for` (when nothing counts any more) are one rule.
+    #[test]
+    fn idle_is_exactly_past_the_ttl() {
+        let limits = Limits::default();
+        let first = start(None, T0, "VEa").unwrap();
+        let approved = check(&first, true, "RQ", (T0 + 30) * 1000, &limits).write.applied_to(Some(&first)).unwrap();
+        let failed = check(&first, false, "RQ", (T0 + 30) * 1000, &limits).write.applied_to(Some(&first)).unwrap();
+        for r in [&first, &approved, &failed] {
+            for now in [T0, T0 + 599, T0 + 600, T0 + 601, T0 + 86_399, T0 + 86_400, T0 + 86_430, T0 + 90_000] {
+                let idle = Idle::at(now, limits.send_window_secs, limits.failure_window_secs).holds(r);
+                assert_eq!(idle, r.ttl_for(&limits) <= now, "{now}: {r:?}");
+            }
+        }
+    }
+
     #[test]
     fn ttl_outlives_every_window_that_still_counts() {
         let limits = Limits::default();

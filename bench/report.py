@@ -121,18 +121,20 @@ def main() -> None:
         s, f = sizes[name], fns.get(name, {})
         runs = [(key, label, f[key]) for key, label in WARM_RUNS.get(name, []) if key in f]
         cold, cold_on, cold_sec = f.get("cold", {}), f.get("cold_warm_up", {}), f.get("cold_secrets", {})
+        cold_rep = f.get("cold_secrets_replayed", {})
         warm = runs[0][2] if runs else {}
         ready_off = cold.get("ready", {}).get("p50_ms")
         ready_on = cold_on.get("ready", {}).get("p50_ms")
         ready_sec = cold_sec.get("ready", {}).get("p50_ms")
+        ready_rep = cold_rep.get("ready", {}).get("p50_ms")
         first = cold_on.get("first_response", {}).get("p50_ms")
-        rss_values = [cold.get("peak_rss_kib_max"), cold_on.get("peak_rss_kib_max"), cold_sec.get("peak_rss_kib_max")] + [w.get("peak_rss_kib") for _, _, w in runs]
+        rss_values = [cold.get("peak_rss_kib_max"), cold_on.get("peak_rss_kib_max"), cold_sec.get("peak_rss_kib_max"), cold_rep.get("peak_rss_kib_max")] + [w.get("peak_rss_kib") for _, _, w in runs]
         rss = max((v for v in rss_values if v), default=None)
         rss_mb = rss * 1024 / MB if rss else None
         over = warm.get("handled_own_overhead", {})
         rows.append(
             f"| {name} | {s['arm64_bytes'] / MB:.2f} MB | {s['arm64_zip_bytes'] / MB:.2f} MB | {s['host_bytes'] / MB:.2f} MB "
-            f"| {fmt(ready_off, ' ms')} | {fmt(ready_on, ' ms')} | {fmt(ready_sec, ' ms')} | {fmt(first, ' ms')} | {fmt(rss_mb, ' MB', 1)} "
+            f"| {fmt(ready_off, ' ms')} | {fmt(ready_on, ' ms')} | {fmt(ready_sec, ' ms')} | {fmt(ready_rep, ' ms')} | {fmt(first, ' ms')} | {fmt(rss_mb, ' MB', 1)} "
             f"| {fmt(warm.get('total', {}).get('p50_ms'), '')} / {fmt(warm.get('total', {}).get('p99_ms'), ' ms')} "
             f"| {fmt(over.get('p50_ms'), '', 3)} / {fmt(over.get('p99_ms'), ' ms', 3)} |"
         )
@@ -145,6 +147,8 @@ def main() -> None:
             checks.append((f"{name} ready ≤ {TARGETS['ready_ms']:g} ms with warm-up against the local backends (p50)", f"{ready_on:.2f} ms", ready_on <= TARGETS["ready_ms"]))
         if ready_sec is not None:
             checks.append((f"{name} ready ≤ {TARGETS['ready_ms']:g} ms with warm-up and its secrets read from Secrets Manager (moto on loopback, p50)", f"{ready_sec:.2f} ms", ready_sec <= TARGETS["ready_ms"]))
+        if ready_rep is not None:
+            checks.append((f"{name} ready ≤ {TARGETS['ready_ms']:g} ms with warm-up and secrets, without the backends' time (init's answers replayed from memory, p50)", f"{ready_rep:.2f} ms", ready_rep <= TARGETS["ready_ms"]))
         if rss_mb is not None:
             checks.append((f"{name} peak RSS ≤ {TARGETS['rss_mb']:g} MB", f"{rss_mb:.1f} MB", rss_mb <= TARGETS["rss_mb"]))
         for _, label, w in runs:
@@ -195,10 +199,12 @@ def main() -> None:
         f"load average {env['load_before']} before, {env['load_after']} after), {env['rustc']}, {env['cargo_lambda']}. "
         "Sizes are of the arm64 release bootstraps `cargo lambda build --release --arm64` makes (what `sam build` ships); "
         f"timings ran the {sizes[names[0]]['host_machine']} build of the same code on this machine, "
-        f"{lam['cold_runs']} cold starts per mode, DynamoDB = {lam['dynamodb']}, SNS = {lam['sns']}.",
+        f"{lam['cold_runs']} cold starts per mode, DynamoDB = {lam['dynamodb']}, SNS = {lam['sns']}. "
+        "*Init's answers replayed*: the warm-up calls and the secrets read answered from memory by the timing proxies "
+        "(the backends' own answers, captured by one untimed start), so the figure is init without the backends' time.",
         "",
-        "| function | arm64 stripped | arm64 zip | host stripped | ready p50, warm-up off | ready p50, warm-up on | ready p50, warm-up on, secrets from Secrets Manager | first response p50 | peak RSS | warm p50 / p99 | own code beyond store/SMS p50 / p99 |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| function | arm64 stripped | arm64 zip | host stripped | ready p50, warm-up off | ready p50, warm-up on | ready p50, warm-up on, secrets from Secrets Manager | the same, init's answers replayed | first response p50 | peak RSS | warm p50 / p99 | own code beyond store/SMS p50 / p99 |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
         *rows,
         "",
         "Warm invocations, in ms. *Total*: event handed to the function → its response received, at the Runtime API emulator. "

@@ -8,7 +8,10 @@
 //!
 //! - ready: process spawn → its first `GET …/invocation/next` (init done),
 //!   with the warm-up off, on, and on with the secrets read from Secrets
-//!   Manager (moto's, behind a timing proxy) instead of the environment;
+//!   Manager (moto's, behind a timing proxy) instead of the environment,
+//!   and that again with init's answers replayed from memory (captured from
+//!   the real backends by one untimed start: ready without the backends'
+//!   time);
 //! - first response: spawn → the response to an event queued before spawn;
 //! - warm latency: event handed out → response received, per invocation;
 //! - peak RSS: the process's VmHWM;
@@ -131,6 +134,45 @@ struct Proxy {
     upstream: String,
     client: reqwest::Client,
     busy: Arc<Busy>,
+    /// `Some` on a replaying proxy: init's calls answered from memory.
+    replay: Option<Replay>,
+}
+
+/// The answers to the calls a function makes during init (its warm-up
+/// calls and the secrets read), captured from the real backend the first
+/// time and replayed from memory after that: the same bytes, without the
+/// backend's time. Init asks the same questions on every cold start, so
+/// after one priming start none of init's time is spent in a backend.
+#[derive(Default)]
+struct Replay {
+    answers: std::sync::Mutex<HashMap<String, Captured>>,
+}
+
+#[derive(Clone)]
+struct Captured {
+    status: u16,
+    headers: Vec<(String, Vec<u8>)>,
+    body: Bytes,
+}
+
+impl Replay {
+    /// The calls init makes: DynamoDB's and SNS's warm-up calls and the
+    /// secrets read. Anything else (the request itself) goes to the backend.
+    fn key(target: Option<&str>, body: &[u8]) -> Option<String> {
+        let init_call = match target {
+            Some(t) => ["DynamoDB_20120810.DescribeTable", "secretsmanager.BatchGetSecretValue"].contains(&t),
+            None => body.starts_with(b"Action=GetSMSAttributes"),
+        };
+        init_call.then(|| format!("{}\n{}", target.unwrap_or(""), String::from_utf8_lossy(body)))
+    }
+
+    fn answer(c: &Captured) -> Response {
+        let mut builder = Response::builder().status(c.status);
+        for (name, value) in &c.headers {
+            builder = builder.header(name.as_str(), value.as_slice());
+        }
+        builder.body(Body::from(c.body.clone())).unwrap()
+    }
 }
 
 /// Wall time with at least one backend call in flight: calls a function
@@ -178,6 +220,14 @@ async fn forward(State(p): State<Arc<Proxy>>, req: Request) -> Response {
     p.busy.enter();
     let (parts, body) = req.into_parts();
     let body = axum::body::to_bytes(body, 16 << 20).await.unwrap_or_default();
+    let target = parts.headers.get("x-amz-target").and_then(|t| t.to_str().ok());
+    let replay_key = p.replay.as_ref().and_then(|_| Replay::key(target, &body));
+    if let (Some(replay), Some(key)) = (&p.replay, &replay_key)
+        && let Some(captured) = replay.answers.lock().unwrap().get(key).cloned()
+    {
+        p.busy.exit();
+        return Replay::answer(&captured);
+    }
     let url = format!("{}{}", p.upstream, parts.uri.path_and_query().map(|q| q.as_str()).unwrap_or("/"));
     let mut out = p.client.request(parts.method, url).body(body);
     for (name, value) in &parts.headers {
@@ -187,14 +237,20 @@ async fn forward(State(p): State<Arc<Proxy>>, req: Request) -> Response {
     }
     let resp = match out.send().await {
         Ok(r) => {
-            let mut builder = Response::builder().status(r.status());
-            for (name, value) in r.headers() {
-                if !matches!(name.as_str(), "content-length" | "connection" | "transfer-encoding") {
-                    builder = builder.header(name, value);
-                }
+            let status = r.status().as_u16();
+            let headers = r
+                .headers()
+                .iter()
+                .filter(|(name, _)| !matches!(name.as_str(), "content-length" | "connection" | "transfer-encoding"))
+                .map(|(name, value)| (name.as_str().to_owned(), value.as_bytes().to_vec()))
+                .collect();
+            let captured = Captured { status, headers, body: r.bytes().await.unwrap_or_default() };
+            if let (Some(replay), Some(key)) = (&p.replay, replay_key)
+                && status == 200
+            {
+                replay.answers.lock().unwrap().insert(key, captured.clone());
             }
-            let bytes = r.bytes().await.unwrap_or_default();
-            builder.body(Body::from(bytes)).unwrap()
+            Replay::answer(&captured)
         }
         Err(e) => Response::builder().status(502).body(Body::from(e.to_string())).unwrap(),
     };
@@ -407,6 +463,20 @@ async fn cold_starts(
     r
 }
 
+/// [`cold_starts`] with init's answers replayed: one untimed start first
+/// captures them.
+async fn cold_starts_replayed(
+    h: &Harness,
+    name: &str,
+    binary: &str,
+    mode: &[(&str, &str)],
+    runs: usize,
+    mut event: impl FnMut() -> (Bytes, u16),
+) -> ColdResult {
+    cold_starts(h, name, binary, mode, 1, &mut event).await;
+    cold_starts(h, name, binary, mode, runs, event).await
+}
+
 struct WarmResult {
     total: Vec<f64>,
     backend: Vec<f64>,
@@ -507,9 +577,10 @@ async fn main() {
     // Timing proxies in front of DynamoDB and SNS, one shared busy clock.
     let backend = Arc::new(Busy::default());
     let client = reqwest::Client::builder().pool_max_idle_per_host(16).build().unwrap();
-    let proxy = |upstream: String| {
-        Router::new().fallback(forward).with_state(Arc::new(Proxy { upstream, client: client.clone(), busy: backend.clone() }))
+    let proxy_with = |upstream: String, replay: Option<Replay>| {
+        Router::new().fallback(forward).with_state(Arc::new(Proxy { upstream, client: client.clone(), busy: backend.clone(), replay }))
     };
+    let proxy = |upstream: String| proxy_with(upstream, None);
     let dynamo_proxy = serve(proxy(dynamo_upstream.clone())).await;
     let sns_proxy = serve(proxy(sns.trim_end_matches('/').to_owned())).await;
 
@@ -555,6 +626,18 @@ async fn main() {
     let secrets_proxy = serve(proxy(sns.trim_end_matches('/').to_owned())).await;
     let secrets_env = secrets_mode(sns.trim_end_matches('/'), &secrets_proxy, &api_keys, seed).await;
     let secrets: Vec<(&str, &str)> = secrets_env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    // The same, with init's answers replayed from memory: ready without
+    // the backends' time (moto answers in milliseconds, busier when init
+    // asks two things of it at once).
+    let moto = sns.trim_end_matches('/').to_owned();
+    let replaying = [
+        ("AWS_ENDPOINT_URL_DYNAMODB", serve(proxy_with(dynamo_upstream.clone(), Some(Replay::default()))).await),
+        ("AWS_ENDPOINT_URL_SNS", serve(proxy_with(moto.clone(), Some(Replay::default()))).await),
+        ("AWS_ENDPOINT_URL_SECRETS_MANAGER", serve(proxy_with(moto, Some(Replay::default()))).await),
+    ]
+    .map(|(var, addr)| (var.to_owned(), format!("http://{addr}")));
+    let replayed_env: Vec<(String, String)> = secrets_env.iter().cloned().chain(replaying).collect();
+    let replayed: Vec<(&str, &str)> = replayed_env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let numbers = Numbers::starting_at(seed * 1000);
     let start_event = |to: &str| event_with_body(&start_tpl, &serde_json::json!({"To": to, "Channel": "sms"}).to_string());
     let check_event = |to: &str, code: &str| event_with_body(&check_tpl, &serde_json::json!({"To": to, "Code": code}).to_string());
@@ -564,10 +647,13 @@ async fn main() {
 
     if let Some(bin) = bins.get("start-verify") {
         let name = "start-verify";
-        eprintln!("bench-lambda: {name}: {cold_runs} cold starts without and with warm-up and with secrets, {warm} warm invocations");
+        eprintln!(
+            "bench-lambda: {name}: {cold_runs} cold starts without and with warm-up, with secrets, and with init's answers replayed, {warm} warm invocations"
+        );
         let off = cold_starts(&h, name, bin, WARM_UP_OFF, cold_runs, || (start_event(&numbers.next()), 201)).await;
         let on = cold_starts(&h, name, bin, WARM_UP_ON, cold_runs, || (start_event(&numbers.next()), 201)).await;
         let sec = cold_starts(&h, name, bin, &secrets, cold_runs, || (start_event(&numbers.next()), 201)).await;
+        let rep = cold_starts_replayed(&h, name, bin, &replayed, cold_runs, || (start_event(&numbers.next()), 201)).await;
         let mut started = vec![];
         let evs: Vec<(Bytes, u16)> = (0..warm)
             .map(|_| {
@@ -580,7 +666,7 @@ async fn main() {
         let w = warm_run(&h, name, bin, (start_event(&numbers.next()), 201), evs).await;
         results.insert(
             name.into(),
-            serde_json::json!({"cold": off.json(), "cold_warm_up": on.json(), "cold_secrets": sec.json(), "warm": w.json()}),
+            serde_json::json!({"cold": off.json(), "cold_warm_up": on.json(), "cold_secrets": sec.json(), "cold_secrets_replayed": rep.json(), "warm": w.json()}),
         );
 
         if let Some(bin) = bins.get("check-verify") {
@@ -597,13 +683,14 @@ async fn main() {
                 (check_event(&to, &code), 200)
             };
             eprintln!(
-                "bench-lambda: {name}: {cold_runs} cold starts without and with warm-up and with secrets, {} warm invocations",
+                "bench-lambda: {name}: {cold_runs} cold starts without and with warm-up, with secrets, and with init's answers replayed, {} warm invocations",
                 warm / 2 * 2
             );
             let off = cold_starts(&h, name, bin, WARM_UP_OFF, cold_runs, &mut take_wrong).await;
             let on = cold_starts(&h, name, bin, WARM_UP_ON, cold_runs, &mut take_wrong).await;
             let sec = cold_starts(&h, name, bin, &secrets, cold_runs, &mut take_wrong).await;
-            let half = (warm - 3 * cold_runs - 2) / 2;
+            let rep = cold_starts_replayed(&h, name, bin, &replayed, cold_runs, &mut take_wrong).await;
+            let half = (warm - 4 * cold_runs - 3) / 2;
             let first = take_wrong();
             let wrong_evs: Vec<_> = (0..half).map(|_| take_wrong()).collect();
             let w_wrong = warm_run(&h, name, bin, first, wrong_evs).await;
@@ -614,7 +701,7 @@ async fn main() {
             let w_right = warm_run(&h, name, bin, first, right_evs.collect()).await;
             results.insert(
                 name.into(),
-                serde_json::json!({"cold": off.json(), "cold_warm_up": on.json(), "cold_secrets": sec.json(), "warm": w_wrong.json(), "warm_right_code": w_right.json()}),
+                serde_json::json!({"cold": off.json(), "cold_warm_up": on.json(), "cold_secrets": sec.json(), "cold_secrets_replayed": rep.json(), "warm": w_wrong.json(), "warm_right_code": w_right.json()}),
             );
         }
     }
@@ -635,11 +722,12 @@ async fn main() {
         let summary = Bytes::from(std::fs::read(events_dir.join("webhook-report/function-url-summary.json")).unwrap());
         let batch = Bytes::from(std::fs::read(events_dir.join("webhook-report/stream-batch.json")).unwrap());
         eprintln!(
-            "bench-lambda: {name}: {cold_runs} cold starts without and with warm-up and with secrets, {warm} warm invocations per trigger"
+            "bench-lambda: {name}: {cold_runs} cold starts without and with warm-up, with secrets, and with init's answers replayed, {warm} warm invocations per trigger"
         );
         let off = cold_starts(&h, name, bin, WARM_UP_OFF, cold_runs, || (summary.clone(), 200)).await;
         let on = cold_starts(&h, name, bin, WARM_UP_ON, cold_runs, || (summary.clone(), 200)).await;
         let sec = cold_starts(&h, name, bin, &secrets, cold_runs, || (summary.clone(), 200)).await;
+        let rep = cold_starts_replayed(&h, name, bin, &replayed, cold_runs, || (summary.clone(), 200)).await;
         let repeat = |ev: &Bytes, want, n| (0..n).map(|_| (ev.clone(), want)).collect::<Vec<_>>();
         // A summary reads every bucket of its range (here 90 days × 8
         // shards): a fifth as many of those.
@@ -647,7 +735,7 @@ async fn main() {
         let w_batch = warm_run(&h, name, bin, (batch.clone(), BATCH_OK), repeat(&batch, BATCH_OK, warm)).await;
         results.insert(
             name.into(),
-            serde_json::json!({"cold": off.json(), "cold_warm_up": on.json(), "cold_secrets": sec.json(), "warm_summary": w_summary.json(), "warm_stream_batch": w_batch.json()}),
+            serde_json::json!({"cold": off.json(), "cold_warm_up": on.json(), "cold_secrets": sec.json(), "cold_secrets_replayed": rep.json(), "warm_summary": w_summary.json(), "warm_stream_batch": w_batch.json()}),
         );
     }
 

@@ -673,10 +673,10 @@ impl Check<'_> {
             let Ok(r) = parse_record(v) else { continue };
             let Some(new) = r.new_image.as_ref().and_then(verify_aws::item::from_item) else { continue };
             if new.sid == sid {
-                let approved_by = new.approved_by.as_deref().unwrap_or("-");
+                let checked_by = new.checked_by.as_deref().unwrap_or("-");
                 let hash: String = new.code_hash.digest.iter().take(3).map(|b| format!("{b:02x}")).collect();
                 out.push(format!(
-                    "[{} v{} sends {} attempts {} hash {hash} by {approved_by}]",
+                    "[{} v{} sends {} attempts {} hash {hash} by {checked_by}]",
                     new.status.as_str(),
                     new.version,
                     new.sends,

@@ -157,7 +157,7 @@ pub async fn measure(dynamo_endpoint: &str, table: &str, events_dir: &std::path:
     let table_name = table.to_owned();
     let canned = Canned(Arc::new(move |target: &str, body: &str| match target {
         "DynamoDB_20120810.PutItem" => "{}".to_owned(),
-        "DynamoDB_20120810.UpdateItem" if body.contains("approved_by") => format!("{{\"Attributes\":{approved}}}"),
+        "DynamoDB_20120810.UpdateItem" if body.contains("\"approved\"") => format!("{{\"Attributes\":{approved}}}"),
         "DynamoDB_20120810.UpdateItem" => format!("{{\"Attributes\":{item}}}"),
         // A check reads the verification before its one write.
         "DynamoDB_20120810.GetItem" if body.contains("\"VER#") => format!("{{\"Item\":{item}}}"),

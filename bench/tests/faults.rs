@@ -120,7 +120,8 @@ async fn a_code_replaced_before_its_approval_is_a_noted_wrong_code() {
     let w = std::sync::Arc::new(
         world_with(|op, body| {
             let body = String::from_utf8_lossy(body);
-            (op == "UpdateItem" && body.contains("#approved_by")).then_some(Fault::Slow)
+            // The approval: the one check write that sets "approved".
+            (op == "UpdateItem" && body.contains("#checked_by") && body.contains("\"approved\"")).then_some(Fault::Slow)
         })
         .await,
     );
@@ -159,5 +160,32 @@ async fn a_start_recognises_its_own_write_whose_answer_was_lost() {
     assert_eq!((stored.sends, stored.send_attempts.len()), (1, 1), "one SMS, one send counted");
     let code = w.latest_code(TO).unwrap();
     let (status, body, _) = w.post("VerificationCheck", &[("To", TO), ("Code", &code)]).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("approved")), "{body}");
+}
+
+// Regression: a wrong code whose write landed but whose answer was lost saw
+// its own write refused in the SDK's retry, compared again on it and counted
+// a second attempt and a second failure for one wrong code (an approval
+// already recognised its own write). Every check write now records its
+// request, and a refused retry that finds it answers from what it wrote.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_code_whose_answer_was_lost_is_counted_once() {
+    let lost = std::sync::atomic::AtomicBool::new(false);
+    let w = world_with(move |op, body| {
+        let wrong_code = op == "UpdateItem" && String::from_utf8_lossy(body).contains("#failed_checks");
+        (wrong_code && !lost.swap(true, std::sync::atomic::Ordering::SeqCst)).then_some(Fault::AppliedThen500)
+    })
+    .await;
+    assert_eq!(w.post("Verifications", &[("To", TO), ("Channel", "sms")]).await.0, 201);
+    let right = w.latest_code(TO).unwrap();
+    let wrong = if right == "000000" { "111111" } else { "000000" };
+    let (status, body, _) = w.post("VerificationCheck", &[("To", TO), ("Code", wrong)]).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("pending")), "{body}");
+    let key = verify_core::store::RecordKey { service_sid: w.service_sid(), to: TO.into() };
+    let stored = verify_core::store::Store::read(&w.direct, &key).await.unwrap().unwrap();
+    assert_eq!((stored.attempts, stored.failures, stored.activity.failed_checks), (1, 1, 1), "one wrong code, counted once");
+    let failed = w.events().into_iter().filter(|e| e.event_type == EventType::CheckFailed).count();
+    assert_eq!(failed, 1, "one check_failed event");
+    let (status, body, _) = w.post("VerificationCheck", &[("To", TO), ("Code", &right)]).await;
     assert_eq!((status, body["status"].as_str()), (200, Some("approved")), "{body}");
 }

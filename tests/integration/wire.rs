@@ -84,7 +84,7 @@ async fn close_cancels_or_approves_only_a_pending_current_verification() {
         store.apply(&record::plan_start_of(Some(&canceled), next, &Limits::default())).await.unwrap();
         assert!(matches!(close(&store, to, "VEa", StoredStatus::Approved, T0 + 4).await, Err(StoreError::Conflict(_))), "{engine}");
         let approved = close(&store, to, "VEb", StoredStatus::Approved, T0 + 4).await.unwrap();
-        assert_eq!((approved.status, approved.approved_by.as_deref()), (StoredStatus::Approved, Some("RQtest")), "{engine}");
+        assert_eq!((approved.status, approved.checked_by.as_deref()), (StoredStatus::Approved, Some("RQtest")), "{engine}");
 
         // Nothing there at all.
         assert!(

@@ -37,7 +37,7 @@ pub mod attr {
     /// Milliseconds of the last write (items written before it existed are
     /// read as `updated_at` seconds).
     pub const CHANGED_MS: &str = "changed_ms";
-    pub const APPROVED_BY: &str = "approved_by";
+    pub const CHECKED_BY: &str = "checked_by";
     pub const TTL: &str = "ttl";
     /// Wrong codes entered for the current verification; written after the
     /// comparison, so the stream shows a failed check apart from a counted one.
@@ -138,8 +138,8 @@ pub fn to_item(r: &VerificationRecord) -> Item {
     if let Some(c) = &r.country {
         item.insert(attr::COUNTRY.to_owned(), s(c));
     }
-    if let Some(by) = &r.approved_by {
-        item.insert(attr::APPROVED_BY.to_owned(), s(by));
+    if let Some(by) = &r.checked_by {
+        item.insert(attr::CHECKED_BY.to_owned(), s(by));
     }
     // Activity is written only once something happened, as the updates that
     // note it do; a fresh record carries none.
@@ -210,7 +210,7 @@ pub fn from_item(item: &Item) -> Option<VerificationRecord> {
         failure_window_start: num(attr::FAILURE_WINDOW_START)?,
         version: num(attr::VERSION)? as u64,
         changed_ms: num(attr::CHANGED_MS).unwrap_or(updated_at * 1000),
-        approved_by: text(attr::APPROVED_BY),
+        checked_by: text(attr::CHECKED_BY),
         ttl: num(attr::TTL).unwrap_or(0),
         activity: Activity {
             failed_checks: num(attr::FAILED_CHECKS).unwrap_or(0).max(0) as u32,
@@ -249,7 +249,7 @@ mod tests {
             failure_window_start: 5,
             version: 4,
             changed_ms: 11_250,
-            approved_by: Some("req".into()),
+            checked_by: Some("req".into()),
             ttl: 999,
             activity: Activity {
                 failed_checks: 2,

@@ -351,7 +351,7 @@ fn attribute_of(field: Field) -> &'static str {
         Field::ChangedMs => attr::CHANGED_MS,
         Field::UpdatedAt => attr::UPDATED_AT,
         Field::Ttl => attr::TTL,
-        Field::ApprovedBy => attr::APPROVED_BY,
+        Field::CheckedBy => attr::CHECKED_BY,
         Field::FailedChecks => attr::FAILED_CHECKS,
         Field::RefusedStarts => attr::REFUSED_STARTS,
         Field::RefusedAt => attr::REFUSED_AT,
@@ -509,8 +509,9 @@ mod tests {
         );
         assert_eq!(
             update,
-            "SET #updated_at = :v7, #ttl = :v10, #changed_ms = :v12 ADD #attempts :v6, #failures :v8, #failed_checks :v9, #version :v11"
+            "SET #updated_at = :v7, #checked_by = :v8, #ttl = :v11, #changed_ms = :v13 ADD #attempts :v6, #failures :v9, #failed_checks :v10, #version :v12"
         );
+        assert_eq!(e.values[":v8"], AV::S("RQ".into()), "the request, so a retry that lands on it recognises its own write");
         assert_eq!(e.values[":v0"], AV::N("1".into()));
         assert_eq!(e.values[":v1"], AV::S("pending".into()));
         assert_eq!(e.values[":v3"], AV::N("1700000000".into()), "rules compare whole seconds");

@@ -69,7 +69,7 @@ pub enum Field {
     ChangedMs,
     UpdatedAt,
     Ttl,
-    ApprovedBy,
+    CheckedBy,
     FailedChecks,
     RefusedStarts,
     RefusedAt,
@@ -238,7 +238,7 @@ fn int_of(r: &VerificationRecord, field: Field) -> i64 {
         Field::RefusedStarts => r.activity.refused_starts.into(),
         Field::RefusedAt => r.activity.refused_at,
         Field::ExpiryNoted => r.activity.expiry_noted.into(),
-        Field::Status | Field::ApprovedBy | Field::RefusedReason => 0,
+        Field::Status | Field::CheckedBy | Field::RefusedReason => 0,
     }
 }
 
@@ -265,7 +265,7 @@ fn set(r: &mut VerificationRecord, field: Field, value: &Value) {
         Field::ChangedMs => r.changed_ms = int(value) as Millis,
         Field::UpdatedAt => r.updated_at = int(value),
         Field::Ttl => r.ttl = int(value),
-        Field::ApprovedBy => r.approved_by = text(value),
+        Field::CheckedBy => r.checked_by = text(value),
         Field::FailedChecks => r.activity.failed_checks = count(value),
         Field::RefusedStarts => r.activity.refused_starts = count(value),
         Field::RefusedAt => r.activity.refused_at = int(value),
@@ -343,11 +343,11 @@ mod tests {
             Assign::Add(Field::Attempts, 1),
             Assign::Add(Field::Sends, -1),
             Assign::Set(Field::Status, Value::Status(StoredStatus::Canceled)),
-            Assign::Set(Field::ApprovedBy, Value::Text("RQ1".into())),
+            Assign::Set(Field::CheckedBy, Value::Text("RQ1".into())),
         ]);
         let after = w.applied_to(Some(&r)).unwrap();
         assert_eq!((after.attempts, after.sends, after.status), (r.attempts + 1, r.sends - 1, StoredStatus::Canceled));
-        assert_eq!(after.approved_by.as_deref(), Some("RQ1"));
+        assert_eq!(after.checked_by.as_deref(), Some("RQ1"));
         assert_eq!(w.applied_to(None), None, "an update needs a record");
     }
 }

@@ -112,8 +112,10 @@ pub struct VerificationRecord {
     /// When the last write happened, in milliseconds (set by every write
     /// with `version`); orders events within a second.
     pub changed_ms: Millis,
-    /// The request that approved it, so a retried approval is recognised.
-    pub approved_by: Option<String>,
+    /// The request whose check (right or wrong) or approval by hand wrote
+    /// last, so a check whose write landed but whose answer was lost
+    /// recognises its own write when the SDK's retry is refused.
+    pub checked_by: Option<String>,
     /// When the store may delete the record (see [`VerificationRecord::ttl_for`]).
     pub ttl: Seconds,
     /// What happened to the record that changes none of the above, noted
@@ -294,7 +296,7 @@ fn new_record(old: Option<&VerificationRecord>, input: &StartInput<'_>, limits: 
         failure_window_start,
         version: old.map_or(1, |o| o.version + 1),
         changed_ms: input.now_ms,
-        approved_by: None,
+        checked_by: None,
         ttl: 0,
         activity: Activity::default(),
         test: input.test,
@@ -336,9 +338,11 @@ pub fn longest_window(limits: &Limits) -> Seconds {
 /// the same sid, unexpired at this second, attempts and failures below
 /// their limits) so the write carries its rule whatever read it followed.
 ///
-/// A right code approves, resets the recipient's failure count and records
-/// `request_id`, so a retried write recognises its own success; after it
-/// only the send window matters to the record's lifetime. A wrong code
+/// Either way the write records `request_id`, so a write that landed but
+/// whose answer was lost recognises itself in the refusal of the SDK's
+/// retry and is not counted twice. A right code approves and resets the
+/// recipient's failure count; after it only the send window matters to
+/// the record's lifetime. A wrong code
 /// counts a failure for the recipient (across verifications, NIST) and for
 /// the event stream, and keeps the record as long as any window.
 pub fn check(read: &VerificationRecord, right: bool, request_id: &str, now_ms: Millis, limits: &Limits) -> Change {
@@ -353,13 +357,16 @@ pub fn check(read: &VerificationRecord, right: bool, request_id: &str, now_ms: M
         failures_below: Some(limits.max_failures),
         ..Guard::default()
     };
-    let counted = [Assign::Add(Field::Attempts, 1), Assign::Set(Field::UpdatedAt, Value::Int(now))];
+    let counted = [
+        Assign::Add(Field::Attempts, 1),
+        Assign::Set(Field::UpdatedAt, Value::Int(now)),
+        Assign::Set(Field::CheckedBy, Value::Text(request_id.to_owned())),
+    ];
     let outcome = if right {
         let ttl = (read.send_window_start + limits.send_window_secs).max(now);
         vec![
             Assign::Set(Field::Status, Value::Status(StoredStatus::Approved)),
             Assign::Set(Field::Failures, Value::Int(0)),
-            Assign::Set(Field::ApprovedBy, Value::Text(request_id.to_owned())),
             Assign::Set(Field::Ttl, Value::Int(ttl)),
         ]
     } else {
@@ -415,7 +422,7 @@ pub fn close(key: &RecordKey, sid: &str, status: StoredStatus, request_id: &str,
     };
     let mut assigns = vec![Assign::Set(Field::Status, Value::Status(status)), Assign::Set(Field::UpdatedAt, Value::Int(now))];
     if status == StoredStatus::Approved {
-        assigns.push(Assign::Set(Field::ApprovedBy, Value::Text(request_id.to_owned())));
+        assigns.push(Assign::Set(Field::CheckedBy, Value::Text(request_id.to_owned())));
     }
     update(key, guard, now_ms, assigns)
 }
@@ -675,7 +682,7 @@ mod tests {
         assert!(!check(&r, true, "RQ2", at, &limits).guard.holds(Some(&failed)), "a stale read's answer does not stand");
         let approved = right.write.applied_to(Some(&failed)).unwrap();
         assert_eq!((approved.status, approved.attempts, approved.failures), (StoredStatus::Approved, 2, 0));
-        assert_eq!((approved.activity.failed_checks, approved.approved_by.as_deref()), (1, Some("RQ2")));
+        assert_eq!((approved.activity.failed_checks, approved.checked_by.as_deref()), (1, Some("RQ2")));
         assert_eq!(approved.ttl, T0 + 600, "after approval only the send window counts");
         // Each limit is in the guard too, whatever the read said.
         let mut used_up = failed.clone();

@@ -359,7 +359,7 @@ impl<S: Stores, C: Clock> Verifier<S, C> {
         let limits = &service.limits;
         let (key, sid) = self.locate(service, target).await?;
         let mut current = self.store.read(&key).await?;
-        // Recorded by an approval, so a retried write recognises its own.
+        // Recorded by the check's write, so a retried write recognises its own.
         let request_id = sid::new_sid("RQ");
         // Each lost race means another write landed on this record: a check
         // (at most the attempt limit), a resend (at most the send limit), a
@@ -371,10 +371,10 @@ impl<S: Stores, C: Clock> Verifier<S, C> {
             let right = self.keys.matches(&read.code_hash, &read.sid, code);
             match self.store.apply(&record::check(read, right, &request_id, now_ms, limits)).await {
                 Ok(record) => return Ok(self.checked(service, record, right, notes).await),
-                // Our own approval, landed on an earlier try whose answer
-                // was lost (the SDK retried the write).
-                Err(StoreError::Conflict(Some(stood))) if right && stood.approved_by.as_deref() == Some(request_id.as_str()) => {
-                    return Ok(self.checked(service, *stood, true, notes).await);
+                // Our own write, landed on an earlier try whose answer was
+                // lost (the SDK retried it): this attempt is counted once.
+                Err(StoreError::Conflict(Some(stood))) if stood.checked_by.as_deref() == Some(request_id.as_str()) => {
+                    return Ok(self.checked(service, *stood, right, notes).await);
                 }
                 Err(StoreError::Conflict(stood)) => current = stood.map(|r| *r),
                 Err(e) => return Err(e.into()),

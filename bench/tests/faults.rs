@@ -189,3 +189,25 @@ async fn a_wrong_code_whose_answer_was_lost_is_counted_once() {
     let (status, body, _) = w.post("VerificationCheck", &[("To", TO), ("Code", &right)]).await;
     assert_eq!((status, body["status"].as_str()), (200, Some("approved")), "{body}");
 }
+
+// Regression: a cancel whose write landed but whose answer was lost was
+// answered 404 (the SDK's retry found the verification no longer pending),
+// though it had been canceled; an approval by hand the same, and its
+// conversion was never tallied. A close now records its request too, and
+// recognises its own write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancel_whose_answer_was_lost_answers_canceled() {
+    let lost = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let faulted = lost.clone();
+    let w = world_with(move |op, body| {
+        let cancel = op == "UpdateItem" && String::from_utf8_lossy(body).contains("\"canceled\"");
+        (cancel && !faulted.swap(true, std::sync::atomic::Ordering::SeqCst)).then_some(Fault::AppliedThen500)
+    })
+    .await;
+    let (status, body, _) = w.post("Verifications", &[("To", TO), ("Channel", "sms")]).await;
+    assert_eq!(status, 201, "{body}");
+    let sid = body["sid"].as_str().unwrap().to_owned();
+    let (status, body, _) = w.post(&format!("Verifications/{sid}"), &[("Status", "canceled")]).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("canceled")), "{body}");
+    assert!(lost.load(std::sync::atomic::Ordering::SeqCst), "the fault was injected");
+}

@@ -112,9 +112,10 @@ pub struct VerificationRecord {
     /// When the last write happened, in milliseconds (set by every write
     /// with `version`); orders events within a second.
     pub changed_ms: Millis,
-    /// The request whose check (right or wrong) or approval by hand wrote
-    /// last, so a check whose write landed but whose answer was lost
-    /// recognises its own write when the SDK's retry is refused.
+    /// The request whose check (right or wrong) or close (cancel, approval
+    /// by hand) wrote last, so a request whose write landed but whose
+    /// answer was lost recognises its own write when the SDK's retry is
+    /// refused.
     pub checked_by: Option<String>,
     /// When the store may delete the record (see [`VerificationRecord::ttl_for`]).
     pub ttl: Seconds,
@@ -420,10 +421,11 @@ pub fn close(key: &RecordKey, sid: &str, status: StoredStatus, request_id: &str,
         attempts_below: Some(limits.max_check_attempts),
         ..Guard::default()
     };
-    let mut assigns = vec![Assign::Set(Field::Status, Value::Status(status)), Assign::Set(Field::UpdatedAt, Value::Int(now))];
-    if status == StoredStatus::Approved {
-        assigns.push(Assign::Set(Field::CheckedBy, Value::Text(request_id.to_owned())));
-    }
+    let assigns = [
+        Assign::Set(Field::Status, Value::Status(status)),
+        Assign::Set(Field::UpdatedAt, Value::Int(now)),
+        Assign::Set(Field::CheckedBy, Value::Text(request_id.to_owned())),
+    ];
     update(key, guard, now_ms, assigns)
 }
 

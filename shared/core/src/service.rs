@@ -422,19 +422,21 @@ impl<S: Stores, C: Clock> Verifier<S, C> {
         };
         let request_id = sid::new_sid("RQ");
         let change = record::close(&key, &current_sid, status, &request_id, self.clock.now_ms(), &service.limits);
-        match self.store.apply(&change).await {
-            Ok(record) => {
-                tracing::info!(sid = %record.sid, status = status.as_str(), "closed by request");
-                if status == StoredStatus::Approved {
-                    // An app that checks codes itself approves this way: its
-                    // approvals are its conversion.
-                    self.tally_approved(service, &record, &mut GuardNotes::default()).await;
-                }
-                Ok(record)
-            }
-            Err(StoreError::Conflict(_)) => Err(VerifyError::NotFound),
-            Err(e) => Err(e.into()),
+        let closed = match self.store.apply(&change).await {
+            Ok(record) => record,
+            // Our own write, landed on an earlier try whose answer was lost
+            // (the SDK retried it and the retry found it closed).
+            Err(StoreError::Conflict(Some(stood))) if stood.checked_by.as_deref() == Some(request_id.as_str()) => *stood,
+            Err(StoreError::Conflict(_)) => return Err(VerifyError::NotFound),
+            Err(e) => return Err(e.into()),
+        };
+        tracing::info!(sid = %closed.sid, status = status.as_str(), "closed by request");
+        if status == StoredStatus::Approved {
+            // An app that checks codes itself approves this way: its
+            // approvals are its conversion.
+            self.tally_approved(service, &closed, &mut GuardNotes::default()).await;
         }
+        Ok(closed)
     }
 
     /// The record key a target names, and the sid it must carry (when the

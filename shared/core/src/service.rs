@@ -373,7 +373,7 @@ impl<S: Stores, C: Clock> Verifier<S, C> {
                 Ok(record) => return Ok(self.checked(service, record, right, notes).await),
                 // Our own write, landed on an earlier try whose answer was
                 // lost (the SDK retried it): this attempt is counted once.
-                Err(StoreError::Conflict(Some(stood))) if stood.checked_by.as_deref() == Some(request_id.as_str()) => {
+                Err(StoreError::Conflict(Some(stood))) if is_own_update(&stood, &request_id) => {
                     return Ok(self.checked(service, *stood, right, notes).await);
                 }
                 Err(StoreError::Conflict(stood)) => current = stood.map(|r| *r),
@@ -426,7 +426,7 @@ impl<S: Stores, C: Clock> Verifier<S, C> {
             Ok(record) => record,
             // Our own write, landed on an earlier try whose answer was lost
             // (the SDK retried it and the retry found it closed).
-            Err(StoreError::Conflict(Some(stood))) if stood.checked_by.as_deref() == Some(request_id.as_str()) => *stood,
+            Err(StoreError::Conflict(Some(stood))) if is_own_update(&stood, &request_id) => *stood,
             Err(StoreError::Conflict(_)) => return Err(VerifyError::NotFound),
             Err(e) => return Err(e.into()),
         };
@@ -617,6 +617,12 @@ fn refusal_error(refusal: CheckRefusal, now: Seconds) -> VerifyError {
 /// attempt (a fresh sid per start request), still pending.
 fn is_own_write(stored: &VerificationRecord, attempt_sid: &str) -> bool {
     stored.status == StoredStatus::Pending && stored.send_attempts.last().is_some_and(|a| a.attempt_sid == attempt_sid)
+}
+
+/// Whether `stored` carries a check's or a close's own write: the request
+/// id that write recorded (a fresh one per request).
+fn is_own_update(stored: &VerificationRecord, request_id: &str) -> bool {
+    stored.checked_by.as_deref() == Some(request_id)
 }
 
 /// The record of a recipient (by its [`Recipient::key`]) in a service.

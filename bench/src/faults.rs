@@ -240,7 +240,7 @@ impl World {
 fn instance(proxied: &str, sender: &Arc<FlakySender>, settings: &Settings) -> Arc<FaultApi> {
     Arc::new(Api {
         verifier: Verifier {
-            store: DynamoStore::new(lambda_client(proxied), TABLE),
+            store: DynamoStore::new(lambda_client(proxied), TABLE).sealing_like(&settings.keys),
             senders: Senders::sms(SharedSender(sender.clone())),
             clock: Arc::new(ManualClock::at(NOW)),
             services: settings.services.clone().into(),

@@ -230,12 +230,9 @@ pub async fn measure(n: usize, batch: usize, guard: &str, returning: Option<Seco
     let vars = [("VERIFY_SERVICES", services.as_str()), ("VERIFY_NUMBER_KEY", "bench-number-key-0123456789abcdef0123456789")];
     let outbox = Outbox::new();
     let clock = Arc::new(ManualClock::at(SystemClock.now()));
-    let api = verify_core::api::Api::new(
-        settings_with(TABLE, &vars),
-        verify_aws::store::DynamoStore::new(client.clone(), TABLE),
-        verify_core::sender::Senders::sms(outbox.clone()),
-    )
-    .on_clock(clock.clone());
+    let settings = settings_with(TABLE, &vars);
+    let store = verify_aws::store::DynamoStore::new(client.clone(), TABLE).sealing_like(&settings.keys);
+    let api = verify_core::api::Api::new(settings, store, verify_core::sender::Senders::sms(outbox.clone())).on_clock(clock.clone());
     let report_vars = [("VERIFY_TABLE", TABLE)].iter().chain(&vars).map(|(k, v)| (k.to_string(), v.to_string())).collect();
     let report = verify_aws::webhook_report::build(
         verify_aws::webhook_report::ReportSettings::from_vars(&report_vars).expect("report settings"),

@@ -58,6 +58,27 @@ async fn check_by_sid_and_wrong_sid(engine: Engine) {
     assert_eq!(ok.record.sid, v.sid);
 }
 
+/// A verification started before sids were sealed (or by a deployment
+/// without the number key) is still found by its random sid, through the
+/// index, by one that seals; and a sealed sid of another number finds
+/// nothing.
+async fn random_and_foreign_sids_after_sealing(engine: Engine) {
+    let mut h = harness(engine, Limits::default()).await;
+    let (old, other) = (fresh_number(), fresh_number());
+    let sealing = std::mem::replace(&mut h.verifier.keys, unsealed_keys());
+    let before = h.start(&start_req(&old)).await.unwrap();
+    h.verifier.keys = sealing;
+    assert_eq!(h.verifier.keys.open_sid(&before.sid), None, "a random sid");
+    let sealed = h.start(&start_req(&other)).await.unwrap();
+    assert_eq!(h.verifier.keys.open_sid(&sealed.sid).as_deref(), Some(other.as_str()));
+    // A sealed sid naming `old`'s record, but not its verification.
+    let foreign = h.verifier.keys.new_verification_sid(&old);
+    assert_eq!(h.check(&CheckTarget::Sid(foreign), &code(&last_code(&h.outbox, &old))).await, Err(VerifyError::NotFound));
+    assert_eq!(h.verifier.fetch(h.service(), &CheckTarget::Sid(before.sid.clone())).await.unwrap().sid, before.sid);
+    assert!(h.check(&CheckTarget::Sid(before.sid.clone()), &code(&last_code(&h.outbox, &old))).await.unwrap().approved);
+    assert!(h.check(&CheckTarget::Sid(sealed.sid.clone()), &code(&last_code(&h.outbox, &other))).await.unwrap().approved);
+}
+
 async fn resend_keeps_sid_and_invalidates_old_code(engine: Engine) {
     let h = harness(engine, Limits::default()).await;
     let to = fresh_number();
@@ -232,6 +253,7 @@ async fn store_faults_are_retryable_errors(engine: Engine) {
 on_every_store!(
     start_then_check_approves_once,
     check_by_sid_and_wrong_sid,
+    random_and_foreign_sids_after_sealing,
     resend_keeps_sid_and_invalidates_old_code,
     sixth_send_is_refused,
     five_wrong_codes_then_locked,

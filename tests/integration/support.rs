@@ -83,6 +83,10 @@ impl TestStore {
         }
     }
 
+    pub fn is_dynamo(&self) -> bool {
+        matches!(self.backend, Backing::Dynamo(_))
+    }
+
     /// The calls served since the last take (`read`, `apply`, `find_by_sid`).
     pub fn take_calls(&self) -> Vec<&'static str> {
         std::mem::take(&mut self.calls.lock().unwrap())
@@ -143,11 +147,36 @@ impl ServiceStore for TestStore {
 }
 
 impl ExpiryStore for TestStore {
-    async fn due_expiries(&self, now: i64, limit: usize) -> Result<Vec<RecordKey>, StoreError> {
-        self.log("due_expiries");
+    async fn sent_between(&self, service_sid: &str, after: i64, until: i64) -> Result<Vec<String>, StoreError> {
+        self.log("sent_between");
         match &self.backend {
-            Backing::Memory(m) => m.due_expiries(now, limit).await,
-            Backing::Dynamo(d) => d.due_expiries(now, limit).await,
+            Backing::Memory(m) => m.sent_between(service_sid, after, until).await,
+            Backing::Dynamo(d) => dynamo_expiries(d).sent_between(service_sid, after, until).await,
+            Backing::Broken => Err(StoreError::Unavailable("down".into())),
+        }
+    }
+
+    async fn current_records(&self, service_sid: &str, sids: &[String]) -> Result<Vec<(RecordKey, VerificationRecord)>, StoreError> {
+        self.log("current_records");
+        match &self.backend {
+            Backing::Memory(m) => m.current_records(service_sid, sids).await,
+            Backing::Dynamo(d) => dynamo_expiries(d).current_records(service_sid, sids).await,
+            Backing::Broken => Err(StoreError::Unavailable("down".into())),
+        }
+    }
+
+    async fn sweep_mark(&self) -> Result<Option<i64>, StoreError> {
+        match &self.backend {
+            Backing::Memory(m) => m.sweep_mark().await,
+            Backing::Dynamo(d) => dynamo_expiries(d).sweep_mark().await,
+            Backing::Broken => Err(StoreError::Unavailable("down".into())),
+        }
+    }
+
+    async fn save_sweep_mark(&self, tick: i64) -> Result<(), StoreError> {
+        match &self.backend {
+            Backing::Memory(m) => m.save_sweep_mark(tick).await,
+            Backing::Dynamo(d) => dynamo_expiries(d).save_sweep_mark(tick).await,
             Backing::Broken => Err(StoreError::Unavailable("down".into())),
         }
     }
@@ -160,6 +189,15 @@ impl ExpiryStore for TestStore {
             Backing::Broken => Err(StoreError::Unavailable("down".into())),
         }
     }
+}
+
+/// The sweep's store on a DynamoDB engine: the records, and the events
+/// webhook-report keeps in the same table.
+fn dynamo_expiries(d: &DynamoStore) -> verify_aws::expiries::DynamoExpiries {
+    // (`d` seals as the API's store does: webhook-report's opens the same sids.)
+    use verify_aws::events::store::{DEFAULT_RETENTION_DAYS, DEFAULT_SHARDS, EventStore};
+    let events = EventStore::new(d.client().clone(), d.table(), DEFAULT_SHARDS, DEFAULT_RETENTION_DAYS);
+    verify_aws::expiries::DynamoExpiries { store: d.clone(), events }
 }
 
 impl RateLimitStore for TestStore {
@@ -313,14 +351,18 @@ pub async fn backend(engine: Engine) -> Backend {
             tokio::spawn(dynoxide::server::serve_on(listener, db.clone()));
             let client = verify_aws::clients::dynamodb_at(&endpoint);
             ensure_table(&client, "verify").await.unwrap();
-            let store = TestStore::new(Backing::Dynamo(DynamoStore::new(client, "verify")));
+            let store = TestStore::new(Backing::Dynamo(DynamoStore::new(client, "verify").sealing_like(&keys())));
             Backend { store, dynoxide: Some(db), engine_clock: Some(engine_clock) }
         }
         Engine::Moto => {
             let client = verify_aws::clients::dynamodb_at(&moto_endpoint());
             let table = format!("verify-{}-{n}", std::process::id());
             ensure_table(&client, &table).await.unwrap();
-            Backend { store: TestStore::new(Backing::Dynamo(DynamoStore::new(client, table))), dynoxide: None, engine_clock: None }
+            Backend {
+                store: TestStore::new(Backing::Dynamo(DynamoStore::new(client, table).sealing_like(&keys()))),
+                dynoxide: None,
+                engine_clock: None,
+            }
         }
     }
 }
@@ -336,8 +378,21 @@ pub struct Harness {
     pub engine_clock: Option<EngineClock>,
 }
 
+/// The number key the harness seals sids with, as a deployment does.
+pub const NUMBER_KEY: &str = "integration-number-key-0123456789abcdef";
+
+/// The code keys, sealing sids under [`NUMBER_KEY`].
 pub fn keys() -> CodeKeys {
+    unsealed_keys().with_sid_seal(number_keys().sid_seal())
+}
+
+/// The code keys of a deployment without the number key: random sids.
+pub fn unsealed_keys() -> CodeKeys {
     CodeKeys::new(CodeKey::new(b"integration-test-key-0123456789abcdef").unwrap(), None)
+}
+
+pub fn number_keys() -> verify_core::events::number_key::NumberKeys {
+    verify_core::events::number_key::NumberKeys::new(verify_core::events::number_key::NumberKey::new(NUMBER_KEY.as_bytes()).unwrap(), None)
 }
 
 pub async fn harness(engine: Engine, limits: Limits) -> Harness {

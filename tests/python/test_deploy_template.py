@@ -530,21 +530,13 @@ def test_retry_schedule_invokes_webhook_report():
     assert len(schedules) == 1 and schedules[0]["Properties"]["Schedule"] == {"Ref": "WebhookRetrySchedule"}
 
 
-def test_expiry_index_is_sparse_keys_only_and_only_webhook_report_reads_it():
+def test_no_index_is_written_for_expiry_alone():
+    """The expiry sweep reads the sends kept for the Attempts reports
+    (events-index) and the records through sid-index: no index of its own,
+    so no write on a verification's way for it."""
     p = plain(RESOURCES["VerifyTable"]["Properties"])
-    index = next(g for g in p["GlobalSecondaryIndexes"] if g["IndexName"] == "expiry-index")
-    assert index["KeySchema"] == [{"AttributeName": "exp_shard", "KeyType": "HASH"}, {"AttributeName": "exp_at", "KeyType": "RANGE"}]
-    assert index["Projection"] == {"ProjectionType": "KEYS_ONLY"}, "later writes that keep its keys cost no index write"
-    assert {"AttributeName": "exp_at", "AttributeType": "N"} in p["AttributeDefinitions"]
-    # The sweep (Query on the index, UpdateItem for the note) is webhook-report's alone.
-    for name, res in RESOURCES.items():
-        if res["Type"] != "AWS::Serverless::Function":
-            continue
-        statements = [s for pol in plain(res["Properties"].get("Policies", [])) if isinstance(pol, dict) for s in pol.get("Statement", [])]
-        queried = [r for s in statements if "dynamodb:Query" in (s.get("Action") if isinstance(s.get("Action"), list) else [s.get("Action")])
-                   for r in (s.get("Resource") if isinstance(s.get("Resource"), list) else [s.get("Resource")])]
-        reaches = any("index/expiry-index" in json.dumps(r) or "index/*" in json.dumps(r) for r in queried)
-        assert reaches == (name == "WebhookReportFunction"), name
+    assert sorted(g["IndexName"] for g in p["GlobalSecondaryIndexes"]) == ["due-index", "events-index", "sid-index"]
+    assert not any(d["AttributeName"].startswith("exp_") for d in p["AttributeDefinitions"])
 
 
 def test_template_table_matches_ensure_table():

@@ -65,11 +65,12 @@ impl Local {
             if args.create_table {
                 ensure_table(&client, &settings.table).await?;
             }
-            (DynamoStore::new(client, settings.table.clone()), None, format!("DynamoDB table {} (AWS environment)", settings.table))
+            let store = DynamoStore::new(client, settings.table.clone()).sealing_like(&settings.keys);
+            (store, None, format!("DynamoDB table {} (AWS environment)", settings.table))
         } else {
             let (client, db, what) = embedded_engine(args).await?;
             ensure_table(&client, &settings.table).await?;
-            (DynamoStore::new(client, settings.table.clone()), Some(db), what)
+            (DynamoStore::new(client, settings.table.clone()).sealing_like(&settings.keys), Some(db), what)
         };
         let (senders, messages, sender_description) = if use_aws {
             let sdk = verify_aws::clients::sdk_config().await;

@@ -103,11 +103,14 @@ pub fn spawn_retries(dispatcher: Arc<Dispatcher>, every: Duration) {
 /// The expiry sweep webhook-report runs on the same schedule, every `every`
 /// here: a pending verification whose code expired is noted, and its
 /// `verification.expired` follows through the stream within seconds.
-pub fn spawn_expiry_sweeps(expiries: verify_aws::webhook_report::Expiries, every: Duration) {
+pub fn spawn_expiry_sweeps(mut expiries: verify_aws::webhook_report::Expiries, every: Duration) {
+    // The first sweep of a fresh table covers one period; later ones start
+    // where the last one ended.
+    expiries.first_span_secs = every.as_secs().max(1) as i64;
     spawn_every(every, move || {
         let expiries = expiries.clone();
         async move {
-            match expiries.sweep().await {
+            match expiries.sweep_at(None).await {
                 Ok(n) if n > 0 => tracing::info!(noted = n, "expiry sweep"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "expiry sweep failed"),

@@ -4,7 +4,6 @@ use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue as AV;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use verify_core::change::{Assign, Field};
 use verify_core::otp::CodeHash;
 use verify_core::record::{Activity, SendAttempt, StoredStatus, VerificationRecord};
 use verify_core::store::RecordKey;
@@ -15,7 +14,13 @@ pub type Item = HashMap<String, AV>;
 pub mod attr {
     pub const PK: &str = "pk";
     pub const KIND: &str = "kind";
+    /// The verification sid, and the `sid-index` key: only for sids that
+    /// do not name their record (random ones: e-mail's, and those made
+    /// without a seal).
     pub const SID: &str = "sid";
+    /// Where a sealed sid ([`verify_core::sid_seal`]) is kept instead: it
+    /// is found by opening it, so it needs no index row.
+    pub const SEALED_SID: &str = "vsid";
     pub const SERVICE_SID: &str = "service_sid";
     pub const TO: &str = "to";
     pub const COUNTRY: &str = "country";
@@ -52,35 +57,12 @@ pub mod attr {
     pub const TEST: &str = "test";
     /// 1 once the expiry sweep noted the verification expired (absent before).
     pub const EXPIRY_NOTED: &str = "expiry_noted";
-    /// Only on a pending verification not yet noted expired: the keys of the
-    /// sparse `expiry-index` (`EXP#{0..3}`, and `expires_at` again), which
-    /// the sweep queries. Approval, cancel, failure and the note remove them.
-    pub const EXP_SHARD: &str = "exp_shard";
-    pub const EXP_AT: &str = "exp_at";
 }
-
-/// The sparse index of pending expiries (keys only).
-pub const EXPIRY_INDEX: &str = "expiry-index";
-/// Its hash-key shards: the expiries of one second spread over this many
-/// partitions instead of one.
-pub const EXPIRY_SHARDS: u32 = 4;
 
 /// A stable shard in `0..shards` for an item key.
 pub fn shard_of(pk: &str, shards: u32) -> u32 {
     let d = Sha256::digest(pk.as_bytes());
     u32::from_be_bytes([d[0], d[1], d[2], d[3]]) % shards
-}
-
-/// Whether a record is in the expiry index: pending and not yet noted.
-fn awaits_expiry(r: &VerificationRecord) -> bool {
-    r.status == StoredStatus::Pending && !r.activity.expiry_noted
-}
-
-/// Whether an update takes its record out of the expiry index: it ends the
-/// verification (every status an update sets is final) or notes its expiry.
-/// A start or resend is a put, which writes the index keys afresh.
-pub fn leaves_expiry_index(assigns: &[Assign]) -> bool {
-    assigns.iter().any(|a| matches!(a, Assign::Set(Field::Status | Field::ExpiryNoted, _)))
 }
 
 /// Items of this table that are verification records carry this kind.
@@ -160,11 +142,6 @@ pub fn to_item(r: &VerificationRecord) -> Item {
     if a.expiry_noted {
         item.insert(attr::EXPIRY_NOTED.to_owned(), n(1));
     }
-    if awaits_expiry(r) {
-        let shard = shard_of(item[attr::PK].as_s().expect("the key is text"), EXPIRY_SHARDS);
-        item.insert(attr::EXP_SHARD.to_owned(), s(&format!("EXP#{shard}")));
-        item.insert(attr::EXP_AT.to_owned(), n(r.expires_at));
-    }
     item
 }
 
@@ -194,7 +171,7 @@ pub fn from_item(item: &Item) -> Option<VerificationRecord> {
         service_sid: text(attr::SERVICE_SID)?,
         to: text(attr::TO)?,
         country: text(attr::COUNTRY),
-        sid: text(attr::SID)?,
+        sid: text(attr::SID).or_else(|| text(attr::SEALED_SID))?,
         channel: text(attr::CHANNEL)?,
         locale: text(attr::LOCALE).unwrap_or_else(|| "en".into()),
         status: StoredStatus::parse(&text(attr::STATUS)?)?,
@@ -268,14 +245,8 @@ mod tests {
         assert_eq!(item[attr::PK].as_s().unwrap(), "VER#VA1#+14155550123");
         assert_eq!(item[attr::TTL].as_n().unwrap(), "999");
         assert_eq!(from_item(&item), Some(r.clone()));
-        // Pending and not noted: in the expiry index; noted: out of it.
-        assert_eq!((item[attr::EXP_AT].as_n().unwrap().as_str(), item[attr::EXP_SHARD].as_s().unwrap().starts_with("EXP#")), ("610", true));
         let noted = VerificationRecord { activity: Activity { expiry_noted: true, ..r.activity.clone() }, ..r.clone() };
-        let noted_item = to_item(&noted);
-        assert!(!noted_item.contains_key(attr::EXP_SHARD) && !noted_item.contains_key(attr::EXP_AT));
-        assert_eq!(from_item(&noted_item), Some(noted));
-        let approved = VerificationRecord { status: StoredStatus::Approved, ..r.clone() };
-        assert!(!to_item(&approved).contains_key(attr::EXP_SHARD));
+        assert_eq!(from_item(&to_item(&noted)), Some(noted));
         // An item from before `changed_ms` existed: its last second.
         item.remove(attr::CHANGED_MS);
         assert_eq!(from_item(&item).unwrap().changed_ms, 11_000);

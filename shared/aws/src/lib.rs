@@ -27,6 +27,7 @@ pub mod conditional;
 pub mod counters;
 mod documents;
 pub mod events;
+pub mod expiries;
 pub mod fraud_guard;
 pub mod item;
 pub mod limit_counters;

@@ -46,9 +46,10 @@ pub const SERVICE_WEBHOOK_SECRETS: SecretSetting = SecretSetting {
 };
 
 /// The secrets check-verify reads.
-pub const API_SECRETS: &[SecretSetting] = &[CODE_KEY, CODE_KEY_PREVIOUS, API_KEYS, AUTH_TOKENS];
+pub const API_SECRETS: &[SecretSetting] = &[CODE_KEY, CODE_KEY_PREVIOUS, API_KEYS, AUTH_TOKENS, NUMBER_KEY, NUMBER_KEY_PREVIOUS];
 /// The secrets start-verify reads: check-verify's and the webhooks'.
-pub const START_SECRETS: &[SecretSetting] = &[CODE_KEY, CODE_KEY_PREVIOUS, API_KEYS, AUTH_TOKENS, SERVICE_WEBHOOK_SECRETS];
+pub const START_SECRETS: &[SecretSetting] =
+    &[CODE_KEY, CODE_KEY_PREVIOUS, API_KEYS, AUTH_TOKENS, NUMBER_KEY, NUMBER_KEY_PREVIOUS, SERVICE_WEBHOOK_SECRETS];
 /// The secrets webhook-report reads (no code key: it never sees codes).
 pub const REPORT_SECRETS: &[SecretSetting] = &[API_KEYS, AUTH_TOKENS, WEBHOOKS, SERVICE_WEBHOOK_SECRETS, NUMBER_KEY, NUMBER_KEY_PREVIOUS];
 

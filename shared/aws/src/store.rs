@@ -6,21 +6,20 @@
 
 use crate::conditional::unavailable;
 use crate::events::store::{EVENTS_INDEX, ev};
-use crate::item::{EXPIRY_INDEX, EXPIRY_SHARDS, Item, attr, from_item, leaves_expiry_index, partition_key, to_item};
+use crate::item::{Item, attr, from_item, partition_key, to_item};
 use crate::webhooks::store::{DUE_INDEX, dl};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue as AV, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ReturnValue, ReturnValuesOnConditionCheckFailure, ScalarAttributeType, StreamSpecification, StreamViewType, TableStatus,
-    TimeToLiveSpecification,
+    AttributeDefinition, AttributeValue as AV, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, KeysAndAttributes, Projection,
+    ProjectionType, ReturnValue, ReturnValuesOnConditionCheckFailure, ScalarAttributeType, StreamSpecification, StreamViewType,
+    TableStatus, TimeToLiveSpecification,
 };
 use std::collections::HashMap;
 use verify_core::change::{Assign, Change, Field, Guard, Value, Write};
-use verify_core::clock::Seconds;
 use verify_core::record::VerificationRecord;
-use verify_core::store::expiries::ExpiryStore;
+use verify_core::sid_seal::SidSeal;
 use verify_core::store::{RecordKey, Store, StoreError};
 
 /// The index from verification sid to its recipient's item.
@@ -30,11 +29,34 @@ pub const SID_INDEX: &str = "sid-index";
 pub struct DynamoStore {
     client: Client,
     table: String,
+    /// Opens sealed verification sids: their records are stored without an
+    /// index row and found by key.
+    seal: Option<std::sync::Arc<SidSeal>>,
 }
 
 impl DynamoStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        DynamoStore { client, table: table.into() }
+        DynamoStore { client, table: table.into(), seal: None }
+    }
+
+    /// This store, finding sids sealed by `seal` without the index.
+    pub fn with_sid_seal(self, seal: SidSeal) -> Self {
+        DynamoStore { seal: Some(std::sync::Arc::new(seal)), ..self }
+    }
+
+    /// This store, with the seal `keys` make sids with (if any): what every
+    /// function that serves the API builds its store with.
+    pub fn sealing_like(self, keys: &verify_core::otp::CodeKeys) -> Self {
+        match keys.sid_seal() {
+            Some(seal) => self.with_sid_seal(seal.clone()),
+            None => self,
+        }
+    }
+
+    /// Whether `record`'s sid names its record, so it is kept out of the
+    /// `sid-index` (under [`attr::SEALED_SID`]).
+    fn sealed(&self, record: &VerificationRecord) -> bool {
+        self.seal.as_ref().and_then(|s| s.open(&record.sid)).is_some_and(|to| to == RecordKey::of(record).to)
     }
 
     pub fn client(&self) -> &Client {
@@ -61,10 +83,16 @@ impl DynamoStore {
         expr: Expression,
         condition: Option<String>,
     ) -> Result<VerificationRecord, StoreError> {
+        let mut item = to_item(record);
+        if self.sealed(record)
+            && let Some(sid) = item.remove(attr::SID)
+        {
+            item.insert(attr::SEALED_SID.to_owned(), sid);
+        }
         self.client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(to_item(record)))
+            .set_item(Some(item))
             .set_condition_expression(condition)
             .set_expression_attribute_names(expr.names())
             .set_expression_attribute_values(expr.values())
@@ -148,6 +176,10 @@ impl Store for DynamoStore {
     }
 
     async fn find_by_sid(&self, service_sid: &str, sid: &str) -> Result<Option<RecordKey>, StoreError> {
+        // A sealed sid names its record; whoever reads it compares the sid.
+        if let Some(to) = self.seal.as_ref().and_then(|s| s.open(sid)) {
+            return Ok(Some(RecordKey { service_sid: service_sid.to_owned(), to }));
+        }
         let out = self
             .client
             .query()
@@ -165,37 +197,35 @@ impl Store for DynamoStore {
     }
 }
 
-impl ExpiryStore for DynamoStore {
-    /// Reads each shard of the sparse `expiry-index` up to `now`, oldest
-    /// first: only pending verifications not yet noted are in it.
-    async fn due_expiries(&self, now: Seconds, limit: usize) -> Result<Vec<RecordKey>, StoreError> {
-        let mut due = Vec::new();
-        for shard in 0..EXPIRY_SHARDS {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(EXPIRY_INDEX)
-                .key_condition_expression("#shard = :shard AND #at <= :now")
-                .expression_attribute_names("#shard", attr::EXP_SHARD)
-                .expression_attribute_names("#at", attr::EXP_AT)
-                .expression_attribute_values(":shard", AV::S(format!("EXP#{shard}")))
-                .expression_attribute_values(":now", num(now))
-                .limit(limit.clamp(1, 1000) as i32)
-                .send()
-                .await
-                .map_err(unavailable)?;
-            due.extend(out.items().iter().filter_map(|i| {
-                let at = i.get(attr::EXP_AT)?.as_n().ok()?.parse::<i64>().ok()?;
-                Some((at, parse_partition_key(i.get(attr::PK)?.as_s().ok()?)?))
-            }));
+impl DynamoStore {
+    /// The records stored under these keys (eventually consistent
+    /// `BatchGetItem`s of up to 100 keys; unprocessed keys asked again), in
+    /// no particular order; keys with no record are left out. For the
+    /// expiry sweep, whose note's guard decides on the item as it stands.
+    pub async fn read_many(&self, keys: &[RecordKey]) -> Result<Vec<(RecordKey, VerificationRecord)>, StoreError> {
+        let mut found = Vec::new();
+        for chunk in keys.chunks(100) {
+            let mut wanted = KeysAndAttributes::builder();
+            for key in chunk {
+                wanted = wanted.keys(Self::key(key));
+            }
+            let mut request = HashMap::from([(self.table.clone(), wanted.build().map_err(|e| StoreError::Unavailable(e.to_string()))?)]);
+            for _ in 0..10 {
+                let out = self.client.batch_get_item().set_request_items(Some(request.clone())).send().await.map_err(unavailable)?;
+                let items = out.responses().and_then(|r| r.get(&self.table)).into_iter().flatten();
+                found.extend(items.filter_map(|i| Some((parse_partition_key(i.get(attr::PK)?.as_s().ok()?)?, from_item(i)?))));
+                match out.unprocessed_keys().filter(|u| !u.is_empty()) {
+                    Some(u) => request = u.clone(),
+                    None => break,
+                }
+            }
         }
-        due.sort_by_key(|(at, _)| *at);
-        Ok(due.into_iter().take(limit).map(|(_, k)| k).collect())
+        Ok(found)
     }
 
-    /// The update arm of [`Store::apply`] alone: webhook-report links no put.
-    async fn note_expired(&self, key: &RecordKey, now_ms: i64) -> Result<VerificationRecord, StoreError> {
+    /// [`verify_core::record::note_expired`], the update arm of
+    /// [`Store::apply`] alone: webhook-report links no put.
+    pub async fn note_expired(&self, key: &RecordKey, now_ms: i64) -> Result<VerificationRecord, StoreError> {
         let change = verify_core::record::note_expired(key, now_ms);
         let Write::Update(assigns) = &change.write else { unreachable!("a note is an update") };
         let mut expr = Expression::default();
@@ -253,9 +283,6 @@ pub fn condition(guard: &Guard, e: &mut Expression) -> Option<String> {
     if let Some(s) = guard.status {
         compare(e, attr::STATUS, "=", AV::S(s.as_str().to_owned()));
     }
-    if let Some(sid) = &guard.sid {
-        compare(e, attr::SID, "=", AV::S(sid.clone()));
-    }
     if let Some(t) = guard.unexpired_at {
         compare(e, attr::EXPIRES_AT, ">", num(t));
     }
@@ -282,6 +309,11 @@ pub fn condition(guard: &Guard, e: &mut Expression) -> Option<String> {
             clauses.push(format!("(attribute_not_exists({n}) OR {n} = {v})"));
         }
         None => {}
+    }
+    if let Some(sid) = &guard.sid {
+        // Kept under one of two names (see `attr::SEALED_SID`).
+        let (n, sealed, v) = (e.name(attr::SID), e.name(attr::SEALED_SID), e.value(AV::S(sid.clone())));
+        clauses.push(format!("({n} = {v} OR {sealed} = {v})"));
     }
     if let Some(t) = guard.no_refusal_noted_since {
         let (n, v) = (e.name(attr::REFUSED_AT), e.value(num(t)));
@@ -331,11 +363,6 @@ pub fn update_expression(assigns: &[Assign], e: &mut Expression) -> String {
     }
     if !add.is_empty() {
         out.push(format!("ADD {}", add.join(", ")));
-    }
-    // The item layout's part: a write that ends the verification or notes
-    // its expiry takes it out of the sparse expiry index.
-    if leaves_expiry_index(assigns) {
-        out.push(format!("REMOVE {}, {}", e.name(attr::EXP_SHARD), e.name(attr::EXP_AT)));
     }
     out.join(" ")
 }
@@ -387,8 +414,6 @@ pub async fn ensure_table(client: &Client, table: &str) -> Result<(), String> {
         .attribute_definitions(attribute(ev::BUCKET))
         .attribute_definitions(attribute(ev::SORT))
         .attribute_definitions(attribute(dl::DUE_SHARD))
-        .attribute_definitions(attribute(attr::EXP_SHARD))
-        .attribute_definitions(number_attribute(attr::EXP_AT))
         .attribute_definitions(number_attribute(dl::NEXT_ATTEMPT_AT))
         .key_schema(key_element(attr::PK))
         .global_secondary_indexes(
@@ -416,17 +441,6 @@ pub async fn ensure_table(client: &Client, table: &str) -> Result<(), String> {
                 .key_schema(key_element(dl::DUE_SHARD))
                 .key_schema(range_element(dl::NEXT_ATTEMPT_AT))
                 .projection(Projection::builder().projection_type(ProjectionType::All).build())
-                .build()
-                .map_err(|e| err(&e))?,
-        )
-        // Pending verifications by shard and expiry (sparse, keys only), for
-        // the expiry sweep.
-        .global_secondary_indexes(
-            GlobalSecondaryIndex::builder()
-                .index_name(EXPIRY_INDEX)
-                .key_schema(key_element(attr::EXP_SHARD))
-                .key_schema(range_element(attr::EXP_AT))
-                .projection(Projection::builder().projection_type(ProjectionType::KeysOnly).build())
                 .build()
                 .map_err(|e| err(&e))?,
         )
@@ -504,7 +518,7 @@ mod tests {
         assert_eq!(
             condition.as_deref(),
             Some(
-                "attribute_exists(#pk) AND #version = :v0 AND #status = :v1 AND #sid = :v2 AND #expires_at > :v3 AND #attempts < :v4 AND #failures < :v5"
+                "attribute_exists(#pk) AND #version = :v0 AND #status = :v1 AND #expires_at > :v2 AND #attempts < :v3 AND #failures < :v4 AND (#sid = :v5 OR #vsid = :v5)"
             )
         );
         assert_eq!(
@@ -514,8 +528,8 @@ mod tests {
         assert_eq!(e.values[":v8"], AV::S("RQ".into()), "the request, so a retry that lands on it recognises its own write");
         assert_eq!(e.values[":v0"], AV::N("1".into()));
         assert_eq!(e.values[":v1"], AV::S("pending".into()));
-        assert_eq!(e.values[":v3"], AV::N("1700000000".into()), "rules compare whole seconds");
-        assert_eq!(e.values[":v4"], AV::N("5".into()));
+        assert_eq!(e.values[":v2"], AV::N("1700000000".into()), "rules compare whole seconds");
+        assert_eq!(e.values[":v3"], AV::N("5".into()));
         assert_eq!(e.names["#pk"], attr::PK);
     }
 
@@ -543,7 +557,7 @@ mod tests {
             "attribute_exists(#pk)",
             "#version =",
             "#status =",
-            "#sid =",
+            "(#sid = :v10 OR #vsid = :v10)",
             "#expires_at >",
             "#attempts <",
             "#failures <",
@@ -574,20 +588,25 @@ mod tests {
         assert!(e.names().is_none(), "no names for no condition");
     }
 
+    /// What keeps a check, a close or a note at one write unit: no update
+    /// touches the key of an index (`sid-index`'s `sid`), so none moves a row.
     #[test]
-    fn only_a_write_that_ends_or_notes_the_verification_leaves_the_expiry_index() {
+    fn updates_leave_every_index_key_alone() {
         let key = RecordKey { service_sid: "VA1".into(), to: "+14155550123".into() };
-        let (_, note, _) = translated(&record::note_expired(&key, 1_700_000_000_000));
-        assert!(note.ends_with("REMOVE #exp_shard, #exp_at"), "{note}");
-        let (_, cancel, _) = translated(&record::close(&key, "VEa", StoredStatus::Canceled, "RQ", 0, &Limits::default()));
-        assert!(cancel.ends_with("REMOVE #exp_shard, #exp_at"), "{cancel}");
         let r = record::example::start(None, "+14155550123", "VEa", "VL1", 1_700_000_000).unwrap();
-        let (_, wrong, _) = translated(&record::check(&r, false, "RQ", 0, &Limits::default()));
-        assert!(!wrong.contains("REMOVE"), "{wrong}");
-        let (_, approval, _) = translated(&record::check(&r, true, "RQ", 0, &Limits::default()));
-        assert!(approval.ends_with("REMOVE #exp_shard, #exp_at"), "{approval}");
-        let (_, refused, _) = translated(&record::note_start_refused(&key, "max_sends", 0));
-        assert!(!refused.contains("REMOVE"), "{refused}");
+        for change in [
+            record::note_expired(&key, 1_700_000_000_000),
+            record::close(&key, "VEa", StoredStatus::Canceled, "RQ", 0, &Limits::default()),
+            record::check(&r, false, "RQ", 0, &Limits::default()),
+            record::check(&r, true, "RQ", 0, &Limits::default()),
+            record::note_start_refused(&key, "max_sends", 0),
+        ] {
+            let (_, update, _) = translated(&change);
+            assert!(!update.contains("REMOVE"), "{update}");
+            for index_key in [attr::SID, attr::SEALED_SID, ev::BUCKET, ev::SORT] {
+                assert!(!update.contains(&format!("#{index_key} ")), "{update}");
+            }
+        }
     }
 
     #[test]

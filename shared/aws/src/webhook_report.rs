@@ -27,6 +27,7 @@
 
 use crate::counters::CounterStore;
 use crate::events::store::{DEFAULT_RETENTION_DAYS, DEFAULT_SHARDS, EventStore};
+use crate::expiries::DynamoExpiries;
 use crate::reports::Reports;
 use crate::store::DynamoStore;
 use crate::webhooks::Dispatcher;
@@ -38,15 +39,16 @@ use verify_core::access::credentials::Credentials;
 use verify_core::clock::Clock;
 use verify_core::config::{Services, env};
 use verify_core::events::derive::Deriver;
-use verify_core::events::number_key::{NumberKey, NumberKeys};
+use verify_core::events::number_key::NumberKeys;
 use verify_core::service_catalog::Catalog;
 use verify_core::sid;
+use verify_core::store::expiries::Swept;
 use verify_core::webhooks::config::{self as wh, ApiWebhooks, DeliverySettings, Endpoint};
 use verify_core::webhooks::signing::Secret;
 
 pub mod vars {
-    pub const NUMBER_KEY: &str = "VERIFY_NUMBER_KEY";
-    pub const NUMBER_KEY_PREVIOUS: &str = "VERIFY_NUMBER_KEY_PREVIOUS";
+    pub const NUMBER_KEY: &str = verify_core::events::number_key::VAR;
+    pub const NUMBER_KEY_PREVIOUS: &str = verify_core::events::number_key::VAR_PREVIOUS;
     pub const REPORT_SERVICE_SIDS: &str = "VERIFY_REPORT_SERVICE_SIDS";
     pub const EVENT_RETENTION_DAYS: &str = "VERIFY_EVENT_RETENTION_DAYS";
     pub const EVENT_SHARDS: &str = "VERIFY_EVENT_SHARDS";
@@ -59,19 +61,35 @@ pub struct WebhookReport {
     pub expiries: Expiries,
 }
 
-/// The expiry sweep of the verification table, run on the same schedule as
-/// the webhook retries ([`verify_core::store::expiries::sweep`]): the
-/// `verification.expired` events then follow from the stream like any other.
+/// The expiry sweep, run on the same schedule as the webhook retries
+/// ([`verify_core::store::expiries::sweep`]) over every service of the
+/// catalog: the `verification.expired` events then follow from the stream
+/// like any other.
 #[derive(Clone)]
 pub struct Expiries {
-    pub store: DynamoStore,
+    pub store: DynamoExpiries,
+    pub catalog: Catalog,
     pub clock: Arc<dyn Clock>,
+    /// What the first sweep of a table covers (later ones start at the
+    /// mark the last one left): the schedule's period.
+    pub first_span_secs: i64,
 }
 
+/// The schedule's period on Lambda (`WebhookRetrySchedule`, `rate(1 minute)`).
+pub const SWEEP_PERIOD_SECS: i64 = 60;
+
 impl Expiries {
-    /// Notes every expiry due now; how many were noted.
-    pub async fn sweep(&self) -> Result<usize, String> {
-        verify_core::store::expiries::sweep(&self.store, self.clock.now_ms()).await.map_err(|e| format!("expiry sweep: {e:?}"))
+    /// The sweep for the schedule's tick `tick` (Unix seconds; now when the
+    /// trigger carries none): how many expiries it noted.
+    pub async fn sweep_at(&self, tick: Option<i64>) -> Result<usize, String> {
+        let now_ms = self.clock.now_ms();
+        let tick = tick.unwrap_or(now_ms / 1000);
+        let services = self.catalog.current(&self.store.store).await.map_err(|e| format!("expiry sweep: services: {e:?}"))?;
+        let swept: Vec<Swept> =
+            services.all().iter().map(|s| Swept { service_sid: s.sid.clone(), validity_secs: s.limits.validity_secs }).collect();
+        verify_core::store::expiries::sweep(&self.store, &swept, tick, self.first_span_secs, now_ms)
+            .await
+            .map_err(|e| format!("expiry sweep: {e:?}"))
     }
 }
 
@@ -134,7 +152,7 @@ impl ReportSettings {
             catalog: Catalog::from(configured.clone()),
             configured,
             api_secrets: ApiWebhooks::from_vars(vars)?.secrets,
-            numbers: number_keys(&get)?,
+            numbers: number_keys(vars)?,
             retention_days: num(vars::EVENT_RETENTION_DAYS, DEFAULT_RETENTION_DAYS, 1, 3650)?,
             shards: num(vars::EVENT_SHARDS, DEFAULT_SHARDS as i64, 1, 64)? as u32,
             counter_shards: num(vars::COUNTER_SHARDS, crate::counters::DEFAULT_SHARDS as i64, 1, 64)? as u32,
@@ -150,21 +168,23 @@ impl ReportSettings {
 
 /// The number key is required: without it the stored hash of a number
 /// could be reversed by trying the 10⁴ numbers its masked form leaves.
-fn number_keys<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Result<NumberKeys, String> {
-    let key = |name: &str, secret: &str| NumberKey::new(secret.as_bytes()).map_err(|e| format!("{name}: {e}"));
-    let current = get(vars::NUMBER_KEY).ok_or_else(|| {
+fn number_keys(vars: &HashMap<String, String>) -> Result<NumberKeys, String> {
+    NumberKeys::from_vars(vars)?.ok_or_else(|| {
         format!("{} is required (a random secret of at least 32 bytes; it keys the hash of numbers in stored events)", vars::NUMBER_KEY)
-    })?;
-    let previous = get(vars::NUMBER_KEY_PREVIOUS).map(|p| key(vars::NUMBER_KEY_PREVIOUS, p)).transpose()?;
-    Ok(NumberKeys::new(key(vars::NUMBER_KEY, current)?, previous))
+    })
 }
 
 /// Builds the function from settings, a DynamoDB client and a clock.
 pub fn build(settings: ReportSettings, client: aws_sdk_dynamodb::Client, clock: Arc<dyn Clock>) -> WebhookReport {
     let events = EventStore::new(client.clone(), settings.table.clone(), settings.shards, settings.retention_days);
     let counters = CounterStore::new(client.clone(), settings.table.clone(), settings.counter_shards, settings.retention_days);
-    let store = DynamoStore::new(client.clone(), settings.table.clone());
-    let expiries = Expiries { store: store.clone(), clock: clock.clone() };
+    let store = DynamoStore::new(client.clone(), settings.table.clone()).with_sid_seal(settings.numbers.sid_seal());
+    let expiries = Expiries {
+        store: DynamoExpiries { store: store.clone(), events: events.clone() },
+        catalog: settings.catalog.clone(),
+        clock: clock.clone(),
+        first_span_secs: SWEEP_PERIOD_SECS,
+    };
     let deliveries = DeliveryStore::new(client, settings.table.clone(), settings.retention_days);
     let dispatcher = Arc::new(Dispatcher {
         events: events.clone(),

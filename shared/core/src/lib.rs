@@ -36,6 +36,7 @@ pub mod service;
 pub mod service_catalog;
 pub mod service_webhooks;
 pub mod sid;
+pub mod sid_seal;
 pub mod store;
 pub mod time_fmt;
 pub mod webhooks;

@@ -106,6 +106,10 @@ impl fmt::Debug for CodeKey {
 pub struct CodeKeys {
     current: CodeKey,
     previous: Option<CodeKey>,
+    /// Makes verification sids that name their record, and reads them
+    /// ([`crate::sid_seal`]); without it sids are random and found through
+    /// the store's index.
+    sids: Option<crate::sid_seal::SidSeal>,
 }
 
 /// A stored code hash and the id of the key that made it.
@@ -123,7 +127,30 @@ impl fmt::Debug for CodeHash {
 
 impl CodeKeys {
     pub fn new(current: CodeKey, previous: Option<CodeKey>) -> CodeKeys {
-        CodeKeys { current, previous }
+        CodeKeys { current, previous, sids: None }
+    }
+
+    /// These keys, sealing verification sids with `seal`.
+    pub fn with_sid_seal(self, seal: crate::sid_seal::SidSeal) -> CodeKeys {
+        CodeKeys { sids: Some(seal), ..self }
+    }
+
+    /// A new verification sid for the record of `recipient_key`: sealed
+    /// when a seal is configured and the key is a number's, random otherwise.
+    pub fn new_verification_sid(&self, recipient_key: &str) -> String {
+        let sealed = self.sids.as_ref().and_then(|s| s.seal(crate::sid::VERIFICATION, recipient_key));
+        sealed.unwrap_or_else(|| crate::sid::new_sid(crate::sid::VERIFICATION))
+    }
+
+    /// The seal, for a store that keeps sealed sids out of its index.
+    pub fn sid_seal(&self) -> Option<&crate::sid_seal::SidSeal> {
+        self.sids.as_ref()
+    }
+
+    /// The recipient key a sealed verification sid names (`None` for a
+    /// random one, or without a seal).
+    pub fn open_sid(&self, sid: &str) -> Option<String> {
+        self.sids.as_ref()?.open(sid)
     }
 
     pub fn hash(&self, sid: &str, code: &Code) -> CodeHash {

@@ -449,8 +449,9 @@ pub fn note_start_refused(key: &RecordKey, reason: &str, now_ms: Millis) -> Chan
 
 /// Notes that the record's current verification expired unchecked, once:
 /// only while it is pending, its `expires_at` is at or before `now` and no
-/// note was made yet. The sweep finds such records in an index that holds
-/// only the key; the guard, not what the sweep read, decides. A resend or a
+/// note was made yet. The sweep finds candidates among the sends of the
+/// span that just expired ([`crate::store::expiries`]); the guard, not what
+/// the sweep read, decides. A resend or a
 /// new verification in between moved `expires_at` past `now`, and an
 /// approval or cancel changed the status, so neither is noted.
 pub fn note_expired(key: &RecordKey, now_ms: Millis) -> Change {

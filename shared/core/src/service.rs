@@ -197,7 +197,7 @@ impl<S: Stores, C: Clock> Verifier<S, C> {
         // hashed like any other) and nothing is sent to it.
         let test_code = service.test_code(&req.to);
         let code = test_code.cloned().unwrap_or_else(|| otp::generate(limits.code_length));
-        let new_sid = sid::new_sid(sid::VERIFICATION);
+        let new_sid = self.keys.new_verification_sid(&req.to.key());
         let attempt_sid = sid::new_sid(sid::ATTEMPT);
         let language = req.language.unwrap_or_else(|| message::language_for_country(req.to.country()));
         // The locale the message is really in (a call without a voice for
@@ -444,6 +444,10 @@ impl<S: Stores, C: Clock> Verifier<S, C> {
     async fn locate<'t>(&self, service: &Service, target: &'t CheckTarget) -> Result<(RecordKey, Option<&'t str>), VerifyError> {
         match target {
             CheckTarget::To(to) => Ok((key_for(&service.sid, &to.key()), None)),
+            // A sealed sid names its record: no lookup (the write's guard
+            // compares the sid, so one that is not the record's current
+            // verification finds nothing).
+            CheckTarget::Sid(sid) if let Some(to) = self.keys.open_sid(sid) => Ok((key_for(&service.sid, &to), Some(sid.as_str()))),
             CheckTarget::Sid(sid) => match self.store.find_by_sid(&service.sid, sid).await? {
                 Some(key) => Ok((key, Some(sid.as_str()))),
                 None => Err(VerifyError::NotFound),

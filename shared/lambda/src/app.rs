@@ -163,6 +163,7 @@ pub async fn from_env(delivery: DeliverySetup) -> Result<App, String> {
     if let Some(connections) = connections {
         warm_up(&store, connections).await
     }
+    let store = store.sealing_like(&settings.keys);
     let mut api = Api::new(settings, store, senders);
     api.api_webhooks = api_webhooks;
     // One EMF line per request on stdout: CloudWatch Logs makes the metrics.

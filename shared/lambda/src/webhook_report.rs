@@ -36,12 +36,15 @@ pub struct StreamBatch {
     pub records: Vec<Value>,
 }
 
-/// The EventBridge scheduled event (only its origin matters).
+/// The EventBridge scheduled event: its origin, and the tick it is for
+/// (the expiry sweep covers the span that ends there).
 #[derive(Debug, Deserialize)]
 pub struct ScheduledEvent {
     pub source: String,
     #[serde(rename = "detail-type")]
     pub detail_type: String,
+    #[serde(default)]
+    pub time: Option<String>,
 }
 
 /// What invoked the function.
@@ -132,9 +135,10 @@ pub async fn handle(app: &WebhookReport, trigger: Trigger) -> Result<Value, Erro
             emit(app, MetricSet::new(), "report", started);
             Ok(serde_json::to_value(from_http(resp))?)
         }
-        Trigger::Schedule(_) => {
+        Trigger::Schedule(e) => {
+            let tick = e.time.as_deref().and_then(verify_aws::reports::params::date_time);
             // Both run even if one fails; the invocation fails if either did.
-            let (retries, expired) = tokio::join!(app.dispatcher.run_due(), app.expiries.sweep());
+            let (retries, expired) = tokio::join!(app.dispatcher.run_due(), app.expiries.sweep_at(tick));
             let status = if retries.is_ok() && expired.is_ok() { 200 } else { 500 };
             verify_core::logging::served("retry_schedule", status, None, started);
             emit(app, MetricSet::new(), "retry_schedule", started);

@@ -303,6 +303,15 @@ pub fn derived_sid(prefix: &str, name: &str) -> String {
     format!("{prefix}{}", hex::encode(&digest[..16]))
 }
 
+/// The code keys, sealing verification sids when the number key is
+/// configured (see [`crate::sid_seal`]; without it sids are random).
+fn with_sid_seal(keys: CodeKeys, vars: &HashMap<String, String>) -> Result<CodeKeys, String> {
+    Ok(match crate::events::number_key::NumberKeys::from_vars(vars)? {
+        Some(numbers) => keys.with_sid_seal(numbers.sid_seal()),
+        None => keys,
+    })
+}
+
 impl Settings {
     /// Reads the process environment.
     pub fn from_env() -> Result<Settings, String> {
@@ -327,7 +336,7 @@ impl Settings {
             table: table(vars),
             account_sid,
             services,
-            keys: CodeKeys::new(current, previous),
+            keys: with_sid_seal(CodeKeys::new(current, previous), vars)?,
             credentials,
             cors,
             sms,

@@ -13,6 +13,10 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::fmt;
 
+/// The variables that hold the number key, and the one before a rotation.
+pub const VAR: &str = "VERIFY_NUMBER_KEY";
+pub const VAR_PREVIOUS: &str = "VERIFY_NUMBER_KEY_PREVIOUS";
+
 /// One secret that hashes numbers.
 #[derive(Clone)]
 pub struct NumberKey(Vec<u8>);
@@ -23,6 +27,12 @@ impl NumberKey {
             return Err(format!("a number key must be at least {MIN_KEY_BYTES} bytes, got {}", secret.len()));
         }
         Ok(NumberKey(secret.to_vec()))
+    }
+
+    /// The secret, for what derives a key of its own from it
+    /// ([`crate::sid_seal`]).
+    pub(crate) fn secret(&self) -> &[u8] {
+        &self.0
     }
 
     /// HMAC-SHA256 of the service and the number's subscriber key (so every
@@ -54,6 +64,22 @@ pub struct NumberKeys {
 impl NumberKeys {
     pub fn new(current: NumberKey, previous: Option<NumberKey>) -> NumberKeys {
         NumberKeys { current, previous }
+    }
+
+    /// The keys configured in `vars` (`VERIFY_NUMBER_KEY`, and
+    /// `VERIFY_NUMBER_KEY_PREVIOUS` after a rotation); `None` without the
+    /// first.
+    pub fn from_vars(vars: &std::collections::HashMap<String, String>) -> Result<Option<NumberKeys>, String> {
+        let key = |name: &str| -> Result<Option<NumberKey>, String> {
+            crate::config::var(vars, name).map(|v| NumberKey::new(v.as_bytes()).map_err(|e| format!("{name}: {e}"))).transpose()
+        };
+        let Some(current) = key(VAR)? else { return Ok(None) };
+        Ok(Some(NumberKeys::new(current, key(VAR_PREVIOUS)?)))
+    }
+
+    /// Sids sealed under the current key, opened under either.
+    pub fn sid_seal(&self) -> crate::sid_seal::SidSeal {
+        crate::sid_seal::SidSeal::new(&self.current, self.previous.as_ref())
     }
 
     /// What an event of `service_sid` stores for the number.

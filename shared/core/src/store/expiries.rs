@@ -1,29 +1,63 @@
 //! Real-time expiry: finding pending verifications whose time ran out, so
 //! that `verification.expired` is reported as it happens rather than when
 //! the store gets round to deleting the record (DynamoDB's TTL: up to 48 h
-//! late). A store lists the due records' keys; the note itself is an
-//! ordinary guarded [`Change`](crate::change::Change)
-//! ([`crate::record::note_expired`]), so a stale listing (a resend, an
-//! approval or a cancel since, or a note already made) writes nothing.
+//! late). The note itself is an ordinary guarded
+//! [`Change`](crate::change::Change) ([`crate::record::note_expired`]), so
+//! a candidate that changed (a resend, an approval or a cancel, a new
+//! verification, a note already made) writes nothing.
+//!
+//! Candidates come from the sends already kept for the Attempts reports,
+//! not from an index of their own: a code sent at `t` under a service whose
+//! codes are valid for `v` seconds expires at `t + v`, so a sweep at `now`
+//! over the sends of the `period` seconds up to `now - v` meets every code
+//! that expired since the previous sweep. That costs a read of each
+//! verification once (a resend is met again at its own time) and no write
+//! on the way of a verification that is approved; a sparse index of
+//! pending expiries would cost its row's write at the start and its
+//! removal at the approval.
+//!
+//! What this gives up: a code sent before its service's validity was
+//! shortened is met while it is still valid and not again, and one sent
+//! before it was lengthened is met late; either is then reported when the
+//! store deletes the record, as before the sweep existed.
 
 #[cfg(doc)]
 use super::Store;
 use super::{RecordKey, StoreError};
 use crate::clock::{Millis, Seconds, secs_of};
 use crate::record::VerificationRecord;
+use std::collections::BTreeSet;
 use std::future::Future;
 
-/// Records due at most this many at a time.
+/// Records read at a time.
 pub const PAGE: usize = 100;
-/// Pages per sweep: a backlog beyond them waits for the next sweep.
-pub const MAX_PAGES: usize = 20;
 
 pub trait ExpiryStore: Send + Sync {
-    /// Keys of records whose current verification is pending, not yet noted
-    /// expired, and expired at or before `now`; at most `limit`, the oldest
-    /// expiries first as far as the store can tell. May lag a write (an
-    /// index read): the note's guard is the judge.
-    fn due_expiries(&self, now: Seconds, limit: usize) -> impl Future<Output = Result<Vec<RecordKey>, StoreError>> + Send;
+    /// The sids of the verifications of `service_sid` that sent a code at
+    /// a whole second in `(after, until]` (each once).
+    fn sent_between(
+        &self,
+        service_sid: &str,
+        after: Seconds,
+        until: Seconds,
+    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+
+    /// The records whose current verification is one of `sids` (at most
+    /// [`PAGE`]), with their keys; a sid no record holds any more is left
+    /// out. May lag a write: the note's guard is the judge.
+    fn current_records(
+        &self,
+        service_sid: &str,
+        sids: &[String],
+    ) -> impl Future<Output = Result<Vec<(RecordKey, VerificationRecord)>, StoreError>> + Send;
+
+    /// The tick up to which sweeps have covered every expiry (`None`
+    /// before the first sweep).
+    fn sweep_mark(&self) -> impl Future<Output = Result<Option<Seconds>, StoreError>> + Send;
+
+    /// Moves the mark forward to `tick` (never back: of two sweeps that
+    /// finish out of order, the later tick stays).
+    fn save_sweep_mark(&self, tick: Seconds) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Applies [`crate::record::note_expired`] as [`Store::apply`] would
     /// (a store whose `apply` also carries puts may apply this update
@@ -31,28 +65,63 @@ pub trait ExpiryStore: Send + Sync {
     fn note_expired(&self, key: &RecordKey, now_ms: Millis) -> impl Future<Output = Result<VerificationRecord, StoreError>> + Send;
 }
 
-/// One sweep at `now_ms`: notes every due expiry it finds, a page at a
-/// time; returns how many it noted. A record that changed since it was
-/// listed is left as it is (its guard fails), so a sweep repeated, or run
-/// twice at once, notes each expiry once.
-pub async fn sweep<S: ExpiryStore>(store: &S, now_ms: Millis) -> Result<usize, StoreError> {
+/// A service the sweep looks after, and how long its codes are valid.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Swept {
+    pub service_sid: String,
+    pub validity_secs: Seconds,
+}
+
+/// The most a sweep covers: one that follows a long pause catches up an
+/// hour at a time, so that each run stays short.
+pub const MAX_SPAN_SECS: Seconds = 3_600;
+
+/// One sweep at the schedule's `tick` (at or before `now_ms`, when the notes
+/// are made): covers the codes that expired after the stored mark and at or
+/// before `tick` (the `first_span_secs` before it when there is no mark
+/// yet), notes every expiry it meets, then moves the mark; returns how many
+/// it noted. A failed sweep leaves the mark, so the next covers its span
+/// again. A record that changed since it was read is left as it is (its
+/// guard fails), so a sweep repeated, or run twice at once, notes each
+/// expiry once.
+pub async fn sweep<S: ExpiryStore>(
+    store: &S,
+    services: &[Swept],
+    tick: Seconds,
+    first_span_secs: Seconds,
+    now_ms: Millis,
+) -> Result<usize, StoreError> {
+    let tick = tick.min(secs_of(now_ms));
+    let after = store.sweep_mark().await?.unwrap_or(tick - first_span_secs.max(1));
+    let tick = tick.min(after + MAX_SPAN_SECS);
+    if tick <= after {
+        return Ok(0);
+    }
     let mut noted = 0;
-    for _ in 0..MAX_PAGES {
-        let due = store.due_expiries(secs_of(now_ms), PAGE).await?;
-        let mut changed = 0;
-        for key in &due {
-            match store.note_expired(key, now_ms).await {
-                Ok(_) => changed += 1,
-                Err(StoreError::Conflict(_)) => {}
-                Err(e) => return Err(e),
+    for service in services {
+        let v = service.validity_secs;
+        let sids: BTreeSet<String> = store.sent_between(&service.service_sid, after - v, tick - v).await?.into_iter().collect();
+        let sids: Vec<String> = sids.into_iter().collect();
+        for page in sids.chunks(PAGE) {
+            for (key, record) in store.current_records(&service.service_sid, page).await? {
+                noted += note_if_due(store, &key, &record, now_ms).await? as usize;
             }
         }
-        noted += changed;
-        // A short page is the end; a page of nothing but stale entries (an
-        // index that has not caught up) would only be read again.
-        if due.len() < PAGE || changed == 0 {
-            break;
-        }
     }
+    store.save_sweep_mark(tick).await?;
     Ok(noted)
+}
+
+/// Notes `record`'s expiry if the note's own guard holds on what was read
+/// (so an approved or resent verification costs no refused write); whether
+/// it was noted.
+async fn note_if_due<S: ExpiryStore>(store: &S, key: &RecordKey, record: &VerificationRecord, now_ms: Millis) -> Result<bool, StoreError> {
+    if !crate::record::note_expired(key, now_ms).guard.holds(Some(record)) {
+        return Ok(false);
+    }
+    match store.note_expired(key, now_ms).await {
+        Ok(_) => Ok(true),
+        Err(StoreError::Conflict(_)) => Ok(false),
+        Err(e) => Err(e),
+    }
 }

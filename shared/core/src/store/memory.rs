@@ -18,7 +18,7 @@ use crate::change::Change;
 use crate::clock::Seconds;
 use crate::fraud_guard::{self, Block, BucketCounts, Counts, Window};
 use crate::rate_limits::RateLimits;
-use crate::record::{StoredStatus, VerificationRecord};
+use crate::record::VerificationRecord;
 use crate::service_catalog::StoredServices;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -33,6 +33,8 @@ pub struct MemoryStore {
     /// Counters: their totals by name, and when they expire.
     counters: Arc<Mutex<HashMap<String, CounterItem>>>,
     fraud: Arc<Mutex<FraudCounters>>,
+    /// The expiry sweep's mark ([`ExpiryStore::sweep_mark`]).
+    sweep_mark: Arc<Mutex<Option<Seconds>>>,
 }
 
 /// One counter item: its totals by name, and when it expires.
@@ -98,15 +100,34 @@ impl Store for MemoryStore {
 }
 
 impl ExpiryStore for MemoryStore {
-    async fn due_expiries(&self, now: Seconds, limit: usize) -> Result<Vec<RecordKey>, StoreError> {
+    /// The memory store keeps no history: the sends it knows are those of
+    /// each record's current verification.
+    async fn sent_between(&self, service_sid: &str, after: Seconds, until: Seconds) -> Result<Vec<String>, StoreError> {
         let records = self.records.lock().expect("store lock");
-        let mut due: Vec<_> = records
+        Ok(records
             .iter()
-            .filter(|(_, r)| r.status == StoredStatus::Pending && !r.activity.expiry_noted && r.expires_at <= now)
-            .map(|(k, r)| (r.expires_at, k.clone()))
-            .collect();
-        due.sort_by_key(|(at, _)| *at);
-        Ok(due.into_iter().take(limit).map(|(_, k)| k).collect())
+            .filter(|(k, r)| k.service_sid == service_sid && r.send_attempts.iter().any(|a| a.time > after && a.time <= until))
+            .map(|(_, r)| r.sid.clone())
+            .collect())
+    }
+
+    async fn sweep_mark(&self) -> Result<Option<Seconds>, StoreError> {
+        Ok(*self.sweep_mark.lock().expect("store lock"))
+    }
+
+    async fn save_sweep_mark(&self, tick: Seconds) -> Result<(), StoreError> {
+        let mut mark = self.sweep_mark.lock().expect("store lock");
+        *mark = Some(mark.map_or(tick, |m| m.max(tick)));
+        Ok(())
+    }
+
+    async fn current_records(&self, service_sid: &str, sids: &[String]) -> Result<Vec<(RecordKey, VerificationRecord)>, StoreError> {
+        let records = self.records.lock().expect("store lock");
+        Ok(records
+            .iter()
+            .filter(|(k, r)| k.service_sid == service_sid && sids.contains(&r.sid))
+            .map(|(k, r)| (k.clone(), r.clone()))
+            .collect())
     }
 
     async fn note_expired(&self, key: &RecordKey, now_ms: crate::clock::Millis) -> Result<VerificationRecord, StoreError> {

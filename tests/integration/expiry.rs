@@ -17,7 +17,7 @@ use verify_core::otp::Code;
 use verify_core::phone::PhoneNumber;
 use verify_core::record::StoredStatus;
 use verify_core::service::CheckTarget;
-use verify_core::store::expiries::{Swept, sweep};
+use verify_core::store::expiries::{ExpiryStore, Swept, sweep};
 use verify_core::store::{RecordKey, Store};
 
 /// Sweeps cover the minute before their tick, as on Lambda.
@@ -90,9 +90,12 @@ async fn expiry_is_noted_once_and_only_for_what_ran_out(engine: Engine) {
     for to in [&approved, &canceled] {
         assert!(!record(&h, to).await.activity.expiry_noted, "{engine:?}: {to} ended first");
     }
-    // Nothing is left due: a sweep over the whole day meets every send and notes nothing more.
-    h.clock.set(T0 + 86_400);
-    assert_eq!(sweep(&h.verifier.store, &services(), T0 + 86_400, 86_400, h.clock.now_ms()).await.unwrap(), 0, "{engine:?}");
+    // A retried tick covers nothing again (the mark is past it), the next one nothing new.
+    h.clock.set(T0 + 1310);
+    for tick in [T0 + 1250, T0 + 1310] {
+        assert_eq!(sweep(&h.verifier.store, &services(), tick, PERIOD, h.clock.now_ms()).await.unwrap(), 0, "{engine:?}");
+    }
+    assert_eq!(h.verifier.store.sweep_mark().await.unwrap(), Some(T0 + 1310), "{engine:?}");
     if matches!(engine, Engine::Memory) {
         return;
     }

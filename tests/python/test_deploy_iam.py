@@ -529,6 +529,12 @@ class Flows:
             failures["email start"] = err or f"{got}"
         elif not self.d.moto.emails_to(address):
             failures["email start"] = "no e-mail reached moto"
+        else:
+            # An address does not fit in a sealed sid: its sid is found
+            # through sid-index (dynamodb:Query).
+            err, fetched = http_ok(self.emulator.invoke_payload(name, url_event("GET", f"{base}/{got['sid']}")), 200)
+            if err or fetched.get("sid") != got["sid"]:
+                failures["e-mail fetch by sid"] = err or f"fetched {fetched}"
         self._safe_list(name, failures)
 
     def _safe_list(self, name: str, failures: dict[str, str]) -> None:
@@ -566,6 +572,13 @@ class Flows:
         err, got = http_ok(self.emulator.invoke_payload(name, url_event("POST", path, form(VerificationSid=sid, Code=code))), 200)
         if err or got.get("status") != "approved":
             failures["right code by sid"] = err or f"{got}"
+        # An e-mail verification's sid is found through sid-index.
+        address = f"user-{uuid.uuid4().hex[:8]}@example.com"
+        err, body = http_ok(self.helper_emulator.invoke_payload("start-verify", url_event("POST", "/", form(To=address, Channel="email"))), 201)
+        assert err is None, f"the helper's e-mail start failed: {err}"
+        err, got = http_ok(self.emulator.invoke_payload(name, url_event("POST", path, form(VerificationSid=body["sid"], Code=wrong))), 200)
+        if err or got.get("status") != "pending":
+            failures["wrong code by e-mail sid"] = err or f"{got}"
 
     def _poll_stream(self, keys: Keys, to: str) -> list[dict]:
         """What the event source mapping does with the function's role: the

@@ -243,8 +243,9 @@ def test_secrets_were_read_from_secrets_manager_and_none_is_in_the_environment(r
     # above worked, so it read the values), and logged which it read.
     assert replay.environments, "no function started"
     wanted = {
-        "start-verify": "VERIFY_CODE_KEY,VERIFY_API_KEYS",
-        "check-verify": "VERIFY_CODE_KEY,VERIFY_API_KEYS",
+        # The number key seals verification sids (README: Sids that name their record).
+        "start-verify": "VERIFY_CODE_KEY,VERIFY_API_KEYS,VERIFY_NUMBER_KEY",
+        "check-verify": "VERIFY_CODE_KEY,VERIFY_API_KEYS,VERIFY_NUMBER_KEY",
         "webhook-report": "VERIFY_API_KEYS,VERIFY_NUMBER_KEY",
     }
     for name, env in replay.environments.items():

@@ -72,14 +72,16 @@ pub struct Swept {
     pub validity_secs: Seconds,
 }
 
-/// The most a sweep covers: one that follows a long pause catches up an
-/// hour at a time, so that each run stays short.
+/// The most a sweep covers: after a longer pause (or from a mark left by a
+/// replayed old event) it covers the last hour before its tick, and what
+/// expired before that is reported when the store deletes the record.
 pub const MAX_SPAN_SECS: Seconds = 3_600;
 
 /// One sweep at the schedule's `tick` (at or before `now_ms`, when the notes
 /// are made): covers the codes that expired after the stored mark and at or
 /// before `tick` (the `first_span_secs` before it when there is no mark
-/// yet), notes every expiry it meets, then moves the mark; returns how many
+/// yet; at most [`MAX_SPAN_SECS`]), notes every expiry it meets, then moves
+/// the mark; returns how many
 /// it noted. A failed sweep leaves the mark, so the next covers its span
 /// again. A record that changed since it was read is left as it is (its
 /// guard fails), so a sweep repeated, or run twice at once, notes each
@@ -92,8 +94,7 @@ pub async fn sweep<S: ExpiryStore>(
     now_ms: Millis,
 ) -> Result<usize, StoreError> {
     let tick = tick.min(secs_of(now_ms));
-    let after = store.sweep_mark().await?.unwrap_or(tick - first_span_secs.max(1));
-    let tick = tick.min(after + MAX_SPAN_SECS);
+    let after = store.sweep_mark().await?.unwrap_or(tick - first_span_secs.max(1)).max(tick - MAX_SPAN_SECS);
     if tick <= after {
         return Ok(0);
     }
@@ -123,5 +124,69 @@ async fn note_if_due<S: ExpiryStore>(store: &S, key: &RecordKey, record: &Verifi
         Ok(_) => Ok(true),
         Err(StoreError::Conflict(_)) => Ok(false),
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// Records the spans asked for; holds no sends (the notes are the
+    /// integration tests', on every engine).
+    #[derive(Default)]
+    struct Spans {
+        asked: Mutex<Vec<(Seconds, Seconds)>>,
+        mark: Mutex<Option<Seconds>>,
+        down: Mutex<bool>,
+    }
+
+    impl ExpiryStore for Spans {
+        async fn sent_between(&self, _: &str, after: Seconds, until: Seconds) -> Result<Vec<String>, StoreError> {
+            if *self.down.lock().unwrap() {
+                return Err(StoreError::Unavailable("down".into()));
+            }
+            self.asked.lock().unwrap().push((after, until));
+            Ok(Vec::new())
+        }
+        async fn current_records(&self, _: &str, _: &[String]) -> Result<Vec<(RecordKey, VerificationRecord)>, StoreError> {
+            Ok(Vec::new())
+        }
+        async fn sweep_mark(&self) -> Result<Option<Seconds>, StoreError> {
+            Ok(*self.mark.lock().unwrap())
+        }
+        async fn save_sweep_mark(&self, tick: Seconds) -> Result<(), StoreError> {
+            let mut m = self.mark.lock().unwrap();
+            *m = Some(m.map_or(tick, |m| m.max(tick)));
+            Ok(())
+        }
+        async fn note_expired(&self, _: &RecordKey, _: Millis) -> Result<VerificationRecord, StoreError> {
+            unreachable!("no record is read")
+        }
+    }
+
+    /// Each sweep covers the sends whose codes expired since the last one
+    /// that finished, whatever the ticks' spacing, at most the last hour.
+    #[tokio::test]
+    async fn spans_follow_the_mark() {
+        let s = Spans::default();
+        let services = [Swept { service_sid: "VA1".into(), validity_secs: 600 }];
+        let run = |tick: Seconds| sweep(&s, &services, tick, 60, (tick + 5) * 1000);
+        let asked = || std::mem::take(&mut *s.asked.lock().unwrap());
+        run(10_000).await.unwrap();
+        assert_eq!(asked(), [(9_340, 9_400)], "no mark yet: the first period");
+        run(10_090).await.unwrap();
+        assert_eq!(asked(), [(9_400, 9_490)], "from the mark, however late the tick");
+        *s.down.lock().unwrap() = true;
+        assert!(run(10_150).await.is_err());
+        *s.down.lock().unwrap() = false;
+        run(10_210).await.unwrap();
+        assert_eq!(asked(), [(9_490, 9_610)], "a failed sweep's span is covered by the next");
+        run(10_210).await.unwrap();
+        run(9_000).await.unwrap();
+        assert_eq!(asked(), [], "a retried or replayed old tick covers nothing");
+        run(30_000).await.unwrap();
+        assert_eq!(asked(), [(25_800, 29_400)], "after a long pause, the last hour");
+        assert_eq!(*s.mark.lock().unwrap(), Some(30_000));
     }
 }

@@ -1,7 +1,8 @@
 //! The expiry sweep's store on DynamoDB ([`verify_core::store::expiries`]):
 //! the sends of a span of time from the stored `pending` events
 //! ([`EventStore::sent_between`]), the records their verifications belong
-//! to through the `sid-index` and one `BatchGetItem` per page, and the note
+//! to (a sealed sid names its record; others are looked up in `sid-index`)
+//! and one `BatchGetItem` per page, and the note
 //! as a guarded update. Nothing here is written on a verification's way:
 //! the sweep reads what the Attempts reports keep anyway. Its mark is one
 //! item, `pk = SWEEP#expiry`, written once a sweep (outside the stream's

@@ -29,7 +29,7 @@ TARGETS = {
     # start-verify's from 6.0 to 6.2 with WhatsApp (a fifth SDK client), the
     # 67 locales' texts, the fraud guard, rate limits and the daily budget
     # (issues 12 and 13): 5.68 MB before them, 6.01 MB after (sam build).
-    "size_mb": {"start-verify": 6.3, "check-verify": 6.0, "webhook-report": 5.4},
+    "size_mb": {"start-verify": 6.4, "check-verify": 6.0, "webhook-report": 5.4},
     "ready_ms": 15.0,
     "rss_mb": 32.0,
     "overhead_p99_ms": 1.0,

@@ -351,26 +351,17 @@ impl EventStore {
     }
 
     /// The verification sids of `service_sid`'s sends (`pending` events)
-    /// at a whole second in `(after, until]`, for the expiry sweep: every
-    /// shard of each day the range touches, every page, only the sid read
-    /// back. Ranges of a minute or two read what was sent in them.
+    /// at a whole second in `(after, until]`, for the expiry sweep: the
+    /// reports' own read of a time range, every page of it.
     pub async fn sent_between(&self, service_sid: &str, after: Seconds, until: Seconds) -> Result<Vec<String>, String> {
-        let (lo, hi) = (second_start(after + 1), second_start(until + 1));
-        let mut tasks = tokio::task::JoinSet::new();
-        let mut day_start = (after + 1) - (after + 1).rem_euclid(86_400);
-        while day_start <= until {
-            for shard in 0..self.shards {
-                let (client, table) = (self.client.clone(), self.table.clone());
-                let (b, lo, hi) = (bucket(service_sid, &day_of(day_start), shard), lo.clone(), hi.clone());
-                tasks.spawn(async move { sends_in_bucket(&client, &table, &b, &lo, &hi).await });
-            }
-            day_start += 86_400;
-        }
-        let mut sids = Vec::new();
-        while let Some(r) = tasks.join_next().await {
-            sids.extend(r.map_err(|e| e.to_string())??);
-        }
-        Ok(sids)
+        let sends = EventQuery {
+            services: vec![service_sid.to_owned()],
+            from: after + 1,
+            to: until + 1,
+            types: Some(vec![EventType::Pending]),
+            ..EventQuery::default()
+        };
+        Ok(self.read(&sends, None, usize::MAX).await?.events.into_iter().map(|e| e.verification_sid).collect())
     }
 
     /// Which of these verifications were approved.
@@ -465,40 +456,6 @@ async fn query_bucket(
     }
     out.truncate(want);
     Ok(out)
-}
-
-/// The verification sids of the `pending` events of one bucket with
-/// `lo <= ev_sort <= hi`, every page.
-async fn sends_in_bucket(client: &Client, table: &str, bucket: &str, lo: &str, hi: &str) -> Result<Vec<String>, String> {
-    let mut sids = Vec::new();
-    let mut start: Option<HashMap<String, AV>> = None;
-    loop {
-        let resp = client
-            .query()
-            .table_name(table)
-            .index_name(EVENTS_INDEX)
-            .key_condition_expression("#b = :b AND #s BETWEEN :lo AND :hi")
-            .filter_expression("#t = :pending")
-            .projection_expression("#v")
-            .expression_attribute_names("#b", ev::BUCKET)
-            .expression_attribute_names("#s", ev::SORT)
-            .expression_attribute_names("#t", ev::TYPE)
-            .expression_attribute_names("#v", ev::VERIFICATION_SID)
-            .expression_attribute_values(":b", text(bucket))
-            .expression_attribute_values(":lo", text(lo))
-            .expression_attribute_values(":hi", text(hi))
-            .expression_attribute_values(":pending", text(EventType::Pending.as_str()))
-            .set_exclusive_start_key(start.take())
-            .send()
-            .await
-            .map_err(ddb)?;
-        sids.extend(resp.items().iter().filter_map(|i| i.get(ev::VERIFICATION_SID)?.as_s().ok().cloned()));
-        match resp.last_evaluated_key() {
-            Some(k) if !k.is_empty() => start = Some(k.clone()),
-            _ => break,
-        }
-    }
-    Ok(sids)
 }
 
 /// Reads a stored event back; `None` for other items.

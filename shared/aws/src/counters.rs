@@ -33,11 +33,12 @@
 //! stored and adds nothing. See [`crate::webhooks::Dispatcher`] for what
 //! happens when an ADD fails after the events were stored.
 
+use crate::batch_get;
 use crate::conditional::describe as ddb;
 use crate::item::{Item, attr};
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue as AV, KeysAndAttributes};
-use std::collections::{BTreeMap, HashMap};
+use aws_sdk_dynamodb::types::AttributeValue as AV;
+use std::collections::BTreeMap;
 use verify_core::clock::Seconds;
 use verify_core::events::{Event, EventType};
 use verify_core::time_fmt::iso8601;
@@ -384,27 +385,10 @@ impl CounterStore {
         Ok(out)
     }
 
-    /// The items with these keys that exist (unprocessed keys asked again).
+    /// The items with these keys that exist.
     async fn get_all(&self, pks: &[String]) -> Result<Vec<Item>, String> {
-        let mut keys = KeysAndAttributes::builder();
-        for pk in pks {
-            keys = keys.keys(HashMap::from([(attr::PK.to_owned(), AV::S(pk.clone()))]));
-        }
-        let mut request = HashMap::from([(self.table.clone(), keys.build().map_err(|e| e.to_string())?)]);
-        let mut found = Vec::new();
-        for attempt in 0.. {
-            let out = self.client.batch_get_item().set_request_items(Some(request.clone())).send().await.map_err(ddb)?;
-            found.extend(out.responses().and_then(|r| r.get(&self.table)).into_iter().flatten().cloned());
-            match out.unprocessed_keys().filter(|u| !u.is_empty()) {
-                Some(_) if attempt >= 10 => return Err("DynamoDB left keys unprocessed ten times".into()),
-                Some(u) => {
-                    tokio::time::sleep(std::time::Duration::from_millis(20 << attempt.min(5))).await;
-                    request = u.clone();
-                }
-                None => break,
-            }
-        }
-        Ok(found)
+        let keys: Vec<Item> = pks.iter().map(|pk| Item::from([(attr::PK.to_owned(), AV::S(pk.clone()))])).collect();
+        batch_get::get_items(&self.client, &self.table, &keys, None).await
     }
 }
 
@@ -429,6 +413,7 @@ fn add_item(out: &mut BTreeMap<Cell, u64>, item: &Item) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
 
     fn event(t: EventType, time: Seconds) -> Event {
         Event {

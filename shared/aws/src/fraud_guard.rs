@@ -20,12 +20,13 @@
 //! costs two `UpdateItem`s (the prefix's shard, the service's shard; sent
 //! together), an approval the same two.
 
+use crate::batch_get::{self, Projection};
 use crate::conditional::unavailable;
 use crate::item::{Item, attr};
 use crate::store::DynamoStore;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::{AttributeValue as AV, KeysAndAttributes};
+use aws_sdk_dynamodb::types::AttributeValue as AV;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use verify_core::clock::Millis;
@@ -95,39 +96,14 @@ impl FraudGuardStore for DynamoStore {
                 pks.push(count_pk(service_sid, SERVICE_WIDE, b, shard));
             }
         }
-        let mut keys = KeysAndAttributes::builder()
-            .projection_expression("#pk, #s, #a, #u, #k")
-            .expression_attribute_names("#pk", attr::PK)
-            .expression_attribute_names("#s", a::SENDS)
-            .expression_attribute_names("#a", a::APPROVALS)
-            .expression_attribute_names("#u", a::UNTIL_MS)
-            .expression_attribute_names("#k", a::STRIKES);
-        for pk in &pks {
-            keys = keys.keys(HashMap::from([(attr::PK.to_owned(), AV::S(pk.clone()))]));
-        }
-        let keys = keys.build().map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        let mut request = HashMap::from([(self.table().to_owned(), keys)]);
-        let mut found: HashMap<String, Item> = HashMap::new();
-        // Unprocessed keys (throttling) are asked again, a bounded number of
-        // times; what is still missing then is an error, not a zero.
-        for _ in 0..3 {
-            let out = self.client().batch_get_item().set_request_items(Some(request.clone())).send().await.map_err(unavailable)?;
-            for item in out.responses().and_then(|r| r.get(self.table())).into_iter().flatten() {
-                if let Some(pk) = item.get(attr::PK).and_then(|v| v.as_s().ok()) {
-                    found.insert(pk.clone(), item.clone());
-                }
-            }
-            match out.unprocessed_keys().filter(|u| !u.is_empty()) {
-                Some(u) => request = u.clone(),
-                None => {
-                    request.clear();
-                    break;
-                }
-            }
-        }
-        if !request.is_empty() {
-            return Err(StoreError::Unavailable("DynamoDB: fraud guard counters unprocessed after retries".into()));
-        }
+        let keys: Vec<Item> = pks.iter().map(|pk| Item::from([(attr::PK.to_owned(), AV::S(pk.clone()))])).collect();
+        let projection = Projection {
+            expression: "#pk, #s, #a, #u, #k",
+            names: &[("#pk", attr::PK), ("#s", a::SENDS), ("#a", a::APPROVALS), ("#u", a::UNTIL_MS), ("#k", a::STRIKES)],
+        };
+        let items = batch_get::get_items(self.client(), self.table(), &keys, Some(projection)).await.map_err(StoreError::Unavailable)?;
+        let found: HashMap<String, Item> =
+            items.into_iter().filter_map(|item| Some((item.get(attr::PK)?.as_s().ok()?.clone(), item))).collect();
         let sum = |p: &str, b: i64| {
             (0..SHARDS).filter_map(|shard| found.get(&count_pk(service_sid, p, b, shard))).fold(Counts::default(), |c, item| Counts {
                 sends: c.sends + num(item, a::SENDS),

@@ -18,9 +18,11 @@
 //!   SMS sender by End User Messaging (feature "sms-voice"); `ses`: the
 //!   e-mail sender (feature "ses"); `whatsapp`: the WhatsApp sender by End
 //!   User Messaging Social (feature "social"); [`clients`]: the SDK clients
-//!   and the one HTTPS client they share; `secrets`: the secrets a Lambda
+//!   and the one HTTPS client they share; [`batch_get`]: reading many
+//!   items by key, one rule for every store; `secrets`: the secrets a Lambda
 //!   function reads from Secrets Manager during init (feature "secrets").
 
+pub mod batch_get;
 pub mod blocked;
 pub mod clients;
 pub mod conditional;

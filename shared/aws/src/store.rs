@@ -4,6 +4,7 @@
 //! [`update_expression`]. No rule is written here; the conditional write
 //! returns the old item when its condition fails, so a refusal costs no read.
 
+use crate::batch_get;
 use crate::conditional::unavailable;
 use crate::events::store::{EVENTS_INDEX, ev};
 use crate::item::{Item, attr, from_item, partition_key, to_item};
@@ -12,9 +13,9 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue as AV, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, KeysAndAttributes, Projection,
-    ProjectionType, ReturnValue, ReturnValuesOnConditionCheckFailure, ScalarAttributeType, StreamSpecification, StreamViewType,
-    TableStatus, TimeToLiveSpecification,
+    AttributeDefinition, AttributeValue as AV, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ReturnValue, ReturnValuesOnConditionCheckFailure, ScalarAttributeType, StreamSpecification, StreamViewType, TableStatus,
+    TimeToLiveSpecification,
 };
 use std::collections::HashMap;
 use verify_core::change::{Assign, Change, Field, Guard, Value, Write};
@@ -198,29 +199,13 @@ impl Store for DynamoStore {
 }
 
 impl DynamoStore {
-    /// The records stored under these keys (eventually consistent
-    /// `BatchGetItem`s of up to 100 keys; unprocessed keys asked again), in
-    /// no particular order; keys with no record are left out. For the
+    /// The records stored under these keys (eventually consistent reads),
+    /// in no particular order; keys with no record are left out. For the
     /// expiry sweep, whose note's guard decides on the item as it stands.
     pub async fn read_many(&self, keys: &[RecordKey]) -> Result<Vec<(RecordKey, VerificationRecord)>, StoreError> {
-        let mut found = Vec::new();
-        for chunk in keys.chunks(100) {
-            let mut wanted = KeysAndAttributes::builder();
-            for key in chunk {
-                wanted = wanted.keys(Self::key(key));
-            }
-            let mut request = HashMap::from([(self.table.clone(), wanted.build().map_err(|e| StoreError::Unavailable(e.to_string()))?)]);
-            for _ in 0..10 {
-                let out = self.client.batch_get_item().set_request_items(Some(request.clone())).send().await.map_err(unavailable)?;
-                let items = out.responses().and_then(|r| r.get(&self.table)).into_iter().flatten();
-                found.extend(items.filter_map(|i| Some((parse_partition_key(i.get(attr::PK)?.as_s().ok()?)?, from_item(i)?))));
-                match out.unprocessed_keys().filter(|u| !u.is_empty()) {
-                    Some(u) => request = u.clone(),
-                    None => break,
-                }
-            }
-        }
-        Ok(found)
+        let keys: Vec<Item> = keys.iter().map(Self::key).collect();
+        let items = batch_get::get_items(&self.client, &self.table, &keys, None).await.map_err(StoreError::Unavailable)?;
+        Ok(items.iter().filter_map(|i| Some((parse_partition_key(i.get(attr::PK)?.as_s().ok()?)?, from_item(i)?))).collect())
     }
 
     /// [`verify_core::record::note_expired`], the update arm of

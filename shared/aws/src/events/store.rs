@@ -25,11 +25,12 @@
 //! Every item carries `ttl` (retention). Writes are idempotent: a replayed
 //! stream record writes the same event id and changes nothing.
 
+use crate::batch_get::{self, Projection};
 use crate::conditional::{applied, describe as ddb};
 use crate::counters::Parts;
 use crate::item::{Item, attr};
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue as AV, KeysAndAttributes};
+use aws_sdk_dynamodb::types::AttributeValue as AV;
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 use verify_core::clock::Seconds;
@@ -377,29 +378,12 @@ impl EventStore {
             .collect())
     }
 
-    /// The items with these `pk`s that exist (BatchGetItem, 100 keys a
-    /// request, unprocessed keys asked again), with only `projection` if given.
+    /// The items with these `pk`s that exist, with only `projection` if given.
     async fn get_all(&self, pks: &[String], projection: Option<&str>) -> Result<Vec<Item>, String> {
-        let mut found = Vec::new();
-        for chunk in pks.chunks(100) {
-            let mut keys = KeysAndAttributes::builder();
-            if let Some(p) = projection {
-                keys = keys.projection_expression("#p").expression_attribute_names("#p", p);
-            }
-            for pk in chunk {
-                keys = keys.keys(HashMap::from([(attr::PK.to_owned(), text(pk))]));
-            }
-            let mut request = HashMap::from([(self.table.clone(), keys.build().map_err(|e| e.to_string())?)]);
-            for _ in 0..10 {
-                let out = self.client.batch_get_item().set_request_items(Some(request.clone())).send().await.map_err(ddb)?;
-                found.extend(out.responses().and_then(|r| r.get(&self.table)).into_iter().flatten().cloned());
-                match out.unprocessed_keys().filter(|u| !u.is_empty()) {
-                    Some(u) => request = u.clone(),
-                    None => break,
-                }
-            }
-        }
-        Ok(found)
+        let keys: Vec<Item> = pks.iter().map(|pk| Item::from([(attr::PK.to_owned(), text(pk))])).collect();
+        let names = projection.map(|p| [("#p", p)]);
+        let projection = names.as_ref().map(|names| Projection { expression: "#p", names });
+        batch_get::get_items(&self.client, &self.table, &keys, projection).await
     }
 }
 

@@ -135,4 +135,27 @@ async fn expiry_is_noted_once_and_only_for_what_ran_out(engine: Engine) {
     }
 }
 
-on_every_store!(expiry_is_noted_once_and_only_for_what_ran_out);
+/// A busy minute: more expiries than a page of records and than the notes
+/// a page sends at once, one of them approved first. One sweep notes every
+/// other one, once; the next notes nothing. (The numbers share a prefix,
+/// so the fraud guard is off: this many unchecked sends to one prefix is
+/// what it blocks.)
+async fn a_busy_minute_is_noted_whole_and_once(engine: Engine) {
+    let mut service = verify_core::config::Service::new(SERVICE_SID.into(), "Acme".into(), Limits::default());
+    service.fraud_guard.level = verify_core::fraud_guard::Level::Off;
+    let h = harness_for(engine, service).await;
+    let numbers: Vec<String> = (0..verify_core::store::expiries::PAGE + 20).map(|_| fresh_number()).collect();
+    for to in &numbers {
+        h.start(&start_request(to)).await.unwrap();
+    }
+    let approved = &numbers[7];
+    let right = Code::parse(&last_code(&h.outbox, approved), 6).unwrap();
+    assert!(h.check(&by_number(approved), &right).await.unwrap().approved);
+    assert_eq!(sweep_at(&h, T0 + 650).await, numbers.len() - 1, "{engine:?}");
+    for to in &numbers {
+        assert_eq!(record(&h, to).await.activity.expiry_noted, to != approved, "{engine:?}: {to}");
+    }
+    assert_eq!(sweep_at(&h, T0 + 710).await, 0, "{engine:?}");
+}
+
+on_every_store!(expiry_is_noted_once_and_only_for_what_ran_out, a_busy_minute_is_noted_whole_and_once);

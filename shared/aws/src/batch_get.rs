@@ -7,10 +7,10 @@
 //! reports, the fraud guard's window) must not be handed a partial answer.
 
 use crate::conditional::describe;
-use crate::item::Item;
+use crate::item::{Item, attr};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::batch_get_item::BatchGetItemOutput;
-use aws_sdk_dynamodb::types::KeysAndAttributes;
+use aws_sdk_dynamodb::types::{AttributeValue as AV, KeysAndAttributes};
 use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration;
@@ -28,6 +28,11 @@ const FIRST_PAUSE: Duration = Duration::from_millis(20);
 pub struct Projection<'a> {
     pub expression: &'a str,
     pub names: &'a [(&'a str, &'a str)],
+}
+
+/// The keys of a table keyed by `pk` alone, for [`get_items`].
+pub fn by_pk(pks: &[String]) -> Vec<Item> {
+    pks.iter().map(|pk| Item::from([(attr::PK.to_owned(), AV::S(pk.clone()))])).collect()
 }
 
 /// The items of `table` with these keys that exist, in no particular
@@ -76,7 +81,6 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_sdk_dynamodb::types::AttributeValue as AV;
 
     fn key(pk: &str) -> Item {
         Item::from([("pk".to_owned(), AV::S(pk.to_owned()))])

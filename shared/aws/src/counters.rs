@@ -387,8 +387,7 @@ impl CounterStore {
 
     /// The items with these keys that exist.
     async fn get_all(&self, pks: &[String]) -> Result<Vec<Item>, String> {
-        let keys: Vec<Item> = pks.iter().map(|pk| Item::from([(attr::PK.to_owned(), AV::S(pk.clone()))])).collect();
-        batch_get::get_items(&self.client, &self.table, &keys, None).await
+        batch_get::get_items(&self.client, &self.table, &batch_get::by_pk(pks), None).await
     }
 }
 

@@ -96,12 +96,13 @@ impl FraudGuardStore for DynamoStore {
                 pks.push(count_pk(service_sid, SERVICE_WIDE, b, shard));
             }
         }
-        let keys: Vec<Item> = pks.iter().map(|pk| Item::from([(attr::PK.to_owned(), AV::S(pk.clone()))])).collect();
         let projection = Projection {
             expression: "#pk, #s, #a, #u, #k",
             names: &[("#pk", attr::PK), ("#s", a::SENDS), ("#a", a::APPROVALS), ("#u", a::UNTIL_MS), ("#k", a::STRIKES)],
         };
-        let items = batch_get::get_items(self.client(), self.table(), &keys, Some(projection)).await.map_err(StoreError::Unavailable)?;
+        let items = batch_get::get_items(self.client(), self.table(), &batch_get::by_pk(&pks), Some(projection))
+            .await
+            .map_err(StoreError::Unavailable)?;
         let found: HashMap<String, Item> =
             items.into_iter().filter_map(|item| Some((item.get(attr::PK)?.as_s().ok()?.clone(), item))).collect();
         let sum = |p: &str, b: i64| {

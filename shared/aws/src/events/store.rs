@@ -380,10 +380,9 @@ impl EventStore {
 
     /// The items with these `pk`s that exist, with only `projection` if given.
     async fn get_all(&self, pks: &[String], projection: Option<&str>) -> Result<Vec<Item>, String> {
-        let keys: Vec<Item> = pks.iter().map(|pk| Item::from([(attr::PK.to_owned(), text(pk))])).collect();
         let names = projection.map(|p| [("#p", p)]);
         let projection = names.as_ref().map(|names| Projection { expression: "#p", names });
-        batch_get::get_items(&self.client, &self.table, &keys, projection).await
+        batch_get::get_items(&self.client, &self.table, &batch_get::by_pk(pks), projection).await
     }
 }
 

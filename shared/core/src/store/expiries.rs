@@ -109,8 +109,8 @@ pub async fn sweep<S: ExpiryStore>(
         for page in sids.chunks(PAGE) {
             let records = store.current_records(&service.service_sid, page).await?;
             // Notes are independent writes (each its own guard): a page's
-            // go out together, so a sweep's time follows its pages, not its
-            // expiries, and a busy minute still fits in the schedule's.
+            // go out together, so a busy sweep waits one round trip per
+            // NOTES_IN_FLIGHT notes, not one per note.
             let notes: Vec<_> = records.iter().map(|(key, record)| note_if_due(store, key, record, now_ms)).collect();
             let results: Vec<Result<bool, StoreError>> = stream::iter(notes).buffer_unordered(NOTES_IN_FLIGHT).collect().await;
             for done in results {

@@ -114,7 +114,7 @@ async fn budget(level: verify_core::fraud_guard::Level) {
     const COUNTERS: &[&str] = &["UpdateItem", "UpdateItem"];
     assert_eq!(log.take(), with_guard(&["BatchGetItem"], &["PutItem"], COUNTERS), "first start: one conditional put");
     let right = last_code(&outbox, &to);
-    let wrong = if right == "000000" { "111111" } else { "000000" };
+    let wrong = wrong_code_for(&right);
     verifier.check(&service, &target, &Code::parse(wrong, 6).unwrap()).await.unwrap();
     assert_eq!(log.take(), ["GetItem", "UpdateItem"], "wrong code: the read, then the attempt counted with its failure");
     verifier.check(&service, &target, &Code::parse(&right, 6).unwrap()).await.unwrap();
@@ -145,7 +145,7 @@ async fn every_store_keeps_the_budget(engine: Engine) {
     // one counter addition after the send, one more per approval.
     assert_eq!(h.verifier.store.take_calls(), ["fraud_window", "apply", "fraud_tally"], "{engine:?}: start");
     let right = last_code(&h.outbox, &to);
-    let wrong = if right == "000000" { "111111" } else { "000000" };
+    let wrong = wrong_code_for(&right);
     let target = CheckTarget::To(PhoneNumber::parse(&to).unwrap().into());
     assert!(!h.check(&target, &Code::parse(wrong, 6).unwrap()).await.unwrap().approved);
     assert_eq!(h.verifier.store.take_calls(), ["read", "apply"], "{engine:?}: a wrong code (read, then counted with its failure)");
@@ -172,7 +172,7 @@ async fn every_store_keeps_the_budget(engine: Engine) {
     let other = fresh_number();
     h.start(&start_request(&other)).await.unwrap();
     let code = last_code(&h.outbox, &other);
-    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let wrong = wrong_code_for(&code);
     let target = CheckTarget::To(PhoneNumber::parse(&other).unwrap().into());
     assert!(!h.check(&target, &Code::parse(wrong, 6).unwrap()).await.unwrap().approved);
     h.clock.advance(3600);

@@ -70,7 +70,7 @@ async fn losers_of_an_approval_race_are_not_found(engine: Engine) {
 
 async fn two_hundred_wrong_codes_evaluate_at_most_five(engine: Engine) {
     let (h, to, right) = started(engine).await;
-    let wrong = if right == "000000" { "111111" } else { "000000" };
+    let wrong = wrong_code_for(&right);
     let results = burst_of_checks(h.clone(), &to, vec![wrong.to_owned(); 200]).await;
     let evaluated = results.iter().filter(|r| matches!(r, Ok(false))).count();
     let refused = results.iter().filter(|r| matches!(r, Err(VerifyError::AttemptsExhausted { .. }))).count();

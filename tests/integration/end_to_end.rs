@@ -2,7 +2,7 @@
 //! contact centre or a sign-up form would drive it.
 
 use crate::local_server::LocalServer;
-use crate::support::fresh_number;
+use crate::support::{fresh_number, wrong_code_for};
 use reqwest::{Client, StatusCode};
 use serde_json::Value;
 
@@ -37,7 +37,7 @@ async fn start_read_code_check_approved_then_not_found() {
 
     let code = server.last_code(&to).await;
     assert_eq!(code.len(), 6);
-    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let wrong = wrong_code_for(&code);
 
     let (status, v, text) = post_json(&client, &server.url("/check-verify"), serde_json::json!({"to": to, "code": wrong})).await;
     assert_eq!(status, StatusCode::OK, "{text}");
@@ -157,7 +157,7 @@ async fn limits_answer_429_with_retry_after() {
     assert_eq!(server.message_count(&to).await, 5);
 
     let code = server.last_code(&to).await;
-    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let wrong = wrong_code_for(&code);
     for _ in 0..5 {
         let (status, v, _) = post_form(&client, &server.url("/check-verify"), &[("to", &to), ("code", wrong)]).await;
         assert_eq!((status, v["status"].as_str()), (StatusCode::OK, Some("pending")));

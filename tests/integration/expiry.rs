@@ -1,7 +1,8 @@
 //! Real-time expiry on every store: the sweep notes a pending verification
 //! once its code expired, exactly once (repeated sweeps, and concurrent
 //! ones where the engine's conditional writes are atomic), and never one
-//! approved, canceled, resent or replaced first. On the DynamoDB engines
+//! approved, canceled, resent or replaced first, nor one whose checks ran
+//! out (that one is `max_attempts_reached`). On the DynamoDB engines
 //! the sweep finds the sends in the events webhook-report stored from the
 //! stream (handed to it before each sweep here), and the notes go through
 //! the stream to `verification.expired` events: one per verification, the
@@ -24,7 +25,7 @@ use verify_core::store::{RecordKey, Store};
 const PERIOD: i64 = 60;
 
 fn services() -> Vec<Swept> {
-    vec![Swept { service_sid: SERVICE_SID.into(), validity_secs: Limits::default().validity_secs }]
+    vec![Swept::of(&verify_core::config::Service::new(SERVICE_SID.into(), "Acme".into(), Limits::default()))]
 }
 
 /// What webhook-report does between sweeps on a DynamoDB engine: stores
@@ -53,13 +54,17 @@ async fn record(h: &Harness, to: &str) -> verify_core::record::VerificationRecor
 
 async fn expiry_is_noted_once_and_only_for_what_ran_out(engine: Engine) {
     let h = harness(engine, Limits::default()).await;
-    let [left, approved, canceled, resent, replaced] = std::array::from_fn(|_| fresh_number());
+    let [left, approved, canceled, resent, replaced, exhausted] = std::array::from_fn(|_| fresh_number());
     let mut sids = HashMap::new();
-    for to in [&left, &approved, &canceled, &resent, &replaced] {
+    for to in [&left, &approved, &canceled, &resent, &replaced, &exhausted] {
         sids.insert(to.clone(), h.start(&start_request(to)).await.unwrap().sid);
     }
     let right = Code::parse(&last_code(&h.outbox, &approved), 6).unwrap();
     assert!(h.check(&by_number(&approved), &right).await.unwrap().approved);
+    let wrong = Code::parse(wrong_code_for(&last_code(&h.outbox, &exhausted)), 6).unwrap();
+    for _ in 0..Limits::default().max_check_attempts {
+        assert!(!h.check(&by_number(&exhausted), &wrong).await.unwrap().approved);
+    }
     h.verifier.close(h.service(), &by_number(&canceled), StoredStatus::Canceled).await.unwrap();
     h.clock.set(T0 + 300);
     h.start(&start_request(&resent)).await.unwrap();
@@ -87,7 +92,7 @@ async fn expiry_is_noted_once_and_only_for_what_ran_out(engine: Engine) {
         assert_eq!(a.unwrap() + b.unwrap(), 1, "{engine:?}");
     }
     assert_eq!(sweep_at(&h, T0 + 1250).await, 1, "{engine:?}: the replacement, at its own expiry");
-    for to in [&approved, &canceled] {
+    for to in [&approved, &canceled, &exhausted] {
         assert!(!record(&h, to).await.activity.expiry_noted, "{engine:?}: {to} ended first");
     }
     // A retried tick covers nothing again (the mark is past it), the next one nothing new.

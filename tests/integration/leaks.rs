@@ -58,7 +58,7 @@ async fn verification_with_every_write(h: &Harness, to: &str) -> Vec<String> {
     for _ in 0..2 {
         h.start(&start_request(to)).await.unwrap();
         codes.push(last_code(&h.outbox, to));
-        let wrong = if codes.last().unwrap() == "000000" { "111111" } else { "000000" };
+        let wrong = wrong_code_for(codes.last().unwrap());
         assert!(!h.check(&target, &Code::parse(wrong, 6).unwrap()).await.unwrap().approved);
     }
     let right = Code::parse(codes.last().unwrap(), 6).unwrap();

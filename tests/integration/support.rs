@@ -423,6 +423,11 @@ pub fn fresh_number() -> String {
 }
 
 /// The code in the newest message to `to`.
+/// A code that is not `right` (both six digits).
+pub fn wrong_code_for(right: &str) -> &'static str {
+    if right == "000000" { "111111" } else { "000000" }
+}
+
 pub fn last_code(outbox: &Outbox, to: &str) -> String {
     let body = outbox.messages(Some(to)).last().expect("a message was sent").body.clone();
     body.rsplit(' ').next().unwrap().to_owned()

@@ -3,6 +3,7 @@
 //! `MOTO_ENDPOINT` is set (tests/run.sh sets it), on moto too; and
 //! `Api::handle` as each Lambda function routes, with a manual clock.
 
+use crate::support::wrong_code_for;
 use bytes::Bytes;
 use http::{Method, Request};
 use serde_json::Value;
@@ -366,7 +367,7 @@ async fn a_wrong_code_on_the_plain_endpoint_says_so_and_the_v2_check_stays_twili
     let (status, _) = h.call(Function::StartVerify, Method::POST, "/", "To=%2B14155550110").await;
     assert_eq!(status, 201);
     let code = h.code("+14155550110");
-    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let wrong = wrong_code_for(&code);
     let (status, plain) = h.call(Function::CheckVerify, Method::POST, "/", &format!("To=%2B14155550110&Code={wrong}")).await;
     assert_eq!((status, plain["status"].as_str(), plain["message"].as_str()), (200, Some("pending"), Some("Incorrect token.")));
     let v2 = format!("/v2/Services/{VA}/VerificationCheck");
@@ -390,7 +391,7 @@ async fn every_request_emits_one_emf_line_of_its_outcome() {
     let (status, _) = h.call(Function::StartVerify, Method::POST, "/", &format!("to={to}")).await;
     assert_eq!(status, 201);
     let code = h.code("+14155550177");
-    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let wrong = wrong_code_for(&code);
     let (status, c) = h.call(Function::CheckVerify, Method::POST, "/", &format!("to={to}&code={wrong}")).await;
     assert_eq!((status, c["status"].as_str()), (200, Some("pending")));
     let (status, c) = h.call(Function::CheckVerify, Method::POST, "/", &format!("to={to}&code={code}")).await;

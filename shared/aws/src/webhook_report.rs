@@ -85,8 +85,7 @@ impl Expiries {
         let now_ms = self.clock.now_ms();
         let tick = tick.unwrap_or(now_ms / 1000);
         let services = self.catalog.current(&self.store.store).await.map_err(|e| format!("expiry sweep: services: {e:?}"))?;
-        let swept: Vec<Swept> =
-            services.all().iter().map(|s| Swept { service_sid: s.sid.clone(), validity_secs: s.limits.validity_secs }).collect();
+        let swept: Vec<Swept> = services.all().iter().map(Swept::of).collect();
         verify_core::store::expiries::sweep(&self.store, &swept, tick, self.first_span_secs, now_ms)
             .await
             .map_err(|e| format!("expiry sweep: {e:?}"))

@@ -152,12 +152,19 @@ impl VerificationRecord {
     pub fn status_at(&self, now: Seconds, limits: &Limits) -> Status {
         match self.status {
             StoredStatus::Pending if now >= self.expires_at => Status::Expired,
-            StoredStatus::Pending if self.attempts >= limits.max_check_attempts => Status::MaxAttemptsReached,
+            StoredStatus::Pending if self.attempts_used_up(limits.max_check_attempts) => Status::MaxAttemptsReached,
             StoredStatus::Pending => Status::Pending,
             StoredStatus::Approved => Status::Approved,
             StoredStatus::Canceled => Status::Canceled,
             StoredStatus::Failed => Status::Failed,
         }
+    }
+
+    /// Whether this verification's check attempts are used up under a
+    /// service allowing `max_check_attempts`: it then ends as
+    /// `max_attempts_reached`, never as `expired`.
+    pub fn attempts_used_up(&self, max_check_attempts: u32) -> bool {
+        self.attempts >= max_check_attempts
     }
 
     /// A code can be checked only while pending, unexpired and not exhausted.

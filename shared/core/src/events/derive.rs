@@ -74,7 +74,7 @@ impl Deriver {
         {
             out.push(self.blocked(new));
         }
-        let exhausted = |r: &VerificationRecord| r.attempts >= max_check_attempts(services, &r.service_sid);
+        let exhausted = |r: &VerificationRecord| r.attempts_used_up(max_check_attempts(services, &r.service_sid));
         match (&change.old, &change.new) {
             (Some(o), None) => {
                 // A verification the sweep noted already had its event.

@@ -68,11 +68,25 @@ pub trait ExpiryStore: Send + Sync {
     fn note_expired(&self, key: &RecordKey, now_ms: Millis) -> impl Future<Output = Result<VerificationRecord, StoreError>> + Send;
 }
 
-/// A service the sweep looks after, and how long its codes are valid.
+/// A service the sweep looks after: how long its codes are valid, and how
+/// many checks a verification may make (one whose checks ran out is
+/// reported as `max_attempts_reached`, so noting its expiry would be a
+/// write no event comes of).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Swept {
     pub service_sid: String,
     pub validity_secs: Seconds,
+    pub max_check_attempts: u32,
+}
+
+impl Swept {
+    pub fn of(service: &crate::config::Service) -> Swept {
+        Swept {
+            service_sid: service.sid.clone(),
+            validity_secs: service.limits.validity_secs,
+            max_check_attempts: service.limits.max_check_attempts,
+        }
+    }
 }
 
 /// The most a sweep covers: after a longer pause (or from a mark left by a
@@ -111,7 +125,11 @@ pub async fn sweep<S: ExpiryStore>(
             // Notes are independent writes (each its own guard): a page's
             // go out together, so a busy sweep waits one round trip per
             // NOTES_IN_FLIGHT notes, not one per note.
-            let notes: Vec<_> = records.iter().map(|(key, record)| note_if_due(store, key, record, now_ms)).collect();
+            let notes: Vec<_> = records
+                .iter()
+                .filter(|(_, record)| !record.attempts_used_up(service.max_check_attempts))
+                .map(|(key, record)| note_if_due(store, key, record, now_ms))
+                .collect();
             let results: Vec<Result<bool, StoreError>> = stream::iter(notes).buffer_unordered(NOTES_IN_FLIGHT).collect().await;
             for done in results {
                 noted += done? as usize;
@@ -179,7 +197,7 @@ mod tests {
     #[tokio::test]
     async fn spans_follow_the_mark() {
         let s = Spans::default();
-        let services = [Swept { service_sid: "VA1".into(), validity_secs: 600 }];
+        let services = [Swept { service_sid: "VA1".into(), validity_secs: 600, max_check_attempts: 5 }];
         let run = |tick: Seconds| sweep(&s, &services, tick, 60, (tick + 5) * 1000);
         let asked = || std::mem::take(&mut *s.asked.lock().unwrap());
         run(10_000).await.unwrap();

@@ -125,11 +125,7 @@ pub async fn sweep<S: ExpiryStore>(
             // Notes are independent writes (each its own guard): a page's
             // go out together, so a busy sweep waits one round trip per
             // NOTES_IN_FLIGHT notes, not one per note.
-            let notes: Vec<_> = records
-                .iter()
-                .filter(|(_, record)| !record.attempts_used_up(service.max_check_attempts))
-                .map(|(key, record)| note_if_due(store, key, record, now_ms))
-                .collect();
+            let notes: Vec<_> = records.iter().map(|(key, record)| note_if_due(store, service, key, record, now_ms)).collect();
             let results: Vec<Result<bool, StoreError>> = stream::iter(notes).buffer_unordered(NOTES_IN_FLIGHT).collect().await;
             for done in results {
                 noted += done? as usize;
@@ -141,10 +137,17 @@ pub async fn sweep<S: ExpiryStore>(
 }
 
 /// Notes `record`'s expiry if the note's own guard holds on what was read
-/// (so an approved or resent verification costs no refused write); whether
-/// it was noted.
-async fn note_if_due<S: ExpiryStore>(store: &S, key: &RecordKey, record: &VerificationRecord, now_ms: Millis) -> Result<bool, StoreError> {
-    if !crate::record::note_expired(key, now_ms).guard.holds(Some(record)) {
+/// (so an approved or resent verification costs no refused write) and its
+/// checks did not run out (it ends as `max_attempts_reached` then, and no
+/// event would come of the note); whether it was noted.
+async fn note_if_due<S: ExpiryStore>(
+    store: &S,
+    service: &Swept,
+    key: &RecordKey,
+    record: &VerificationRecord,
+    now_ms: Millis,
+) -> Result<bool, StoreError> {
+    if record.attempts_used_up(service.max_check_attempts) || !crate::record::note_expired(key, now_ms).guard.holds(Some(record)) {
         return Ok(false);
     }
     match store.note_expired(key, now_ms).await {
